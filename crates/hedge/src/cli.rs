@@ -1,0 +1,139 @@
+//! Command-line arguments: what each command does, as `--help` shows it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A bad configuration or bad usage: `hedge` exits with status 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Returns a usage error (exit status 2) from the current function.
+#[macro_export]
+macro_rules! usage {
+    ($($arg:tt)*) => { return Err(anyhow::Error::new($crate::cli::UsageError(format!($($arg)*)))) };
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hedge",
+    version,
+    about = "A DNS filtering resolver for public-access networks",
+    long_about = "hedge gives every user profile (Adult, Child, Walled Garden, ...) its own DNS listener, \
+checks every query against a compressed index of categorised domains, answers blocked names with a \
+sinkhole that says why, and resolves the rest by full recursion or forwarding.\n\n\
+Start here:\n  hedge serve                      run with the built-in three-profile setup on 127.0.0.1:5300-5302\n  \
+hedge lists compile --out x.hidx  build an index from lists/sources.toml\n  \
+hedge lookup --index x.hidx NAME  which categories is NAME in, and which list said so?",
+    after_help = "Exit status: 0 success, 1 runtime failure, 2 bad configuration or usage.\nLogging: HEDGE_LOG=debug (tracing filter syntax) or -v/-q."
+)]
+pub struct Cli {
+    /// More log output (-v info→debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only warnings and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    pub fn log_filter(&self) -> &'static str {
+        match (self.quiet, self.verbose) {
+            (true, _) => "warn",
+            (_, 0) => "info",
+            (_, 1) => "debug",
+            _ => "trace",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compile, verify and inspect category list indexes.
+    #[command(subcommand)]
+    Lists(ListsCommand),
+    /// Which categories is a name in, and which list said so?
+    ///
+    /// Finds the longest listed suffix of each name (a listed name covers its subdomains).
+    /// Names may be Unicode; they are converted to punycode first.
+    Lookup(LookupArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ListsCommand {
+    /// Compile the sources of a manifest into one index file.
+    ///
+    /// Reads every source (plain, hosts, adblock, UT1 directories, RPZ; plain, .gz or .zst),
+    /// normalises names (case, trailing dot, IDNA), and writes the index atomically: a failed
+    /// compile never leaves a half-written file. Bad lines are counted warnings naming file:line.
+    Compile(CompileArgs),
+    /// Check an index file: header, format version, checksum, metadata.
+    Verify {
+        /// The index file.
+        file: PathBuf,
+    },
+    /// Names per category and per source list in an index.
+    Stats {
+        /// The index file.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// The source manifest.
+    #[arg(long, default_value = "lists/sources.toml")]
+    pub sources: PathBuf,
+    /// The taxonomy (default: the one built into hedge, lists/categories.toml).
+    #[arg(long)]
+    pub taxonomy: Option<PathBuf>,
+    /// Where to write the index.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Warnings to print (all are counted).
+    #[arg(long, default_value_t = 20)]
+    pub show_warnings: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct LookupArgs {
+    /// The index file (default: the built-in starter index).
+    #[arg(long, env = "HEDGE_INDEX")]
+    pub index: Option<PathBuf>,
+    /// Output format. tsv prints a header and one line per name:
+    /// name, matched suffix (or -), categories, sources (comma-separated). json prints one
+    /// object per line.
+    #[arg(long, value_enum, default_value_t = LookupFormat::Text)]
+    pub format: LookupFormat,
+    /// Names to look up; `-` reads names from standard input, one per line.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LookupFormat {
+    Text,
+    Tsv,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    Table,
+    Csv,
+    Json,
+    Markdown,
+}

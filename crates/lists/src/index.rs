@@ -1,0 +1,403 @@
+//! The index file: layout, atomic writing, mmap loading with verification, and lookup.
+//!
+//! ```text
+//! offset  size  field
+//! 0       8     magic "HEDGEIDX"
+//! 8       4     format version (u32 LE)
+//! 12      4     reserved, 0
+//! 16      8     metadata length M (u64 LE)
+//! 24      8     FST length F (u64 LE)
+//! 32      M     metadata: JSON (build time, taxonomy, sources with digests and counts,
+//!               provenance labels, label sets)
+//! ..      pad   zero bytes up to a multiple of 8
+//! ..      F     fst::Map: reversed-label name (`com.example.www`) → label-set id
+//! ..      8     xxh3-64 of every byte before it (u64 LE)
+//! ..      8     magic "HEDGEEND"
+//! ```
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use fst::raw::{Fst, Output};
+use serde::{Deserialize, Serialize};
+
+use crate::taxonomy::{CategoryDef, CategoryIdx, Taxonomy};
+use crate::{Error, Result};
+
+/// First bytes of every index file.
+pub const MAGIC: &[u8; 8] = b"HEDGEIDX";
+const END_MAGIC: &[u8; 8] = b"HEDGEEND";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+const HEADER_LEN: usize = 32;
+const TRAILER_LEN: usize = 16;
+
+/// Identifies a distinct set of provenance labels; every listed name maps to one.
+pub type LabelSetId = u32;
+
+/// A provenance label: one list of one source, resolved to taxonomy categories.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Label {
+    /// Source name (`ut1`).
+    pub source: String,
+    /// The source's own list name (`gambling`); the source name for single-list sources.
+    pub list: String,
+    /// An allow entry (adblock `@@`, RPZ `rpz-passthru.`): an exception, not a category.
+    pub allow: bool,
+    /// Taxonomy categories (indexes into the index's category table).
+    pub categories: Vec<CategoryIdx>,
+}
+
+impl Label {
+    /// `source/list`, as shown in lookups and EDE texts.
+    pub fn path(&self) -> String {
+        if self.list == self.source { self.source.clone() } else { format!("{}/{}", self.source, self.list) }
+    }
+}
+
+/// Counts for one list of one source at compile time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListStats {
+    /// The list's name within its source.
+    pub name: String,
+    /// Taxonomy ids it feeds.
+    pub categories: Vec<String>,
+    /// Non-blank lines read.
+    pub lines: u64,
+    /// Names kept (before removing duplicates).
+    pub kept: u64,
+    /// Names this list gave more than once.
+    pub duplicates: u64,
+    /// Allow entries kept.
+    pub allows: u64,
+    /// Lines rejected with a warning.
+    pub invalid: u64,
+    /// IPv4/IPv6 literals skipped.
+    pub ip_literals: u64,
+    /// URLs with a path: DNS cannot enforce them.
+    pub paths: u64,
+    /// Rules of the format hedge cannot apply.
+    pub unsupported: u64,
+    /// Entries deliberately ignored (`localhost` in hosts files).
+    pub ignored: u64,
+}
+
+/// What the index records about one source.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    /// Source name.
+    pub name: String,
+    /// Its format.
+    pub format: String,
+    /// Where it was read from.
+    pub origin: String,
+    /// SHA-256 of the raw bytes read (files in name order for a directory).
+    pub digest: String,
+    /// SPDX licence id, if given.
+    #[serde(default)]
+    pub licence: Option<String>,
+    /// Attribution, if given.
+    #[serde(default)]
+    pub attribution: Option<String>,
+    /// Per-list counts.
+    pub lists: Vec<ListStats>,
+}
+
+/// The index's metadata block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexMeta {
+    /// Content id, shown in EDE texts and reports (`3fa9c2e1b7d0`).
+    pub version: String,
+    /// Build time, seconds since the Unix epoch (UTC).
+    pub built_at: u64,
+    /// hedge version that built it.
+    pub built_by: String,
+    /// [`Taxonomy::hash`] in hex.
+    pub taxonomy_hash: String,
+    /// Distinct names in the FST.
+    pub names: u64,
+    /// Sources compiled in.
+    pub sources: Vec<SourceInfo>,
+    /// The taxonomy the label categories index into.
+    pub categories: Vec<CategoryDef>,
+    /// Provenance labels.
+    pub labels: Vec<Label>,
+    /// Label sets: indexes into `labels`, sorted.
+    pub sets: Vec<Vec<u32>>,
+    /// Names mapped to each set.
+    pub set_names: Vec<u64>,
+}
+
+/// The index bytes: a read-only mapping or an owned buffer.
+enum Backing {
+    Mmap(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+/// The FST's byte range inside the backing, shared cheaply.
+#[derive(Clone)]
+struct FstBytes {
+    backing: Arc<Backing>,
+    start: usize,
+    end: usize,
+}
+
+impl AsRef<[u8]> for FstBytes {
+    fn as_ref(&self) -> &[u8] {
+        let all: &[u8] = match &*self.backing {
+            Backing::Mmap(m) => m,
+            Backing::Owned(v) => v,
+        };
+        &all[self.start..self.end]
+    }
+}
+
+/// A loaded, verified index. Cheap to share behind an `Arc`; lookups never allocate.
+pub struct Index {
+    meta: IndexMeta,
+    taxonomy: Taxonomy,
+    fst: Fst<FstBytes>,
+    /// Block categories of each label set, sorted (allow labels contribute none).
+    set_categories: Vec<Box<[CategoryIdx]>>,
+    path: PathBuf,
+    file_len: u64,
+}
+
+/// The longest listed suffix of a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match<'n> {
+    /// The listed suffix, as it appears in the query (`example.com` for `www.Example.com`).
+    pub suffix: &'n str,
+    /// Its label set.
+    pub set: LabelSetId,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index").field("path", &self.path).field("version", &self.meta.version).field("names", &self.meta.names).finish()
+    }
+}
+
+impl Index {
+    /// Maps an index file and verifies it (magic, version, lengths, checksum, metadata, FST).
+    pub fn open(path: &Path) -> Result<Index> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: the file is mapped read-only. hedge replaces index files by atomic rename and
+        // never writes into one in place; an operator truncating the file under a running server
+        // is the documented way to crash it (as with any mmap-based database).
+        #[allow(unsafe_code)]
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        Index::from_backing(Backing::Mmap(map), path)
+    }
+
+    /// Verifies and loads an index held in memory (the embedded starter index, tests).
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Index> {
+        Index::from_backing(Backing::Owned(bytes), Path::new("<memory>"))
+    }
+
+    fn from_backing(backing: Backing, path: &Path) -> Result<Index> {
+        let bad = |problem: &str| Error::BadIndex {
+            path: path.to_path_buf(),
+            problem: format!("{problem}; rebuild it with `hedge lists compile`"),
+        };
+        let bytes: &[u8] = match &backing {
+            Backing::Mmap(m) => m,
+            Backing::Owned(v) => v,
+        };
+        if bytes.len() < HEADER_LEN + TRAILER_LEN || &bytes[..8] != MAGIC {
+            return Err(bad("not a hedge index file (no HEDGEIDX header)"));
+        }
+        let le64 = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        if version != FORMAT_VERSION {
+            return Err(bad(&format!("index format version {version}, but this hedge reads version {FORMAT_VERSION}")));
+        }
+        let (meta_len, fst_len) = (le64(16), le64(24));
+        let fst_start = usize::try_from(meta_len).ok().and_then(|m| (HEADER_LEN + m).checked_next_multiple_of(8));
+        let fst_end = fst_start.zip(usize::try_from(fst_len).ok()).and_then(|(s, f)| s.checked_add(f));
+        let Some((fst_start, fst_end)) = fst_start.zip(fst_end).filter(|&(_, e)| e.checked_add(TRAILER_LEN) == Some(bytes.len())) else {
+            return Err(bad(&format!("file is {} bytes, which does not match its header (truncated or corrupted)", bytes.len())));
+        };
+        if &bytes[fst_end + 8..] != END_MAGIC {
+            return Err(bad("trailer missing (truncated or corrupted)"));
+        }
+        if xxhash_rust::xxh3::xxh3_64(&bytes[..fst_end]) != le64(fst_end) {
+            return Err(bad("checksum mismatch (the file is corrupted)"));
+        }
+        let meta: IndexMeta = serde_json::from_slice(&bytes[HEADER_LEN..HEADER_LEN + meta_len as usize])
+            .map_err(|e| bad(&format!("metadata unreadable: {e}")))?;
+        let taxonomy = Taxonomy::from_defs(meta.categories.clone(), "index metadata").map_err(|e| bad(&e.to_string()))?;
+        let mut set_categories = Vec::with_capacity(meta.sets.len());
+        for set in &meta.sets {
+            let mut cats = Vec::new();
+            for &l in set {
+                let label = meta.labels.get(l as usize).ok_or_else(|| bad("label set names a missing label"))?;
+                if label.categories.iter().any(|&c| usize::from(c) >= taxonomy.len()) {
+                    return Err(bad("label names a missing category"));
+                }
+                if !label.allow {
+                    cats.extend_from_slice(&label.categories);
+                }
+            }
+            cats.sort_unstable();
+            cats.dedup();
+            set_categories.push(cats.into_boxed_slice());
+        }
+        if meta.set_names.len() != meta.sets.len() {
+            return Err(bad("label-set counts do not match the label sets"));
+        }
+        let file_len = bytes.len() as u64;
+        let fst_bytes = FstBytes { backing: Arc::new(backing), start: fst_start, end: fst_end };
+        let fst = Fst::new(fst_bytes).map_err(|e| bad(&format!("name table unreadable: {e}")))?;
+        if fst.len() as u64 != meta.names {
+            return Err(bad("name count does not match the metadata"));
+        }
+        Ok(Index { meta, taxonomy, fst, set_categories, path: path.to_path_buf(), file_len })
+    }
+
+    /// Finds the longest listed suffix of `name` (ASCII case-insensitive, one trailing dot
+    /// allowed). `bet.com` listed never matches `alphabet.com`. No allocation.
+    pub fn lookup<'n>(&self, name: &'n str) -> Option<Match<'n>> {
+        let trimmed = name.strip_suffix('.').unwrap_or(name);
+        let (set, labels) = self.lookup_labels(trimmed.rsplit('.').map(str::as_bytes))?;
+        // The suffix of `labels` labels: walk back over that many dots.
+        let mut start = trimmed.len();
+        let mut whole = false;
+        for _ in 0..labels {
+            match trimmed[..start].rfind('.') {
+                Some(dot) => start = dot,
+                None => {
+                    whole = true;
+                    break;
+                }
+            }
+        }
+        let suffix = if whole { trimmed } else { &trimmed[start + 1..] };
+        Some(Match { suffix, set })
+    }
+
+    /// The lookup core, over a name's labels from the last (TLD) to the first, as bytes.
+    /// Returns the label set and how many labels the listed suffix has. Stops at an empty label.
+    pub fn lookup_labels<'l>(&self, labels_from_tld: impl Iterator<Item = &'l [u8]>) -> Option<(LabelSetId, usize)> {
+        let fst = &self.fst;
+        let mut node = fst.root();
+        let mut out = Output::zero();
+        let mut best = None;
+        'labels: for (i, label) in labels_from_tld.enumerate() {
+            if label.is_empty() {
+                break;
+            }
+            let separator = (i > 0).then_some(b'.');
+            for b in separator.into_iter().chain(label.iter().map(u8::to_ascii_lowercase)) {
+                let Some(t) = node.find_input(b) else { break 'labels };
+                let t = node.transition(t);
+                out = out.cat(t.out);
+                node = fst.node(t.addr);
+            }
+            if node.is_final() {
+                best = Some((out.cat(node.final_output()).value(), i + 1));
+            }
+        }
+        let (set, labels) = best?;
+        // An id beyond the table can only come from a corrupted file that passed the checksum.
+        let set = LabelSetId::try_from(set).ok().filter(|&s| (s as usize) < self.set_categories.len())?;
+        Some((set, labels))
+    }
+
+    /// Block categories of a label set (sorted; empty when only allow labels matched).
+    pub fn categories(&self, set: LabelSetId) -> &[CategoryIdx] {
+        self.set_categories.get(set as usize).map_or(&[], |c| c)
+    }
+
+    /// Provenance labels of a label set.
+    pub fn labels(&self, set: LabelSetId) -> impl Iterator<Item = &Label> + '_ {
+        self.meta.sets.get(set as usize).into_iter().flatten().filter_map(|&l| self.meta.labels.get(l as usize))
+    }
+
+    /// The taxonomy stored in this index.
+    pub fn taxonomy(&self) -> &Taxonomy {
+        &self.taxonomy
+    }
+
+    /// Metadata: sources, counts, version.
+    pub fn meta(&self) -> &IndexMeta {
+        &self.meta
+    }
+
+    /// Content id shown in EDE texts.
+    pub fn version(&self) -> &str {
+        &self.meta.version
+    }
+
+    /// Where it was loaded from (`<memory>` for an in-memory index).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Size of the index file in bytes.
+    pub fn file_len(&self) -> u64 {
+        self.file_len
+    }
+
+    /// Number of listed names.
+    pub fn len(&self) -> u64 {
+        self.meta.names
+    }
+
+    /// True when no name is listed.
+    pub fn is_empty(&self) -> bool {
+        self.meta.names == 0
+    }
+
+    /// Every listed name's key (`com.example`) with its label set, in key order.
+    pub fn for_each_name(&self, mut f: impl FnMut(&[u8], LabelSetId)) {
+        use fst::Streamer;
+        let mut stream = self.fst.stream();
+        while let Some((key, out)) = stream.next() {
+            f(key, out.value() as LabelSetId);
+        }
+    }
+}
+
+/// Lays out an index file from its parts.
+pub(crate) fn encode(meta: &IndexMeta, fst: &[u8]) -> Result<Vec<u8>> {
+    let meta_json = serde_json::to_vec(meta).map_err(|e| Error::BadIndex { path: "<new index>".into(), problem: e.to_string() })?;
+    let mut out = Vec::with_capacity(HEADER_LEN + meta_json.len() + fst.len() + TRAILER_LEN + 8);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&(meta_json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(fst.len() as u64).to_le_bytes());
+    out.extend_from_slice(&meta_json);
+    out.resize(out.len().next_multiple_of(8), 0);
+    out.extend_from_slice(fst);
+    let sum = xxhash_rust::xxh3::xxh3_64(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    out.extend_from_slice(END_MAGIC);
+    Ok(out)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync of
+/// the folder. A failure leaves the old file (if any) untouched and no temporary behind.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "index".into());
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
+}

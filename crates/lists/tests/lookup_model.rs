@@ -1,0 +1,134 @@
+//! The FST lookup must agree with a naive model: a HashMap of listed names and a walk over the
+//! query's suffixes, on random and adversarial names.
+
+use std::collections::{BTreeSet, HashMap};
+
+use hedge_lists::{normalize, Compiler, Format, Index, Taxonomy};
+use proptest::prelude::*;
+
+const CATEGORIES: [&str; 3] = ["gambling", "violence", "adult-material/nudity"];
+
+/// Labels chosen to collide: shared prefixes (`bet`/`alphabet`), `-`, `_`, digits, punycode.
+fn label() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("bet".to_string()),
+        Just("alphabet".to_string()),
+        Just("com".to_string()),
+        Just("co".to_string()),
+        Just("uk".to_string()),
+        Just("www".to_string()),
+        Just("x-y".to_string()),
+        Just("a_b".to_string()),
+        Just("xn--bcher-kva".to_string()),
+        "[a-c0-9-]{1,4}",
+    ]
+}
+
+fn listed_name() -> impl Strategy<Value = String> {
+    prop::collection::vec(label(), 2..5).prop_map(|l| l.join("."))
+}
+
+/// Query names: listed-like names plus case changes, trailing dots, empty labels, Unicode,
+/// very long names and bytes that are not valid in names.
+fn query() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => prop::collection::vec(label(), 1..7).prop_map(|l| l.join(".")),
+        1 => (prop::collection::vec(label(), 1..5), any::<bool>()).prop_map(|(l, dot)| {
+            let s = l.join(".").to_ascii_uppercase();
+            if dot { s + "." } else { s }
+        }),
+        1 => prop::collection::vec(prop_oneof![label(), Just(String::new()), Just("bücher".to_string()), Just("a b".into()), Just("\u{0}".into()), Just("*".into())], 1..6).prop_map(|l| l.join(".")),
+        1 => (label(), 1..60usize).prop_map(|(l, n)| vec![l; n].join(".")),
+        1 => "\\PC{0,40}",
+    ]
+}
+
+/// The model's answer: the longest listed suffix and the union of the categories of every
+/// listed name it is equal to or below.
+fn model(listed: &HashMap<String, BTreeSet<&'static str>>, q: &str) -> Option<(String, BTreeSet<&'static str>)> {
+    let q = q.strip_suffix('.').unwrap_or(q).to_ascii_lowercase();
+    let labels: Vec<&str> = q.split('.').collect();
+    let mut best = None;
+    for k in 1..=labels.len() {
+        if labels[labels.len() - k].is_empty() {
+            break;
+        }
+        let suffix = labels[labels.len() - k..].join(".");
+        if listed.contains_key(&suffix) {
+            best = Some(suffix);
+        }
+    }
+    let best = best?;
+    let mut cats = BTreeSet::new();
+    let parts: Vec<&str> = best.split('.').collect();
+    for k in 1..=parts.len() {
+        if let Some(c) = listed.get(&parts[parts.len() - k..].join(".")) {
+            cats.extend(c.iter().copied());
+        }
+    }
+    Some((best, cats))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #[test]
+    fn fst_lookup_agrees_with_the_naive_model(
+        lists in prop::collection::vec(prop::collection::vec(listed_name(), 0..40), 3),
+        queries in prop::collection::vec(query(), 1..60),
+    ) {
+        let taxonomy = Taxonomy::builtin();
+        let mut compiler = Compiler::new(&taxonomy);
+        let mut listed: HashMap<String, BTreeSet<&'static str>> = HashMap::new();
+        for (i, names) in lists.iter().enumerate() {
+            compiler.add_text(&format!("s{i}"), Format::Plain, &[CATEGORIES[i].to_string()], names.join("\n").as_bytes(), "t").unwrap();
+            for n in names {
+                listed.entry(normalize(n).unwrap()).or_default().insert(CATEGORIES[i]);
+            }
+        }
+        let index = Index::from_bytes(compiler.finish(&mut |_| {}).unwrap().bytes).unwrap();
+        prop_assert_eq!(index.len(), listed.len() as u64);
+        for q in queries.iter().chain(listed.keys()) {
+            let got = index.lookup(q).map(|m| {
+                let cats: BTreeSet<&str> = index.categories(m.set).iter().map(|&c| index.taxonomy().id(c)).collect();
+                (m.suffix.to_ascii_lowercase(), cats)
+            });
+            let want = model(&listed, q).map(|(s, c)| (s, c.into_iter().collect::<BTreeSet<&str>>()));
+            prop_assert_eq!(got, want, "query {:?}", q);
+        }
+    }
+}
+
+#[test]
+fn suffix_matching_respects_label_boundaries() {
+    let taxonomy = Taxonomy::builtin();
+    let mut c = Compiler::new(&taxonomy);
+    c.add_text("g", Format::Plain, &["gambling".into()], b"bet.com\nexample-foo.com\n", "t").unwrap();
+    c.add_text("v", Format::Plain, &["violence".into()], b"www.bet.com\nexample.com\n", "t").unwrap();
+    let index = Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap();
+    assert!(index.lookup("alphabet.com").is_none());
+    assert!(index.lookup("com").is_none());
+    assert_eq!(index.lookup("x.y.bet.com").unwrap().suffix, "bet.com");
+    // www.bet.com inherits bet.com's category from another source.
+    let m = index.lookup("a.www.bet.com").unwrap();
+    let cats: Vec<&str> = index.categories(m.set).iter().map(|&c| index.taxonomy().id(c)).collect();
+    assert_eq!((m.suffix, cats), ("www.bet.com", vec!["gambling", "violence"]));
+    // `example-foo.com` sorts between `example.com` and its subdomains; inheritance must survive.
+    c = Compiler::new(&taxonomy);
+    c.add_text("v", Format::Plain, &["violence".into()], b"example.com\n", "t").unwrap();
+    c.add_text("g", Format::Plain, &["gambling".into()], b"example-foo.com\nwww.example.com\n", "t").unwrap();
+    let index = Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap();
+    let m = index.lookup("www.example.com").unwrap();
+    assert_eq!(index.categories(m.set).len(), 2);
+}
+
+#[test]
+fn allow_entries_cancel_the_same_sources_block_below_them() {
+    let taxonomy = Taxonomy::builtin();
+    let mut c = Compiler::new(&taxonomy);
+    c.add_text("ab", Format::Adblock, &["productivity/advertisements".into()], b"||ads.com^\n@@||ok.ads.com^\n", "t").unwrap();
+    let index = Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap();
+    assert_eq!(index.categories(index.lookup("x.ads.com").unwrap().set).len(), 1);
+    let ok = index.lookup("www.ok.ads.com").unwrap();
+    assert!(index.categories(ok.set).is_empty(), "allowed by the source's exception");
+    assert!(index.labels(ok.set).any(|l| l.allow));
+}

@@ -1,0 +1,263 @@
+//! Per-profile filtering decisions for hedge: one pure function from (profile, name) to a
+//! verdict with its reason. No sockets, no upstreams, no storage.
+//!
+//! ```text
+//! [[profile]] tables ─▶ Policy::new (inherit, category tables, custom lists) ─┐
+//! category Index (hedge-lists) ───────────────────────────────────────────────┴▶ Policy::decide(profile, name) ─▶ Decision
+//! ```
+//!
+//! The order of rules, first match wins:
+//! 1. bypass controls: Firefox's DoH canary and iCloud Private Relay → NXDOMAIN, DDR → NODATA;
+//! 2. the profile's allowed domains (in a walled garden: the garden; nothing else resolves);
+//! 3. the profile's blocked domains;
+//! 4. categories: the longest listed suffix's categories; a blocked root blocks its children
+//!    unless a child is allowed, and an allowed root's blocked child is blocked;
+//! 5. SafeSearch / YouTube restricted rewrites;
+//! 6. everything else is allowed.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use hedge_lists::{Compiler, Format, Index, Taxonomy};
+//! use hedge_policy::{Decision, Policy, ProfileConfig};
+//!
+//! let taxonomy = Taxonomy::builtin();
+//! let mut c = Compiler::new(&taxonomy);
+//! c.add_text("demo", Format::Plain, &["gambling".into()], b"bet.com\n", "demo")?;
+//! let index = Arc::new(Index::from_bytes(c.finish(&mut |_| {})?.bytes)?);
+//! let adult = ProfileConfig { name: "adult".into(), block: vec!["gambling".into()], ..Default::default() };
+//! let policy = Policy::new(index, vec![adult], std::path::Path::new("."))?;
+//! let p = policy.profile_id("adult").unwrap();
+//! assert!(matches!(policy.decide(p, "www.bet.com"), Decision::Block(_)));
+//! assert!(matches!(policy.decide(p, "example.org"), Decision::Allow(_)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![deny(missing_docs)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use hedge_lists::{CategoryIdx, Index, LabelSetId};
+
+pub mod config;
+mod explain;
+mod profile;
+pub mod safesearch;
+
+pub use config::{BlockAction, Mode, ProfileConfig, YoutubeRestrict};
+pub use explain::Explanation;
+pub use profile::{Profile, DEFAULT_BLOCK_TTL};
+
+/// Index of a profile in its [`Policy`].
+pub type ProfileId = usize;
+
+/// A configuration error, naming the profile and key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("profile `{profile}`, key `{key}`: {problem}")]
+pub struct PolicyError {
+    /// The profile's name.
+    pub profile: String,
+    /// The offending key.
+    pub key: String,
+    /// What is wrong and how to fix it.
+    pub problem: String,
+}
+
+impl PolicyError {
+    pub(crate) fn at(profile: &str, key: &str, problem: String) -> PolicyError {
+        PolicyError { profile: profile.to_string(), key: key.to_string(), problem }
+    }
+}
+
+/// What to do with a query name, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Resolve it.
+    Allow(AllowReason),
+    /// Answer with the profile's block action.
+    Block(BlockReason),
+    /// Answer with a CNAME to this safe endpoint (and the endpoint's addresses).
+    Rewrite(&'static str),
+    /// A resolver-bypass signal, answered so clients stay on the filter.
+    Bypass(Bypass),
+}
+
+/// Why a name is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllowReason {
+    /// No list names it.
+    NotListed,
+    /// Listed, but none of its categories is blocked in this profile.
+    Listed(LabelSetId),
+    /// In the profile's allowed domains.
+    CustomAllow,
+    /// In the walled garden.
+    WalledGarden,
+}
+
+/// Why a name is blocked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockReason {
+    /// A blocked category, from this label set.
+    Category(CategoryIdx, LabelSetId),
+    /// The profile's blocked domains.
+    CustomBlock,
+    /// A walled garden, and the name is not in it.
+    NotInGarden,
+}
+
+/// Resolver-bypass signals hedge answers itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bypass {
+    /// `use-application-dns.net`: NXDOMAIN tells Firefox not to enable DoH.
+    DohCanary,
+    /// `mask.icloud.com`, `mask-h2.icloud.com`: NXDOMAIN turns iCloud Private Relay off.
+    PrivateRelay,
+    /// `_dns.resolver.arpa`: NODATA, so clients do not discover an encrypted resolver (RFC 9462).
+    Ddr,
+}
+
+impl Decision {
+    /// The category to count this decision under, if any.
+    pub fn category(&self, index: &Index) -> Option<CategoryIdx> {
+        match *self {
+            Decision::Block(BlockReason::Category(c, _)) => Some(c),
+            Decision::Allow(AllowReason::Listed(set)) => index.categories(set).first().copied(),
+            _ => None,
+        }
+    }
+}
+
+/// Profiles bound to an index: the one place that decides.
+#[derive(Debug)]
+pub struct Policy {
+    index: Arc<Index>,
+    profiles: Vec<Profile>,
+    notices: Vec<String>,
+}
+
+impl Policy {
+    /// Builds every profile (resolving `inherit`, checking category ids against the index's
+    /// taxonomy, reading custom domain files relative to `base_dir`).
+    pub fn new(index: Arc<Index>, configs: Vec<ProfileConfig>, base_dir: &Path) -> Result<Policy, PolicyError> {
+        let mut notices = Vec::new();
+        let mut profiles = Vec::with_capacity(configs.len());
+        for (i, c) in configs.iter().enumerate() {
+            if configs[..i].iter().any(|p| p.name == c.name) {
+                return Err(PolicyError::at(&c.name, "name", "two profiles have this name".into()));
+            }
+            let (flat, lineage) = profile::flatten(&configs, i)?;
+            profiles.push(profile::build(flat, lineage, index.taxonomy(), base_dir, &mut notices)?);
+        }
+        for p in &profiles {
+            for id in &p.block_categories {
+                let c = index.taxonomy().get(id).expect("checked when built");
+                let supplied = index.meta().sets.iter().enumerate().any(|(s, _)| {
+                    index.categories(s as LabelSetId).iter().any(|&x| x == c || index.taxonomy().parent(x) == Some(c))
+                });
+                if !supplied {
+                    notices.push(format!("profile `{}`: category `{id}` is blocked but no list in the index supplies it (custom lists can)", p.name));
+                }
+            }
+        }
+        Ok(Policy { index, profiles, notices })
+    }
+
+    /// Things an operator should know that do not stop the policy (shadowed allows, URL
+    /// entries DNS cannot enforce, blocked categories no list supplies).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
+    /// The category index.
+    pub fn index(&self) -> &Arc<Index> {
+        &self.index
+    }
+
+    /// All profiles.
+    pub fn profiles(&self) -> &[Profile] {
+        &self.profiles
+    }
+
+    /// A profile's id by name.
+    pub fn profile_id(&self, name: &str) -> Option<ProfileId> {
+        self.profiles.iter().position(|p| p.name == name)
+    }
+
+    /// A profile by id.
+    pub fn profile(&self, id: ProfileId) -> &Profile {
+        &self.profiles[id]
+    }
+
+    /// Decides a query name (case-insensitive, trailing dot optional). Does not allocate.
+    pub fn decide(&self, profile: ProfileId, name: &str) -> Decision {
+        let p = &self.profiles[profile];
+        let name = name.strip_suffix('.').unwrap_or(name);
+        let mut buf = [0u8; 256];
+        let Some(lower) = lowercase(name, &mut buf) else {
+            return Decision::Allow(AllowReason::NotListed);
+        };
+        if p.block_doh_canary && lower == "use-application-dns.net" {
+            return Decision::Bypass(Bypass::DohCanary);
+        }
+        if p.block_private_relay && (lower == "mask.icloud.com" || lower == "mask-h2.icloud.com") {
+            return Decision::Bypass(Bypass::PrivateRelay);
+        }
+        if p.block_ddr && lower == "_dns.resolver.arpa" {
+            return Decision::Bypass(Bypass::Ddr);
+        }
+        let in_allow = p.custom_allow.as_ref().is_some_and(|i| i.lookup(lower).is_some());
+        if p.mode == Mode::Allowlist {
+            return if in_allow { Decision::Allow(AllowReason::WalledGarden) } else { Decision::Block(BlockReason::NotInGarden) };
+        }
+        if in_allow {
+            return Decision::Allow(AllowReason::CustomAllow);
+        }
+        if p.custom_block.as_ref().is_some_and(|i| i.lookup(lower).is_some()) {
+            return Decision::Block(BlockReason::CustomBlock);
+        }
+        let listed = self.index.lookup(lower).map(|m| m.set);
+        if let Some(set) = listed {
+            if let Some(c) = self.blocked_category(p, set) {
+                return Decision::Block(BlockReason::Category(c, set));
+            }
+        }
+        if let Some(target) = safesearch::rewrite(lower, p.safesearch, p.youtube) {
+            return Decision::Rewrite(target);
+        }
+        Decision::Allow(listed.map_or(AllowReason::NotListed, AllowReason::Listed))
+    }
+
+    /// Decides a CNAME target met in an allowed name's answer (CNAME cloaking). In a walled
+    /// garden the chain of an allowed name is followed and allowed (sites on CDNs work).
+    pub fn decide_cname_target(&self, profile: ProfileId, target: &str) -> Decision {
+        match self.profiles[profile].mode {
+            Mode::Allowlist => Decision::Allow(AllowReason::WalledGarden),
+            Mode::Filter => match self.decide(profile, target) {
+                Decision::Rewrite(_) | Decision::Bypass(_) => Decision::Allow(AllowReason::NotListed),
+                d => d,
+            },
+        }
+    }
+
+    /// The blocked category a label set hits in a profile: the most specific one.
+    fn blocked_category(&self, p: &Profile, set: LabelSetId) -> Option<CategoryIdx> {
+        let cats = self.index.categories(set);
+        let taxonomy = self.index.taxonomy();
+        let blocked = || cats.iter().copied().filter(|&c| p.is_blocked(c));
+        blocked().find(|&c| taxonomy.parent(c).is_some()).or_else(|| blocked().next())
+    }
+}
+
+/// ASCII-lowercases `name` into `buf`; None if it is too long to be a DNS name or not ASCII.
+fn lowercase<'b>(name: &str, buf: &'b mut [u8; 256]) -> Option<&'b str> {
+    let bytes = name.as_bytes();
+    if bytes.len() > 255 {
+        return None;
+    }
+    let out = &mut buf[..bytes.len()];
+    for (o, b) in out.iter_mut().zip(bytes) {
+        *o = b.to_ascii_lowercase();
+    }
+    std::str::from_utf8(out).ok()
+}

@@ -1,0 +1,223 @@
+//! Resolving `[[profile]]` tables into ready-to-query profiles: inheritance, category
+//! tables, custom domain lists.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::path::Path;
+
+use hedge_lists::{CategoryIdx, Compiler, Format, Index, Taxonomy};
+
+use crate::config::{BlockAction, Mode, ProfileConfig, YoutubeRestrict};
+use crate::PolicyError;
+
+/// Default TTL of blocked answers.
+pub const DEFAULT_BLOCK_TTL: u32 = 300;
+
+/// A profile ready for decisions. Built by [`crate::Policy::new`].
+#[derive(Debug)]
+pub struct Profile {
+    /// Profile name.
+    pub name: String,
+    /// The inheritance chain, this profile first.
+    pub lineage: Vec<String>,
+    /// Filter or walled garden.
+    pub mode: Mode,
+    /// What blocked names get.
+    pub action: BlockAction,
+    /// Block-page addresses for `redirect`.
+    pub redirect_to: Vec<IpAddr>,
+    /// TTL of blocked answers.
+    pub block_ttl: u32,
+    /// SafeSearch rewrites.
+    pub safesearch: bool,
+    /// YouTube Restricted Mode.
+    pub youtube: YoutubeRestrict,
+    /// Firefox DoH canary → NXDOMAIN.
+    pub block_doh_canary: bool,
+    /// iCloud Private Relay → NXDOMAIN.
+    pub block_private_relay: bool,
+    /// DDR `_dns.resolver.arpa` → NODATA.
+    pub block_ddr: bool,
+    /// Category ids named in `block` (after inheritance).
+    pub block_categories: Vec<String>,
+    /// Category ids named in `allow` (after inheritance).
+    pub allow_categories: Vec<String>,
+    /// Custom blocked entries as configured (names, files' entries).
+    pub block_entries: Vec<String>,
+    /// Custom allowed entries (the walled garden in allowlist mode).
+    pub allow_entries: Vec<String>,
+    /// Effective block flag per category index.
+    pub(crate) blocked: Vec<bool>,
+    pub(crate) custom_block: Option<Index>,
+    pub(crate) custom_allow: Option<Index>,
+}
+
+impl Profile {
+    /// Whether a category is blocked in this profile (root rules and child exceptions applied).
+    pub fn is_blocked(&self, category: CategoryIdx) -> bool {
+        self.blocked.get(usize::from(category)).copied().unwrap_or(false)
+    }
+}
+
+/// Merges a profile with its ancestors: the child's own entries win over inherited ones.
+pub(crate) fn flatten(configs: &[ProfileConfig], i: usize) -> Result<(ProfileConfig, Vec<String>), PolicyError> {
+    let mut chain = vec![i];
+    let mut seen = HashSet::from([i]);
+    while let Some(parent) = &configs[*chain.last().expect("non-empty")].inherit {
+        let Some(p) = configs.iter().position(|c| &c.name == parent) else {
+            return Err(PolicyError::at(&configs[i].name, "inherit", format!("no profile is named `{parent}`")));
+        };
+        if !seen.insert(p) {
+            return Err(PolicyError::at(&configs[i].name, "inherit", "inheritance loops back to this profile".into()));
+        }
+        chain.push(p);
+    }
+    let lineage = chain.iter().map(|&c| configs[c].name.clone()).collect();
+    let mut merged = ProfileConfig::default();
+    for &c in chain.iter().rev() {
+        let own = &configs[c];
+        let minus = |inherited: &mut Vec<String>, removed: &[String], added: &[String]| {
+            inherited.retain(|x| !removed.contains(x));
+            for a in added {
+                if !inherited.contains(a) {
+                    inherited.push(a.clone());
+                }
+            }
+        };
+        minus(&mut merged.block, &own.allow, &own.block);
+        minus(&mut merged.allow, &own.block, &own.allow);
+        minus(&mut merged.block_domains, &own.allow_domains, &own.block_domains);
+        minus(&mut merged.allow_domains, &own.block_domains, &own.allow_domains);
+        merged.block_domain_files.extend(own.block_domain_files.iter().cloned());
+        merged.allow_domain_files.extend(own.allow_domain_files.iter().cloned());
+        macro_rules! take {
+            ($($field:ident),*) => { $( if own.$field.is_some() { merged.$field = own.$field.clone(); } )* };
+        }
+        take!(mode, action, block_ttl, safesearch, youtube_restrict, block_doh_canary, block_private_relay, block_ddr);
+        if !own.redirect_to.is_empty() {
+            merged.redirect_to = own.redirect_to.clone();
+        }
+    }
+    merged.name = configs[i].name.clone();
+    merged.inherit = configs[i].inherit.clone();
+    Ok((merged, lineage))
+}
+
+/// Builds a profile from its flattened config; `notices` collects what an operator should know.
+pub(crate) fn build(
+    cfg: ProfileConfig,
+    lineage: Vec<String>,
+    taxonomy: &Taxonomy,
+    base_dir: &Path,
+    notices: &mut Vec<String>,
+) -> Result<Profile, PolicyError> {
+    let name = cfg.name.clone();
+    let category = |key: &str, id: &str| {
+        taxonomy.get(id).ok_or_else(|| {
+            let hint = taxonomy.suggest(id);
+            let hint = if hint.is_empty() { String::new() } else { format!(" (did you mean {}?)", hint.join(", ")) };
+            PolicyError::at(&name, key, format!("unknown category `{id}`{hint}; `hedge policy categories` lists them"))
+        })
+    };
+    let mut blocked = vec![false; taxonomy.len()];
+    let blocks: Vec<CategoryIdx> = cfg.block.iter().map(|id| category("block", id)).collect::<Result<_, _>>()?;
+    let allows: Vec<CategoryIdx> = cfg.allow.iter().map(|id| category("allow", id)).collect::<Result<_, _>>()?;
+    for c in 0..taxonomy.len() as CategoryIdx {
+        let named = |set: &[CategoryIdx]| set.contains(&c);
+        let root_named = |set: &[CategoryIdx]| taxonomy.parent(c).is_some_and(|p| set.contains(&p));
+        // The most specific rule wins: a child's own entry beats its root's.
+        blocked[usize::from(c)] = if named(&allows) {
+            false
+        } else if named(&blocks) {
+            true
+        } else {
+            root_named(&blocks) && !root_named(&allows)
+        };
+    }
+    for &a in &allows {
+        let root_blocked = taxonomy.parent(a).is_some_and(|p| blocks.contains(&p));
+        if !root_blocked && !blocks.contains(&a) && taxonomy.parent(a).is_some() {
+            notices.push(format!(
+                "profile `{name}`: allow = `{}` has no effect: its root `{}` is not blocked",
+                taxonomy.id(a),
+                taxonomy.id(taxonomy.parent(a).expect("a child"))
+            ));
+        }
+    }
+    let mode = cfg.mode.unwrap_or(Mode::Filter);
+    let action = cfg.action.unwrap_or(BlockAction::Null);
+    if action == BlockAction::Redirect && cfg.redirect_to.is_empty() {
+        return Err(PolicyError::at(&name, "redirect_to", "action = \"redirect\" needs block-page addresses, e.g. redirect_to = [\"10.0.0.80\"]".into()));
+    }
+    if mode == Mode::Allowlist && cfg.allow_domains.is_empty() && cfg.allow_domain_files.is_empty() {
+        return Err(PolicyError::at(&name, "allow_domains", "a walled garden (mode = \"allowlist\") needs allow_domains or allow_domain_files".into()));
+    }
+    let (custom_block, block_entries) = custom_index(&name, "block", &cfg.block_domains, &cfg.block_domain_files, base_dir, notices)?;
+    let (custom_allow, allow_entries) = custom_index(&name, "allow", &cfg.allow_domains, &cfg.allow_domain_files, base_dir, notices)?;
+    for entry in &allow_entries {
+        if block_entries.contains(entry) {
+            notices.push(format!("profile `{name}`: `{entry}` is in both the allow and block domains; allow wins"));
+        }
+    }
+    Ok(Profile {
+        lineage,
+        mode,
+        action,
+        redirect_to: cfg.redirect_to,
+        block_ttl: cfg.block_ttl.unwrap_or(DEFAULT_BLOCK_TTL),
+        safesearch: cfg.safesearch.unwrap_or(false),
+        youtube: cfg.youtube_restrict.unwrap_or(YoutubeRestrict::Off),
+        block_doh_canary: cfg.block_doh_canary.unwrap_or(true),
+        block_private_relay: cfg.block_private_relay.unwrap_or(true),
+        block_ddr: cfg.block_ddr.unwrap_or(true),
+        block_categories: cfg.block,
+        allow_categories: cfg.allow,
+        block_entries,
+        allow_entries,
+        blocked,
+        custom_block,
+        custom_allow,
+        name,
+    })
+}
+
+/// Compiles inline domains and domain files into a small index (the same suffix lookup as
+/// the category index). Returns the entries kept, for `policy show`.
+fn custom_index(
+    profile: &str,
+    kind: &str,
+    inline: &[String],
+    files: &[std::path::PathBuf],
+    base_dir: &Path,
+    notices: &mut Vec<String>,
+) -> Result<(Option<Index>, Vec<String>), PolicyError> {
+    if inline.is_empty() && files.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let taxonomy = Taxonomy::from_defs(Vec::new(), "custom lists").map_err(|e| PolicyError::at(profile, kind, e.to_string()))?;
+    let mut compiler = Compiler::new(&taxonomy);
+    let key = format!("{kind}_domains");
+    compiler
+        .add_text(&format!("{profile}-{kind}"), Format::Plain, &[], inline.join("\n").as_bytes(), &format!("profile `{profile}` {key}"))
+        .map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
+    for file in files {
+        let path = base_dir.join(file);
+        let text = std::fs::read(&path).map_err(|e| {
+            PolicyError::at(profile, &format!("{kind}_domain_files"), format!("{}: {e}; fix the path (relative to the config file)", path.display()))
+        })?;
+        compiler
+            .add_text(&format!("{profile}-{kind}"), Format::Plain, &[], &text, &path.display().to_string())
+            .map_err(|e| PolicyError::at(profile, &format!("{kind}_domain_files"), e.to_string()))?;
+    }
+    let compiled = compiler.finish(&mut |_| {}).map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
+    for n in &compiled.notices {
+        notices.push(format!("profile `{profile}` {key}: {n}"));
+    }
+    for w in &compiled.warnings {
+        notices.push(format!("profile `{profile}` {key}: {w}"));
+    }
+    let index = Index::from_bytes(compiled.bytes).map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
+    let mut entries = Vec::new();
+    index.for_each_name(|k, _| entries.push(hedge_lists::name_from_key(k)));
+    Ok((Some(index), entries))
+}

@@ -67,6 +67,42 @@ pub enum Command {
     /// Finds the longest listed suffix of each name (a listed name covers its subdomains).
     /// Names may be Unicode; they are converted to punycode first.
     Lookup(LookupArgs),
+    /// Run the resolver.
+    ///
+    /// With no --config, runs the built-in setup: profiles adult, child and walled-garden on
+    /// 127.0.0.1:5300, 5301 and 5302 (UDP and TCP), the built-in starter index, and full
+    /// recursion from the root. SIGHUP reloads the configuration and index (a failed reload
+    /// keeps the running ones); a changed index file is picked up within 2 seconds.
+    Serve {
+        /// The configuration file (see deploy/hedge.toml).
+        #[arg(long, short, env = "HEDGE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Check a configuration: everything `serve` does except binding sockets.
+    ///
+    /// Loads the index, checks every category id, path, listener and subnet, and warns when
+    /// one setting defeats another. Exit status 0 when hedge would start, 2 when it would not.
+    CheckConfig {
+        /// The configuration file (default: the built-in configuration).
+        config: Option<PathBuf>,
+    },
+    /// Explain the decision for a name: profile → rule or category → source list → index version.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The configuration file (default: the built-in configuration).
+    #[arg(long, short, env = "HEDGE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The profile to decide for.
+    #[arg(long, short)]
+    pub profile: String,
+    /// The name to explain.
+    pub name: String,
+    /// The query type (the decision is the same for every type; the answer's shape is not).
+    #[arg(default_value = "A")]
+    pub qtype: String,
 }
 
 #[derive(Debug, Subcommand)]

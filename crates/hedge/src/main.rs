@@ -8,6 +8,7 @@ use clap::Parser;
 
 mod cli;
 mod cmd;
+mod config;
 mod output;
 mod starter;
 

@@ -118,10 +118,11 @@ fn host_or_path(entry: &str) -> Item<'_> {
 
 fn plain<'a>(line: &'a str, emit: &mut dyn FnMut(Item<'a>)) {
     let entry = line.trim();
-    // `#` starts a comment, but `news.sky.com/#watchlive` is a URL fragment, not a comment.
-    let entry = match entry.find('#') {
-        Some(i) if i > 0 && entry[..i].ends_with('/') => entry,
-        _ => strip_comment(entry, '#'),
+    // `#` starts a comment at the start of a line or after white space; inside an entry
+    // (`news.sky.com/#watchlive`) it is a URL fragment.
+    let entry = match entry.char_indices().find(|&(i, c)| c == '#' && (i == 0 || entry[..i].ends_with([' ', '\t']))) {
+        Some((i, _)) => entry[..i].trim(),
+        None => entry,
     };
     if entry.is_empty() || entry.bytes().all(|b| b == b'=' || b == b'-') {
         return;

@@ -211,10 +211,10 @@ fn custom_index(
     }
     let compiled = compiler.finish(&mut |_| {}).map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
     for n in &compiled.notices {
-        notices.push(format!("profile `{profile}` {key}: {n}"));
+        notices.push(n.clone());
     }
     for w in &compiled.warnings {
-        notices.push(format!("profile `{profile}` {key}: {w}"));
+        notices.push(w.to_string());
     }
     let index = Index::from_bytes(compiled.bytes).map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
     let mut entries = Vec::new();

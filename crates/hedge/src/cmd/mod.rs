@@ -4,8 +4,11 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, ListsCommand};
 
+mod check;
+mod explain;
 mod lists;
 mod lookup;
+mod serve;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -13,5 +16,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lists(ListsCommand::Verify { file }) => lists::verify(&file),
         Command::Lists(ListsCommand::Stats { file, format }) => lists::stats(&file, format),
         Command::Lookup(args) => lookup::run(args),
+        Command::Serve { config } => serve::run(config),
+        Command::CheckConfig { config } => check::run(config),
+        Command::Explain(args) => explain::run(args),
     }
 }

@@ -1,0 +1,176 @@
+//! Building responses: the header rules, sinkhole answers, Extended DNS Errors (RFC 8914),
+//! and encoding with truncation.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use hickory_proto::op::{Edns, Message, Metadata, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::opt::EdnsOption;
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, SOA};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hedge_policy::{BlockAction, Profile};
+
+/// EDNS option code of Extended DNS Errors (RFC 8914). hickory-proto 0.26 has no typed
+/// option for it, so it travels as an unknown option: 2 bytes of info-code, then UTF-8 text.
+pub const EDE_OPTION: u16 = 15;
+
+/// EDE info-codes hedge uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u16)]
+pub enum Ede {
+    /// 0 Other.
+    Other = 0,
+    /// 3 Stale Answer (RFC 8767).
+    StaleAnswer = 3,
+    /// 15 Blocked: the operator's policy.
+    Blocked = 15,
+    /// 17 Filtered: a walled garden's allow-list.
+    Filtered = 17,
+    /// 18 Prohibited: the client is not allowed to use this listener.
+    Prohibited = 18,
+    /// 22 No Reachable Authority.
+    NoReachableAuthority = 22,
+}
+
+/// Our UDP payload size: the DNS Flag Day 2020 value, safe against fragmentation.
+pub const EDNS_PAYLOAD: u16 = 1232;
+
+/// Encodes an EDE option.
+pub fn ede_option(code: Ede, text: &str) -> EdnsOption {
+    let mut data = (code as u16).to_be_bytes().to_vec();
+    data.extend_from_slice(text.as_bytes());
+    EdnsOption::Unknown(EDE_OPTION, data)
+}
+
+/// Decodes the EDE options of a message: (info-code, extra text).
+pub fn decode_ede(msg: &Message) -> Vec<(u16, String)> {
+    let Some(edns) = &msg.edns else { return Vec::new() };
+    edns.options()
+        .as_ref()
+        .iter()
+        .filter_map(|(_, opt)| match opt {
+            EdnsOption::Unknown(EDE_OPTION, data) if data.len() >= 2 => {
+                Some((u16::from_be_bytes([data[0], data[1]]), String::from_utf8_lossy(&data[2..]).into_owned()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A response skeleton for `req`: same id, opcode, question and RD/CD; QR=1, RA=1, AA=0;
+/// an OPT record only if the request had one.
+pub fn response(req: &Message, rcode: ResponseCode) -> Message {
+    let mut m = Message::new(req.metadata.id, MessageType::Response, req.metadata.op_code);
+    m.metadata = Metadata::response_from_request(&req.metadata);
+    m.metadata.recursion_available = true;
+    m.metadata.response_code = rcode;
+    m.queries = req.queries.clone();
+    if req.edns.is_some() {
+        let mut edns = Edns::new();
+        edns.set_max_payload(EDNS_PAYLOAD);
+        m.edns = Some(edns);
+    }
+    m
+}
+
+/// Adds an Extended DNS Error, if the client speaks EDNS (an OPT record may only answer one).
+pub fn add_ede(m: &mut Message, code: Ede, text: &str) {
+    if let Some(edns) = &mut m.edns {
+        edns.options_mut().insert(ede_option(code, text));
+    }
+}
+
+/// A synthesised SOA for negative answers hedge makes itself; `minimum` drives negative caching.
+pub fn synthetic_soa(owner: &Name, ttl: u32) -> Record {
+    let mname = Name::from_ascii("hedge.invalid.").unwrap_or_default();
+    let rname = Name::from_ascii("blocked.hedge.invalid.").unwrap_or_default();
+    Record::from_rdata(owner.clone(), ttl, RData::SOA(SOA::new(mname, rname, 1, 3600, 600, 86_400, ttl)))
+}
+
+/// The answer to a blocked name, per the profile's action, with an EDE saying why.
+pub fn sinkhole(req: &Message, query: &Query, profile: &Profile, ede: Ede, text: &str) -> Message {
+    let ttl = profile.block_ttl;
+    let name = query.name();
+    let addresses = |v4: Vec<Ipv4Addr>, v6: Vec<Ipv6Addr>| -> Vec<Record> {
+        match query.query_type() {
+            RecordType::A => v4.into_iter().map(|ip| Record::from_rdata(name.clone(), ttl, RData::A(A(ip)))).collect(),
+            RecordType::AAAA => v6.into_iter().map(|ip| Record::from_rdata(name.clone(), ttl, RData::AAAA(AAAA(ip)))).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut m = match profile.action {
+        BlockAction::Refuse => response(req, ResponseCode::Refused),
+        BlockAction::Nxdomain => {
+            let mut m = response(req, ResponseCode::NXDomain);
+            m.authorities.push(synthetic_soa(name, ttl));
+            m
+        }
+        BlockAction::Null | BlockAction::Redirect => {
+            let (v4, v6) = if profile.action == BlockAction::Null {
+                (vec![Ipv4Addr::UNSPECIFIED], vec![Ipv6Addr::UNSPECIFIED])
+            } else {
+                split_ips(&profile.redirect_to)
+            };
+            let mut m = response(req, ResponseCode::NoError);
+            m.answers = addresses(v4, v6);
+            if m.answers.is_empty() {
+                m.authorities.push(synthetic_soa(name, ttl));
+            }
+            m
+        }
+    };
+    add_ede(&mut m, ede, text);
+    m
+}
+
+fn split_ips(ips: &[IpAddr]) -> (Vec<Ipv4Addr>, Vec<Ipv6Addr>) {
+    let v4 = ips.iter().filter_map(|ip| if let IpAddr::V4(v) = ip { Some(*v) } else { None }).collect();
+    let v6 = ips.iter().filter_map(|ip| if let IpAddr::V6(v) = ip { Some(*v) } else { None }).collect();
+    (v4, v6)
+}
+
+/// NXDOMAIN or NODATA that hedge answers itself (bypass controls), with an SOA.
+pub fn local_negative(req: &Message, query: &Query, nxdomain: bool, ttl: u32, text: &str) -> Message {
+    let mut m = response(req, if nxdomain { ResponseCode::NXDomain } else { ResponseCode::NoError });
+    m.authorities.push(synthetic_soa(query.name(), ttl));
+    add_ede(&mut m, Ede::Blocked, text);
+    m
+}
+
+/// A CNAME record from `name` to `target`.
+pub fn cname(name: &Name, target: &Name, ttl: u32) -> Record {
+    Record::from_rdata(name.clone(), ttl, RData::CNAME(CNAME(target.clone())))
+}
+
+/// FORMERR for a packet that does not parse: header only, id and opcode echoed if present.
+pub fn formerr(packet: &[u8]) -> Option<Vec<u8>> {
+    if packet.len() < 12 || packet[2] & 0x80 != 0 {
+        return None; // too short to carry an id, or a response: never answer those
+    }
+    let mut out = vec![0u8; 12];
+    out[0] = packet[0];
+    out[1] = packet[1];
+    out[2] = 0x80 | (packet[2] & 0x79); // QR, opcode, RD
+    out[3] = 0x80 | 1; // RA, FORMERR
+    Some(out)
+}
+
+/// Encodes a response for a transport that carries at most `max` bytes; when it does not
+/// fit, the answer is replaced by a truncated one (TC=1, question and OPT only), so the
+/// client retries over TCP.
+pub fn encode(m: &Message, max: usize) -> Option<Vec<u8>> {
+    let bytes = m.to_vec().ok()?;
+    if bytes.len() <= max {
+        return Some(bytes);
+    }
+    let mut t = Message::new(m.metadata.id, MessageType::Response, m.metadata.op_code);
+    t.metadata = m.metadata;
+    t.metadata.truncation = true;
+    t.queries = m.queries.clone();
+    t.edns = m.edns.clone();
+    t.to_vec().ok()
+}
+
+/// Whether an opcode is one hedge answers (QUERY); others get NOTIMP.
+pub fn supported(op: OpCode) -> bool {
+    op == OpCode::Query
+}

@@ -1,0 +1,180 @@
+//! Listener, upstream and limit settings (the `[[listener]]`, `[upstream]` and `[server]`
+//! tables of `hedge.toml`).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// One DNS listener: a profile served on some addresses to some subnets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerConfig {
+    /// The profile its clients get.
+    pub profile: String,
+    /// Addresses to bind, each explicitly (a wildcard bind makes UDP replies leave from the
+    /// wrong source address on multi-homed hosts), e.g. `["10.20.0.53:53", "[fd00:20::53]:53"]`.
+    pub bind: Vec<SocketAddr>,
+    /// Source subnets allowed to query; anything else gets REFUSED (EDE 18). Required: hedge
+    /// is never an open resolver.
+    pub allow: Vec<IpNet>,
+    /// Serve UDP (default true).
+    #[serde(default = "yes")]
+    pub udp: bool,
+    /// Serve TCP (default true).
+    #[serde(default = "yes")]
+    pub tcp: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How allowed names are resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// `recursive` (default): full recursion from the root. `forward`: ask `servers`.
+    #[serde(default)]
+    pub mode: UpstreamMode,
+    /// A root hints file (zone-file A/AAAA records); default: the built-in IANA root servers.
+    #[serde(default)]
+    pub root_hints: Option<PathBuf>,
+    /// Root server addresses, instead of a hints file (for private roots and tests).
+    #[serde(default)]
+    pub roots: Vec<IpAddr>,
+    /// Networks the recursor may query although they are loopback or private (it refuses
+    /// them by default, against DNS rebinding of the resolver itself).
+    #[serde(default)]
+    pub allow_servers: Vec<IpNet>,
+    /// Forwarding targets, for `mode = "forward"`.
+    #[serde(default)]
+    pub servers: Vec<ForwardServer>,
+    /// Give up on an upstream answer after this long (milliseconds, default 3000); the
+    /// client then gets a stale answer if one is cached, otherwise SERVFAIL.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Answers kept in the response cache (default 100000).
+    #[serde(default = "default_cache_size")]
+    pub cache_size: usize,
+    /// Serve expired answers for up to this many seconds when upstreams fail (RFC 8767;
+    /// default 86400, 0 turns it off).
+    #[serde(default = "default_stale_secs")]
+    pub serve_stale_secs: u32,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        UpstreamConfig {
+            mode: UpstreamMode::Recursive,
+            root_hints: None,
+            roots: Vec::new(),
+            allow_servers: Vec::new(),
+            servers: Vec::new(),
+            timeout_ms: default_timeout_ms(),
+            cache_size: default_cache_size(),
+            serve_stale_secs: default_stale_secs(),
+        }
+    }
+}
+
+fn default_timeout_ms() -> u64 {
+    3000
+}
+fn default_cache_size() -> usize {
+    100_000
+}
+fn default_stale_secs() -> u32 {
+    86_400
+}
+
+/// Recursion or forwarding.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamMode {
+    /// Full recursion from the root hints.
+    #[default]
+    Recursive,
+    /// Forward to `servers`.
+    Forward,
+}
+
+/// A forwarding target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardServer {
+    /// Its address.
+    pub address: IpAddr,
+    /// `udp` (UDP with TCP fallback, default), `tcp`, `tls` (DoT) or `https` (DoH).
+    #[serde(default)]
+    pub protocol: ForwardProtocol,
+    /// Port (default 53, 853 for tls, 443 for https).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Name in the server's certificate, required for tls and https (e.g. `dns.quad9.net`).
+    #[serde(default)]
+    pub tls_name: Option<String>,
+    /// DoH path (default `/dns-query`).
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+/// Forwarding transport.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForwardProtocol {
+    /// UDP, retrying over TCP when truncated.
+    #[default]
+    Udp,
+    /// TCP.
+    Tcp,
+    /// DNS over TLS (certificates verified against the webpki roots).
+    Tls,
+    /// DNS over HTTPS (certificates verified against the webpki roots).
+    Https,
+}
+
+/// Resource bounds of the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// UDP queries being resolved at once per listener address (default 4096); beyond it,
+    /// SERVFAIL with an EDE saying the resolver is busy.
+    #[serde(default = "default_udp_in_flight")]
+    pub udp_in_flight: usize,
+    /// Open TCP connections per listener address (default 256).
+    #[serde(default = "default_tcp_connections")]
+    pub tcp_connections: usize,
+    /// Queries in flight on one TCP connection (default 32); pipelined queries are
+    /// answered as they complete, not in order.
+    #[serde(default = "default_tcp_pipeline")]
+    pub tcp_pipeline: usize,
+    /// Close a TCP connection idle for this long (milliseconds, default 10000).
+    #[serde(default = "default_tcp_idle_ms")]
+    pub tcp_idle_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            udp_in_flight: default_udp_in_flight(),
+            tcp_connections: default_tcp_connections(),
+            tcp_pipeline: default_tcp_pipeline(),
+            tcp_idle_ms: default_tcp_idle_ms(),
+        }
+    }
+}
+
+fn default_udp_in_flight() -> usize {
+    4096
+}
+fn default_tcp_connections() -> usize {
+    256
+}
+fn default_tcp_pipeline() -> usize {
+    32
+}
+fn default_tcp_idle_ms() -> u64 {
+    10_000
+}

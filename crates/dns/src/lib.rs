@@ -1,0 +1,202 @@
+//! The hedge resolver: per-profile listeners, ACLs, the filtering query path, the response
+//! cache and upstream resolution.
+//!
+//! ```text
+//! client ─UDP/TCP─▶ listener (bound to one address, serves one profile)
+//!   1. ACL: client in the listener's `allow` subnets?               no → REFUSED + EDE 18
+//!   2. parse (FORMERR on garbage; a panic becomes SERVFAIL, never a dropped query)
+//!   3. Policy::decide(profile, qname) ─▶ Block → sinkhole + EDE 15/17 naming the category
+//!                                      ─▶ Rewrite → CNAME to the safe endpoint + its answer
+//!                                      ─▶ Allow → cache or upstream (recursor/forwarder),
+//!                                               every CNAME target checked again
+//!   4. the Observer counts it (statistics and metrics live outside this crate)
+//! ```
+//!
+//! Policy and index live in a [`Snapshot`]; [`Server::reload`] swaps in a new one atomically,
+//! so a reload never drops a query and a failed reload (built by the caller) changes nothing.
+//! This crate does not parse lists or store statistics.
+
+#![deny(missing_docs)]
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use hedge_lists::CategoryIdx;
+use hedge_policy::{Policy, ProfileId};
+use ipnet::IpNet;
+use tokio::task::JoinHandle;
+
+pub mod answer;
+pub mod cache;
+pub mod config;
+pub mod query;
+mod tcp;
+mod udp;
+pub mod upstream;
+
+pub use config::{ForwardProtocol, ForwardServer, Limits, ListenerConfig, UpstreamConfig, UpstreamMode};
+pub use upstream::{Upstream, UpstreamError};
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum DnsError {
+    /// A setting cannot work; the message names the key.
+    #[error("{0}")]
+    Config(String),
+    /// A socket could not be bound.
+    #[error("cannot listen on {proto} {addr}: {source} (is another DNS server using it, or is the address not on this host?)")]
+    Bind {
+        /// udp or tcp.
+        proto: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+}
+
+/// What happened to a query, for counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Resolved and answered.
+    Allowed,
+    /// Sinkholed (categories, custom lists, walled garden, bypass controls).
+    Blocked,
+    /// SafeSearch / restricted-mode rewrite.
+    Rewritten,
+    /// REFUSED (ACL, unsupported class).
+    Refused,
+    /// SERVFAIL (upstream failure, internal error) or FORMERR/NOTIMP.
+    Servfail,
+}
+
+/// One answered query, as an [`Observer`] sees it. Never the client's address.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// The listener's profile.
+    pub profile: ProfileId,
+    /// The category it was blocked for, or its first category when listed and allowed.
+    pub category: Option<CategoryIdx>,
+    /// What happened.
+    pub outcome: Outcome,
+    /// The query name, lower case, no trailing dot (None when the packet had no usable question).
+    pub qname: Option<String>,
+    /// Answered from the response cache.
+    pub cache_hit: bool,
+}
+
+/// Receives every answered query (statistics, metrics). Called on the query path: keep it cheap.
+pub trait Observer: Send + Sync {
+    /// One query was answered.
+    fn observe(&self, policy: &Policy, observation: &Observation, elapsed: Duration);
+}
+
+/// Everything a reload replaces, as one immutable value.
+pub struct Snapshot {
+    /// Profiles and the index.
+    pub policy: Arc<Policy>,
+    /// The profile of each listener, in the order of the listener configs.
+    pub listener_profiles: Vec<ProfileId>,
+    /// Who counts the queries.
+    pub observer: Option<Arc<dyn Observer>>,
+}
+
+/// A listener's static part: its ACL.
+pub struct ListenerRuntime {
+    allow: Vec<IpNet>,
+}
+
+impl ListenerRuntime {
+    /// Whether a client address may use this listener.
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        self.allow.iter().any(|net| net.contains(&ip))
+    }
+}
+
+/// State shared by every listener task.
+pub struct Shared {
+    snapshot: ArcSwap<Snapshot>,
+    upstream: Upstream,
+    cache: cache::Cache,
+    timeout: Duration,
+    limits: Limits,
+    listeners: Vec<ListenerRuntime>,
+}
+
+/// A running resolver.
+pub struct Server {
+    shared: Arc<Shared>,
+    tasks: Vec<JoinHandle<()>>,
+    bound: Vec<(usize, &'static str, SocketAddr)>,
+}
+
+impl Server {
+    /// Binds every listener address (UDP and TCP) and starts serving `snapshot`.
+    /// Must be called inside a tokio runtime.
+    pub fn start(listeners: &[ListenerConfig], upstream: &UpstreamConfig, limits: Limits, snapshot: Snapshot) -> Result<Server, DnsError> {
+        if snapshot.listener_profiles.len() != listeners.len() {
+            return Err(DnsError::Config("snapshot does not match the listeners".into()));
+        }
+        let shared = Arc::new(Shared {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            upstream: Upstream::new(upstream)?,
+            cache: cache::Cache::new(upstream.cache_size, upstream.serve_stale_secs),
+            timeout: Duration::from_millis(upstream.timeout_ms),
+            limits,
+            listeners: listeners.iter().map(|l| ListenerRuntime { allow: l.allow.clone() }).collect(),
+        });
+        let mut server = Server { shared: shared.clone(), tasks: Vec::new(), bound: Vec::new() };
+        for (i, l) in listeners.iter().enumerate() {
+            for &addr in &l.bind {
+                if l.udp {
+                    let socket = udp::bind(addr).map_err(|source| DnsError::Bind { proto: "udp", addr, source })?;
+                    server.bound.push((i, "udp", socket.local_addr().unwrap_or(addr)));
+                    server.tasks.push(tokio::spawn(udp::serve(Arc::new(socket), shared.clone(), i)));
+                }
+                if l.tcp {
+                    let socket = tcp::bind(addr).map_err(|source| DnsError::Bind { proto: "tcp", addr, source })?;
+                    server.bound.push((i, "tcp", socket.local_addr().unwrap_or(addr)));
+                    server.tasks.push(tokio::spawn(tcp::serve(socket, shared.clone(), i)));
+                }
+            }
+        }
+        Ok(server)
+    }
+
+    /// Swaps in a new snapshot; queries in flight finish on the old one.
+    pub fn reload(&self, snapshot: Snapshot) -> Result<(), DnsError> {
+        if snapshot.listener_profiles.len() != self.shared.listeners.len() {
+            return Err(DnsError::Config("the new configuration has a different number of listeners; restart hedge to change listeners".into()));
+        }
+        self.shared.snapshot.store(Arc::new(snapshot));
+        Ok(())
+    }
+
+    /// The snapshot being served.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.shared.snapshot.load_full()
+    }
+
+    /// Bound sockets: (listener index, "udp"/"tcp", address).
+    pub fn bound(&self) -> &[(usize, &'static str, SocketAddr)] {
+        &self.bound
+    }
+
+    /// Answers in the response cache.
+    pub fn cache_len(&self) -> usize {
+        self.shared.cache.len()
+    }
+
+    /// Stops every listener.
+    pub fn shutdown(self) {
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Upstream resolution: full recursion from the root (hickory's recursor) or forwarding
+//! (hickory's resolver over UDP/TCP, DoT, DoH). Both return a [`Resolved`] answer that keeps
+//! the CNAME chain even when it ends in NXDOMAIN (hickory returns negative answers as errors
+//! and drops the chain; we rebuild it).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Message, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ProtocolConfig, ResolveHosts, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::recursor::{Recursor, RecursorOptions};
+use hickory_resolver::Resolver;
+
+use crate::config::{ForwardProtocol, UpstreamConfig, UpstreamMode};
+use crate::DnsError;
+
+/// Longest CNAME chain followed when rebuilding a negative answer.
+const MAX_CHAIN: usize = 8;
+
+/// The IANA root servers (a, b, …, m), IPv4 and IPv6 — used when no hints file is given.
+pub const ROOT_HINTS: &[&str] = &[
+    "198.41.0.4", "2001:503:ba3e::2:30", "170.247.170.2", "2801:1b8:10::b", "192.33.4.12", "2001:500:2::c",
+    "199.7.91.13", "2001:500:2d::d", "192.203.230.10", "2001:500:a8::e", "192.5.5.241", "2001:500:2f::f",
+    "192.112.36.4", "2001:500:12::d0d", "198.97.190.53", "2001:500:1::53", "192.36.148.17", "2001:7fe::53",
+    "192.58.128.30", "2001:503:c27::2:30", "193.0.14.129", "2001:7fd::1", "199.7.83.42", "2001:500:9f::42",
+    "202.12.27.33", "2001:dc3::35",
+];
+
+/// An upstream answer: the rcode, the answer records (CNAME chain included) and the SOA
+/// of a negative answer.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// NOERROR or NXDOMAIN.
+    pub rcode: ResponseCode,
+    /// Answer section.
+    pub answers: Vec<Record>,
+    /// SOA for negative caching, if the authority gave one.
+    pub soa: Option<Record>,
+}
+
+/// Why an upstream answer is missing.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    /// No answer within the configured timeout.
+    #[error("no upstream answer within {0} ms")]
+    Timeout(u64),
+    /// The upstream failed (unreachable, SERVFAIL, refused, lame delegation…).
+    #[error("upstream failed: {0}")]
+    Failed(String),
+}
+
+/// The configured upstream.
+pub enum Upstream {
+    /// Full recursion.
+    Recursive(Box<Recursor<TokioRuntimeProvider>>),
+    /// Forwarding.
+    Forward(Box<Resolver<TokioRuntimeProvider>>),
+}
+
+/// A negative result from hickory: (NXDOMAIN?, SOA).
+type Negative = (bool, Option<Record>);
+
+impl Upstream {
+    /// Builds the upstream; reads the root hints file if one is configured.
+    pub fn new(cfg: &UpstreamConfig) -> Result<Upstream, DnsError> {
+        let provider = TokioRuntimeProvider::default();
+        match cfg.mode {
+            UpstreamMode::Recursive => {
+                let roots = root_hints(cfg)?;
+                let mut options = RecursorOptions::default();
+                options.allow_server = cfg.allow_servers.clone();
+                options.cache_policy = Default::default();
+                let recursor = Recursor::with_options(&roots, options, provider)
+                    .map_err(|e| DnsError::Config(format!("upstream: cannot start the recursor: {e}")))?;
+                Ok(Upstream::Recursive(Box::new(recursor)))
+            }
+            UpstreamMode::Forward => {
+                if cfg.servers.is_empty() {
+                    return Err(DnsError::Config("upstream.servers: mode = \"forward\" needs at least one server".into()));
+                }
+                let mut servers = Vec::new();
+                for s in &cfg.servers {
+                    let tls_name = || -> Result<Arc<str>, DnsError> {
+                        s.tls_name.as_deref().map(Arc::from).ok_or_else(|| {
+                            DnsError::Config(format!("upstream.servers {}: tls and https need `tls_name` (the name in its certificate)", s.address))
+                        })
+                    };
+                    let (protocol, port) = match s.protocol {
+                        ForwardProtocol::Udp => (ProtocolConfig::Udp, 53),
+                        ForwardProtocol::Tcp => (ProtocolConfig::Tcp, 53),
+                        ForwardProtocol::Tls => (ProtocolConfig::Tls { server_name: tls_name()? }, 853),
+                        ForwardProtocol::Https => (
+                            ProtocolConfig::Https {
+                                server_name: tls_name()?,
+                                path: Arc::from(s.path.as_deref().unwrap_or("/dns-query")),
+                            },
+                            443,
+                        ),
+                    };
+                    let connection = |protocol, port| {
+                        let mut c = ConnectionConfig::new(protocol);
+                        c.port = port;
+                        c
+                    };
+                    let mut conns = vec![connection(protocol, s.port.unwrap_or(port))];
+                    if s.protocol == ForwardProtocol::Udp {
+                        conns.push(connection(ProtocolConfig::Tcp, s.port.unwrap_or(53)));
+                    }
+                    servers.push(NameServerConfig::new(s.address, true, conns));
+                }
+                let mut opts = ResolverOpts::default();
+                opts.timeout = Duration::from_millis(cfg.timeout_ms);
+                opts.attempts = 2;
+                opts.cache_size = 0; // hedge caches answers itself, after policy
+                opts.use_hosts_file = ResolveHosts::Never;
+                opts.preserve_intermediates = true;
+                opts.ndots = 0;
+                let resolver = Resolver::builder_with_config(ResolverConfig::from_parts(None, vec![], servers), provider)
+                    .with_options(opts)
+                    .build()
+                    .map_err(|e| DnsError::Config(format!("upstream: cannot start the forwarder: {e}")))?;
+                Ok(Upstream::Forward(Box::new(resolver)))
+            }
+        }
+    }
+
+    /// Resolves `name`/`rtype`, following and keeping CNAME chains that end negatively.
+    pub async fn resolve(&self, name: &Name, rtype: RecordType) -> Result<Resolved, UpstreamError> {
+        let first = self.query(name, rtype).await?;
+        let (nx, soa) = match first {
+            Ok(msg) => return Ok(positive(msg)),
+            Err(negative) => negative,
+        };
+        if rtype == RecordType::CNAME {
+            return Ok(negative_answer(Vec::new(), nx, soa));
+        }
+        // The name may be a CNAME whose target is negative: rebuild the chain.
+        let mut chain = Vec::new();
+        let mut current = name.clone();
+        let mut last = (nx, soa);
+        for _ in 0..MAX_CHAIN {
+            let Ok(msg) = self.query(&current, RecordType::CNAME).await? else { break };
+            let Some(cname) = msg.answers.iter().find(|r| r.record_type() == RecordType::CNAME && r.name == current).cloned()
+            else {
+                break;
+            };
+            let RData::CNAME(target) = &cname.data else { break };
+            let target = target.0.clone();
+            chain.push(cname);
+            match self.query(&target, rtype).await? {
+                Ok(msg) => {
+                    let mut answer = positive(msg);
+                    chain.append(&mut answer.answers);
+                    answer.answers = chain;
+                    return Ok(answer);
+                }
+                Err(negative) => last = negative,
+            }
+            current = target;
+        }
+        Ok(negative_answer(chain, last.0, last.1))
+    }
+
+    /// One query: Ok(Ok(message)) for an answer, Ok(Err(negative)) for NXDOMAIN/NODATA.
+    async fn query(&self, name: &Name, rtype: RecordType) -> Result<Result<Message, Negative>, UpstreamError> {
+        let to_soa = |soa: Option<Box<Record<hickory_proto::rr::rdata::SOA>>>| {
+            soa.map(|s| Record::from_rdata(s.name.clone(), s.ttl, RData::SOA(s.data.clone())))
+        };
+        match self {
+            Upstream::Recursive(r) => match r.resolve(Query::query(name.clone(), rtype), Instant::now(), false).await {
+                Ok(msg) => match msg.metadata.response_code {
+                    ResponseCode::NoError | ResponseCode::NXDomain => Ok(Ok(msg)),
+                    other => Err(UpstreamError::Failed(format!("upstream answered {other}"))),
+                },
+                Err(e) if e.is_nx_domain() || e.is_no_records_found() => {
+                    let nx = e.is_nx_domain();
+                    Ok(Err((nx, to_soa(e.into_soa()))))
+                }
+                Err(e) => Err(UpstreamError::Failed(e.to_string())),
+            },
+            Upstream::Forward(r) => match r.lookup(name.clone(), rtype).await {
+                Ok(lookup) => Ok(Ok(lookup.message().clone())),
+                Err(e) if e.is_nx_domain() || e.is_no_records_found() => {
+                    let nx = e.is_nx_domain();
+                    Ok(Err((nx, to_soa(e.into_soa()))))
+                }
+                Err(e) => Err(UpstreamError::Failed(e.to_string())),
+            },
+        }
+    }
+}
+
+fn positive(msg: Message) -> Resolved {
+    let soa = msg.authorities.iter().find(|r| r.record_type() == RecordType::SOA).cloned();
+    Resolved { rcode: msg.metadata.response_code, answers: msg.answers, soa }
+}
+
+fn negative_answer(chain: Vec<Record>, nx: bool, soa: Option<Record>) -> Resolved {
+    Resolved { rcode: if nx { ResponseCode::NXDomain } else { ResponseCode::NoError }, answers: chain, soa }
+}
+
+/// Root server addresses: configured addresses, a hints file, or the built-in IANA list.
+fn root_hints(cfg: &UpstreamConfig) -> Result<Vec<IpAddr>, DnsError> {
+    if !cfg.roots.is_empty() {
+        return Ok(cfg.roots.clone());
+    }
+    let Some(path) = &cfg.root_hints else {
+        return Ok(ROOT_HINTS.iter().filter_map(|a| a.parse().ok()).collect());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| DnsError::Config(format!("upstream.root_hints: {}: {e}", path.display())))?;
+    let addrs: Vec<IpAddr> = text
+        .lines()
+        .map(|l| l.split(';').next().unwrap_or(""))
+        .filter_map(|l| {
+            let fields: Vec<&str> = l.split_whitespace().collect();
+            let t = fields.iter().position(|f| f.eq_ignore_ascii_case("A") || f.eq_ignore_ascii_case("AAAA"))?;
+            fields.get(t + 1)?.parse().ok()
+        })
+        .collect();
+    if addrs.is_empty() {
+        return Err(DnsError::Config(format!(
+            "upstream.root_hints: {}: no A or AAAA records found (expected a root hints zone file like named.root)",
+            path.display()
+        )));
+    }
+    Ok(addrs)
+}

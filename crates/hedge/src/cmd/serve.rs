@@ -1,0 +1,84 @@
+//! `hedge serve`: run the resolver until SIGTERM/SIGINT; SIGHUP (or a changed index file)
+//! reloads the configuration and index beside the running ones and swaps them in.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use hedge_dns::Server;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::config::{self, Loaded};
+
+pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let loaded = config::load(config_path.as_deref())?;
+    let checked = config::check(&loaded)?;
+    for n in &checked.notices {
+        tracing::warn!("{n}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("hedge").build()?;
+    runtime.block_on(serve(loaded, checked))
+}
+
+async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitCode> {
+    let c = &loaded.config;
+    let server = Server::start(&c.listeners, &loaded.upstream(), c.server.clone(), checked.snapshot(None))?;
+    let index = checked.policy.index();
+    tracing::info!(
+        "index {} ({} names, {}), {} profiles, upstream {:?}",
+        index.version(),
+        index.len(),
+        index.path().display(),
+        checked.policy.profiles().len(),
+        c.upstream.mode
+    );
+    for (i, proto, addr) in server.bound() {
+        tracing::info!("listening on {proto} {addr} for profile `{}`", c.listeners[*i].profile);
+    }
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let index_path = c.index.as_ref().map(|p| loaded.base_dir.join(p));
+    let mut index_mtime = index_path.as_deref().and_then(mtime);
+    let mut poll = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            _ = hup.recv() => reload(&server, loaded.path.as_deref(), "SIGHUP"),
+            _ = poll.tick() => {
+                let now = index_path.as_deref().and_then(mtime);
+                if now != index_mtime {
+                    index_mtime = now;
+                    reload(&server, loaded.path.as_deref(), "index file changed");
+                }
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    tracing::info!("shutting down");
+    server.shutdown();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds a new snapshot from the files and swaps it in; on any failure the running one stays.
+fn reload(server: &Server, path: Option<&Path>, why: &str) {
+    let started = std::time::Instant::now();
+    let result = config::load(path).and_then(|loaded| config::check(&loaded));
+    match result {
+        Ok(checked) => {
+            for n in &checked.notices {
+                tracing::warn!("{n}");
+            }
+            let version = checked.policy.index().version().to_string();
+            match server.reload(checked.snapshot(None)) {
+                Ok(()) => tracing::info!("reloaded ({why}): index {version}, in {:.0} ms", started.elapsed().as_secs_f64() * 1000.0),
+                Err(e) => tracing::error!("reload ({why}) failed, still serving the previous configuration: {e}"),
+            }
+        }
+        Err(e) => tracing::error!("reload ({why}) failed, still serving the previous configuration: {e:#}"),
+    }
+}
+
+fn mtime(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}

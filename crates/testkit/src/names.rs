@@ -1,0 +1,238 @@
+//! The names and addresses of the standard hierarchy, so tests say `WWW_EXAMPLE_COM` and
+//! `WWW_EXAMPLE_COM_A` instead of repeating literals.
+//!
+//! Every name is fully qualified (trailing dot), lower case. The zone files under
+//! `crates/testkit/zones/` are the source of truth; the `names_match_zone_data` test checks
+//! that every constant here agrees with them.
+//!
+//! | name | type | data | case it exercises |
+//! |---|---|---|---|
+//! | `example.com.` | A | 192.0.2.1 | apex answer |
+//! | `www.example.com.` | A, AAAA | 192.0.2.10, 2001:db8::10 | plain answer |
+//! | `alias.example.com.` | CNAME | `www.example.net.` | chain across zones |
+//! | `deep.example.com.` | CNAME | `alias.example.com.` | two-hop chain |
+//! | `dangling.example.com.` | CNAME | `nothere.example.net.` | chain ending in NXDOMAIN |
+//! | `big.example.com.` | TXT | [`BIG_TXT_COUNT`] strings, > 4 KB | TC=1 over UDP, full over TCP |
+//! | `host.sub.example.com.` | A | 192.0.2.30 | delegated sub-zone on its own server |
+//! | `www.example.net.` | A | 192.0.2.20 | target of `alias` |
+//! | `kids.example.org.` | CNAME | `kids-site.cdn-provider.net.` | walled garden CNAME to a CDN |
+//! | `kids-site.cdn-provider.net.` | A | 192.0.2.40 | |
+//! | `www.example.org.` | A | 192.0.2.41 | |
+//! | `metrics.tracker-cloak.com.` | CNAME | `collector.adtracker.net.` | CNAME cloaking |
+//! | `collector.adtracker.net.` | A | 192.0.2.66 | the cloaked tracker |
+//! | `www.bbc.co.uk.` | A | 192.0.2.50 | three-level delegation (`uk.` → `co.uk.` → `bbc.co.uk.`) |
+//! | `forcesafesearch.google.com.` | A | 216.239.38.120 | SafeSearch target |
+//! | `www.google.com.` | A | 142.250.0.1 | |
+//! | `strict.bing.com.` | A | 204.79.197.220 | SafeSearch target |
+//! | `www.bing.com.` | A | 13.107.0.1 | |
+//! | `restrict.youtube.com.` | A | 216.239.38.120 | SafeSearch target (strict) |
+//! | `restrictmoderate.youtube.com.` | A | 216.239.38.119 | SafeSearch target (moderate) |
+//! | `www.youtube.com.` | A | 142.250.0.2 | |
+//! | `safe.duckduckgo.com.` | A | 52.142.124.215 | SafeSearch target |
+//! | `duckduckgo.com.` | A | 52.142.124.216 | |
+//!
+//! Anything else inside a zone is NXDOMAIN (for example [`NXDOMAIN_EXAMPLE_COM`]); every zone's
+//! SOA has minimum (and TTL) [`NEGATIVE_TTL`].
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Every zone of the standard hierarchy, parents before children. Each has its own server
+/// on port 53 of `127.53.N.<host>` ([`crate::FakeInternet::server_for`]):
+///
+/// | host | zones |
+/// |---|---|
+/// | 1 | `.` (name server `a.root-servers.test.`) |
+/// | 2 to 6 | `com.`, `net.`, `org.`, `uk.`, `co.uk.` (name servers `ns.nic.<zone>`) |
+/// | 10, 11 | `example.com.`, `sub.example.com.` |
+/// | 12 to 17 | `example.net.`, `example.org.`, `cdn-provider.net.`, `tracker-cloak.com.`, `adtracker.net.`, `bbc.co.uk.` |
+/// | 20 to 23 | `google.com.`, `bing.com.`, `youtube.com.`, `duckduckgo.com.` |
+///
+/// Leaf zones' name servers are `ns1.<zone>`; every parent holds the NS records and glue.
+pub const ZONES: &[&str] = &[
+    ".",
+    "com.",
+    "net.",
+    "org.",
+    "uk.",
+    "co.uk.",
+    "example.com.",
+    "sub.example.com.",
+    "example.net.",
+    "example.org.",
+    "cdn-provider.net.",
+    "tracker-cloak.com.",
+    "adtracker.net.",
+    "bbc.co.uk.",
+    "google.com.",
+    "bing.com.",
+    "youtube.com.",
+    "duckduckgo.com.",
+];
+
+/// SOA minimum and SOA TTL of every zone: how long a negative answer may be cached.
+pub const NEGATIVE_TTL: u32 = 300;
+
+// example.com.
+
+/// The zone `example.com.`; its apex has an A record.
+pub const EXAMPLE_COM: &str = "example.com.";
+/// `example.com. A`.
+pub const EXAMPLE_COM_A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+/// A name with an A and an AAAA record.
+pub const WWW_EXAMPLE_COM: &str = "www.example.com.";
+/// `www.example.com. A`.
+pub const WWW_EXAMPLE_COM_A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+/// `www.example.com. AAAA`.
+pub const WWW_EXAMPLE_COM_AAAA: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10);
+/// `alias.example.com. CNAME www.example.net.`: a chain that crosses zones.
+pub const ALIAS_EXAMPLE_COM: &str = "alias.example.com.";
+/// `deep.example.com. CNAME alias.example.com.`: a two-hop chain.
+pub const DEEP_EXAMPLE_COM: &str = "deep.example.com.";
+/// `dangling.example.com. CNAME nothere.example.net.`: a chain that ends in NXDOMAIN.
+pub const DANGLING_EXAMPLE_COM: &str = "dangling.example.com.";
+/// `big.example.com. TXT`: [`BIG_TXT_COUNT`] records, too big for UDP even with EDNS.
+pub const BIG_EXAMPLE_COM: &str = "big.example.com.";
+/// A name that does not exist in `example.com.`.
+pub const NXDOMAIN_EXAMPLE_COM: &str = "does-not-exist.example.com.";
+
+/// The zone `sub.example.com.`, delegated by `example.com.` to its own server.
+pub const SUB_EXAMPLE_COM: &str = "sub.example.com.";
+/// A name inside the delegated sub-zone.
+pub const HOST_SUB_EXAMPLE_COM: &str = "host.sub.example.com.";
+/// `host.sub.example.com. A`.
+pub const HOST_SUB_EXAMPLE_COM_A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 30);
+
+// example.net.
+
+/// The zone `example.net.`.
+pub const EXAMPLE_NET: &str = "example.net.";
+/// The target of [`ALIAS_EXAMPLE_COM`].
+pub const WWW_EXAMPLE_NET: &str = "www.example.net.";
+/// `www.example.net. A`.
+pub const WWW_EXAMPLE_NET_A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 20);
+/// The (non-existent) target of [`DANGLING_EXAMPLE_COM`].
+pub const NOTHERE_EXAMPLE_NET: &str = "nothere.example.net.";
+
+// Walled garden: example.org. and cdn-provider.net.
+
+/// The zone `example.org.`.
+pub const EXAMPLE_ORG: &str = "example.org.";
+/// `kids.example.org. CNAME kids-site.cdn-provider.net.`: an allowed site served from a CDN.
+pub const KIDS_EXAMPLE_ORG: &str = "kids.example.org.";
+/// `www.example.org. A`.
+pub const WWW_EXAMPLE_ORG: &str = "www.example.org.";
+/// `www.example.org. A`.
+pub const WWW_EXAMPLE_ORG_A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 41);
+/// The zone `cdn-provider.net.`.
+pub const CDN_PROVIDER_NET: &str = "cdn-provider.net.";
+/// The target of [`KIDS_EXAMPLE_ORG`].
+pub const KIDS_SITE_CDN_PROVIDER_NET: &str = "kids-site.cdn-provider.net.";
+/// `kids-site.cdn-provider.net. A`.
+pub const KIDS_SITE_CDN_PROVIDER_NET_A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 40);
+
+// CNAME cloaking: tracker-cloak.com. and adtracker.net.
+
+/// The zone `tracker-cloak.com.`.
+pub const TRACKER_CLOAK_COM: &str = "tracker-cloak.com.";
+/// `metrics.tracker-cloak.com. CNAME collector.adtracker.net.`: a first-party name hiding a
+/// tracker.
+pub const METRICS_TRACKER_CLOAK_COM: &str = "metrics.tracker-cloak.com.";
+/// The zone `adtracker.net.` (test indexes list it as advertising).
+pub const ADTRACKER_NET: &str = "adtracker.net.";
+/// The target of [`METRICS_TRACKER_CLOAK_COM`].
+pub const COLLECTOR_ADTRACKER_NET: &str = "collector.adtracker.net.";
+/// `collector.adtracker.net. A`.
+pub const COLLECTOR_ADTRACKER_NET_A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 66);
+
+// bbc.co.uk.
+
+/// The zone `bbc.co.uk.`, reached through `uk.` and `co.uk.`.
+pub const BBC_CO_UK: &str = "bbc.co.uk.";
+/// A name three delegations below the root.
+pub const WWW_BBC_CO_UK: &str = "www.bbc.co.uk.";
+/// `www.bbc.co.uk. A`.
+pub const WWW_BBC_CO_UK_A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 50);
+
+// SafeSearch endpoints and the sites they stand in for.
+
+/// Google's SafeSearch name.
+pub const FORCESAFESEARCH_GOOGLE_COM: &str = "forcesafesearch.google.com.";
+/// `forcesafesearch.google.com. A`.
+pub const FORCESAFESEARCH_GOOGLE_COM_A: Ipv4Addr = Ipv4Addr::new(216, 239, 38, 120);
+/// Google search.
+pub const WWW_GOOGLE_COM: &str = "www.google.com.";
+/// `www.google.com. A`.
+pub const WWW_GOOGLE_COM_A: Ipv4Addr = Ipv4Addr::new(142, 250, 0, 1);
+/// Bing's SafeSearch name.
+pub const STRICT_BING_COM: &str = "strict.bing.com.";
+/// `strict.bing.com. A`.
+pub const STRICT_BING_COM_A: Ipv4Addr = Ipv4Addr::new(204, 79, 197, 220);
+/// Bing search.
+pub const WWW_BING_COM: &str = "www.bing.com.";
+/// `www.bing.com. A`.
+pub const WWW_BING_COM_A: Ipv4Addr = Ipv4Addr::new(13, 107, 0, 1);
+/// YouTube's strict restricted-mode name.
+pub const RESTRICT_YOUTUBE_COM: &str = "restrict.youtube.com.";
+/// `restrict.youtube.com. A`.
+pub const RESTRICT_YOUTUBE_COM_A: Ipv4Addr = Ipv4Addr::new(216, 239, 38, 120);
+/// YouTube's moderate restricted-mode name.
+pub const RESTRICTMODERATE_YOUTUBE_COM: &str = "restrictmoderate.youtube.com.";
+/// `restrictmoderate.youtube.com. A`.
+pub const RESTRICTMODERATE_YOUTUBE_COM_A: Ipv4Addr = Ipv4Addr::new(216, 239, 38, 119);
+/// YouTube.
+pub const WWW_YOUTUBE_COM: &str = "www.youtube.com.";
+/// `www.youtube.com. A`.
+pub const WWW_YOUTUBE_COM_A: Ipv4Addr = Ipv4Addr::new(142, 250, 0, 2);
+/// DuckDuckGo's SafeSearch name.
+pub const SAFE_DUCKDUCKGO_COM: &str = "safe.duckduckgo.com.";
+/// `safe.duckduckgo.com. A`.
+pub const SAFE_DUCKDUCKGO_COM_A: Ipv4Addr = Ipv4Addr::new(52, 142, 124, 215);
+/// DuckDuckGo search (the zone apex).
+pub const DUCKDUCKGO_COM: &str = "duckduckgo.com.";
+/// `duckduckgo.com. A`.
+pub const DUCKDUCKGO_COM_A: Ipv4Addr = Ipv4Addr::new(52, 142, 124, 216);
+
+/// Every name with an A record and its address, for table-driven tests.
+pub const A_RECORDS: &[(&str, Ipv4Addr)] = &[
+    (EXAMPLE_COM, EXAMPLE_COM_A),
+    (WWW_EXAMPLE_COM, WWW_EXAMPLE_COM_A),
+    (HOST_SUB_EXAMPLE_COM, HOST_SUB_EXAMPLE_COM_A),
+    (WWW_EXAMPLE_NET, WWW_EXAMPLE_NET_A),
+    (WWW_EXAMPLE_ORG, WWW_EXAMPLE_ORG_A),
+    (KIDS_SITE_CDN_PROVIDER_NET, KIDS_SITE_CDN_PROVIDER_NET_A),
+    (COLLECTOR_ADTRACKER_NET, COLLECTOR_ADTRACKER_NET_A),
+    (WWW_BBC_CO_UK, WWW_BBC_CO_UK_A),
+    (FORCESAFESEARCH_GOOGLE_COM, FORCESAFESEARCH_GOOGLE_COM_A),
+    (WWW_GOOGLE_COM, WWW_GOOGLE_COM_A),
+    (STRICT_BING_COM, STRICT_BING_COM_A),
+    (WWW_BING_COM, WWW_BING_COM_A),
+    (RESTRICT_YOUTUBE_COM, RESTRICT_YOUTUBE_COM_A),
+    (RESTRICTMODERATE_YOUTUBE_COM, RESTRICTMODERATE_YOUTUBE_COM_A),
+    (WWW_YOUTUBE_COM, WWW_YOUTUBE_COM_A),
+    (SAFE_DUCKDUCKGO_COM, SAFE_DUCKDUCKGO_COM_A),
+    (DUCKDUCKGO_COM, DUCKDUCKGO_COM_A),
+];
+
+/// Every CNAME and its target, for table-driven tests.
+pub const CNAME_RECORDS: &[(&str, &str)] = &[
+    (ALIAS_EXAMPLE_COM, WWW_EXAMPLE_NET),
+    (DEEP_EXAMPLE_COM, ALIAS_EXAMPLE_COM),
+    (DANGLING_EXAMPLE_COM, NOTHERE_EXAMPLE_NET),
+    (KIDS_EXAMPLE_ORG, KIDS_SITE_CDN_PROVIDER_NET),
+    (METRICS_TRACKER_CLOAK_COM, COLLECTOR_ADTRACKER_NET),
+];
+
+/// How many TXT records `big.example.com.` has.
+pub const BIG_TXT_COUNT: usize = 32;
+
+/// The `index`-th TXT string of `big.example.com.` (`index < BIG_TXT_COUNT`): 200 bytes, each
+/// one different, so the whole RRset is about 7 KB on the wire.
+pub fn big_txt(index: usize) -> String {
+    let head = format!("big-{index:02}-");
+    let fill = char::from(b'a' + (index % 26) as u8);
+    let mut text = head;
+    while text.len() < 200 {
+        text.push(fill);
+    }
+    text
+}

@@ -1,0 +1,165 @@
+//! Shared harness for the end-to-end tests: a fake internet, a config, the real `hedge`
+//! binary, and a real DNS client.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{RData, RecordType};
+
+pub use hedge_testkit::names;
+pub use hedge_testkit::FakeInternet;
+
+pub fn hedge_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_hedge")
+}
+
+/// A port free for both UDP and TCP on 127.0.0.1.
+pub fn free_port() -> u16 {
+    loop {
+        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
+        let port = tcp.local_addr().expect("addr").port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A running `hedge serve`, killed on drop. Its log is collected.
+pub struct Hedge {
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Hedge {
+    /// Writes `config` into a temp dir and starts `hedge serve` on it; waits until every
+    /// listener is bound.
+    pub fn start(config: &str) -> Hedge {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hedge.toml");
+        std::fs::write(&path, config).expect("write config");
+        Hedge::start_at(dir, path)
+    }
+
+    pub fn start_at(dir: tempfile::TempDir, config: PathBuf) -> Hedge {
+        let expected = std::fs::read_to_string(&config).expect("config").matches("[[listener]]").count();
+        let mut child = Command::new(hedge_bin())
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("HEDGE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hedge");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut l = sink.lock().expect("log lock");
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let listening = log.lock().expect("log").matches("listening on").count();
+            if listening >= expected * 2 {
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("hedge exited with {status}:\n{}", log.lock().expect("log"));
+            }
+            assert!(Instant::now() < deadline, "hedge did not start:\n{}", log.lock().expect("log"));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Hedge { child, dir, config, log }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log").clone()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill").args(["-s", sig, &self.child.id().to_string()]).status().expect("kill").success();
+        assert!(ok, "kill -s {sig} failed");
+    }
+
+    /// Waits until the log contains `needle` (returns false on timeout).
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Hedge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `[upstream]` table for recursion from a fake internet.
+pub fn recursive_upstream(net: &FakeInternet, timeout_ms: u64) -> String {
+    let roots: Vec<String> = net.root_hints().iter().map(|r| format!("\"{r}\"")).collect();
+    format!(
+        "[upstream]\nmode = \"recursive\"\nroots = [{}]\nallow_servers = [\"127.0.0.0/8\"]\ntimeout_ms = {timeout_ms}\n",
+        roots.join(", ")
+    )
+}
+
+/// A listener table on a fresh port; returns (toml, address).
+pub fn listener(profile: &str, allow: &str) -> (String, SocketAddr) {
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    (format!("[[listener]]\nprofile = \"{profile}\"\nbind = [\"{addr}\"]\nallow = [\"{allow}\"]\n"), addr)
+}
+
+pub async fn udp(server: SocketAddr, name: &str, t: RecordType) -> Message {
+    hedge_testkit::client::query_udp(server, name, t).await.unwrap_or_else(|e| panic!("udp query {name} {t}: {e}"))
+}
+
+pub async fn tcp(server: SocketAddr, name: &str, t: RecordType) -> Message {
+    hedge_testkit::client::query_tcp(server, name, t).await.unwrap_or_else(|e| panic!("tcp query {name} {t}: {e}"))
+}
+
+/// The addresses in an answer, as strings.
+pub fn ips(m: &Message) -> Vec<String> {
+    m.answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(a.0.to_string()),
+            RData::AAAA(a) => Some(a.0.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The CNAME targets in an answer.
+pub fn cnames(m: &Message) -> Vec<String> {
+    m.answers.iter().filter_map(|r| if let RData::CNAME(c) = &r.data { Some(c.0.to_ascii()) } else { None }).collect()
+}
+
+pub fn ede(m: &Message) -> Vec<(u16, String)> {
+    hedge_dns::answer::decode_ede(m)
+}
+
+pub fn rcode(m: &Message) -> ResponseCode {
+    m.metadata.response_code
+}
+
+pub fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}

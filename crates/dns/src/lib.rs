@@ -72,9 +72,13 @@ pub enum Outcome {
     Servfail,
 }
 
-/// One answered query, as an [`Observer`] sees it. Never the client's address.
+/// One answered query, as an [`Observer`] sees it.
 #[derive(Debug, Clone)]
 pub struct Observation {
+    /// The client's address: only for the opt-in raw query log; statistics never keep it.
+    pub client: IpAddr,
+    /// The query type (0 when the packet had no usable question).
+    pub qtype: u16,
     /// The listener's profile.
     pub profile: ProfileId,
     /// The category it was blocked for, or its first category when listed and allowed.
@@ -85,6 +89,8 @@ pub struct Observation {
     pub qname: Option<String>,
     /// Answered from the response cache.
     pub cache_hit: bool,
+    /// Why upstream resolution failed, if it did: `timeout` or `error`.
+    pub upstream_error: Option<&'static str>,
 }
 
 /// Receives every answered query (statistics, metrics). Called on the query path: keep it cheap.

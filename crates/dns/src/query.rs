@@ -38,7 +38,7 @@ pub async fn handle(shared: &Shared, listener: usize, packet: &[u8], client: IpA
         Transport::Tcp => usize::from(u16::MAX),
     };
     let profile = snap.listener_profiles[listener];
-    let mut obs = Observation { profile, category: None, outcome: Outcome::Refused, qname: None, cache_hit: false };
+    let mut obs = Observation { client, qtype: 0, profile, category: None, outcome: Outcome::Refused, qname: None, cache_hit: false, upstream_error: None };
     let response = if !shared.listeners[listener].allows(client) {
         let mut m = answer::response(&req, ResponseCode::Refused);
         answer::add_ede(&mut m, Ede::Prohibited, "this network is not allowed to use this resolver");
@@ -68,6 +68,7 @@ async fn resolve_query(shared: &Shared, snap: &Snapshot, req: &Message, profile:
     let decision = policy.decide(profile, &qname);
     obs.category = decision.category(policy.index());
     obs.qname = Some(qname.trim_end_matches('.').to_ascii_lowercase());
+    obs.qtype = u16::from(query.query_type());
     let p = policy.profile(profile);
     match decision {
         Decision::Block(reason) => {
@@ -98,6 +99,7 @@ async fn resolve_query(shared: &Shared, snap: &Snapshot, req: &Message, profile:
                 }
                 Err(e) => {
                     obs.outcome = Outcome::Servfail;
+                    obs.upstream_error = Some(e.kind());
                     servfail(req, &e.to_string())
                 }
             }
@@ -130,6 +132,7 @@ async fn resolve_query(shared: &Shared, snap: &Snapshot, req: &Message, profile:
             }
             Err(e) => {
                 obs.outcome = Outcome::Servfail;
+                obs.upstream_error = Some(e.kind());
                 servfail(req, &e.to_string())
             }
         },

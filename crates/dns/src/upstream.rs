@@ -52,6 +52,16 @@ pub enum UpstreamError {
     Failed(String),
 }
 
+impl UpstreamError {
+    /// `timeout` or `error`, for metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UpstreamError::Timeout(_) => "timeout",
+            UpstreamError::Failed(_) => "error",
+        }
+    }
+}
+
 /// The configured upstream.
 pub enum Upstream {
     /// Full recursion.

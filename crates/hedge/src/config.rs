@@ -35,6 +35,96 @@ pub struct Config {
     /// Resource limits.
     #[serde(default)]
     pub server: Limits,
+    /// Query statistics for reports (aggregates only; see docs/privacy.md).
+    #[serde(default)]
+    pub stats: StatsConfig,
+    /// Prometheus metrics endpoint (off unless set).
+    #[serde(default)]
+    pub metrics: Option<MetricsConfig>,
+}
+
+/// `[stats]`: counting for `hedge report`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsConfig {
+    /// Count queries (default true). Counting keeps no client addresses.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The SQLite statistics file, relative to this file (default `hedge-stats.sqlite`).
+    #[serde(default = "default_stats_path")]
+    pub path: PathBuf,
+    /// Days of aggregate counts kept (default 400; years are fine: a year is a few MB).
+    #[serde(default = "default_retention")]
+    pub retention_days: u32,
+    /// The raw query log, off by default.
+    #[serde(default)]
+    pub query_log: QueryLogConfig,
+}
+
+impl Default for StatsConfig {
+    fn default() -> Self {
+        StatsConfig { enabled: true, path: default_stats_path(), retention_days: default_retention(), query_log: QueryLogConfig::default() }
+    }
+}
+
+/// `[stats.query_log]`: one row per query, for troubleshooting; off by default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryLogConfig {
+    /// Keep a row per query (default false).
+    #[serde(default)]
+    pub enabled: bool,
+    /// Days kept (default 7).
+    #[serde(default = "default_log_retention")]
+    pub retention_days: u32,
+    /// How client addresses are kept: `truncate` (default: /24, /48), `hash` (keyed
+    /// HMAC-SHA-256, needs `hash_key`), or `full` (only with a lawful reason).
+    #[serde(default)]
+    pub clients: ClientMode,
+    /// Secret key for `clients = "hash"`.
+    #[serde(default)]
+    pub hash_key: Option<String>,
+}
+
+/// How the raw query log keeps client addresses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientMode {
+    /// IPv4 /24, IPv6 /48.
+    #[default]
+    Truncate,
+    /// Keyed hash.
+    Hash,
+    /// The full address.
+    Full,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address of the Prometheus endpoint, e.g. `127.0.0.1:9153` (keep it on loopback or a
+    /// management network: the figures describe your users' traffic).
+    pub listen: std::net::SocketAddr,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_stats_path() -> PathBuf {
+    PathBuf::from("hedge-stats.sqlite")
+}
+fn default_retention() -> u32 {
+    400
+}
+fn default_log_retention() -> u32 {
+    7
+}
+
+impl Default for QueryLogConfig {
+    fn default() -> Self {
+        QueryLogConfig { enabled: false, retention_days: default_log_retention(), clients: ClientMode::Truncate, hash_key: None }
+    }
 }
 
 /// A configuration read from somewhere, with the folder its relative paths start from.
@@ -146,6 +236,21 @@ pub fn check(loaded: &Loaded) -> anyhow::Result<Checked> {
             return Err(bad(format!("key `upstream.root_hints`: {} does not exist", path.display())));
         }
     }
+    let s = &c.stats;
+    if s.retention_days == 0 {
+        return Err(bad("key `stats.retention_days`: must be at least 1 (set `stats.enabled = false` to stop counting)".into()));
+    }
+    if s.query_log.enabled && s.query_log.clients == ClientMode::Hash && s.query_log.hash_key.as_deref().is_none_or(str::is_empty) {
+        return Err(bad("key `stats.query_log.hash_key`: clients = \"hash\" needs a secret key".into()));
+    }
+    if s.query_log.enabled && s.query_log.clients == ClientMode::Full {
+        notices.push("stats.query_log keeps full client addresses: make sure your privacy notice says so (docs/privacy.md)".into());
+    }
+    if let Some(m) = &c.metrics {
+        if !m.listen.ip().is_loopback() {
+            notices.push(format!("metrics.listen = {} is not a loopback address: anyone who can reach it sees traffic figures", m.listen));
+        }
+    }
     if u.timeout_ms == 0 || u.timeout_ms > 60_000 {
         return Err(bad("key `upstream.timeout_ms`: use a value between 1 and 60000".into()));
     }
@@ -164,5 +269,12 @@ impl Loaded {
 impl Checked {
     pub fn snapshot(&self, observer: Option<Arc<dyn hedge_dns::Observer>>) -> Snapshot {
         Snapshot { policy: self.policy.clone(), listener_profiles: self.listener_profiles.clone(), observer }
+    }
+}
+
+impl Loaded {
+    /// The statistics file, absolute.
+    pub fn stats_path(&self) -> PathBuf {
+        self.base_dir.join(&self.config.stats.path)
     }
 }

@@ -9,8 +9,11 @@ use clap::Parser;
 mod cli;
 mod cmd;
 mod config;
+mod metrics;
+mod observe;
 mod output;
 mod starter;
+mod stats;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -6,9 +6,12 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use hedge_dns::Server;
+use metrics::counter;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::config::{self, Loaded};
+use crate::metrics as m;
+use crate::stats::{self, Stats};
 
 pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let loaded = config::load(config_path.as_deref())?;
@@ -22,8 +25,15 @@ pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 
 async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitCode> {
     let c = &loaded.config;
-    let server = Server::start(&c.listeners, &loaded.upstream(), c.server.clone(), checked.snapshot(None))?;
+    if let Some(metrics) = &c.metrics {
+        m::install(metrics.listen)?;
+        tracing::info!("metrics on http://{}/metrics", metrics.listen);
+    }
+    let mut stats = stats::start(&loaded, &checked);
+    let observer = stats::observer(&checked, stats.as_ref());
+    let server = Server::start(&c.listeners, &loaded.upstream(), c.server.clone(), checked.snapshot(Some(observer)))?;
     let index = checked.policy.index();
+    m::set_index(index);
     tracing::info!(
         "index {} ({} names, {}), {} profiles, upstream {:?}",
         index.version(),
@@ -43,12 +53,15 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     let mut poll = tokio::time::interval(Duration::from_secs(2));
     loop {
         tokio::select! {
-            _ = hup.recv() => reload(&server, loaded.path.as_deref(), "SIGHUP"),
+            _ = hup.recv() => reload(&server, loaded.path.as_deref(), &mut stats, "SIGHUP"),
             _ = poll.tick() => {
                 let now = index_path.as_deref().and_then(mtime);
                 if now != index_mtime {
                     index_mtime = now;
-                    reload(&server, loaded.path.as_deref(), "index file changed");
+                    reload(&server, loaded.path.as_deref(), &mut stats, "index file changed");
+                }
+                if let Some(s) = &stats {
+                    counter!(m::STATS_FLUSH_FAILURES).absolute(s.failures());
                 }
             }
             _ = term.recv() => break,
@@ -57,25 +70,45 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     }
     tracing::info!("shutting down");
     server.shutdown();
+    if let Some(s) = stats {
+        s.stop();
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Builds a new snapshot from the files and swaps it in; on any failure the running one stays.
-fn reload(server: &Server, path: Option<&Path>, why: &str) {
+fn reload(server: &Server, path: Option<&Path>, stats: &mut Option<Stats>, why: &str) {
     let started = std::time::Instant::now();
-    let result = config::load(path).and_then(|loaded| config::check(&loaded));
-    match result {
-        Ok(checked) => {
-            for n in &checked.notices {
-                tracing::warn!("{n}");
-            }
-            let version = checked.policy.index().version().to_string();
-            match server.reload(checked.snapshot(None)) {
-                Ok(()) => tracing::info!("reloaded ({why}): index {version}, in {:.0} ms", started.elapsed().as_secs_f64() * 1000.0),
-                Err(e) => tracing::error!("reload ({why}) failed, still serving the previous configuration: {e}"),
-            }
+    let result = config::load(path).and_then(|loaded| config::check(&loaded).map(|checked| (loaded, checked)));
+    let (loaded, checked) = match result {
+        Ok(x) => x,
+        Err(e) => {
+            counter!(m::RELOADS, "result" => "failed").increment(1);
+            tracing::error!("reload ({why}) failed, still serving the previous configuration: {e:#}");
+            return;
         }
-        Err(e) => tracing::error!("reload ({why}) failed, still serving the previous configuration: {e:#}"),
+    };
+    for n in &checked.notices {
+        tracing::warn!("{n}");
+    }
+    if stats.as_ref().is_some_and(|s| !s.fits(&checked)) || (stats.is_none() && loaded.config.stats.enabled) {
+        if let Some(old) = stats.take() {
+            old.stop();
+        }
+        *stats = stats::start(&loaded, &checked);
+    }
+    let observer = stats::observer(&checked, stats.as_ref());
+    let version = checked.policy.index().version().to_string();
+    match server.reload(checked.snapshot(Some(observer))) {
+        Ok(()) => {
+            counter!(m::RELOADS, "result" => "ok").increment(1);
+            m::set_index(checked.policy.index());
+            tracing::info!("reloaded ({why}): index {version}, in {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
+        }
+        Err(e) => {
+            counter!(m::RELOADS, "result" => "failed").increment(1);
+            tracing::error!("reload ({why}) failed, still serving the previous configuration: {e}");
+        }
     }
 }
 

@@ -1,0 +1,524 @@
+//! The hot path: lock-free per-(profile, category, action) counters, bounded per-domain
+//! blocked counts, and the optional raw query log buffer.
+
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::{Serialize, Serializer};
+
+use crate::batch::{Batch, OTHER_DOMAIN, QueryLogEntry, UNCATEGORISED};
+use crate::error::Error;
+use crate::privacy::ClientPrivacy;
+
+/// What the resolver did with one query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// Resolved normally.
+    Allowed,
+    /// Answered with the sinkhole answer.
+    Blocked,
+    /// Rewritten (SafeSearch CNAME) and resolved.
+    Rewritten,
+    /// Refused (client outside the listener's subnets, or a refuse action).
+    Refused,
+    /// Answered SERVFAIL (upstream or internal failure).
+    Servfail,
+}
+
+impl Action {
+    /// Every action, in the order reports list them.
+    pub const ALL: [Action; 5] = [
+        Action::Allowed,
+        Action::Blocked,
+        Action::Rewritten,
+        Action::Refused,
+        Action::Servfail,
+    ];
+
+    /// The name stored and printed: `allowed`, `blocked`, `rewritten`, `refused`, `servfail`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allowed => "allowed",
+            Action::Blocked => "blocked",
+            Action::Rewritten => "rewritten",
+            Action::Refused => "refused",
+            Action::Servfail => "servfail",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Action {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Action, Error> {
+        Action::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "unknown action {s:?}; expected one of allowed, blocked, rewritten, refused, \
+                     servfail"
+                ))
+            })
+    }
+}
+
+impl Serialize for Action {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Limits and opt-ins for [`Counters`].
+#[derive(Debug, Clone)]
+pub struct CountersOptions {
+    /// Distinct blocked domains kept per flush interval; further domains are counted under
+    /// `(other)` until the next flush. Default 20 000.
+    pub max_domains_per_interval: usize,
+    /// The raw query log: `None` (the default) keeps no per-query record at all.
+    pub query_log: Option<QueryLogOptions>,
+}
+
+impl Default for CountersOptions {
+    fn default() -> CountersOptions {
+        CountersOptions {
+            max_domains_per_interval: 20_000,
+            query_log: None,
+        }
+    }
+}
+
+/// Settings of the optional raw query log.
+#[derive(Debug, Clone, Default)]
+pub struct QueryLogOptions {
+    /// How client addresses are recorded (default: truncated to /24 or /48).
+    pub privacy: ClientPrivacy,
+    /// Entries kept per flush interval; more are dropped and counted
+    /// ([`Counters::query_log_dropped`]). Default (0 means default) 100 000.
+    pub max_entries_per_interval: usize,
+}
+
+const ACTIONS: usize = Action::ALL.len();
+const DOMAIN_SHARDS: usize = 16;
+/// Longer names are not DNS names; they are counted as `(other)`.
+const MAX_DOMAIN_LEN: usize = 255;
+
+/// Query counters shared (in an `Arc`) between the resolver's tasks and the flusher.
+///
+/// Profiles and categories are dense indexes into the name lists given at construction.
+/// [`record`](Counters::record) is one relaxed atomic add into a flat array: no lock, no
+/// allocation. [`swap_out`](Counters::swap_out) takes the non-zero counts and zeroes them.
+pub struct Counters {
+    profiles: Box<[Arc<str>]>,
+    categories: Box<[Arc<str>]>,
+    uncategorised: Arc<str>,
+    /// `(profile * (categories + 1) + category slot) * ACTIONS + action`; slot 0 is "none".
+    cells: Box<[AtomicU64]>,
+    invalid: AtomicU64,
+    domains: DomainCounts,
+    query_log: Option<QueryLogBuffer>,
+}
+
+impl fmt::Debug for Counters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Counters")
+            .field("profiles", &self.profiles)
+            .field("categories", &self.categories.len())
+            .field("query_log", &self.query_log.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Counters {
+    /// Counters for these profiles and categories (taxonomy ids such as
+    /// `adult-material/nudity`), with default options.
+    pub fn new(profile_names: Vec<String>, category_ids: Vec<String>) -> Result<Counters, Error> {
+        Counters::with_options(profile_names, category_ids, CountersOptions::default())
+    }
+
+    /// Counters with explicit limits and, if asked for, the raw query log.
+    pub fn with_options(
+        profile_names: Vec<String>,
+        category_ids: Vec<String>,
+        options: CountersOptions,
+    ) -> Result<Counters, Error> {
+        if profile_names.len() > usize::from(u16::MAX) + 1 {
+            return Err(Error::Invalid(format!(
+                "{} profiles; at most 65536 can be counted",
+                profile_names.len()
+            )));
+        }
+        if category_ids.len() > usize::from(u16::MAX) {
+            return Err(Error::Invalid(format!(
+                "{} categories; at most 65535 can be counted",
+                category_ids.len()
+            )));
+        }
+        for name in profile_names.iter().chain(&category_ids) {
+            if name.is_empty() || name == UNCATEGORISED {
+                return Err(Error::Invalid(format!(
+                    "{name:?} cannot be counted as a profile or category name"
+                )));
+            }
+        }
+        let ncells = profile_names.len() * (category_ids.len() + 1) * ACTIONS;
+        let shard_cap = options
+            .max_domains_per_interval
+            .div_ceil(DOMAIN_SHARDS)
+            .max(1);
+        Ok(Counters {
+            profiles: profile_names.into_iter().map(Arc::from).collect(),
+            categories: category_ids.into_iter().map(Arc::from).collect(),
+            uncategorised: Arc::from(UNCATEGORISED),
+            cells: (0..ncells).map(|_| AtomicU64::new(0)).collect(),
+            invalid: AtomicU64::new(0),
+            domains: DomainCounts {
+                shards: (0..DOMAIN_SHARDS)
+                    .map(|_| Mutex::new(Shard::default()))
+                    .collect(),
+                hasher: RandomState::new(),
+                shard_cap,
+            },
+            query_log: options.query_log.map(|o| QueryLogBuffer {
+                cap: if o.max_entries_per_interval == 0 {
+                    100_000
+                } else {
+                    o.max_entries_per_interval
+                },
+                privacy: o.privacy,
+                entries: Mutex::new(Vec::new()),
+                dropped: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The index of a profile name, for setting up listeners.
+    pub fn profile_index(&self, name: &str) -> Option<u16> {
+        let i = self.profiles.iter().position(|p| &**p == name)?;
+        u16::try_from(i).ok()
+    }
+
+    /// The index of a category id.
+    pub fn category_index(&self, id: &str) -> Option<u16> {
+        let i = self.categories.iter().position(|c| &**c == id)?;
+        u16::try_from(i).ok()
+    }
+
+    fn cell(&self, profile: u16, category: Option<u16>) -> Option<usize> {
+        let p = usize::from(profile);
+        let c = match category {
+            None => 0,
+            Some(c) => usize::from(c) + 1,
+        };
+        if p >= self.profiles.len() || c > self.categories.len() {
+            return None;
+        }
+        Some((p * (self.categories.len() + 1) + c) * ACTIONS)
+    }
+
+    /// Counts one answered query. Lock-free and allocation-free; out-of-range indexes are
+    /// counted in [`invalid_records`](Counters::invalid_records) instead.
+    #[inline]
+    pub fn record(&self, profile: u16, category: Option<u16>, action: Action) {
+        match self.cell(profile, category) {
+            Some(base) => {
+                self.cells[base + action.index()].fetch_add(1, Relaxed);
+            }
+            None => {
+                self.invalid.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// Counts one blocked query for `domain` (the normalised query name; never the client).
+    ///
+    /// Takes one of 16 shard locks; allocates only the first time a domain is seen in a flush
+    /// interval. Past the per-interval cap of distinct domains, the query counts as `(other)`.
+    pub fn record_blocked_domain(&self, profile: u16, category: Option<u16>, domain: &str) {
+        if self.cell(profile, category).is_none() {
+            self.invalid.fetch_add(1, Relaxed);
+            return;
+        }
+        let slot = category.map_or(0, |c| c + 1);
+        let domain = if domain.is_empty() || domain.len() > MAX_DOMAIN_LEN {
+            OTHER_DOMAIN
+        } else {
+            domain
+        };
+        let d = &self.domains;
+        let h = d.hasher.hash_one(domain);
+        let shard = &d.shards[(h % DOMAIN_SHARDS as u64) as usize];
+        let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = if shard.map.contains_key(domain) || shard.map.len() < d.shard_cap {
+            domain
+        } else {
+            OTHER_DOMAIN
+        };
+        if let Some(slots) = shard.map.get_mut(key) {
+            match slots
+                .iter_mut()
+                .find(|s| s.profile == profile && s.category == slot)
+            {
+                Some(s) => s.n += 1,
+                None => slots.push(DomainSlot {
+                    profile,
+                    category: slot,
+                    n: 1,
+                }),
+            }
+            return;
+        }
+        shard.map.insert(
+            Box::from(key),
+            vec![DomainSlot {
+                profile,
+                category: slot,
+                n: 1,
+            }],
+        );
+    }
+
+    /// Appends one entry to the raw query log, if the operator turned it on (otherwise this
+    /// returns at once). The client address goes through the configured [`ClientPrivacy`]
+    /// before it is kept. This allocates and takes a lock: its cost is the log's cost.
+    pub fn log_query(
+        &self,
+        profile: u16,
+        category: Option<u16>,
+        action: Action,
+        client: IpAddr,
+        name: &str,
+        qtype: &str,
+    ) {
+        let Some(log) = &self.query_log else { return };
+        if self.cell(profile, category).is_none() {
+            self.invalid.fetch_add(1, Relaxed);
+            return;
+        }
+        let mut entries = log.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= log.cap {
+            log.dropped.fetch_add(1, Relaxed);
+            return;
+        }
+        entries.push(QueryLogEntry {
+            ts: jiff::Timestamp::now(),
+            profile: self.profiles[usize::from(profile)].clone(),
+            client: log.privacy.client_id(client),
+            name: name.to_owned(),
+            qtype: qtype.to_owned(),
+            action,
+            category: self.category_name(category.map_or(0, |c| c + 1)),
+        });
+    }
+
+    /// True when the raw query log is on.
+    pub fn query_log_enabled(&self) -> bool {
+        self.query_log.is_some()
+    }
+
+    /// Raw query log entries dropped because a flush interval's cap was reached.
+    pub fn query_log_dropped(&self) -> u64 {
+        self.query_log
+            .as_ref()
+            .map_or(0, |l| l.dropped.load(Relaxed))
+    }
+
+    /// Records with a profile or category index outside the lists given at construction (a
+    /// bug in the caller); they are not counted anywhere else.
+    pub fn invalid_records(&self) -> u64 {
+        self.invalid.load(Relaxed)
+    }
+
+    fn category_name(&self, slot: u16) -> Arc<str> {
+        match slot {
+            0 => self.uncategorised.clone(),
+            s => self.categories[usize::from(s - 1)].clone(),
+        }
+    }
+
+    /// Takes every non-zero count (and every domain count and log entry) accumulated since
+    /// the last call, zeroing them. Counts recorded concurrently land in this batch or the
+    /// next, never in neither.
+    pub fn swap_out(&self) -> Batch {
+        let mut batch = Batch::new();
+        let slots = self.categories.len() + 1;
+        for (p, profile) in self.profiles.iter().enumerate() {
+            for slot in 0..slots {
+                let base = (p * slots + slot) * ACTIONS;
+                for action in Action::ALL {
+                    let cell = &self.cells[base + action.index()];
+                    if cell.load(Relaxed) == 0 {
+                        continue;
+                    }
+                    let n = cell.swap(0, Relaxed);
+                    if n > 0 {
+                        let category = self.category_name(slot as u16);
+                        batch.add_count(profile.clone(), category, action, n);
+                    }
+                }
+            }
+        }
+        for shard in self.domains.shards.iter() {
+            let map = std::mem::take(&mut shard.lock().unwrap_or_else(PoisonError::into_inner).map);
+            for (domain, slots) in map {
+                for s in slots {
+                    let profile = self.profiles[usize::from(s.profile)].clone();
+                    batch.add_domain(profile, self.category_name(s.category), &domain, s.n);
+                }
+            }
+        }
+        if let Some(log) = &self.query_log {
+            let entries =
+                std::mem::take(&mut *log.entries.lock().unwrap_or_else(PoisonError::into_inner));
+            batch.extend_query_log(entries);
+        }
+        batch
+    }
+}
+
+struct DomainCounts {
+    shards: Box<[Mutex<Shard>]>,
+    hasher: RandomState,
+    shard_cap: usize,
+}
+
+#[derive(Default)]
+struct Shard {
+    map: HashMap<Box<str>, Vec<DomainSlot>>,
+}
+
+struct DomainSlot {
+    profile: u16,
+    /// 0 = uncategorised, otherwise category index + 1.
+    category: u16,
+    n: u64,
+}
+
+struct QueryLogBuffer {
+    cap: usize,
+    privacy: ClientPrivacy,
+    entries: Mutex<Vec<QueryLogEntry>>,
+    dropped: AtomicU64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counters() -> Counters {
+        Counters::new(
+            vec!["adult".into(), "child".into()],
+            vec!["adult-material".into(), "adult-material/nudity".into()],
+        )
+        .expect("valid names")
+    }
+
+    #[test]
+    fn swap_out_returns_exact_counts_and_zeroes() {
+        let c = counters();
+        for _ in 0..3 {
+            c.record(1, Some(1), Action::Blocked);
+        }
+        c.record(0, None, Action::Allowed);
+        c.record(1, None, Action::Servfail);
+        c.record(9, None, Action::Allowed);
+        c.record(0, Some(2), Action::Allowed);
+        let b = c.swap_out();
+        let mut got: Vec<_> = b
+            .counts()
+            .map(|(k, n)| (k.profile.to_string(), k.category.to_string(), k.action, n))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("adult".into(), "-".into(), Action::Allowed, 1),
+                ("child".into(), "-".into(), Action::Servfail, 1),
+                (
+                    "child".into(),
+                    "adult-material/nudity".into(),
+                    Action::Blocked,
+                    3
+                ),
+            ]
+        );
+        assert_eq!(c.invalid_records(), 2);
+        assert!(c.swap_out().is_empty());
+    }
+
+    #[test]
+    fn domain_counts_overflow_into_other() {
+        let c = Counters::with_options(
+            vec!["p".into()],
+            vec!["c".into()],
+            CountersOptions {
+                max_domains_per_interval: 16, // one per shard
+                query_log: None,
+            },
+        )
+        .expect("valid names");
+        for i in 0..200 {
+            c.record_blocked_domain(0, Some(0), &format!("d{i}.example"));
+        }
+        let b = c.swap_out();
+        let total: u64 = b.domains().map(|(_, n)| n).sum();
+        assert_eq!(total, 200);
+        let distinct = b
+            .domains()
+            .filter(|(k, _)| &*k.domain != OTHER_DOMAIN)
+            .count();
+        assert!(distinct <= 16, "{distinct} distinct domains kept");
+        assert!(b.domains().any(|(k, _)| &*k.domain == OTHER_DOMAIN));
+    }
+
+    #[test]
+    fn concurrent_records_are_all_counted() {
+        let c = Arc::new(counters());
+        let mut seen = 0;
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                let c = c.clone();
+                s.spawn(move || {
+                    for _ in 0..10_000 {
+                        c.record(0, Some(0), Action::Blocked);
+                    }
+                });
+            }
+            for _ in 0..10 {
+                seen += c.swap_out().total();
+            }
+        });
+        seen += c.swap_out().total();
+        assert_eq!(seen, 40_000);
+    }
+
+    #[test]
+    fn rejects_reserved_names() {
+        assert!(Counters::new(vec!["-".into()], vec![]).is_err());
+        assert!(Counters::new(vec!["a".into()], vec!["".into()]).is_err());
+    }
+
+    #[test]
+    fn actions_round_trip() {
+        for a in Action::ALL {
+            assert_eq!(a.as_str().parse::<Action>().expect("known action"), a);
+        }
+        assert!("dropped".parse::<Action>().is_err());
+    }
+}

@@ -88,6 +88,76 @@ pub enum Command {
     },
     /// Explain the decision for a name: profile → rule or category → source list → index version.
     Explain(ExplainArgs),
+    /// Query statistics for Freedom of Information answers, from the aggregates hedge keeps.
+    ///
+    /// Counts are rolled up the category tree (a root's row includes its children). Examples:
+    ///   hedge report --from 2025-01 --to 2025-12 --by month,category --action blocked
+    ///   hedge report --from 2025-01 --to 2025-12 --top-domains 50 --format csv
+    ///   hedge report --from 2025-01 --to 2025-12 --by month --suppress-below 10
+    Report(ReportArgs),
+    /// What each profile blocks: categories as a tree, custom entries, walled garden, actions.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print the live policy from the configuration (always current: generated, not written).
+    Show {
+        /// The configuration file (default: the built-in configuration).
+        #[arg(long, short, env = "HEDGE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Only this profile.
+        #[arg(long, short)]
+        profile: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = PolicyFormat::Markdown)]
+        format: PolicyFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyFormat {
+    Markdown,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The configuration file whose statistics to read (default: the built-in configuration).
+    #[arg(long, short, env = "HEDGE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The statistics file (default: `[stats] path` of the configuration).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// First month (YYYY-MM) or day (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: String,
+    /// Last month or day, inclusive.
+    #[arg(long)]
+    pub to: String,
+    /// Break down by: month, day, profile, category, action (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub by: Vec<String>,
+    /// Only this profile.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Only this category and its children.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Only this action: allowed, blocked, rewritten, refused, servfail.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Also list the N most-blocked domains.
+    #[arg(long)]
+    pub top_domains: Option<usize>,
+    /// Print counts below K as `<K`, so a published table cannot single anyone out.
+    #[arg(long)]
+    pub suppress_below: Option<u64>,
+    /// Output format (default: table on a terminal, csv otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +188,22 @@ pub enum ListsCommand {
         /// The index file.
         file: PathBuf,
     },
+    /// What changed between two indexes: names added, removed and recategorised per category.
+    Diff {
+        /// The older index.
+        old: PathBuf,
+        /// The newer index.
+        new: PathBuf,
+        /// Only this category.
+        #[arg(long)]
+        category: Option<String>,
+        /// Example names to list per category.
+        #[arg(long, default_value_t = 20)]
+        names: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+    },
     /// Names per category and per source list in an index.
     Stats {
         /// The index file.
@@ -139,6 +225,10 @@ pub struct CompileArgs {
     /// Where to write the index.
     #[arg(long, short)]
     pub out: PathBuf,
+    /// Where to record what changed against the previous index at --out (default:
+    /// hedge-stats.sqlite beside the index; `-` to skip).
+    #[arg(long, env = "HEDGE_STATS_DB")]
+    pub stats_db: Option<PathBuf>,
     /// Warnings to print (all are counted).
     #[arg(long, default_value_t = 20)]
     pub show_warnings: usize,

@@ -351,6 +351,11 @@ impl Index {
         self.meta.names == 0
     }
 
+    /// The names in key order, with their label-set ids (for [`crate::diff`]).
+    pub(crate) fn fst_stream(&self) -> fst::raw::Stream<'_> {
+        self.fst.stream()
+    }
+
     /// Every listed name's key (`com.example`) with its label set, in key order.
     pub fn for_each_name(&self, mut f: impl FnMut(&[u8], LabelSetId)) {
         use fst::Streamer;

@@ -38,6 +38,7 @@
 #![deny(missing_docs)]
 
 mod compile;
+mod diff;
 mod error;
 mod format;
 mod index;
@@ -46,6 +47,7 @@ mod read;
 mod source;
 pub mod taxonomy;
 
+pub use diff::{diff, CategoryDiff, Change, Diff, NameDiff};
 pub use compile::{Compiled, Compiler, Progress, Warning};
 pub use error::{Error, Result};
 pub use format::{Format, Item};

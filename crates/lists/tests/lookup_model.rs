@@ -132,3 +132,25 @@ fn allow_entries_cancel_the_same_sources_block_below_them() {
     assert!(index.categories(ok.set).is_empty(), "allowed by the source's exception");
     assert!(index.labels(ok.set).any(|l| l.allow));
 }
+
+#[test]
+fn diff_reports_added_removed_and_recategorised_names() {
+    let taxonomy = Taxonomy::builtin();
+    let build = |gambling: &str, violence: &str| {
+        let mut c = Compiler::new(&taxonomy);
+        c.add_text("g", Format::Plain, &["gambling".into()], gambling.as_bytes(), "t").unwrap();
+        c.add_text("v", Format::Plain, &["violence".into()], violence.as_bytes(), "t").unwrap();
+        Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap()
+    };
+    let old = build("bet.com\nstays.com\nmoves.com\n", "");
+    let new = build("stays.com\nnew.com\n", "moves.com\n");
+    let d = hedge_lists::diff(&old, &new, 10);
+    let g = &d.categories["gambling"];
+    assert_eq!((g.added, g.removed, g.recategorised), (1, 2, 0));
+    let v = &d.categories["violence"];
+    assert_eq!((v.added, v.removed, v.recategorised), (0, 0, 1));
+    assert_eq!(v.names[0].name, "moves.com");
+    assert_eq!(v.names[0].from.as_deref(), Some("gambling"));
+    assert!(g.names.iter().any(|n| n.name == "bet.com" && n.change == hedge_lists::Change::Removed));
+    assert!(hedge_lists::diff(&new, &new, 10).categories.is_empty());
+}

@@ -36,7 +36,9 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
     compiler.add_manifest(&manifest, &mut on_progress)?;
     let compiled = compiler.finish(&mut on_progress)?;
     bar.finish_and_clear();
+    let previous = args.out.exists().then(|| Index::open(&args.out)).and_then(Result::ok);
     write_atomic(&args.out, &compiled.bytes)?;
+    record_changes(&args, previous.as_ref());
 
     let mut rows = Rows::new(&["source/list", "categories", "lines", "names", "duplicates", "allows", "warnings", "IP literals", "paths", "unsupported"]);
     for s in &compiled.meta.sources {
@@ -78,6 +80,86 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
         compiled.meta.version,
         started.elapsed().as_secs_f64()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Records what changed against the previous index in the statistics store (the
+/// recategorisation report); a failure here is a warning, the new index stands.
+fn record_changes(args: &CompileArgs, previous: Option<&Index>) {
+    let db = match &args.stats_db {
+        Some(p) if p.as_os_str() == "-" => return,
+        Some(p) => p.clone(),
+        None => args.out.parent().unwrap_or(Path::new(".")).join("hedge-stats.sqlite"),
+    };
+    let result = (|| -> anyhow::Result<usize> {
+        let new = Index::open(&args.out)?;
+        let diff = match previous {
+            Some(old) => hedge_lists::diff(old, &new, hedge_stats::MAX_CHANGE_NAMES),
+            None => hedge_lists::Diff::default(),
+        };
+        let change = to_store_change(previous.map(|o| o.version()).unwrap_or(""), &new, &diff);
+        let n = change.categories.len();
+        let mut store = hedge_stats::SqliteStore::open(&db)?;
+        hedge_stats::Store::record_list_change(&mut store, &change)?;
+        Ok(n)
+    })();
+    match result {
+        Ok(n) => eprintln!("recorded changes in {n} categories against the previous index in {}", db.display()),
+        Err(e) => eprintln!("warning: could not record list changes in {}: {e:#}", db.display()),
+    }
+}
+
+fn to_store_change(old_version: &str, new: &Index, diff: &hedge_lists::Diff) -> hedge_stats::ListChange {
+    let compiled_at = jiff::Timestamp::from_second(new.meta().built_at as i64).unwrap_or_else(|_| jiff::Timestamp::now());
+    hedge_stats::ListChange {
+        compiled_at,
+        old_version: old_version.to_string(),
+        new_version: new.version().to_string(),
+        categories: diff
+            .categories
+            .iter()
+            .map(|(id, d)| hedge_stats::CategoryChange {
+                category: id.clone(),
+                added: d.added,
+                removed: d.removed,
+                recategorised: d.recategorised,
+                names: d
+                    .names
+                    .iter()
+                    .map(|n| hedge_stats::NameChange {
+                        name: n.name.clone(),
+                        change: match n.change {
+                            hedge_lists::Change::Added => hedge_stats::ChangeKind::Added,
+                            hedge_lists::Change::Removed => hedge_stats::ChangeKind::Removed,
+                            hedge_lists::Change::Recategorised => hedge_stats::ChangeKind::Recategorised,
+                        },
+                        from_category: n.from.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+pub fn diff(old: &Path, new: &Path, category: Option<String>, names: usize, format: TableFormat) -> anyhow::Result<ExitCode> {
+    let (a, b) = (open(old)?, open(new)?);
+    let d = hedge_lists::diff(&a, &b, names);
+    let mut summary = Rows::new(&["category", "added", "removed", "recategorised"]);
+    let mut detail = Rows::new(&["category", "name", "change", "from"]);
+    for (id, c) in &d.categories {
+        if category.as_ref().is_some_and(|want| id != want && !id.starts_with(&format!("{want}/"))) {
+            continue;
+        }
+        summary.push(vec![id.clone(), c.added.to_string(), c.removed.to_string(), c.recategorised.to_string()]);
+        for n in &c.names {
+            detail.push(vec![id.clone(), n.name.clone(), n.change.as_str().into(), n.from.clone().unwrap_or_default()]);
+        }
+    }
+    println!("{} ({}) → {} ({})", old.display(), a.version(), new.display(), b.version());
+    print!("{}", summary.render(format));
+    if names > 0 && !detail.rows.is_empty() {
+        print!("{}", detail.render(format));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,12 +2,14 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, ListsCommand};
+use crate::cli::{Cli, Command, ListsCommand, PolicyCommand};
 
 mod check;
 mod explain;
 mod lists;
 mod lookup;
+mod policy;
+mod report;
 mod serve;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -19,5 +21,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { config } => serve::run(config),
         Command::CheckConfig { config } => check::run(config),
         Command::Explain(args) => explain::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Policy(PolicyCommand::Show { config, profile, format }) => policy::show(config, profile, format),
+        Command::Lists(ListsCommand::Diff { old, new, category, names, format }) => lists::diff(&old, &new, category, names, format),
     }
 }

@@ -1,0 +1,58 @@
+//! `hedge report`: FOI answers from the statistics store.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use hedge_stats::{render, Action, Dim, Format, Period, Report, ReportQuery, SqliteStore};
+
+use crate::cli::{ReportArgs, TableFormat};
+use crate::config;
+
+pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let db = match &args.db {
+        Some(p) => p.clone(),
+        None => config::load(args.config.as_deref())?.stats_path(),
+    };
+    if !db.exists() {
+        crate::usage!("{}: no statistics file; is `[stats]` enabled and has hedge served queries? (or pass --db FILE)", db.display());
+    }
+    let period = |s: &str, key: &str| s.parse::<Period>().map_err(|e| anyhow::Error::new(crate::cli::UsageError(format!("--{key}: {e}"))));
+    let mut query = ReportQuery::new(period(&args.from, "from")?, period(&args.to, "to")?);
+    for b in &args.by {
+        query.by.push(match b.trim() {
+            "month" => Dim::Month,
+            "day" => Dim::Day,
+            "profile" => Dim::Profile,
+            "category" => Dim::Category,
+            "action" => Dim::Action,
+            other => crate::usage!("--by: unknown dimension `{other}`; use month, day, profile, category, action"),
+        });
+    }
+    query.profile = args.profile.clone();
+    query.category = args.category.clone();
+    query.action = match args.action.as_deref() {
+        None => None,
+        Some(a) => match Action::ALL.iter().find(|x| x.as_str() == a) {
+            Some(x) => Some(*x),
+            None => crate::usage!("--action: unknown action `{a}`; use allowed, blocked, rewritten, refused, servfail"),
+        },
+    };
+    query.top_domains = args.top_domains;
+    query.suppress_below = args.suppress_below;
+    let store = SqliteStore::open(&db).with_context(|| "cannot read the statistics")?;
+    let report = Report::build(&store, &query).map_err(|e| match e {
+        hedge_stats::Error::Invalid(msg) => anyhow::Error::new(crate::cli::UsageError(msg)),
+        other => anyhow::Error::new(other),
+    })?;
+    let format = match args.format {
+        Some(TableFormat::Table) => Format::Table,
+        Some(TableFormat::Csv) => Format::Csv,
+        Some(TableFormat::Json) => Format::Json,
+        Some(TableFormat::Markdown) => Format::Markdown,
+        None if std::io::stdout().is_terminal() => Format::Table,
+        None => Format::Csv,
+    };
+    print!("{}", render(&report, format));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,106 @@
+//! End-to-end statistics: a known mix of queries through the real resolver, then the store
+//! and `hedge report` checked exactly; a corrupt store pauses counting but not answering.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use hickory_proto::rr::RecordType;
+use support::*;
+
+const PROFILES: &str = r#"
+[[profile]]
+name = "adult"
+block = ["gambling"]
+
+[[profile]]
+name = "child"
+inherit = "adult"
+block = ["society-and-lifestyles/personals-and-dating"]
+"#;
+
+fn config(net: &FakeInternet) -> (String, std::net::SocketAddr, std::net::SocketAddr) {
+    let (l1, adult) = listener("adult", "127.0.0.0/8");
+    let (l2, child) = listener("child", "127.0.0.0/8");
+    let text = format!("{PROFILES}\n{l1}\n{l2}\n[stats]\npath = \"stats.sqlite\"\n{}", recursive_upstream(net, 3000));
+    (text, adult, child)
+}
+
+fn stop(hedge: &mut Hedge) {
+    hedge.signal("TERM");
+    for _ in 0..100 {
+        if let Ok(Some(_)) = hedge.child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("hedge did not stop:\n{}", hedge.log());
+}
+
+fn report(db: &std::path::Path, extra: &[&str]) -> String {
+    let month = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC).strftime("%Y-%m").to_string();
+    let mut args = vec!["report", "--db", db.to_str().expect("utf-8"), "--from", &month, "--to", &month, "--format", "csv"];
+    args.extend_from_slice(extra);
+    let o = Command::new(hedge_bin()).args(&args).output().expect("run report");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).expect("utf-8")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_known_mix_is_counted_exactly() {
+    let Some(net) = FakeInternet::start_or_skip().await else { return };
+    let (text, adult, child) = config(&net);
+    let mut hedge = Hedge::start(&text);
+    for _ in 0..3 {
+        udp(child, "www.bet365.com.", RecordType::A).await;
+    }
+    for _ in 0..2 {
+        udp(child, "match.com.", RecordType::A).await;
+    }
+    udp(child, names::WWW_EXAMPLE_COM, RecordType::A).await;
+    for _ in 0..4 {
+        udp(adult, "bet365.com.", RecordType::AAAA).await;
+    }
+    udp(adult, "match.com.", RecordType::A).await; // listed, allowed in adult
+    udp(adult, names::WWW_EXAMPLE_COM, RecordType::A).await;
+    stop(&mut hedge); // SIGTERM flushes what is counted
+    let db = hedge.dir.path().join("stats.sqlite");
+
+    let by = report(&db, &["--by", "profile,category,action"]);
+    let rows: Vec<&str> = by.lines().filter(|l| l.starts_with("row,")).collect();
+    assert_eq!(
+        rows,
+        vec![
+            "row,adult,-,allowed,1",
+            "row,adult,gambling,blocked,4",
+            "row,adult,society-and-lifestyles,allowed,1",
+            "row,adult,society-and-lifestyles/personals-and-dating,allowed,1",
+            "row,child,-,allowed,1",
+            "row,child,gambling,blocked,3",
+            "row,child,society-and-lifestyles,blocked,2",
+            "row,child,society-and-lifestyles/personals-and-dating,blocked,2",
+        ],
+        "{by}"
+    );
+    let blocked = report(&db, &["--action", "blocked", "--top-domains", "5"]);
+    assert!(blocked.lines().any(|l| l.starts_with("grand-total") && l.ends_with(",9")), "{blocked}");
+    let top: Vec<&str> = blocked.lines().filter(|l| l.starts_with("top-domain")).collect();
+    assert_eq!(top.len(), 3, "{blocked}");
+    assert!(top[0].contains("bet365.com") && top[0].ends_with(",4"), "{blocked}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_corrupt_store_pauses_counting_but_not_answers() {
+    let Some(net) = FakeInternet::start_or_skip().await else { return };
+    let (text, _adult, child) = config(&net);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("stats.sqlite"), vec![0x5a; 8192]).expect("garbage");
+    let path = dir.path().join("hedge.toml");
+    std::fs::write(&path, text).expect("config");
+    let hedge = Hedge::start_at(dir, path);
+    assert!(hedge.wait_log("counting paused", Duration::from_secs(5)), "{}", hedge.log());
+    assert!(hedge.log().contains("stats.sqlite"), "the message names the file: {}", hedge.log());
+    assert_eq!(ips(&udp(child, "www.bet365.com.", RecordType::A).await), vec!["0.0.0.0"]);
+    assert_eq!(ips(&udp(child, names::WWW_EXAMPLE_COM, RecordType::A).await), vec![names::WWW_EXAMPLE_COM_A.to_string()]);
+}

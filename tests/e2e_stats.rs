@@ -104,3 +104,30 @@ async fn a_corrupt_store_pauses_counting_but_not_answers() {
     assert_eq!(ips(&udp(child, "www.bet365.com.", RecordType::A).await), vec!["0.0.0.0"]);
     assert_eq!(ips(&udp(child, names::WWW_EXAMPLE_COM, RecordType::A).await), vec![names::WWW_EXAMPLE_COM_A.to_string()]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_metrics_count_queries() {
+    let Some(net) = FakeInternet::start_or_skip().await else { return };
+    let (text, _adult, child) = config(&net);
+    let port = free_port();
+    let mut hedge = Hedge::start(&format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n{text}"));
+    udp(child, "www.bet365.com.", RecordType::A).await;
+    udp(child, "www.bet365.com.", RecordType::A).await;
+    udp(child, names::WWW_EXAMPLE_COM, RecordType::A).await;
+    udp(child, names::WWW_EXAMPLE_COM, RecordType::A).await;
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics endpoint");
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").expect("request");
+    let mut body = String::new();
+    s.read_to_string(&mut body).expect("response");
+    let line = |prefix: &str| body.lines().find(|l| l.starts_with(prefix)).map(str::to_string);
+    let blocked = line("hedge_queries_total{profile=\"child\",action=\"blocked\",category=\"gambling\"}").unwrap_or_default();
+    assert!(blocked.ends_with(" 2"), "{body}");
+    let allowed = line("hedge_queries_total{profile=\"child\",action=\"allowed\",category=\"-\"}").unwrap_or_default();
+    assert!(allowed.ends_with(" 2"), "{body}");
+    assert!(line("hedge_cache_lookups_total{result=\"hit\"}").is_some_and(|l| l.ends_with(" 1")), "{body}");
+    assert!(line("hedge_index_names ").is_some(), "{body}");
+    assert!(body.contains("# HELP hedge_queries_total"), "{body}");
+    assert!(line("hedge_answer_duration_seconds_count").is_some_and(|l| l.ends_with(" 4")), "{body}");
+    stop(&mut hedge);
+}

@@ -8,18 +8,33 @@ use std::process::{Command, Output};
 use support::*;
 
 fn hedge(args: &[&str]) -> Output {
-    Command::new(hedge_bin()).args(args).env("HEDGE_LOG", "warn").output().expect("run hedge")
+    Command::new(hedge_bin())
+        .args(args)
+        .env("HEDGE_LOG", "warn")
+        .output()
+        .expect("run hedge")
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
 fn every_good_config_passes_and_every_bad_one_fails_with_its_message() {
     let corpus = repo().join("tests/configs");
-    let mut good = vec![repo().join("deploy/hedge.toml"), repo().join("deploy/hedge-minimal.toml")];
-    good.extend(std::fs::read_dir(corpus.join("good")).expect("good/").map(|e| e.expect("entry").path()));
+    let mut good = vec![
+        repo().join("deploy/hedge.toml"),
+        repo().join("deploy/hedge-minimal.toml"),
+    ];
+    good.extend(
+        std::fs::read_dir(corpus.join("good"))
+            .expect("good/")
+            .map(|e| e.expect("entry").path()),
+    );
     for path in good {
         let o = hedge(&["check-config", path.to_str().expect("utf-8")]);
         assert!(o.status.success(), "{}: {}", path.display(), text(&o));
@@ -28,11 +43,23 @@ fn every_good_config_passes_and_every_bad_one_fails_with_its_message() {
     let mut bad = 0;
     for entry in std::fs::read_dir(corpus.join("bad")).expect("bad/") {
         let path = entry.expect("entry").path();
-        let first = std::fs::read_to_string(&path).expect("read").lines().next().unwrap_or("").to_string();
-        let expect = first.strip_prefix("# expect: ").unwrap_or_else(|| panic!("{}: first line must be `# expect: …`", path.display()));
+        let first = std::fs::read_to_string(&path)
+            .expect("read")
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let expect = first
+            .strip_prefix("# expect: ")
+            .unwrap_or_else(|| panic!("{}: first line must be `# expect: …`", path.display()));
         let o = hedge(&["check-config", path.to_str().expect("utf-8")]);
         assert_eq!(o.status.code(), Some(2), "{}: {}", path.display(), text(&o));
-        assert!(text(&o).contains(expect), "{}: expected {expect:?} in:\n{}", path.display(), text(&o));
+        assert!(
+            text(&o).contains(expect),
+            "{}: expected {expect:?} in:\n{}",
+            path.display(),
+            text(&o)
+        );
         bad += 1;
     }
     assert!(bad >= 15);
@@ -43,7 +70,10 @@ fn builtin_config_checks_and_warns_about_unenforceable_urls() {
     let o = hedge(&["check-config"]);
     assert!(o.status.success(), "{}", text(&o));
     let t = text(&o);
-    assert!(t.contains("news.sky.com/#watchlive") && t.contains("cannot be enforced"), "{t}");
+    assert!(
+        t.contains("news.sky.com/#watchlive") && t.contains("cannot be enforced"),
+        "{t}"
+    );
 }
 
 fn write_manifest(dir: &Path) {
@@ -84,48 +114,106 @@ fn compile_verify_lookup_and_corrupt_indexes() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_manifest(dir.path());
     let index = dir.path().join("x.hidx");
-    let o = hedge(&["lists", "compile", "--sources", dir.path().join("sources.toml").to_str().expect("utf-8"), "--out", index.to_str().expect("utf-8")]);
+    let o = hedge(&[
+        "lists",
+        "compile",
+        "--sources",
+        dir.path().join("sources.toml").to_str().expect("utf-8"),
+        "--out",
+        index.to_str().expect("utf-8"),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let t = text(&o);
     assert!(t.contains("wrote ") && t.contains("names"), "{t}");
     assert!(t.contains("bad-lines.txt:"), "warnings name file:line: {t}");
-    assert!(t.contains("sub-lists not named"), "skipped sub-lists are noticed: {t}");
-    assert!(t.contains("cannot be enforced by DNS"), "UT1 urls entries are counted and explained: {t}");
+    assert!(
+        t.contains("sub-lists not named"),
+        "skipped sub-lists are noticed: {t}"
+    );
+    assert!(
+        t.contains("cannot be enforced by DNS"),
+        "UT1 urls entries are counted and explained: {t}"
+    );
 
     let o = hedge(&["lists", "verify", index.to_str().expect("utf-8")]);
-    assert!(o.status.success() && text(&o).contains(": ok"), "{}", text(&o));
+    assert!(
+        o.status.success() && text(&o).contains(": ok"),
+        "{}",
+        text(&o)
+    );
 
     // tsv lookup of names from the UT1 snippet.
-    let first_dating = std::fs::read_to_string(repo().join("crates/lists/tests/data/ut1/dating/domains")).expect("snippet");
-    let dating = first_dating.lines().find(|l| !l.starts_with('#') && !l.is_empty()).expect("a name").to_string();
-    let o = hedge(&["lookup", "--index", index.to_str().expect("utf-8"), "--format", "tsv", &format!("www.{dating}"), "not-listed.example"]);
+    let first_dating =
+        std::fs::read_to_string(repo().join("crates/lists/tests/data/ut1/dating/domains"))
+            .expect("snippet");
+    let dating = first_dating
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.is_empty())
+        .expect("a name")
+        .to_string();
+    let o = hedge(&[
+        "lookup",
+        "--index",
+        index.to_str().expect("utf-8"),
+        "--format",
+        "tsv",
+        &format!("www.{dating}"),
+        "not-listed.example",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "name\tmatched\tcategories\tsources");
-    assert_eq!(lines[1], format!("www.{dating}\t{dating}\tsociety-and-lifestyles/personals-and-dating\tut1/dating"));
+    assert_eq!(
+        lines[1],
+        format!("www.{dating}\t{dating}\tsociety-and-lifestyles/personals-and-dating\tut1/dating")
+    );
     assert_eq!(lines[2], "not-listed.example\t-\t-\t-");
 
     // Names from standard input.
     let mut child = Command::new(hedge_bin())
-        .args(["lookup", "--index", index.to_str().expect("utf-8"), "--format", "json", "-"])
+        .args([
+            "lookup",
+            "--index",
+            index.to_str().expect("utf-8"),
+            "--format",
+            "json",
+            "-",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
     use std::io::Write;
-    child.stdin.take().expect("stdin").write_all(format!("{dating}\nexample.org\n").as_bytes()).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{dating}\nexample.org\n").as_bytes())
+        .expect("write");
     let o = child.wait_with_output().expect("wait");
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert_eq!(out.lines().count(), 2, "{out}");
-    assert!(out.lines().next().expect("line").contains("\"matched\":\""), "{out}");
+    assert!(
+        out.lines().next().expect("line").contains("\"matched\":\""),
+        "{out}"
+    );
 
     // Corruptions are refused with a message that says what to do, never a panic.
     let bytes = std::fs::read(&index).expect("read");
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("truncated", bytes[..bytes.len() / 2].to_vec()),
-        ("flipped", { let mut b = bytes.clone(); let i = b.len() / 2; b[i] ^= 0x55; b }),
-        ("version", { let mut b = bytes.clone(); b[8] = 99; b }),
+        ("flipped", {
+            let mut b = bytes.clone();
+            let i = b.len() / 2;
+            b[i] ^= 0x55;
+            b
+        }),
+        ("version", {
+            let mut b = bytes.clone();
+            b[8] = 99;
+            b
+        }),
         ("not an index", b"hello world, not an index at all".to_vec()),
         ("empty", Vec::new()),
     ];
@@ -135,7 +223,10 @@ fn compile_verify_lookup_and_corrupt_indexes() {
         let o = hedge(&["lists", "verify", path.to_str().expect("utf-8")]);
         assert_eq!(o.status.code(), Some(1), "{what}: {}", text(&o));
         let t = text(&o);
-        assert!(t.contains("rebuild it with `hedge lists compile`"), "{what}: {t}");
+        assert!(
+            t.contains("rebuild it with `hedge lists compile`"),
+            "{what}: {t}"
+        );
         assert!(!t.contains("panicked"), "{what}: {t}");
     }
 }
@@ -151,11 +242,26 @@ fn a_failed_compile_leaves_the_old_index_in_place() {
         "[[source]]\nname = \"gone\"\nformat = \"plain\"\npath = \"missing.txt\"\nurl = \"https://example.org/list.txt\"\ncategory = [\"gambling\"]\n",
     )
     .expect("manifest");
-    let o = hedge(&["lists", "compile", "--sources", dir.path().join("broken.toml").to_str().expect("utf-8"), "--out", index.to_str().expect("utf-8")]);
+    let o = hedge(&[
+        "lists",
+        "compile",
+        "--sources",
+        dir.path().join("broken.toml").to_str().expect("utf-8"),
+        "--out",
+        index.to_str().expect("utf-8"),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("download https://example.org/list.txt"), "{}", text(&o));
+    assert!(
+        text(&o).contains("download https://example.org/list.txt"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(std::fs::read(&index).expect("read"), b"previous");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
     assert!(leftovers.is_empty());
 }
 

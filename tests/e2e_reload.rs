@@ -3,8 +3,8 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use hickory_proto::op::ResponseCode;
@@ -25,23 +25,39 @@ fn compile(dir: &std::path::Path, names: &str) {
         .arg(dir.join("index.hidx"))
         .output()
         .expect("run compile");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reload_under_load_loses_nothing() {
-    let Some(net) = FakeInternet::start_or_skip().await else { return };
+    let Some(net) = FakeInternet::start_or_skip().await else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     compile(dir.path(), "first.example\n");
     let (l, addr) = listener("p", "127.0.0.0/8");
     let base = format!("{l}\n{}", recursive_upstream(&net, 3000));
-    let profile = |extra: &str| format!("index = \"index.hidx\"\n[[profile]]\nname = \"p\"\nblock = [\"gambling\"]\n{extra}\n");
+    let profile = |extra: &str| {
+        format!(
+            "index = \"index.hidx\"\n[[profile]]\nname = \"p\"\nblock = [\"gambling\"]\n{extra}\n"
+        )
+    };
     let config = dir.path().join("hedge.toml");
     std::fs::write(&config, format!("{}{base}", profile(""))).expect("config");
     let hedge = Hedge::start_at(dir, config.clone());
     let dir = hedge.dir.path().to_path_buf();
-    assert_eq!(ips(&udp(addr, "www.first.example.", RecordType::A).await), vec!["0.0.0.0"]);
-    assert_eq!(ips(&udp(addr, names::WWW_EXAMPLE_COM, RecordType::A).await), vec![names::WWW_EXAMPLE_COM_A.to_string()]);
+    assert_eq!(
+        ips(&udp(addr, "www.first.example.", RecordType::A).await),
+        vec!["0.0.0.0"]
+    );
+    assert_eq!(
+        ips(&udp(addr, names::WWW_EXAMPLE_COM, RecordType::A).await),
+        vec![names::WWW_EXAMPLE_COM_A.to_string()]
+    );
 
     // Load: four clients asking a blocked and a cached allowed name as fast as they can.
     let stop = Arc::new(AtomicBool::new(false));
@@ -51,30 +67,62 @@ async fn reload_under_load_loses_nothing() {
         let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
         clients.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                let name = if i % 2 == 0 { "www.first.example." } else { names::WWW_EXAMPLE_COM };
+                let name = if i % 2 == 0 {
+                    "www.first.example."
+                } else {
+                    names::WWW_EXAMPLE_COM
+                };
                 match hedge_testkit::client::query_udp(addr, name, RecordType::A).await {
-                    Ok(m) if m.metadata.response_code == ResponseCode::NoError && !m.answers.is_empty() => ok.fetch_add(1, Ordering::Relaxed),
+                    Ok(m)
+                        if m.metadata.response_code == ResponseCode::NoError
+                            && !m.answers.is_empty() =>
+                    {
+                        ok.fetch_add(1, Ordering::Relaxed)
+                    }
                     _ => failed.fetch_add(1, Ordering::Relaxed),
                 };
             }
         }));
     }
     // SIGHUP with a new profile rule, five times.
-    std::fs::write(&config, format!("{}{base}", profile("block_domains = [\"example.net\"]"))).expect("config");
+    std::fs::write(
+        &config,
+        format!("{}{base}", profile("block_domains = [\"example.net\"]")),
+    )
+    .expect("config");
     for _ in 0..5 {
         hedge.signal("HUP");
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    assert!(hedge.wait_log("reloaded (SIGHUP)", Duration::from_secs(5)), "{}", hedge.log());
+    assert!(
+        hedge.wait_log("reloaded (SIGHUP)", Duration::from_secs(5)),
+        "{}",
+        hedge.log()
+    );
     // A broken config: the reload fails and the old snapshot keeps serving.
     std::fs::write(&config, format!("{}{base}", profile("colour = \"red\""))).expect("config");
     hedge.signal("HUP");
-    assert!(hedge.wait_log("failed, still serving the previous configuration", Duration::from_secs(5)), "{}", hedge.log());
+    assert!(
+        hedge.wait_log(
+            "failed, still serving the previous configuration",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        hedge.log()
+    );
     // A new index file, picked up without a signal.
     tokio::time::sleep(Duration::from_millis(1100)).await; // a distinct mtime
-    std::fs::write(&config, format!("{}{base}", profile("block_domains = [\"example.net\"]"))).expect("config");
+    std::fs::write(
+        &config,
+        format!("{}{base}", profile("block_domains = [\"example.net\"]")),
+    )
+    .expect("config");
     compile(&dir, "first.example\nsecond.example\n");
-    assert!(hedge.wait_log("reloaded (index file changed)", Duration::from_secs(6)), "{}", hedge.log());
+    assert!(
+        hedge.wait_log("reloaded (index file changed)", Duration::from_secs(6)),
+        "{}",
+        hedge.log()
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, Ordering::Relaxed);
     for c in clients {
@@ -83,15 +131,28 @@ async fn reload_under_load_loses_nothing() {
     let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
     assert!(ok > 200, "only {ok} answers under load");
     assert_eq!(failed, 0, "{failed} failed queries of {}", ok + failed);
-    assert_eq!(ips(&udp(addr, names::WWW_EXAMPLE_NET, RecordType::A).await), vec!["0.0.0.0"], "new rule applies");
-    assert_eq!(ips(&udp(addr, "a.second.example.", RecordType::A).await), vec!["0.0.0.0"], "new index applies");
+    assert_eq!(
+        ips(&udp(addr, names::WWW_EXAMPLE_NET, RecordType::A).await),
+        vec!["0.0.0.0"],
+        "new rule applies"
+    );
+    assert_eq!(
+        ips(&udp(addr, "a.second.example.", RecordType::A).await),
+        vec!["0.0.0.0"],
+        "new index applies"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tcp_pipelined_queries_do_not_wait_behind_a_slow_one() {
-    let Some(mut net) = FakeInternet::start_or_skip().await else { return };
+    let Some(mut net) = FakeInternet::start_or_skip().await else {
+        return;
+    };
     let (l, addr) = listener("p", "127.0.0.0/8");
-    let hedge = Hedge::start(&format!("[[profile]]\nname = \"p\"\nblock = [\"gambling\"]\n{l}\n{}", recursive_upstream(&net, 1500)));
+    let hedge = Hedge::start(&format!(
+        "[[profile]]\nname = \"p\"\nblock = [\"gambling\"]\n{l}\n{}",
+        recursive_upstream(&net, 1500)
+    ));
     net.shutdown(); // every uncached allowed name now takes the full timeout
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
@@ -106,12 +167,19 @@ async fn tcp_pipelined_queries_do_not_wait_behind_a_slow_one() {
     stream.write_all(&batch).await.expect("write");
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let len = tokio::time::timeout(Duration::from_secs(5), stream.read_u16()).await.expect("answer in time").expect("read");
+        let len = tokio::time::timeout(Duration::from_secs(5), stream.read_u16())
+            .await
+            .expect("answer in time")
+            .expect("read");
         let mut buf = vec![0u8; usize::from(len)];
         stream.read_exact(&mut buf).await.expect("read");
         let m = hickory_proto::op::Message::from_vec(&buf).expect("parse");
         ids.push((m.metadata.id, m.metadata.response_code));
     }
-    assert_eq!(ids, vec![(2, ResponseCode::NoError), (1, ResponseCode::ServFail)], "the blocked answer overtakes the slow one");
+    assert_eq!(
+        ids,
+        vec![(2, ResponseCode::NoError), (1, ResponseCode::ServFail)],
+        "the blocked answer overtakes the slow one"
+    );
     drop(hedge);
 }

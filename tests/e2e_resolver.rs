@@ -58,44 +58,96 @@ async fn setup(timeout_ms: u64) -> Option<(Setup, FakeInternet)> {
     let (l4, refuse) = listener("refuse", "127.0.0.0/8");
     let (l5, redirect) = listener("redirect", "127.0.0.0/8");
     let (l6, closed) = listener("adult", "10.0.0.0/8");
-    let config = format!("{PROFILES}\n{l1}\n{l2}\n{l3}\n{l4}\n{l5}\n{l6}\n{}", recursive_upstream(&net, timeout_ms));
+    let config = format!(
+        "{PROFILES}\n{l1}\n{l2}\n{l3}\n{l4}\n{l5}\n{l6}\n{}",
+        recursive_upstream(&net, timeout_ms)
+    );
     let hedge = Hedge::start(&config);
-    Some((Setup { hedge, adult, child, garden, refuse, redirect, closed }, net))
+    Some((
+        Setup {
+            hedge,
+            adult,
+            child,
+            garden,
+            refuse,
+            redirect,
+            closed,
+        },
+        net,
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verdicts_actions_and_ede() {
-    let Some((s, _net)) = setup(3000).await else { return };
+    let Some((s, _net)) = setup(3000).await else {
+        return;
+    };
     // Real UT1 / Block List Project names from the starter index.
     let m = udp(s.child, "www.bet365.com.", RecordType::A).await;
-    assert_eq!((rcode(&m), ips(&m)), (ResponseCode::NoError, vec!["0.0.0.0".to_string()]));
+    assert_eq!(
+        (rcode(&m), ips(&m)),
+        (ResponseCode::NoError, vec!["0.0.0.0".to_string()])
+    );
     let e = ede(&m);
     assert_eq!(e.len(), 1, "{e:?}");
     assert_eq!(e[0].0, 15);
-    assert!(e[0].1.starts_with("blocked: gambling (profile child, index "), "{}", e[0].1);
+    assert!(
+        e[0].1
+            .starts_with("blocked: gambling (profile child, index "),
+        "{}",
+        e[0].1
+    );
     assert!(!m.metadata.authoritative && m.metadata.recursion_available);
     let m = udp(s.child, "www.bet365.com.", RecordType::AAAA).await;
     assert_eq!(ips(&m), vec!["::".to_string()]);
     let m = udp(s.child, "bet365.com.", RecordType::MX).await;
-    assert!(m.answers.is_empty() && rcode(&m) == ResponseCode::NoError && !m.authorities.is_empty(), "NODATA with SOA");
+    assert!(
+        m.answers.is_empty() && rcode(&m) == ResponseCode::NoError && !m.authorities.is_empty(),
+        "NODATA with SOA"
+    );
     // Child blocks chat and dating; Adult does not.
     let m = udp(s.child, "match.com.", RecordType::A).await;
-    assert!(ede(&m)[0].1.contains("society-and-lifestyles/personals-and-dating"), "{:?}", ede(&m));
+    assert!(
+        ede(&m)[0]
+            .1
+            .contains("society-and-lifestyles/personals-and-dating"),
+        "{:?}",
+        ede(&m)
+    );
     let m = udp(s.child, "discord.com.", RecordType::A).await;
-    assert!(ede(&m)[0].1.contains("internet-communication/web-chat"), "{:?}", ede(&m));
+    assert!(
+        ede(&m)[0].1.contains("internet-communication/web-chat"),
+        "{:?}",
+        ede(&m)
+    );
     let m = udp(s.adult, "discord.com.", RecordType::A).await;
-    assert_eq!(rcode(&m), ResponseCode::NXDomain, "allowed in adult: resolved by recursion (the fake internet has no discord.com)");
+    assert_eq!(
+        rcode(&m),
+        ResponseCode::NXDomain,
+        "allowed in adult: resolved by recursion (the fake internet has no discord.com)"
+    );
     assert!(ede(&m).is_empty());
     // Custom URLs.
     let m = udp(s.child, "www.secondlife.com.", RecordType::A).await;
-    assert!(ede(&m)[0].1.starts_with("blocked: custom block list (profile child"), "{:?}", ede(&m));
+    assert!(
+        ede(&m)[0]
+            .1
+            .starts_with("blocked: custom block list (profile child"),
+        "{:?}",
+        ede(&m)
+    );
     let m = udp(s.adult, "watchlive.channel4.com.", RecordType::A).await;
     assert_eq!(ips(&m), vec!["0.0.0.0".to_string()]);
     // Actions.
     let m = udp(s.garden, "www.bet365.com.", RecordType::A).await;
     assert_eq!(rcode(&m), ResponseCode::NXDomain);
     assert_eq!(ede(&m)[0].0, 17, "walled garden: Filtered");
-    assert!(m.authorities.iter().any(|r| r.record_type() == RecordType::SOA), "NXDOMAIN carries an SOA");
+    assert!(
+        m.authorities
+            .iter()
+            .any(|r| r.record_type() == RecordType::SOA),
+        "NXDOMAIN carries an SOA"
+    );
     let m = udp(s.refuse, "www.bet365.com.", RecordType::A).await;
     assert_eq!(rcode(&m), ResponseCode::Refused);
     assert_eq!(ede(&m)[0].0, 15);
@@ -117,23 +169,39 @@ async fn verdicts_actions_and_ede() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn recursion_rewrites_canaries_and_cname_checks() {
-    let Some((s, _net)) = setup(3000).await else { return };
+    let Some((s, _net)) = setup(3000).await else {
+        return;
+    };
     let m = udp(s.adult, names::WWW_EXAMPLE_COM, RecordType::A).await;
     assert_eq!(ips(&m), vec![names::WWW_EXAMPLE_COM_A.to_string()]);
     let m = udp(s.adult, names::WWW_EXAMPLE_COM, RecordType::AAAA).await;
     assert_eq!(ips(&m), vec![names::WWW_EXAMPLE_COM_AAAA.to_string()]);
     let m = udp(s.adult, names::DEEP_EXAMPLE_COM, RecordType::A).await;
-    assert_eq!(cnames(&m), vec![names::ALIAS_EXAMPLE_COM.to_string(), names::WWW_EXAMPLE_NET.to_string()]);
+    assert_eq!(
+        cnames(&m),
+        vec![
+            names::ALIAS_EXAMPLE_COM.to_string(),
+            names::WWW_EXAMPLE_NET.to_string()
+        ]
+    );
     assert_eq!(ips(&m), vec![names::WWW_EXAMPLE_NET_A.to_string()]);
     let m = udp(s.adult, names::HOST_SUB_EXAMPLE_COM, RecordType::A).await;
-    assert_eq!(ips(&m), vec![names::HOST_SUB_EXAMPLE_COM_A.to_string()], "delegated sub-zone");
+    assert_eq!(
+        ips(&m),
+        vec![names::HOST_SUB_EXAMPLE_COM_A.to_string()],
+        "delegated sub-zone"
+    );
     // A chain that ends in NXDOMAIN keeps its CNAME.
     let m = udp(s.adult, names::DANGLING_EXAMPLE_COM, RecordType::A).await;
     assert_eq!(rcode(&m), ResponseCode::NXDomain);
     assert_eq!(cnames(&m), vec![names::NOTHERE_EXAMPLE_NET.to_string()]);
     let m = udp(s.adult, names::NXDOMAIN_EXAMPLE_COM, RecordType::A).await;
     assert_eq!(rcode(&m), ResponseCode::NXDomain);
-    let soa = m.authorities.iter().find(|r| r.record_type() == RecordType::SOA).expect("negative answer has the SOA");
+    let soa = m
+        .authorities
+        .iter()
+        .find(|r| r.record_type() == RecordType::SOA)
+        .expect("negative answer has the SOA");
     assert!(soa.ttl <= names::NEGATIVE_TTL);
     // A large answer: truncated over UDP, whole over TCP.
     let m = udp(s.adult, names::BIG_EXAMPLE_COM, RecordType::TXT).await;
@@ -142,8 +210,14 @@ async fn recursion_rewrites_canaries_and_cname_checks() {
     assert_eq!(m.answers.len(), 32);
     // SafeSearch and YouTube restricted mode in Child, not in Adult.
     let m = udp(s.child, names::WWW_GOOGLE_COM, RecordType::A).await;
-    assert_eq!(cnames(&m), vec![names::FORCESAFESEARCH_GOOGLE_COM.to_string()]);
-    assert_eq!(ips(&m), vec![names::FORCESAFESEARCH_GOOGLE_COM_A.to_string()]);
+    assert_eq!(
+        cnames(&m),
+        vec![names::FORCESAFESEARCH_GOOGLE_COM.to_string()]
+    );
+    assert_eq!(
+        ips(&m),
+        vec![names::FORCESAFESEARCH_GOOGLE_COM_A.to_string()]
+    );
     let m = udp(s.child, names::WWW_YOUTUBE_COM, RecordType::A).await;
     assert_eq!(ips(&m), vec![names::RESTRICT_YOUTUBE_COM_A.to_string()]);
     let m = udp(s.adult, names::WWW_GOOGLE_COM, RecordType::A).await;
@@ -158,10 +232,17 @@ async fn recursion_rewrites_canaries_and_cname_checks() {
     // CNAME cloaking: an allowed name whose chain leads to a blocked tracker.
     let m = udp(s.adult, names::METRICS_TRACKER_CLOAK_COM, RecordType::A).await;
     assert_eq!(ips(&m), vec!["0.0.0.0".to_string()]);
-    assert!(ede(&m)[0].1.contains("via CNAME collector.adtracker.net"), "{:?}", ede(&m));
+    assert!(
+        ede(&m)[0].1.contains("via CNAME collector.adtracker.net"),
+        "{:?}",
+        ede(&m)
+    );
     // Walled garden: an allowed site on a CDN works; anything else does not.
     let m = udp(s.garden, names::KIDS_EXAMPLE_ORG, RecordType::A).await;
-    assert_eq!(ips(&m), vec![names::KIDS_SITE_CDN_PROVIDER_NET_A.to_string()]);
+    assert_eq!(
+        ips(&m),
+        vec![names::KIDS_SITE_CDN_PROVIDER_NET_A.to_string()]
+    );
     let m = udp(s.garden, names::WWW_EXAMPLE_ORG, RecordType::A).await;
     assert_eq!(rcode(&m), ResponseCode::NXDomain);
     assert_eq!(ede(&m)[0].0, 17);
@@ -170,7 +251,9 @@ async fn recursion_rewrites_canaries_and_cname_checks() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn upstream_down_blocked_still_answered_allowed_servfail_in_time() {
-    let Some((s, mut net)) = setup(800).await else { return };
+    let Some((s, mut net)) = setup(800).await else {
+        return;
+    };
     let m = udp(s.adult, names::WWW_EXAMPLE_COM, RecordType::A).await;
     assert_eq!(ips(&m), vec![names::WWW_EXAMPLE_COM_A.to_string()]);
     net.shutdown();
@@ -179,7 +262,11 @@ async fn upstream_down_blocked_still_answered_allowed_servfail_in_time() {
     let started = Instant::now();
     let m = udp(s.adult, names::WWW_EXAMPLE_NET, RecordType::A).await;
     assert_eq!(rcode(&m), ResponseCode::ServFail);
-    assert!(started.elapsed() < Duration::from_millis(2500), "SERVFAIL took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "SERVFAIL took {:?}",
+        started.elapsed()
+    );
     assert_eq!(ede(&m)[0].0, 22);
     // The cached answer is still served.
     let m = udp(s.adult, names::WWW_EXAMPLE_COM, RecordType::A).await;
@@ -189,12 +276,22 @@ async fn upstream_down_blocked_still_answered_allowed_servfail_in_time() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn garbage_gets_formerr_and_the_server_lives() {
-    let Some((s, _net)) = setup(3000).await else { return };
-    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
-    for garbage in [&b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\xff\xff"[..], &[0x42, 0x42, 1, 0, 0, 5, 0, 0, 0, 0, 0, 0, 3, b'a', b'b'][..]] {
+    let Some((s, _net)) = setup(3000).await else {
+        return;
+    };
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    for garbage in [
+        &b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\xff\xff"[..],
+        &[0x42, 0x42, 1, 0, 0, 5, 0, 0, 0, 0, 0, 0, 3, b'a', b'b'][..],
+    ] {
         sock.send_to(garbage, s.adult).await.expect("send");
         let mut buf = [0u8; 512];
-        let (n, _) = tokio::time::timeout(Duration::from_secs(2), sock.recv_from(&mut buf)).await.expect("an answer").expect("recv");
+        let (n, _) = tokio::time::timeout(Duration::from_secs(2), sock.recv_from(&mut buf))
+            .await
+            .expect("an answer")
+            .expect("recv");
         assert_eq!(&buf[..2], &garbage[..2], "id echoed");
         assert_eq!(buf[3] & 0x0f, 1, "FORMERR");
         assert!(n >= 12);

@@ -23,7 +23,10 @@ block = ["society-and-lifestyles/personals-and-dating"]
 fn config(net: &FakeInternet) -> (String, std::net::SocketAddr, std::net::SocketAddr) {
     let (l1, adult) = listener("adult", "127.0.0.0/8");
     let (l2, child) = listener("child", "127.0.0.0/8");
-    let text = format!("{PROFILES}\n{l1}\n{l2}\n[stats]\npath = \"stats.sqlite\"\n{}", recursive_upstream(net, 3000));
+    let text = format!(
+        "{PROFILES}\n{l1}\n{l2}\n[stats]\npath = \"stats.sqlite\"\n{}",
+        recursive_upstream(net, 3000)
+    );
     (text, adult, child)
 }
 
@@ -39,17 +42,35 @@ fn stop(hedge: &mut Hedge) {
 }
 
 fn report(db: &std::path::Path, extra: &[&str]) -> String {
-    let month = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC).strftime("%Y-%m").to_string();
-    let mut args = vec!["report", "--db", db.to_str().expect("utf-8"), "--from", &month, "--to", &month, "--format", "csv"];
+    let month = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .strftime("%Y-%m")
+        .to_string();
+    let mut args = vec![
+        "report",
+        "--db",
+        db.to_str().expect("utf-8"),
+        "--from",
+        &month,
+        "--to",
+        &month,
+        "--format",
+        "csv",
+    ];
     args.extend_from_slice(extra);
-    let o = Command::new(hedge_bin()).args(&args).output().expect("run report");
+    let o = Command::new(hedge_bin())
+        .args(&args)
+        .output()
+        .expect("run report");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout).expect("utf-8")
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_known_mix_is_counted_exactly() {
-    let Some(net) = FakeInternet::start_or_skip().await else { return };
+    let Some(net) = FakeInternet::start_or_skip().await else {
+        return;
+    };
     let (text, adult, child) = config(&net);
     let mut hedge = Hedge::start(&text);
     for _ in 0..3 {
@@ -84,30 +105,59 @@ async fn a_known_mix_is_counted_exactly() {
         "{by}"
     );
     let blocked = report(&db, &["--action", "blocked", "--top-domains", "5"]);
-    assert!(blocked.lines().any(|l| l.starts_with("grand-total") && l.ends_with(",9")), "{blocked}");
-    let top: Vec<&str> = blocked.lines().filter(|l| l.starts_with("top-domain")).collect();
+    assert!(
+        blocked
+            .lines()
+            .any(|l| l.starts_with("grand-total") && l.ends_with(",9")),
+        "{blocked}"
+    );
+    let top: Vec<&str> = blocked
+        .lines()
+        .filter(|l| l.starts_with("top-domain"))
+        .collect();
     assert_eq!(top.len(), 3, "{blocked}");
-    assert!(top[0].contains("bet365.com") && top[0].ends_with(",4"), "{blocked}");
+    assert!(
+        top[0].contains("bet365.com") && top[0].ends_with(",4"),
+        "{blocked}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_corrupt_store_pauses_counting_but_not_answers() {
-    let Some(net) = FakeInternet::start_or_skip().await else { return };
+    let Some(net) = FakeInternet::start_or_skip().await else {
+        return;
+    };
     let (text, _adult, child) = config(&net);
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("stats.sqlite"), vec![0x5a; 8192]).expect("garbage");
     let path = dir.path().join("hedge.toml");
     std::fs::write(&path, text).expect("config");
     let hedge = Hedge::start_at(dir, path);
-    assert!(hedge.wait_log("counting paused", Duration::from_secs(5)), "{}", hedge.log());
-    assert!(hedge.log().contains("stats.sqlite"), "the message names the file: {}", hedge.log());
-    assert_eq!(ips(&udp(child, "www.bet365.com.", RecordType::A).await), vec!["0.0.0.0"]);
-    assert_eq!(ips(&udp(child, names::WWW_EXAMPLE_COM, RecordType::A).await), vec![names::WWW_EXAMPLE_COM_A.to_string()]);
+    assert!(
+        hedge.wait_log("counting paused", Duration::from_secs(5)),
+        "{}",
+        hedge.log()
+    );
+    assert!(
+        hedge.log().contains("stats.sqlite"),
+        "the message names the file: {}",
+        hedge.log()
+    );
+    assert_eq!(
+        ips(&udp(child, "www.bet365.com.", RecordType::A).await),
+        vec!["0.0.0.0"]
+    );
+    assert_eq!(
+        ips(&udp(child, names::WWW_EXAMPLE_COM, RecordType::A).await),
+        vec![names::WWW_EXAMPLE_COM_A.to_string()]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prometheus_metrics_count_queries() {
-    let Some(net) = FakeInternet::start_or_skip().await else { return };
+    let Some(net) = FakeInternet::start_or_skip().await else {
+        return;
+    };
     let (text, _adult, child) = config(&net);
     let port = free_port();
     let mut hedge = Hedge::start(&format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n{text}"));
@@ -117,17 +167,31 @@ async fn prometheus_metrics_count_queries() {
     udp(child, names::WWW_EXAMPLE_COM, RecordType::A).await;
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics endpoint");
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").expect("request");
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        .expect("request");
     let mut body = String::new();
     s.read_to_string(&mut body).expect("response");
-    let line = |prefix: &str| body.lines().find(|l| l.starts_with(prefix)).map(str::to_string);
-    let blocked = line("hedge_queries_total{profile=\"child\",action=\"blocked\",category=\"gambling\"}").unwrap_or_default();
+    let line = |prefix: &str| {
+        body.lines()
+            .find(|l| l.starts_with(prefix))
+            .map(str::to_string)
+    };
+    let blocked =
+        line("hedge_queries_total{profile=\"child\",action=\"blocked\",category=\"gambling\"}")
+            .unwrap_or_default();
     assert!(blocked.ends_with(" 2"), "{body}");
-    let allowed = line("hedge_queries_total{profile=\"child\",action=\"allowed\",category=\"-\"}").unwrap_or_default();
+    let allowed = line("hedge_queries_total{profile=\"child\",action=\"allowed\",category=\"-\"}")
+        .unwrap_or_default();
     assert!(allowed.ends_with(" 2"), "{body}");
-    assert!(line("hedge_cache_lookups_total{result=\"hit\"}").is_some_and(|l| l.ends_with(" 1")), "{body}");
+    assert!(
+        line("hedge_cache_lookups_total{result=\"hit\"}").is_some_and(|l| l.ends_with(" 1")),
+        "{body}"
+    );
     assert!(line("hedge_index_names ").is_some(), "{body}");
     assert!(body.contains("# HELP hedge_queries_total"), "{body}");
-    assert!(line("hedge_answer_duration_seconds_count").is_some_and(|l| l.ends_with(" 4")), "{body}");
+    assert!(
+        line("hedge_answer_duration_seconds_count").is_some_and(|l| l.ends_with(" 4")),
+        "{body}"
+    );
     stop(&mut hedge);
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{RData, RecordType};
 
-pub use hedge_testkit::names;
 pub use hedge_testkit::FakeInternet;
+pub use hedge_testkit::names;
 
 pub fn hedge_bin() -> &'static str {
     env!("CARGO_BIN_EXE_hedge")
@@ -49,7 +49,10 @@ impl Hedge {
     }
 
     pub fn start_at(dir: tempfile::TempDir, config: PathBuf) -> Hedge {
-        let expected = std::fs::read_to_string(&config).expect("config").matches("[[listener]]").count();
+        let expected = std::fs::read_to_string(&config)
+            .expect("config")
+            .matches("[[listener]]")
+            .count();
         let mut child = Command::new(hedge_bin())
             .args(["serve", "--config"])
             .arg(&config)
@@ -77,10 +80,19 @@ impl Hedge {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("hedge exited with {status}:\n{}", log.lock().expect("log"));
             }
-            assert!(Instant::now() < deadline, "hedge did not start:\n{}", log.lock().expect("log"));
+            assert!(
+                Instant::now() < deadline,
+                "hedge did not start:\n{}",
+                log.lock().expect("log")
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Hedge { child, dir, config, log }
+        Hedge {
+            child,
+            dir,
+            config,
+            log,
+        }
     }
 
     pub fn log(&self) -> String {
@@ -88,7 +100,11 @@ impl Hedge {
     }
 
     pub fn signal(&self, sig: &str) {
-        let ok = Command::new("kill").args(["-s", sig, &self.child.id().to_string()]).status().expect("kill").success();
+        let ok = Command::new("kill")
+            .args(["-s", sig, &self.child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success();
         assert!(ok, "kill -s {sig} failed");
     }
 
@@ -114,7 +130,11 @@ impl Drop for Hedge {
 
 /// The `[upstream]` table for recursion from a fake internet.
 pub fn recursive_upstream(net: &FakeInternet, timeout_ms: u64) -> String {
-    let roots: Vec<String> = net.root_hints().iter().map(|r| format!("\"{r}\"")).collect();
+    let roots: Vec<String> = net
+        .root_hints()
+        .iter()
+        .map(|r| format!("\"{r}\""))
+        .collect();
     format!(
         "[upstream]\nmode = \"recursive\"\nroots = [{}]\nallow_servers = [\"127.0.0.0/8\"]\ntimeout_ms = {timeout_ms}\n",
         roots.join(", ")
@@ -124,15 +144,24 @@ pub fn recursive_upstream(net: &FakeInternet, timeout_ms: u64) -> String {
 /// A listener table on a fresh port; returns (toml, address).
 pub fn listener(profile: &str, allow: &str) -> (String, SocketAddr) {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-    (format!("[[listener]]\nprofile = \"{profile}\"\nbind = [\"{addr}\"]\nallow = [\"{allow}\"]\n"), addr)
+    (
+        format!(
+            "[[listener]]\nprofile = \"{profile}\"\nbind = [\"{addr}\"]\nallow = [\"{allow}\"]\n"
+        ),
+        addr,
+    )
 }
 
 pub async fn udp(server: SocketAddr, name: &str, t: RecordType) -> Message {
-    hedge_testkit::client::query_udp(server, name, t).await.unwrap_or_else(|e| panic!("udp query {name} {t}: {e}"))
+    hedge_testkit::client::query_udp(server, name, t)
+        .await
+        .unwrap_or_else(|e| panic!("udp query {name} {t}: {e}"))
 }
 
 pub async fn tcp(server: SocketAddr, name: &str, t: RecordType) -> Message {
-    hedge_testkit::client::query_tcp(server, name, t).await.unwrap_or_else(|e| panic!("tcp query {name} {t}: {e}"))
+    hedge_testkit::client::query_tcp(server, name, t)
+        .await
+        .unwrap_or_else(|e| panic!("tcp query {name} {t}: {e}"))
 }
 
 /// The addresses in an answer, as strings.
@@ -149,7 +178,16 @@ pub fn ips(m: &Message) -> Vec<String> {
 
 /// The CNAME targets in an answer.
 pub fn cnames(m: &Message) -> Vec<String> {
-    m.answers.iter().filter_map(|r| if let RData::CNAME(c) = &r.data { Some(c.0.to_ascii()) } else { None }).collect()
+    m.answers
+        .iter()
+        .filter_map(|r| {
+            if let RData::CNAME(c) = &r.data {
+                Some(c.0.to_ascii())
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 pub fn ede(m: &Message) -> Vec<(u16, String)> {

@@ -3,11 +3,11 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use hickory_proto::op::{Edns, Message, Metadata, MessageType, OpCode, Query, ResponseCode};
+use hedge_policy::{BlockAction, Profile};
+use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use hedge_policy::{BlockAction, Profile};
 
 /// EDNS option code of Extended DNS Errors (RFC 8914). hickory-proto 0.26 has no typed
 /// option for it, so it travels as an unknown option: 2 bytes of info-code, then UTF-8 text.
@@ -43,14 +43,17 @@ pub fn ede_option(code: Ede, text: &str) -> EdnsOption {
 
 /// Decodes the EDE options of a message: (info-code, extra text).
 pub fn decode_ede(msg: &Message) -> Vec<(u16, String)> {
-    let Some(edns) = &msg.edns else { return Vec::new() };
+    let Some(edns) = &msg.edns else {
+        return Vec::new();
+    };
     edns.options()
         .as_ref()
         .iter()
         .filter_map(|(_, opt)| match opt {
-            EdnsOption::Unknown(EDE_OPTION, data) if data.len() >= 2 => {
-                Some((u16::from_be_bytes([data[0], data[1]]), String::from_utf8_lossy(&data[2..]).into_owned()))
-            }
+            EdnsOption::Unknown(EDE_OPTION, data) if data.len() >= 2 => Some((
+                u16::from_be_bytes([data[0], data[1]]),
+                String::from_utf8_lossy(&data[2..]).into_owned(),
+            )),
             _ => None,
         })
         .collect()
@@ -83,7 +86,11 @@ pub fn add_ede(m: &mut Message, code: Ede, text: &str) {
 pub fn synthetic_soa(owner: &Name, ttl: u32) -> Record {
     let mname = Name::from_ascii("hedge.invalid.").unwrap_or_default();
     let rname = Name::from_ascii("blocked.hedge.invalid.").unwrap_or_default();
-    Record::from_rdata(owner.clone(), ttl, RData::SOA(SOA::new(mname, rname, 1, 3600, 600, 86_400, ttl)))
+    Record::from_rdata(
+        owner.clone(),
+        ttl,
+        RData::SOA(SOA::new(mname, rname, 1, 3600, 600, 86_400, ttl)),
+    )
 }
 
 /// The answer to a blocked name, per the profile's action, with an EDE saying why.
@@ -92,8 +99,14 @@ pub fn sinkhole(req: &Message, query: &Query, profile: &Profile, ede: Ede, text:
     let name = query.name();
     let addresses = |v4: Vec<Ipv4Addr>, v6: Vec<Ipv6Addr>| -> Vec<Record> {
         match query.query_type() {
-            RecordType::A => v4.into_iter().map(|ip| Record::from_rdata(name.clone(), ttl, RData::A(A(ip)))).collect(),
-            RecordType::AAAA => v6.into_iter().map(|ip| Record::from_rdata(name.clone(), ttl, RData::AAAA(AAAA(ip)))).collect(),
+            RecordType::A => v4
+                .into_iter()
+                .map(|ip| Record::from_rdata(name.clone(), ttl, RData::A(A(ip))))
+                .collect(),
+            RecordType::AAAA => v6
+                .into_iter()
+                .map(|ip| Record::from_rdata(name.clone(), ttl, RData::AAAA(AAAA(ip))))
+                .collect(),
             _ => Vec::new(),
         }
     };
@@ -123,14 +136,45 @@ pub fn sinkhole(req: &Message, query: &Query, profile: &Profile, ede: Ede, text:
 }
 
 fn split_ips(ips: &[IpAddr]) -> (Vec<Ipv4Addr>, Vec<Ipv6Addr>) {
-    let v4 = ips.iter().filter_map(|ip| if let IpAddr::V4(v) = ip { Some(*v) } else { None }).collect();
-    let v6 = ips.iter().filter_map(|ip| if let IpAddr::V6(v) = ip { Some(*v) } else { None }).collect();
+    let v4 = ips
+        .iter()
+        .filter_map(|ip| {
+            if let IpAddr::V4(v) = ip {
+                Some(*v)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let v6 = ips
+        .iter()
+        .filter_map(|ip| {
+            if let IpAddr::V6(v) = ip {
+                Some(*v)
+            } else {
+                None
+            }
+        })
+        .collect();
     (v4, v6)
 }
 
 /// NXDOMAIN or NODATA that hedge answers itself (bypass controls), with an SOA.
-pub fn local_negative(req: &Message, query: &Query, nxdomain: bool, ttl: u32, text: &str) -> Message {
-    let mut m = response(req, if nxdomain { ResponseCode::NXDomain } else { ResponseCode::NoError });
+pub fn local_negative(
+    req: &Message,
+    query: &Query,
+    nxdomain: bool,
+    ttl: u32,
+    text: &str,
+) -> Message {
+    let mut m = response(
+        req,
+        if nxdomain {
+            ResponseCode::NXDomain
+        } else {
+            ResponseCode::NoError
+        },
+    );
     m.authorities.push(synthetic_soa(query.name(), ttl));
     add_ede(&mut m, Ede::Blocked, text);
     m

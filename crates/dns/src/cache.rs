@@ -27,7 +27,8 @@ pub struct Entry {
 impl Entry {
     /// Seconds of freshness left (0 when stale).
     pub fn remaining(&self, now: Instant) -> u32 {
-        self.ttl.saturating_sub(now.saturating_duration_since(self.stored).as_secs() as u32)
+        self.ttl
+            .saturating_sub(now.saturating_duration_since(self.stored).as_secs() as u32)
     }
 
     /// Seconds since it was stored.
@@ -56,7 +57,10 @@ impl Cache {
     /// A cache of at most `size` answers (at least one) keeping stale answers for `stale_secs`.
     pub fn new(size: usize, stale_secs: u32) -> Cache {
         let size = NonZeroUsize::new(size).unwrap_or(NonZeroUsize::MIN);
-        Cache { map: Mutex::new(LruCache::new(size)), stale: Duration::from_secs(u64::from(stale_secs)) }
+        Cache {
+            map: Mutex::new(LruCache::new(size)),
+            stale: Duration::from_secs(u64::from(stale_secs)),
+        }
     }
 
     /// Looks an answer up.
@@ -64,10 +68,14 @@ impl Cache {
         let now = Instant::now();
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         let key = (name.clone(), rtype);
-        let Some(entry) = map.get(&key).cloned() else { return Lookup::Miss };
+        let Some(entry) = map.get(&key).cloned() else {
+            return Lookup::Miss;
+        };
         if entry.remaining(now) > 0 {
             Lookup::Fresh(entry)
-        } else if now.saturating_duration_since(entry.stored) < Duration::from_secs(u64::from(entry.ttl)) + self.stale {
+        } else if now.saturating_duration_since(entry.stored)
+            < Duration::from_secs(u64::from(entry.ttl)) + self.stale
+        {
             Lookup::Stale(entry)
         } else {
             map.pop(&key);
@@ -82,8 +90,15 @@ impl Cache {
         if ttl == 0 {
             return;
         }
-        let entry = Arc::new(Entry { resolved, stored: Instant::now(), ttl });
-        self.map.lock().unwrap_or_else(|p| p.into_inner()).put((name.clone(), rtype), entry);
+        let entry = Arc::new(Entry {
+            resolved,
+            stored: Instant::now(),
+            ttl,
+        });
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .put((name.clone(), rtype), entry);
     }
 
     /// Number of cached answers.
@@ -98,7 +113,10 @@ impl Cache {
 }
 
 fn ttl_of(r: &Resolved) -> u32 {
-    let negative = r.answers.iter().all(|a| a.record_type() == RecordType::CNAME);
+    let negative = r
+        .answers
+        .iter()
+        .all(|a| a.record_type() == RecordType::CNAME);
     if negative {
         return match &r.soa {
             Some(soa) => match &soa.data {

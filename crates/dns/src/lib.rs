@@ -36,7 +36,9 @@ mod tcp;
 mod udp;
 pub mod upstream;
 
-pub use config::{ForwardProtocol, ForwardServer, Limits, ListenerConfig, UpstreamConfig, UpstreamMode};
+pub use config::{
+    ForwardProtocol, ForwardServer, Limits, ListenerConfig, UpstreamConfig, UpstreamMode,
+};
 pub use upstream::{Upstream, UpstreamError};
 
 /// Errors starting the server.
@@ -46,7 +48,9 @@ pub enum DnsError {
     #[error("{0}")]
     Config(String),
     /// A socket could not be bound.
-    #[error("cannot listen on {proto} {addr}: {source} (is another DNS server using it, or is the address not on this host?)")]
+    #[error(
+        "cannot listen on {proto} {addr}: {source} (is another DNS server using it, or is the address not on this host?)"
+    )]
     Bind {
         /// udp or tcp.
         proto: &'static str,
@@ -145,9 +149,16 @@ pub struct Server {
 impl Server {
     /// Binds every listener address (UDP and TCP) and starts serving `snapshot`.
     /// Must be called inside a tokio runtime.
-    pub fn start(listeners: &[ListenerConfig], upstream: &UpstreamConfig, limits: Limits, snapshot: Snapshot) -> Result<Server, DnsError> {
+    pub fn start(
+        listeners: &[ListenerConfig],
+        upstream: &UpstreamConfig,
+        limits: Limits,
+        snapshot: Snapshot,
+    ) -> Result<Server, DnsError> {
         if snapshot.listener_profiles.len() != listeners.len() {
-            return Err(DnsError::Config("snapshot does not match the listeners".into()));
+            return Err(DnsError::Config(
+                "snapshot does not match the listeners".into(),
+            ));
         }
         let shared = Arc::new(Shared {
             snapshot: ArcSwap::from_pointee(snapshot),
@@ -155,20 +166,47 @@ impl Server {
             cache: cache::Cache::new(upstream.cache_size, upstream.serve_stale_secs),
             timeout: Duration::from_millis(upstream.timeout_ms),
             limits,
-            listeners: listeners.iter().map(|l| ListenerRuntime { allow: l.allow.clone() }).collect(),
+            listeners: listeners
+                .iter()
+                .map(|l| ListenerRuntime {
+                    allow: l.allow.clone(),
+                })
+                .collect(),
         });
-        let mut server = Server { shared: shared.clone(), tasks: Vec::new(), bound: Vec::new() };
+        let mut server = Server {
+            shared: shared.clone(),
+            tasks: Vec::new(),
+            bound: Vec::new(),
+        };
         for (i, l) in listeners.iter().enumerate() {
             for &addr in &l.bind {
                 if l.udp {
-                    let socket = udp::bind(addr).map_err(|source| DnsError::Bind { proto: "udp", addr, source })?;
-                    server.bound.push((i, "udp", socket.local_addr().unwrap_or(addr)));
-                    server.tasks.push(tokio::spawn(udp::serve(Arc::new(socket), shared.clone(), i)));
+                    let socket = udp::bind(addr).map_err(|source| DnsError::Bind {
+                        proto: "udp",
+                        addr,
+                        source,
+                    })?;
+                    server
+                        .bound
+                        .push((i, "udp", socket.local_addr().unwrap_or(addr)));
+                    server.tasks.push(tokio::spawn(udp::serve(
+                        Arc::new(socket),
+                        shared.clone(),
+                        i,
+                    )));
                 }
                 if l.tcp {
-                    let socket = tcp::bind(addr).map_err(|source| DnsError::Bind { proto: "tcp", addr, source })?;
-                    server.bound.push((i, "tcp", socket.local_addr().unwrap_or(addr)));
-                    server.tasks.push(tokio::spawn(tcp::serve(socket, shared.clone(), i)));
+                    let socket = tcp::bind(addr).map_err(|source| DnsError::Bind {
+                        proto: "tcp",
+                        addr,
+                        source,
+                    })?;
+                    server
+                        .bound
+                        .push((i, "tcp", socket.local_addr().unwrap_or(addr)));
+                    server
+                        .tasks
+                        .push(tokio::spawn(tcp::serve(socket, shared.clone(), i)));
                 }
             }
         }

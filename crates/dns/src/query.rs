@@ -3,9 +3,9 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use hedge_policy::{BlockReason, Bypass, Decision, Policy, ProfileId};
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, RecordType};
-use hedge_policy::{BlockReason, Bypass, Decision, Policy, ProfileId};
 
 use crate::answer::{self, Ede};
 use crate::cache::{Cache, Lookup};
@@ -23,7 +23,13 @@ pub enum Transport {
 
 /// Answers one packet. `None` only for packets that must not be answered (responses, or
 /// fewer than 12 bytes: no id to answer to).
-pub async fn handle(shared: &Shared, listener: usize, packet: &[u8], client: IpAddr, transport: Transport) -> Option<Vec<u8>> {
+pub async fn handle(
+    shared: &Shared,
+    listener: usize,
+    packet: &[u8],
+    client: IpAddr,
+    transport: Transport,
+) -> Option<Vec<u8>> {
     let started = Instant::now();
     let snap = shared.snapshot.load_full();
     let req = match Message::from_vec(packet) {
@@ -38,10 +44,23 @@ pub async fn handle(shared: &Shared, listener: usize, packet: &[u8], client: IpA
         Transport::Tcp => usize::from(u16::MAX),
     };
     let profile = snap.listener_profiles[listener];
-    let mut obs = Observation { client, qtype: 0, profile, category: None, outcome: Outcome::Refused, qname: None, cache_hit: false, upstream_error: None };
+    let mut obs = Observation {
+        client,
+        qtype: 0,
+        profile,
+        category: None,
+        outcome: Outcome::Refused,
+        qname: None,
+        cache_hit: false,
+        upstream_error: None,
+    };
     let response = if !shared.listeners[listener].allows(client) {
         let mut m = answer::response(&req, ResponseCode::Refused);
-        answer::add_ede(&mut m, Ede::Prohibited, "this network is not allowed to use this resolver");
+        answer::add_ede(
+            &mut m,
+            Ede::Prohibited,
+            "this network is not allowed to use this resolver",
+        );
         m
     } else if !answer::supported(req.metadata.op_code) {
         obs.outcome = Outcome::Servfail;
@@ -61,7 +80,13 @@ pub async fn handle(shared: &Shared, listener: usize, packet: &[u8], client: IpA
 }
 
 /// Decides and answers a well-formed single question.
-async fn resolve_query(shared: &Shared, snap: &Snapshot, req: &Message, profile: ProfileId, obs: &mut Observation) -> Message {
+async fn resolve_query(
+    shared: &Shared,
+    snap: &Snapshot,
+    req: &Message,
+    profile: ProfileId,
+    obs: &mut Observation,
+) -> Message {
     let policy = &snap.policy;
     let query = &req.queries[0];
     let qname = query.name().to_ascii();
@@ -90,10 +115,15 @@ async fn resolve_query(shared: &Shared, snap: &Snapshot, req: &Message, profile:
                 Ok((resolved, stale, hit)) => {
                     obs.cache_hit = hit;
                     let mut m = answer::response(req, resolved.rcode);
-                    m.answers.push(answer::cname(query.name(), &target_name, 300));
+                    m.answers
+                        .push(answer::cname(query.name(), &target_name, 300));
                     m.answers.extend(resolved.answers);
                     if stale {
-                        answer::add_ede(&mut m, Ede::StaleAnswer, "upstream unreachable; answer from cache");
+                        answer::add_ede(
+                            &mut m,
+                            Ede::StaleAnswer,
+                            "upstream unreachable; answer from cache",
+                        );
                     }
                     m
                 }
@@ -104,38 +134,55 @@ async fn resolve_query(shared: &Shared, snap: &Snapshot, req: &Message, profile:
                 }
             }
         }
-        Decision::Allow(_) => match resolve_cached(shared, query.name(), query.query_type()).await {
-            Ok((resolved, stale, hit)) => {
-                obs.cache_hit = hit;
-                obs.outcome = Outcome::Allowed;
-                // CNAME cloaking: every target in the chain must pass the policy too.
-                for record in &resolved.answers {
-                    if let RData::CNAME(target) = &record.data {
-                        let target = target.0.to_ascii();
-                        if let Decision::Block(reason) = policy.decide_cname_target(profile, &target) {
-                            obs.outcome = Outcome::Blocked;
-                            obs.category = Decision::Block(reason).category(policy.index());
-                            let (ede, text) = block_text(policy, profile, reason, Some(target.trim_end_matches('.')));
-                            return answer::sinkhole(req, query, p, ede, &text);
+        Decision::Allow(_) => {
+            match resolve_cached(shared, query.name(), query.query_type()).await {
+                Ok((resolved, stale, hit)) => {
+                    obs.cache_hit = hit;
+                    obs.outcome = Outcome::Allowed;
+                    // CNAME cloaking: every target in the chain must pass the policy too.
+                    for record in &resolved.answers {
+                        if let RData::CNAME(target) = &record.data {
+                            let target = target.0.to_ascii();
+                            if let Decision::Block(reason) =
+                                policy.decide_cname_target(profile, &target)
+                            {
+                                obs.outcome = Outcome::Blocked;
+                                obs.category = Decision::Block(reason).category(policy.index());
+                                let (ede, text) = block_text(
+                                    policy,
+                                    profile,
+                                    reason,
+                                    Some(target.trim_end_matches('.')),
+                                );
+                                return answer::sinkhole(req, query, p, ede, &text);
+                            }
                         }
                     }
+                    let mut m = answer::response(req, resolved.rcode);
+                    m.answers = resolved.answers;
+                    if let Some(soa) = resolved.soa.filter(|_| {
+                        m.answers
+                            .iter()
+                            .all(|a| a.record_type() == RecordType::CNAME)
+                    }) {
+                        m.authorities.push(soa);
+                    }
+                    if stale {
+                        answer::add_ede(
+                            &mut m,
+                            Ede::StaleAnswer,
+                            "upstream unreachable; answer from cache",
+                        );
+                    }
+                    m
                 }
-                let mut m = answer::response(req, resolved.rcode);
-                m.answers = resolved.answers;
-                if let Some(soa) = resolved.soa.filter(|_| m.answers.iter().all(|a| a.record_type() == RecordType::CNAME)) {
-                    m.authorities.push(soa);
+                Err(e) => {
+                    obs.outcome = Outcome::Servfail;
+                    obs.upstream_error = Some(e.kind());
+                    servfail(req, &e.to_string())
                 }
-                if stale {
-                    answer::add_ede(&mut m, Ede::StaleAnswer, "upstream unreachable; answer from cache");
-                }
-                m
             }
-            Err(e) => {
-                obs.outcome = Outcome::Servfail;
-                obs.upstream_error = Some(e.kind());
-                servfail(req, &e.to_string())
-            }
-        },
+        }
     }
 }
 
@@ -147,16 +194,38 @@ fn servfail(req: &Message, why: &str) -> Message {
 }
 
 /// The EDE code and text of a block: category path, profile, index version.
-fn block_text(policy: &Policy, profile: ProfileId, reason: BlockReason, via: Option<&str>) -> (Ede, String) {
+fn block_text(
+    policy: &Policy,
+    profile: ProfileId,
+    reason: BlockReason,
+    via: Option<&str>,
+) -> (Ede, String) {
     let p = policy.profile(profile);
     let version = policy.index().version();
     let via = via.map(|t| format!(" via CNAME {t}")).unwrap_or_default();
     match reason {
-        BlockReason::Category(c, _) => {
-            (Ede::Blocked, format!("blocked: {}{via} (profile {}, index {version})", policy.index().taxonomy().id(c), p.name))
-        }
-        BlockReason::CustomBlock => (Ede::Blocked, format!("blocked: custom block list{via} (profile {}, index {version})", p.name)),
-        BlockReason::NotInGarden => (Ede::Filtered, format!("not in the walled garden (profile {}, index {version})", p.name)),
+        BlockReason::Category(c, _) => (
+            Ede::Blocked,
+            format!(
+                "blocked: {}{via} (profile {}, index {version})",
+                policy.index().taxonomy().id(c),
+                p.name
+            ),
+        ),
+        BlockReason::CustomBlock => (
+            Ede::Blocked,
+            format!(
+                "blocked: custom block list{via} (profile {}, index {version})",
+                p.name
+            ),
+        ),
+        BlockReason::NotInGarden => (
+            Ede::Filtered,
+            format!(
+                "not in the walled garden (profile {}, index {version})",
+                p.name
+            ),
+        ),
     }
 }
 
@@ -170,14 +239,33 @@ fn bypass_text(b: Bypass) -> &'static str {
 
 /// Cache first; upstream on a miss (with the timeout); stale if upstream fails.
 /// Returns (answer with TTLs aged, stale?, cache hit?).
-async fn resolve_cached(shared: &Shared, name: &Name, rtype: RecordType) -> Result<(Resolved, bool, bool), UpstreamError> {
+async fn resolve_cached(
+    shared: &Shared,
+    name: &Name,
+    rtype: RecordType,
+) -> Result<(Resolved, bool, bool), UpstreamError> {
     let key = LowerName::new(name);
     let stale = match shared.cache.get(&key, rtype) {
-        Lookup::Fresh(entry) => return Ok((aged(&entry.resolved, entry.age(Instant::now()), None), false, true)),
+        Lookup::Fresh(entry) => {
+            return Ok((
+                aged(&entry.resolved, entry.age(Instant::now()), None),
+                false,
+                true,
+            ));
+        }
         Lookup::Stale(entry) => Some(entry),
         Lookup::Miss => None,
     };
-    match fetch(&shared.upstream, &shared.cache, &key, name, rtype, shared.timeout).await {
+    match fetch(
+        &shared.upstream,
+        &shared.cache,
+        &key,
+        name,
+        rtype,
+        shared.timeout,
+    )
+    .await
+    {
         Ok(resolved) => Ok((resolved, false, false)),
         Err(e) => match stale {
             // RFC 8767: answer with the expired data and a short TTL.
@@ -187,7 +275,14 @@ async fn resolve_cached(shared: &Shared, name: &Name, rtype: RecordType) -> Resu
     }
 }
 
-async fn fetch(upstream: &Upstream, cache: &Cache, key: &LowerName, name: &Name, rtype: RecordType, timeout: Duration) -> Result<Resolved, UpstreamError> {
+async fn fetch(
+    upstream: &Upstream,
+    cache: &Cache,
+    key: &LowerName,
+    name: &Name,
+    rtype: RecordType,
+    timeout: Duration,
+) -> Result<Resolved, UpstreamError> {
     let resolved = tokio::time::timeout(timeout, upstream.resolve(name, rtype))
         .await
         .map_err(|_| UpstreamError::Timeout(timeout.as_millis() as u64))??;

@@ -9,10 +9,10 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{Semaphore, mpsc};
 
-use crate::query::{handle, servfail_raw, Transport};
 use crate::Shared;
+use crate::query::{Transport, handle, servfail_raw};
 
 /// Binds a TCP listener to exactly `addr`.
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -41,7 +41,10 @@ pub async fn serve(listener_socket: TcpListener, shared: Arc<Shared>, listener: 
             }
         };
         let Ok(permit) = connections.clone().try_acquire_owned() else {
-            tracing::debug!("tcp connection from {peer} refused: {} connections open", shared.limits.tcp_connections);
+            tracing::debug!(
+                "tcp connection from {peer} refused: {} connections open",
+                shared.limits.tcp_connections
+            );
             continue; // dropping the stream closes it
         };
         let shared = shared.clone();
@@ -85,10 +88,20 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, li
             Ok(Ok(_)) => {}
             _ => break, // a message cut short: the stream cannot be resynchronised
         }
-        let Ok(permit) = pipeline.clone().acquire_owned().await else { break };
+        let Ok(permit) = pipeline.clone().acquire_owned().await else {
+            break;
+        };
         let (tx, shared) = (tx.clone(), shared.clone());
         tokio::spawn(async move {
-            let reply = AssertUnwindSafe(handle(&shared, listener, &packet, peer.ip(), Transport::Tcp)).catch_unwind().await;
+            let reply = AssertUnwindSafe(handle(
+                &shared,
+                listener,
+                &packet,
+                peer.ip(),
+                Transport::Tcp,
+            ))
+            .catch_unwind()
+            .await;
             let reply = reply.unwrap_or_else(|_| {
                 tracing::error!("internal error answering a query from {peer}; answered SERVFAIL");
                 servfail_raw(&packet)

@@ -8,8 +8,8 @@ use futures_util::FutureExt;
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 
-use crate::query::{handle, servfail_raw, Transport};
 use crate::Shared;
+use crate::query::{Transport, handle, servfail_raw};
 
 /// Binds a UDP socket to exactly `addr` (never a wildcard: replies must leave from the
 /// address the client asked), with a large receive buffer for bursts.
@@ -48,7 +48,15 @@ pub async fn serve(socket: Arc<UdpSocket>, shared: Arc<Shared>, listener: usize)
         let socket = socket.clone();
         let shared = shared.clone();
         tokio::spawn(async move {
-            let reply = AssertUnwindSafe(handle(&shared, listener, &packet, peer.ip(), Transport::Udp)).catch_unwind().await;
+            let reply = AssertUnwindSafe(handle(
+                &shared,
+                listener,
+                &packet,
+                peer.ip(),
+                Transport::Udp,
+            ))
+            .catch_unwind()
+            .await;
             let reply = reply.unwrap_or_else(|_| {
                 tracing::error!("internal error answering a query from {peer}; answered SERVFAIL");
                 servfail_raw(&packet)

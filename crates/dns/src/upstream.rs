@@ -9,24 +9,47 @@ use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ProtocolConfig, ResolveHosts, ResolverConfig, ResolverOpts};
+use hickory_resolver::Resolver;
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ProtocolConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::recursor::{Recursor, RecursorOptions};
-use hickory_resolver::Resolver;
 
-use crate::config::{ForwardProtocol, UpstreamConfig, UpstreamMode};
 use crate::DnsError;
+use crate::config::{ForwardProtocol, UpstreamConfig, UpstreamMode};
 
 /// Longest CNAME chain followed when rebuilding a negative answer.
 const MAX_CHAIN: usize = 8;
 
 /// The IANA root servers (a, b, …, m), IPv4 and IPv6 — used when no hints file is given.
 pub const ROOT_HINTS: &[&str] = &[
-    "198.41.0.4", "2001:503:ba3e::2:30", "170.247.170.2", "2801:1b8:10::b", "192.33.4.12", "2001:500:2::c",
-    "199.7.91.13", "2001:500:2d::d", "192.203.230.10", "2001:500:a8::e", "192.5.5.241", "2001:500:2f::f",
-    "192.112.36.4", "2001:500:12::d0d", "198.97.190.53", "2001:500:1::53", "192.36.148.17", "2001:7fe::53",
-    "192.58.128.30", "2001:503:c27::2:30", "193.0.14.129", "2001:7fd::1", "199.7.83.42", "2001:500:9f::42",
-    "202.12.27.33", "2001:dc3::35",
+    "198.41.0.4",
+    "2001:503:ba3e::2:30",
+    "170.247.170.2",
+    "2801:1b8:10::b",
+    "192.33.4.12",
+    "2001:500:2::c",
+    "199.7.91.13",
+    "2001:500:2d::d",
+    "192.203.230.10",
+    "2001:500:a8::e",
+    "192.5.5.241",
+    "2001:500:2f::f",
+    "192.112.36.4",
+    "2001:500:12::d0d",
+    "198.97.190.53",
+    "2001:500:1::53",
+    "192.36.148.17",
+    "2001:7fe::53",
+    "192.58.128.30",
+    "2001:503:c27::2:30",
+    "193.0.14.129",
+    "2001:7fd::1",
+    "199.7.83.42",
+    "2001:500:9f::42",
+    "202.12.27.33",
+    "2001:dc3::35",
 ];
 
 /// An upstream answer: the rcode, the answer records (CNAME chain included) and the SOA
@@ -80,16 +103,20 @@ impl Upstream {
         match cfg.mode {
             UpstreamMode::Recursive => {
                 let roots = root_hints(cfg)?;
-                let mut options = RecursorOptions::default();
-                options.allow_server = cfg.allow_servers.clone();
-                options.cache_policy = Default::default();
-                let recursor = Recursor::with_options(&roots, options, provider)
-                    .map_err(|e| DnsError::Config(format!("upstream: cannot start the recursor: {e}")))?;
+                let options = RecursorOptions {
+                    allow_server: cfg.allow_servers.clone(),
+                    ..RecursorOptions::default()
+                };
+                let recursor = Recursor::with_options(&roots, options, provider).map_err(|e| {
+                    DnsError::Config(format!("upstream: cannot start the recursor: {e}"))
+                })?;
                 Ok(Upstream::Recursive(Box::new(recursor)))
             }
             UpstreamMode::Forward => {
                 if cfg.servers.is_empty() {
-                    return Err(DnsError::Config("upstream.servers: mode = \"forward\" needs at least one server".into()));
+                    return Err(DnsError::Config(
+                        "upstream.servers: mode = \"forward\" needs at least one server".into(),
+                    ));
                 }
                 let mut servers = Vec::new();
                 for s in &cfg.servers {
@@ -101,7 +128,12 @@ impl Upstream {
                     let (protocol, port) = match s.protocol {
                         ForwardProtocol::Udp => (ProtocolConfig::Udp, 53),
                         ForwardProtocol::Tcp => (ProtocolConfig::Tcp, 53),
-                        ForwardProtocol::Tls => (ProtocolConfig::Tls { server_name: tls_name()? }, 853),
+                        ForwardProtocol::Tls => (
+                            ProtocolConfig::Tls {
+                                server_name: tls_name()?,
+                            },
+                            853,
+                        ),
                         ForwardProtocol::Https => (
                             ProtocolConfig::Https {
                                 server_name: tls_name()?,
@@ -128,10 +160,15 @@ impl Upstream {
                 opts.use_hosts_file = ResolveHosts::Never;
                 opts.preserve_intermediates = true;
                 opts.ndots = 0;
-                let resolver = Resolver::builder_with_config(ResolverConfig::from_parts(None, vec![], servers), provider)
-                    .with_options(opts)
-                    .build()
-                    .map_err(|e| DnsError::Config(format!("upstream: cannot start the forwarder: {e}")))?;
+                let resolver = Resolver::builder_with_config(
+                    ResolverConfig::from_parts(None, vec![], servers),
+                    provider,
+                )
+                .with_options(opts)
+                .build()
+                .map_err(|e| {
+                    DnsError::Config(format!("upstream: cannot start the forwarder: {e}"))
+                })?;
                 Ok(Upstream::Forward(Box::new(resolver)))
             }
         }
@@ -152,12 +189,20 @@ impl Upstream {
         let mut current = name.clone();
         let mut last = (nx, soa);
         for _ in 0..MAX_CHAIN {
-            let Ok(msg) = self.query(&current, RecordType::CNAME).await? else { break };
-            let Some(cname) = msg.answers.iter().find(|r| r.record_type() == RecordType::CNAME && r.name == current).cloned()
+            let Ok(msg) = self.query(&current, RecordType::CNAME).await? else {
+                break;
+            };
+            let Some(cname) = msg
+                .answers
+                .iter()
+                .find(|r| r.record_type() == RecordType::CNAME && r.name == current)
+                .cloned()
             else {
                 break;
             };
-            let RData::CNAME(target) = &cname.data else { break };
+            let RData::CNAME(target) = &cname.data else {
+                break;
+            };
             let target = target.0.clone();
             chain.push(cname);
             match self.query(&target, rtype).await? {
@@ -175,12 +220,19 @@ impl Upstream {
     }
 
     /// One query: Ok(Ok(message)) for an answer, Ok(Err(negative)) for NXDOMAIN/NODATA.
-    async fn query(&self, name: &Name, rtype: RecordType) -> Result<Result<Message, Negative>, UpstreamError> {
+    async fn query(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Result<Result<Message, Negative>, UpstreamError> {
         let to_soa = |soa: Option<Box<Record<hickory_proto::rr::rdata::SOA>>>| {
             soa.map(|s| Record::from_rdata(s.name.clone(), s.ttl, RData::SOA(s.data.clone())))
         };
         match self {
-            Upstream::Recursive(r) => match r.resolve(Query::query(name.clone(), rtype), Instant::now(), false).await {
+            Upstream::Recursive(r) => match r
+                .resolve(Query::query(name.clone(), rtype), Instant::now(), false)
+                .await
+            {
                 Ok(msg) => match msg.metadata.response_code {
                     ResponseCode::NoError | ResponseCode::NXDomain => Ok(Ok(msg)),
                     other => Err(UpstreamError::Failed(format!("upstream answered {other}"))),
@@ -204,12 +256,28 @@ impl Upstream {
 }
 
 fn positive(msg: Message) -> Resolved {
-    let soa = msg.authorities.iter().find(|r| r.record_type() == RecordType::SOA).cloned();
-    Resolved { rcode: msg.metadata.response_code, answers: msg.answers, soa }
+    let soa = msg
+        .authorities
+        .iter()
+        .find(|r| r.record_type() == RecordType::SOA)
+        .cloned();
+    Resolved {
+        rcode: msg.metadata.response_code,
+        answers: msg.answers,
+        soa,
+    }
 }
 
 fn negative_answer(chain: Vec<Record>, nx: bool, soa: Option<Record>) -> Resolved {
-    Resolved { rcode: if nx { ResponseCode::NXDomain } else { ResponseCode::NoError }, answers: chain, soa }
+    Resolved {
+        rcode: if nx {
+            ResponseCode::NXDomain
+        } else {
+            ResponseCode::NoError
+        },
+        answers: chain,
+        soa,
+    }
 }
 
 /// Root server addresses: configured addresses, a hints file, or the built-in IANA list.
@@ -227,7 +295,9 @@ fn root_hints(cfg: &UpstreamConfig) -> Result<Vec<IpAddr>, DnsError> {
         .map(|l| l.split(';').next().unwrap_or(""))
         .filter_map(|l| {
             let fields: Vec<&str> = l.split_whitespace().collect();
-            let t = fields.iter().position(|f| f.eq_ignore_ascii_case("A") || f.eq_ignore_ascii_case("AAAA"))?;
+            let t = fields
+                .iter()
+                .position(|f| f.eq_ignore_ascii_case("A") || f.eq_ignore_ascii_case("AAAA"))?;
             fields.get(t + 1)?.parse().ok()
         })
         .collect();

@@ -63,7 +63,12 @@ pub struct StatsConfig {
 
 impl Default for StatsConfig {
     fn default() -> Self {
-        StatsConfig { enabled: true, path: default_stats_path(), retention_days: default_retention(), query_log: QueryLogConfig::default() }
+        StatsConfig {
+            enabled: true,
+            path: default_stats_path(),
+            retention_days: default_retention(),
+            query_log: QueryLogConfig::default(),
+        }
     }
 }
 
@@ -123,7 +128,12 @@ fn default_log_retention() -> u32 {
 
 impl Default for QueryLogConfig {
     fn default() -> Self {
-        QueryLogConfig { enabled: false, retention_days: default_log_retention(), clients: ClientMode::Truncate, hash_key: None }
+        QueryLogConfig {
+            enabled: false,
+            retention_days: default_log_retention(),
+            clients: ClientMode::Truncate,
+            hash_key: None,
+        }
     }
 }
 
@@ -150,12 +160,25 @@ fn bad(msg: String) -> anyhow::Error {
 /// Reads `path`, or the built-in configuration when None.
 pub fn load(path: Option<&Path>) -> anyhow::Result<Loaded> {
     let (text, origin) = match path {
-        Some(p) => (std::fs::read_to_string(p).map_err(|e| bad(format!("{}: {e}", p.display())))?, p.display().to_string()),
-        None => (DEFAULT_CONFIG.to_string(), "built-in configuration".to_string()),
+        Some(p) => (
+            std::fs::read_to_string(p).map_err(|e| bad(format!("{}: {e}", p.display())))?,
+            p.display().to_string(),
+        ),
+        None => (
+            DEFAULT_CONFIG.to_string(),
+            "built-in configuration".to_string(),
+        ),
     };
     let config: Config = toml::from_str(&text).map_err(|e| bad(format!("{origin}: {e}")))?;
-    let base_dir = path.and_then(Path::parent).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    Ok(Loaded { config, path: path.map(Path::to_path_buf), base_dir })
+    let base_dir = path
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    Ok(Loaded {
+        config,
+        path: path.map(Path::to_path_buf),
+        base_dir,
+    })
 }
 
 /// The index a configuration names (or the starter index).
@@ -174,23 +197,33 @@ pub fn check(loaded: &Loaded) -> anyhow::Result<Checked> {
     let c = &loaded.config;
     let index = Arc::new(index_of(loaded)?);
     if c.profiles.is_empty() {
-        return Err(bad("no [[profile]] defined: add at least one (see deploy/hedge.toml)".into()));
+        return Err(bad(
+            "no [[profile]] defined: add at least one (see deploy/hedge.toml)".into(),
+        ));
     }
     if c.listeners.is_empty() {
         return Err(bad("no [[listener]] defined: add one per VLAN, with its profile, bind addresses and allowed subnets".into()));
     }
-    let policy = Policy::new(index, c.profiles.clone(), &loaded.base_dir).map_err(|e| bad(e.to_string()))?;
+    let policy =
+        Policy::new(index, c.profiles.clone(), &loaded.base_dir).map_err(|e| bad(e.to_string()))?;
     let mut notices = policy.notices().to_vec();
     let mut listener_profiles = Vec::new();
     let mut seen_binds = HashSet::new();
     for (i, l) in c.listeners.iter().enumerate() {
         let at = |key: &str| format!("listener {} (profile `{}`), key `{key}`", i + 1, l.profile);
         let Some(p) = policy.profile_id(&l.profile) else {
-            return Err(bad(format!("{}: no profile is named `{}`", at("profile"), l.profile)));
+            return Err(bad(format!(
+                "{}: no profile is named `{}`",
+                at("profile"),
+                l.profile
+            )));
         };
         listener_profiles.push(p);
         if l.bind.is_empty() {
-            return Err(bad(format!("{}: give at least one address, e.g. bind = [\"10.20.0.53:53\"]", at("bind"))));
+            return Err(bad(format!(
+                "{}: give at least one address, e.g. bind = [\"10.20.0.53:53\"]",
+                at("bind")
+            )));
         }
         for b in &l.bind {
             if b.ip().is_unspecified() {
@@ -200,21 +233,34 @@ pub fn check(loaded: &Loaded) -> anyhow::Result<Checked> {
                 )));
             }
             if !seen_binds.insert(*b) {
-                return Err(bad(format!("{}: {b} is bound by another listener too", at("bind"))));
+                return Err(bad(format!(
+                    "{}: {b} is bound by another listener too",
+                    at("bind")
+                )));
             }
         }
         if l.allow.is_empty() {
-            return Err(bad(format!("{}: list the client subnets this listener serves, e.g. allow = [\"10.20.0.0/16\"]; hedge is never an open resolver", at("allow"))));
+            return Err(bad(format!(
+                "{}: list the client subnets this listener serves, e.g. allow = [\"10.20.0.0/16\"]; hedge is never an open resolver",
+                at("allow")
+            )));
         }
         if !l.udp && !l.tcp {
-            return Err(bad(format!("{}: udp and tcp are both off; the listener would serve nothing", at("udp"))));
+            return Err(bad(format!(
+                "{}: udp and tcp are both off; the listener would serve nothing",
+                at("udp")
+            )));
         }
         for (j, other) in c.listeners.iter().enumerate().take(i) {
             if other.profile == l.profile {
                 continue;
             }
             for a in &l.allow {
-                if let Some(b) = other.allow.iter().find(|b| a.contains(&b.network()) || b.contains(&a.network())) {
+                if let Some(b) = other
+                    .allow
+                    .iter()
+                    .find(|b| a.contains(&b.network()) || b.contains(&a.network()))
+                {
                     notices.push(format!(
                         "listener {} (`{}`) allows {a} and listener {} (`{}`) allows {b}: clients in both can pick the less filtered profile by choosing its server",
                         i + 1, l.profile, j + 1, other.profile
@@ -225,23 +271,35 @@ pub fn check(loaded: &Loaded) -> anyhow::Result<Checked> {
     }
     let u = &c.upstream;
     if u.mode == UpstreamMode::Forward && u.servers.is_empty() {
-        return Err(bad("key `upstream.servers`: mode = \"forward\" needs at least one server".into()));
+        return Err(bad(
+            "key `upstream.servers`: mode = \"forward\" needs at least one server".into(),
+        ));
     }
     if u.mode == UpstreamMode::Recursive && !u.servers.is_empty() {
-        notices.push("upstream.servers is set but mode is \"recursive\": the servers are not used".into());
+        notices.push(
+            "upstream.servers is set but mode is \"recursive\": the servers are not used".into(),
+        );
     }
     if let Some(h) = &u.root_hints {
         let path = loaded.base_dir.join(h);
         if !path.is_file() {
-            return Err(bad(format!("key `upstream.root_hints`: {} does not exist", path.display())));
+            return Err(bad(format!(
+                "key `upstream.root_hints`: {} does not exist",
+                path.display()
+            )));
         }
     }
     let s = &c.stats;
     if s.retention_days == 0 {
         return Err(bad("key `stats.retention_days`: must be at least 1 (set `stats.enabled = false` to stop counting)".into()));
     }
-    if s.query_log.enabled && s.query_log.clients == ClientMode::Hash && s.query_log.hash_key.as_deref().is_none_or(str::is_empty) {
-        return Err(bad("key `stats.query_log.hash_key`: clients = \"hash\" needs a secret key".into()));
+    if s.query_log.enabled
+        && s.query_log.clients == ClientMode::Hash
+        && s.query_log.hash_key.as_deref().is_none_or(str::is_empty)
+    {
+        return Err(bad(
+            "key `stats.query_log.hash_key`: clients = \"hash\" needs a secret key".into(),
+        ));
     }
     if s.query_log.enabled && s.query_log.clients == ClientMode::Full {
         notices.push("stats.query_log keeps full client addresses: make sure your privacy notice says so (docs/privacy.md)".into());
@@ -252,9 +310,15 @@ pub fn check(loaded: &Loaded) -> anyhow::Result<Checked> {
         }
     }
     if u.timeout_ms == 0 || u.timeout_ms > 60_000 {
-        return Err(bad("key `upstream.timeout_ms`: use a value between 1 and 60000".into()));
+        return Err(bad(
+            "key `upstream.timeout_ms`: use a value between 1 and 60000".into(),
+        ));
     }
-    Ok(Checked { policy: Arc::new(policy), listener_profiles, notices })
+    Ok(Checked {
+        policy: Arc::new(policy),
+        listener_profiles,
+        notices,
+    })
 }
 
 impl Loaded {
@@ -268,7 +332,11 @@ impl Loaded {
 
 impl Checked {
     pub fn snapshot(&self, observer: Option<Arc<dyn hedge_dns::Observer>>) -> Snapshot {
-        Snapshot { policy: self.policy.clone(), listener_profiles: self.listener_profiles.clone(), observer }
+        Snapshot {
+            policy: self.policy.clone(),
+            listener_profiles: self.listener_profiles.clone(),
+            observer,
+        }
     }
 }
 

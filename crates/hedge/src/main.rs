@@ -17,13 +17,22 @@ mod stats;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HEDGE_LOG").unwrap_or_else(|_| cli.log_filter().into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HEDGE_LOG")
+        .unwrap_or_else(|_| cli.log_filter().into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
     match cmd::run(cli) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            if err.is::<cli::UsageError>() { ExitCode::from(2) } else { ExitCode::from(1) }
+            if err.is::<cli::UsageError>() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use hedge_lists::Index;
-use metrics::{describe_counter, describe_gauge, describe_histogram, gauge, Unit};
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram, gauge};
 
 /// Queries answered, by profile, action and category root (`-` for none).
 pub const QUERIES: &str = "hedge_queries_total";
@@ -31,18 +31,56 @@ pub fn install(addr: SocketAddr) -> anyhow::Result<()> {
         .with_http_listener(addr)
         .set_buckets_for_metric(
             metrics_exporter_prometheus::Matcher::Full(ANSWER_SECONDS.into()),
-            &[0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5],
+            &[
+                0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05,
+                0.1, 0.25, 0.5, 1.0, 2.5,
+            ],
         )?
         .install()?;
-    describe_counter!(QUERIES, Unit::Count, "Queries answered, by profile, action and category root.");
-    describe_histogram!(ANSWER_SECONDS, Unit::Seconds, "Time from receiving a query to sending its answer.");
-    describe_counter!(CACHE, Unit::Count, "Response-cache lookups for resolved names, by result (hit, miss).");
-    describe_counter!(UPSTREAM_ERRORS, Unit::Count, "Upstream resolution failures, by kind (timeout, error).");
-    describe_gauge!(INDEX_NAMES, Unit::Count, "Names in the serving category index.");
-    describe_gauge!(INDEX_BUILT, Unit::Seconds, "Build time of the serving index, Unix seconds.");
-    describe_gauge!(INDEX_INFO, "Always 1; the version label names the serving index.");
-    describe_counter!(RELOADS, Unit::Count, "Configuration and index reloads, by result (ok, failed).");
-    describe_counter!(STATS_FLUSH_FAILURES, Unit::Count, "Statistics flushes that failed; counting pauses and keeps counts in memory.");
+    describe_counter!(
+        QUERIES,
+        Unit::Count,
+        "Queries answered, by profile, action and category root."
+    );
+    describe_histogram!(
+        ANSWER_SECONDS,
+        Unit::Seconds,
+        "Time from receiving a query to sending its answer."
+    );
+    describe_counter!(
+        CACHE,
+        Unit::Count,
+        "Response-cache lookups for resolved names, by result (hit, miss)."
+    );
+    describe_counter!(
+        UPSTREAM_ERRORS,
+        Unit::Count,
+        "Upstream resolution failures, by kind (timeout, error)."
+    );
+    describe_gauge!(
+        INDEX_NAMES,
+        Unit::Count,
+        "Names in the serving category index."
+    );
+    describe_gauge!(
+        INDEX_BUILT,
+        Unit::Seconds,
+        "Build time of the serving index, Unix seconds."
+    );
+    describe_gauge!(
+        INDEX_INFO,
+        "Always 1; the version label names the serving index."
+    );
+    describe_counter!(
+        RELOADS,
+        Unit::Count,
+        "Configuration and index reloads, by result (ok, failed)."
+    );
+    describe_counter!(
+        STATS_FLUSH_FAILURES,
+        Unit::Count,
+        "Statistics flushes that failed; counting pauses and keeps counts in memory."
+    );
     Ok(())
 }
 

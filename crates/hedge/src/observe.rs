@@ -7,11 +7,17 @@ use std::time::Duration;
 use hedge_dns::{Observation, Outcome};
 use hedge_policy::Policy;
 use hedge_stats::{Action, Counters};
-use metrics::{counter, histogram, Counter, Histogram};
+use metrics::{Counter, Histogram, counter, histogram};
 
 use crate::metrics as m;
 
-const OUTCOMES: [Outcome; 5] = [Outcome::Allowed, Outcome::Blocked, Outcome::Rewritten, Outcome::Refused, Outcome::Servfail];
+const OUTCOMES: [Outcome; 5] = [
+    Outcome::Allowed,
+    Outcome::Blocked,
+    Outcome::Rewritten,
+    Outcome::Refused,
+    Outcome::Servfail,
+];
 
 fn action(o: Outcome) -> Action {
     match o {
@@ -36,10 +42,22 @@ pub struct StatsSink {
 
 impl StatsSink {
     pub fn new(counters: Arc<Counters>, policy: &Policy) -> StatsSink {
-        let profile_map = policy.profiles().iter().map(|p| counters.profile_index(&p.name)).collect();
+        let profile_map = policy
+            .profiles()
+            .iter()
+            .map(|p| counters.profile_index(&p.name))
+            .collect();
         let taxonomy = policy.index().taxonomy();
-        let category_map = taxonomy.defs().iter().map(|c| counters.category_index(&c.id)).collect();
-        StatsSink { counters, profile_map, category_map }
+        let category_map = taxonomy
+            .defs()
+            .iter()
+            .map(|c| counters.category_index(&c.id))
+            .collect();
+        StatsSink {
+            counters,
+            profile_map,
+            category_map,
+        }
     }
 }
 
@@ -64,11 +82,16 @@ pub struct QueryObserver {
 impl QueryObserver {
     pub fn new(policy: &Policy, stats: Option<StatsSink>) -> QueryObserver {
         let taxonomy = policy.index().taxonomy();
-        let root_ids: Vec<usize> = (0..taxonomy.len()).filter(|&c| taxonomy.parent(c as u16).is_none()).collect();
+        let root_ids: Vec<usize> = (0..taxonomy.len())
+            .filter(|&c| taxonomy.parent(c as u16).is_none())
+            .collect();
         let roots = (0..taxonomy.len())
             .map(|c| {
                 let root = taxonomy.parent(c as u16).map_or(c, usize::from);
-                root_ids.iter().position(|&r| r == root).map_or(0, |i| i + 1)
+                root_ids
+                    .iter()
+                    .position(|&r| r == root)
+                    .map_or(0, |i| i + 1)
             })
             .collect();
         let nroots = root_ids.len() + 1;
@@ -76,7 +99,11 @@ impl QueryObserver {
         for p in policy.profiles() {
             for o in OUTCOMES {
                 for r in 0..nroots {
-                    let category = if r == 0 { "-".to_string() } else { taxonomy.id(root_ids[r - 1] as u16).to_string() };
+                    let category = if r == 0 {
+                        "-".to_string()
+                    } else {
+                        taxonomy.id(root_ids[r - 1] as u16).to_string()
+                    };
                     queries.push(counter!(m::QUERIES, "profile" => p.name.clone(), "action" => action(o).as_str(), "category" => category));
                 }
             }
@@ -98,14 +125,20 @@ impl QueryObserver {
 impl hedge_dns::Observer for QueryObserver {
     fn observe(&self, _policy: &Policy, o: &Observation, elapsed: Duration) {
         let h = &self.handles;
-        let root = o.category.map_or(0, |c| h.roots.get(usize::from(c)).copied().unwrap_or(0));
+        let root = o
+            .category
+            .map_or(0, |c| h.roots.get(usize::from(c)).copied().unwrap_or(0));
         let i = (o.profile * OUTCOMES.len() + slot(o.outcome)) * h.nroots + root;
         if let Some(c) = h.queries.get(i) {
             c.increment(1);
         }
         h.latency.record(elapsed.as_secs_f64());
         if matches!(o.outcome, Outcome::Allowed | Outcome::Rewritten) {
-            if o.cache_hit { h.cache_hit.increment(1) } else { h.cache_miss.increment(1) }
+            if o.cache_hit {
+                h.cache_hit.increment(1)
+            } else {
+                h.cache_miss.increment(1)
+            }
         }
         match o.upstream_error {
             Some("timeout") => h.upstream_timeout.increment(1),
@@ -113,17 +146,25 @@ impl hedge_dns::Observer for QueryObserver {
             None => {}
         }
         let Some(stats) = &self.stats else { return };
-        let Some(profile) = stats.profile_map.get(o.profile).copied().flatten() else { return };
-        let category = o.category.and_then(|c| stats.category_map.get(usize::from(c)).copied().flatten());
+        let Some(profile) = stats.profile_map.get(o.profile).copied().flatten() else {
+            return;
+        };
+        let category = o
+            .category
+            .and_then(|c| stats.category_map.get(usize::from(c)).copied().flatten());
         let act = action(o.outcome);
         stats.counters.record(profile, category, act);
         if let Some(name) = &o.qname {
             if act == Action::Blocked {
-                stats.counters.record_blocked_domain(profile, category, name);
+                stats
+                    .counters
+                    .record_blocked_domain(profile, category, name);
             }
             if stats.counters.query_log_enabled() {
                 let qtype = hickory_proto::rr::RecordType::from(o.qtype).to_string();
-                stats.counters.log_query(profile, category, act, o.client, name, &qtype);
+                stats
+                    .counters
+                    .log_query(profile, category, act, o.client, name, &qtype);
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use comfy_table::{presets, ContentArrangement, Table};
+use comfy_table::{ContentArrangement, Table, presets};
 
 use crate::cli::TableFormat;
 
@@ -14,7 +14,10 @@ pub struct Rows {
 
 impl Rows {
     pub fn new(header: &[&str]) -> Rows {
-        Rows { header: header.iter().map(|s| s.to_string()).collect(), rows: Vec::new() }
+        Rows {
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+        }
     }
 
     pub fn push(&mut self, row: Vec<String>) {
@@ -25,7 +28,11 @@ impl Rows {
         match format {
             TableFormat::Table => {
                 let mut t = Table::new();
-                t.load_preset(if std::io::stdout().is_terminal() { presets::UTF8_FULL_CONDENSED } else { presets::ASCII_MARKDOWN });
+                t.load_preset(if std::io::stdout().is_terminal() {
+                    presets::UTF8_FULL_CONDENSED
+                } else {
+                    presets::ASCII_MARKDOWN
+                });
                 t.set_content_arrangement(ContentArrangement::Dynamic);
                 t.set_header(&self.header);
                 for r in &self.rows {
@@ -51,7 +58,10 @@ impl Rows {
                             .iter()
                             .zip(r)
                             .map(|(h, c)| {
-                                let v = c.parse::<u64>().map(serde_json::Value::from).unwrap_or_else(|_| c.clone().into());
+                                let v = c
+                                    .parse::<u64>()
+                                    .map(serde_json::Value::from)
+                                    .unwrap_or_else(|_| c.clone().into());
                                 (h.clone(), v)
                             })
                             .collect()
@@ -60,7 +70,11 @@ impl Rows {
                 serde_json::to_string_pretty(&objects).unwrap_or_default() + "\n"
             }
             TableFormat::Markdown => {
-                let mut out = format!("| {} |\n|{}\n", self.header.join(" | "), "---|".repeat(self.header.len()));
+                let mut out = format!(
+                    "| {} |\n|{}\n",
+                    self.header.join(" | "),
+                    "---|".repeat(self.header.len())
+                );
                 for r in &self.rows {
                     let cells: Vec<String> = r.iter().map(|c| c.replace('|', "\\|")).collect();
                     out.push_str(&format!("| {} |\n", cells.join(" | ")));
@@ -72,7 +86,11 @@ impl Rows {
 }
 
 fn csv_cell(c: &str) -> String {
-    if c.contains([',', '"', '\n']) { format!("\"{}\"", c.replace('"', "\"\"")) } else { c.to_string() }
+    if c.contains([',', '"', '\n']) {
+        format!("\"{}\"", c.replace('"', "\"\""))
+    } else {
+        c.to_string()
+    }
 }
 
 /// `1234567` → `1,234,567`.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use hedge_lists::{Compiler, Index, Manifest, Taxonomy};
 
 include!(concat!(env!("OUT_DIR"), "/starter.rs"));
@@ -16,14 +16,30 @@ pub fn file(rel: &str) -> Option<&'static [u8]> {
 /// Compiles the embedded starter lists into an in-memory index.
 pub fn index() -> anyhow::Result<Index> {
     let taxonomy = Taxonomy::builtin();
-    let manifest = Manifest::from_toml(MANIFEST, Path::new("starter.toml"), &taxonomy).context("embedded lists/starter.toml")?;
+    let manifest = Manifest::from_toml(MANIFEST, Path::new("starter.toml"), &taxonomy)
+        .context("embedded lists/starter.toml")?;
     let mut compiler = Compiler::new(&taxonomy);
     for spec in &manifest.sources {
-        let Some(path) = &spec.path else { bail!("starter source `{}` has no path", spec.name) };
+        let Some(path) = &spec.path else {
+            bail!("starter source `{}` has no path", spec.name)
+        };
         let rel = path.to_string_lossy();
-        let Some(bytes) = file(&rel) else { bail!("starter source `{}`: {rel} is not embedded", spec.name) };
-        let Some(cats) = &spec.category else { bail!("starter source `{}` must be a single list with `category`", spec.name) };
-        compiler.add_text(&spec.name, spec.format, cats, bytes, &format!("lists/{rel}"))?;
+        let Some(bytes) = file(&rel) else {
+            bail!("starter source `{}`: {rel} is not embedded", spec.name)
+        };
+        let Some(cats) = &spec.category else {
+            bail!(
+                "starter source `{}` must be a single list with `category`",
+                spec.name
+            )
+        };
+        compiler.add_text(
+            &spec.name,
+            spec.format,
+            cats,
+            bytes,
+            &format!("lists/{rel}"),
+        )?;
     }
     let compiled = compiler.finish(&mut |_| {})?;
     Ok(Index::from_bytes(compiled.bytes)?)

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hedge_stats::{
-    spawn_flusher_with, ClientPrivacy, Counters, CountersOptions, FlusherHandle, FlusherOptions, QueryLogOptions, Retention,
-    SqliteStore,
+    ClientPrivacy, Counters, CountersOptions, FlusherHandle, FlusherOptions, QueryLogOptions,
+    Retention, SqliteStore, spawn_flusher_with,
 };
 
 use crate::config::{Checked, ClientMode, Loaded};
@@ -20,8 +20,20 @@ pub struct Stats {
 }
 
 fn names(checked: &Checked) -> (Vec<String>, Vec<String>) {
-    let profiles = checked.policy.profiles().iter().map(|p| p.name.clone()).collect();
-    let categories = checked.policy.index().taxonomy().defs().iter().map(|c| c.id.clone()).collect();
+    let profiles = checked
+        .policy
+        .profiles()
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    let categories = checked
+        .policy
+        .index()
+        .taxonomy()
+        .defs()
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
     (profiles, categories)
 }
 
@@ -37,24 +49,45 @@ pub fn start(loaded: &Loaded, checked: &Checked) -> Option<Stats> {
         privacy: match cfg.query_log.clients {
             ClientMode::Truncate => ClientPrivacy::Truncate,
             ClientMode::Full => ClientPrivacy::Full,
-            ClientMode::Hash => ClientPrivacy::KeyedHash { key: cfg.query_log.hash_key.clone().unwrap_or_default().into_bytes() },
+            ClientMode::Hash => ClientPrivacy::KeyedHash {
+                key: cfg
+                    .query_log
+                    .hash_key
+                    .clone()
+                    .unwrap_or_default()
+                    .into_bytes(),
+            },
         },
         max_entries_per_interval: 0,
     });
-    let options = CountersOptions { query_log, ..CountersOptions::default() };
+    let options = CountersOptions {
+        query_log,
+        ..CountersOptions::default()
+    };
     let result = (|| {
-        let counters = Arc::new(Counters::with_options(names.0.clone(), names.1.clone(), options)?);
+        let counters = Arc::new(Counters::with_options(
+            names.0.clone(),
+            names.1.clone(),
+            options,
+        )?);
         let store = SqliteStore::open(&path)?;
         let flusher = spawn_flusher_with(
             counters.clone(),
             store,
             FlusherOptions {
                 interval: Duration::from_secs(1),
-                retention: Retention { aggregate_days: cfg.retention_days, query_log_days: cfg.query_log.retention_days },
+                retention: Retention {
+                    aggregate_days: cfg.retention_days,
+                    query_log_days: cfg.query_log.retention_days,
+                },
                 ..FlusherOptions::default()
             },
         )?;
-        Ok::<_, hedge_stats::Error>(Stats { counters, flusher, names })
+        Ok::<_, hedge_stats::Error>(Stats {
+            counters,
+            flusher,
+            names,
+        })
     })();
     match result {
         Ok(stats) => {

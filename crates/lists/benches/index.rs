@@ -5,11 +5,13 @@
 //! misses, deep subdomains), and prints peak RSS and bytes per name. Without the data it
 //! says so and runs on a small synthetic list, so `cargo bench -- --test` never rots.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use hedge_lists::{Compiler, Format, Index, Manifest, Taxonomy};
 
 fn data_dir() -> Option<PathBuf> {
@@ -25,43 +27,56 @@ fn manifest(taxonomy: &Taxonomy, data: &Path) -> Manifest {
     let text = std::fs::read_to_string(&repo_lists).expect("lists/sources.toml");
     let text = text.replace("../../shared/data", &data.display().to_string());
     let mut m = Manifest::from_toml(&text, &repo_lists, taxonomy).expect("a valid manifest");
-    m.sources.retain(|s| s.path.as_ref().is_some_and(|p| p.exists()));
+    m.sources
+        .retain(|s| s.path.as_ref().is_some_and(|p| p.exists()));
     m
 }
 
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0.0);
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
     kib / 1024.0
 }
 
 fn build(taxonomy: &Taxonomy) -> (Vec<u8>, Vec<String>) {
     let mut c = Compiler::new(taxonomy);
-    let sample: Vec<String>;
-    match data_dir() {
-        Some(data) => {
-            c.add_manifest(&manifest(taxonomy, &data), &mut |_| {}).expect("compile");
-            let compiled = c.finish(&mut |_| {}).expect("finish");
-            let index = Index::from_bytes(compiled.bytes.clone()).expect("valid");
-            let mut names = Vec::new();
-            let mut n = 0u64;
-            index.for_each_name(|key, _| {
-                n += 1;
-                if n % 997 == 0 {
-                    names.push(hedge_lists::name_from_key(key));
-                }
-            });
-            sample = names;
-            return (compiled.bytes, sample);
+    let Some(data) = data_dir() else {
+        eprintln!(
+            "NOTE: ../shared/data not found (set HEDGE_DATA): benchmarking a synthetic 100k-name list instead"
+        );
+        let text: String = (0..100_000)
+            .map(|i| format!("site{i}.example{}.com\n", i % 97))
+            .collect();
+        c.add_text(
+            "synthetic",
+            Format::Plain,
+            &["gambling".into()],
+            text.as_bytes(),
+            "synthetic",
+        )
+        .expect("compile");
+        let sample = (0..1000)
+            .map(|i| format!("site{}.example{}.com", i * 97, (i * 97) % 97))
+            .collect();
+        return (c.finish(&mut |_| {}).expect("finish").bytes, sample);
+    };
+    c.add_manifest(&manifest(taxonomy, &data), &mut |_| {})
+        .expect("compile");
+    let compiled = c.finish(&mut |_| {}).expect("finish");
+    let index = Index::from_bytes(compiled.bytes.clone()).expect("valid");
+    let mut sample = Vec::new();
+    let mut n = 0u64;
+    index.for_each_name(|key, _| {
+        n += 1;
+        if n.is_multiple_of(997) {
+            sample.push(hedge_lists::name_from_key(key));
         }
-        None => {
-            eprintln!("NOTE: ../shared/data not found (set HEDGE_DATA): benchmarking a synthetic 100k-name list instead");
-            let text: String = (0..100_000).map(|i| format!("site{i}.example{}.com\n", i % 97)).collect();
-            c.add_text("synthetic", Format::Plain, &["gambling".into()], text.as_bytes(), "synthetic").expect("compile");
-            sample = (0..1000).map(|i| format!("site{}.example{}.com", i * 97, (i * 97) % 97)).collect();
-        }
-    }
-    (c.finish(&mut |_| {}).expect("finish").bytes, sample)
+    });
+    (compiled.bytes, sample)
 }
 
 fn benches(c: &mut Criterion) {
@@ -84,15 +99,30 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("index");
     g.sample_size(10);
-    g.bench_function("compile", |b| b.iter(|| black_box(build(&taxonomy).0.len())));
-    g.bench_function("open_verify", |b| b.iter(|| black_box(Index::open(&path).expect("valid").len())));
+    g.bench_function("compile", |b| {
+        b.iter(|| black_box(build(&taxonomy).0.len()))
+    });
+    g.bench_function("open_verify", |b| {
+        b.iter(|| black_box(Index::open(&path).expect("valid").len()))
+    });
     g.finish();
 
-    let misses: Vec<String> = hits.iter().map(|h| format!("{h}-not-listed.invalid")).collect();
-    let deep: Vec<String> = hits.iter().map(|h| format!("a.b.c.d.e.f.g.h.{h}")).collect();
+    let misses: Vec<String> = hits
+        .iter()
+        .map(|h| format!("{h}-not-listed.invalid"))
+        .collect();
+    let deep: Vec<String> = hits
+        .iter()
+        .map(|h| format!("a.b.c.d.e.f.g.h.{h}"))
+        .collect();
     let mut g = c.benchmark_group("lookup");
     let hot: Vec<String> = hits.iter().take(8).cloned().collect();
-    for (name, set) in [("hit", &hits), ("hit_cache_hot", &hot), ("miss", &misses), ("deep_subdomain", &deep)] {
+    for (name, set) in [
+        ("hit", &hits),
+        ("hit_cache_hot", &hot),
+        ("miss", &misses),
+        ("deep_subdomain", &deep),
+    ] {
         let mut i = 0;
         g.bench_function(name, |b| {
             b.iter(|| {

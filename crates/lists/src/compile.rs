@@ -7,11 +7,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
-use crate::format::{parse_line, Item, LineState};
-use crate::index::{encode, IndexMeta, Label, ListStats, SourceInfo};
-use crate::name::{normalize, reversed_key, NameError};
+use crate::format::{Item, LineState, parse_line};
+use crate::index::{IndexMeta, Label, ListStats, SourceInfo, encode};
+use crate::name::{NameError, normalize, reversed_key};
 use crate::taxonomy::{CategoryIdx, Taxonomy};
-use crate::{read, Error, Format, Manifest, Result, SourceSpec};
+use crate::{Error, Format, Manifest, Result, SourceSpec, read};
 
 /// Warnings kept per list file (all are counted).
 const WARNINGS_KEPT_PER_LIST: usize = 20;
@@ -29,7 +29,11 @@ pub struct Warning {
 
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {:?}: {}; line skipped", self.location, self.entry, self.reason)
+        write!(
+            f,
+            "{}: {:?}: {}; line skipped",
+            self.location, self.entry, self.reason
+        )
     }
 }
 
@@ -104,7 +108,11 @@ impl<'t> Compiler<'t> {
     }
 
     /// Adds every source of a manifest. A source without a local copy is an error.
-    pub fn add_manifest(&mut self, manifest: &Manifest, progress: &mut dyn FnMut(Progress<'_>)) -> Result<()> {
+    pub fn add_manifest(
+        &mut self,
+        manifest: &Manifest,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<()> {
         for spec in &manifest.sources {
             self.add_source(spec, progress)?;
         }
@@ -112,7 +120,11 @@ impl<'t> Compiler<'t> {
     }
 
     /// Reads one source from its local copy.
-    pub fn add_source(&mut self, spec: &SourceSpec, progress: &mut dyn FnMut(Progress<'_>)) -> Result<()> {
+    pub fn add_source(
+        &mut self,
+        spec: &SourceSpec,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<()> {
         let path = spec.local_path()?;
         let mut info = SourceInfo {
             name: spec.name.clone(),
@@ -127,8 +139,14 @@ impl<'t> Compiler<'t> {
         if spec.categories.is_some() {
             let map = spec.categories.clone().unwrap_or_default();
             let files = directory_lists(spec.format, path)?;
-            let total = files.iter().map(|(_, p)| p.metadata().map_or(0, |m| m.len())).sum();
-            progress(Progress::Source { name: &spec.name, bytes: total });
+            let total = files
+                .iter()
+                .map(|(_, p)| p.metadata().map_or(0, |m| m.len()))
+                .sum();
+            progress(Progress::Source {
+                name: &spec.name,
+                bytes: total,
+            });
             self.sources.push(info);
             let mut unmapped = Vec::new();
             for (list, file) in files {
@@ -138,9 +156,23 @@ impl<'t> Compiler<'t> {
                 };
                 hasher.update(list.as_bytes());
                 let buf = read::open(&file, &mut hasher, &mut |n| progress(Progress::Read(n)))?;
-                let is_urls = file.file_name().is_some_and(|n| n.to_string_lossy().starts_with("urls"));
-                let format = if spec.format == Format::Ut1 { Format::Plain } else { spec.format };
-                self.add_list(source_idx, &list, format, cats, &buf, &file.display().to_string(), is_urls)?;
+                let is_urls = file
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("urls"));
+                let format = if spec.format == Format::Ut1 {
+                    Format::Plain
+                } else {
+                    spec.format
+                };
+                self.add_list(
+                    source_idx,
+                    &list,
+                    format,
+                    cats,
+                    &buf,
+                    &file.display().to_string(),
+                    is_urls,
+                )?;
             }
             if !unmapped.is_empty() {
                 unmapped.dedup();
@@ -152,16 +184,35 @@ impl<'t> Compiler<'t> {
                 ));
             }
             for list in map.keys() {
-                if !self.sources[source_idx].lists.iter().any(|l| &l.name == list) {
-                    self.notices.push(format!("{}: list `{list}` is mapped but {} has no such list", spec.name, path.display()));
+                if !self.sources[source_idx]
+                    .lists
+                    .iter()
+                    .any(|l| &l.name == list)
+                {
+                    self.notices.push(format!(
+                        "{}: list `{list}` is mapped but {} has no such list",
+                        spec.name,
+                        path.display()
+                    ));
                 }
             }
         } else {
             let cats = spec.category.clone().unwrap_or_default();
-            progress(Progress::Source { name: &spec.name, bytes: path.metadata().map_or(0, |m| m.len()) });
+            progress(Progress::Source {
+                name: &spec.name,
+                bytes: path.metadata().map_or(0, |m| m.len()),
+            });
             self.sources.push(info);
             let buf = read::open(path, &mut hasher, &mut |n| progress(Progress::Read(n)))?;
-            self.add_list(source_idx, &spec.name, spec.format, &cats, &buf, &path.display().to_string(), false)?;
+            self.add_list(
+                source_idx,
+                &spec.name,
+                spec.format,
+                &cats,
+                &buf,
+                &path.display().to_string(),
+                false,
+            )?;
         }
         info = std::mem::take(&mut self.sources[source_idx]);
         info.digest = format!("{:x}", hasher.finalize());
@@ -170,7 +221,14 @@ impl<'t> Compiler<'t> {
     }
 
     /// Adds a list held in memory, as a single-list source named `source`.
-    pub fn add_text(&mut self, source: &str, format: Format, categories: &[String], text: &[u8], origin: &str) -> Result<()> {
+    pub fn add_text(
+        &mut self,
+        source: &str,
+        format: Format,
+        categories: &[String],
+        text: &[u8],
+        origin: &str,
+    ) -> Result<()> {
         let source_idx = self.sources.len();
         self.sources.push(SourceInfo {
             name: source.to_string(),
@@ -182,10 +240,21 @@ impl<'t> Compiler<'t> {
         self.add_list(source_idx, source, format, categories, text, origin, false)
     }
 
-    fn label(&mut self, source_idx: usize, list_idx: usize, allow: bool, categories: &[CategoryIdx]) -> u32 {
+    fn label(
+        &mut self,
+        source_idx: usize,
+        list_idx: usize,
+        allow: bool,
+        categories: &[CategoryIdx],
+    ) -> u32 {
         let source = &self.sources[source_idx];
         let list = &source.lists[list_idx];
-        let label = Label { source: source.name.clone(), list: list.name.clone(), allow, categories: categories.to_vec() };
+        let label = Label {
+            source: source.name.clone(),
+            list: list.name.clone(),
+            allow,
+            categories: categories.to_vec(),
+        };
         if let Some(i) = self.labels.iter().position(|l| *l == label) {
             return i as u32;
         }
@@ -217,7 +286,11 @@ impl<'t> Compiler<'t> {
         let list_idx = match lists.iter().position(|l| l.name == list) {
             Some(i) => i,
             None => {
-                lists.push(ListStats { name: list.to_string(), categories: categories.to_vec(), ..ListStats::default() });
+                lists.push(ListStats {
+                    name: list.to_string(),
+                    categories: categories.to_vec(),
+                    ..ListStats::default()
+                });
                 lists.len() - 1
             }
         };
@@ -230,7 +303,11 @@ impl<'t> Compiler<'t> {
             if kept_warnings < WARNINGS_KEPT_PER_LIST {
                 kept_warnings += 1;
                 let entry: String = entry.chars().take(80).collect();
-                this.warnings.push(Warning { location: format!("{origin}:{line_no}"), entry, reason: reason.to_string() });
+                this.warnings.push(Warning {
+                    location: format!("{origin}:{line_no}"),
+                    entry,
+                    reason: reason.to_string(),
+                });
             }
         };
         let mut state = LineState::default();
@@ -277,7 +354,11 @@ impl<'t> Compiler<'t> {
                 match normalize_fast(name) {
                     Ok(n) => {
                         self.push(&n, label, origin)?;
-                        if label == allow { stats.allows += 1 } else { stats.kept += 1 }
+                        if label == allow {
+                            stats.allows += 1
+                        } else {
+                            stats.kept += 1
+                        }
                     }
                     Err(NameError::Ipv4Literal | NameError::Ipv6Literal) => stats.ip_literals += 1,
                     Err(e) => {
@@ -307,7 +388,6 @@ impl<'t> Compiler<'t> {
         self.entries.push(Entry { off, len, label });
         Ok(())
     }
-
 
     /// Sorts, resolves inheritance and builds the index file.
     ///
@@ -346,18 +426,33 @@ impl<'t> Compiler<'t> {
                 }
                 i += 1;
             }
-            while stack.last().is_some_and(|(e, _)| !key.starts_with(key_of(*e))) {
+            while stack
+                .last()
+                .is_some_and(|(e, _)| !key.starts_with(key_of(*e)))
+            {
                 stack.pop();
             }
-            let parent = stack.iter().rev().find(|(e, _)| key.get(usize::from(e.len)) == Some(&b'.')).map(|&(_, set)| set);
+            let parent = stack
+                .iter()
+                .rev()
+                .find(|(e, _)| key.get(usize::from(e.len)) == Some(&b'.'))
+                .map(|&(_, set)| set);
             effective.clear();
             if let Some(parent) = parent {
                 let labels = &self.labels;
                 let overrides = |l: u32| {
                     let inherited = &labels[l as usize];
-                    own.iter().any(|&o| labels[o as usize].source == inherited.source && labels[o as usize].allow != inherited.allow)
+                    own.iter().any(|&o| {
+                        labels[o as usize].source == inherited.source
+                            && labels[o as usize].allow != inherited.allow
+                    })
                 };
-                effective.extend(sets[parent as usize].iter().copied().filter(|&l| !overrides(l)));
+                effective.extend(
+                    sets[parent as usize]
+                        .iter()
+                        .copied()
+                        .filter(|&l| !overrides(l)),
+                );
             }
             effective.extend_from_slice(&own);
             effective.sort_unstable();
@@ -387,7 +482,9 @@ impl<'t> Compiler<'t> {
         };
         let meta = IndexMeta {
             version,
-            built_at: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+            built_at: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
             built_by: format!("hedge {}", env!("CARGO_PKG_VERSION")),
             taxonomy_hash: format!("{:016x}", self.taxonomy.hash()),
             names,
@@ -398,20 +495,32 @@ impl<'t> Compiler<'t> {
             set_names,
         };
         let bytes = encode(&meta, &fst)?;
-        Ok(Compiled { bytes, meta, warnings: self.warnings, warning_count: self.warning_count, notices: self.notices })
+        Ok(Compiled {
+            bytes,
+            meta,
+            warnings: self.warnings,
+            warning_count: self.warning_count,
+            notices: self.notices,
+        })
     }
 }
 
 /// [`normalize`] without an allocation for the common case: already lower-case valid ASCII.
 fn normalize_fast(entry: &str) -> Result<Cow<'_, str>, NameError> {
     let trimmed = entry.trim();
-    let plain = trimmed
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.');
+    let plain = trimmed.bytes().all(|b| {
+        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.'
+    });
     if plain && !trimmed.ends_with('.') && !trimmed.starts_with('.') && !trimmed.contains("..") {
         let last = trimmed.rsplit('.').next().unwrap_or("");
         let looks_ip = last.bytes().all(|b| b.is_ascii_digit());
-        if !looks_ip && trimmed.len() <= crate::name::MAX_NAME_LEN && trimmed.contains('.') && trimmed.split('.').all(|l| l.len() <= crate::name::MAX_LABEL_LEN) {
+        if !looks_ip
+            && trimmed.len() <= crate::name::MAX_NAME_LEN
+            && trimmed.contains('.')
+            && trimmed
+                .split('.')
+                .all(|l| l.len() <= crate::name::MAX_LABEL_LEN)
+        {
             return Ok(Cow::Borrowed(trimmed));
         }
     }
@@ -432,13 +541,21 @@ fn directory_lists(format: Format, dir: &Path) -> Result<Vec<(String, std::path:
             }
             for file in read_dir(&path)? {
                 let file = file.map_err(|e| Error::io(&path, e))?.path();
-                let f = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let f = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 let stem = f.split('.').next().unwrap_or("");
                 if stem == "domains" || stem == "urls" {
                     out.push((name.clone(), file));
                 }
             }
-        } else if path.is_file() && !name.starts_with('.') && !name.ends_with(".md") && !name.ends_with(".tsv") && name != "LICENSE" {
+        } else if path.is_file()
+            && !name.starts_with('.')
+            && !name.ends_with(".md")
+            && !name.ends_with(".tsv")
+            && name != "LICENSE"
+        {
             let stem = name.split('.').next().unwrap_or(&name).to_string();
             out.push((stem, path));
         }

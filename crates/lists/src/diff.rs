@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use fst::Streamer;
 
-use crate::{name_from_key, Index, LabelSetId};
+use crate::{Index, LabelSetId, name_from_key};
 
 /// One name's change within a category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -65,7 +65,13 @@ pub struct Diff {
 /// Category ids of every label set of an index.
 fn set_ids(index: &Index) -> Vec<Vec<&str>> {
     (0..index.meta().sets.len())
-        .map(|s| index.categories(s as LabelSetId).iter().map(|&c| index.taxonomy().id(c)).collect())
+        .map(|s| {
+            index
+                .categories(s as LabelSetId)
+                .iter()
+                .map(|&c| index.taxonomy().id(c))
+                .collect()
+        })
         .collect()
 }
 
@@ -77,19 +83,35 @@ pub fn diff(old: &Index, new: &Index, max_names: usize) -> Diff {
     let mut out = Diff::default();
     let mut record = |key: &[u8], before: &[&str], after: &[&str]| {
         for &c in after.iter().filter(|c| !before.contains(c)) {
-            let change = if before.is_empty() { Change::Added } else { Change::Recategorised };
+            let change = if before.is_empty() {
+                Change::Added
+            } else {
+                Change::Recategorised
+            };
             let d = out.categories.entry(c.to_string()).or_default();
-            if change == Change::Added { d.added += 1 } else { d.recategorised += 1 }
+            if change == Change::Added {
+                d.added += 1
+            } else {
+                d.recategorised += 1
+            }
             if d.names.len() < max_names {
                 let from = (change == Change::Recategorised).then(|| before.join(","));
-                d.names.push(NameDiff { name: name_from_key(key), change, from });
+                d.names.push(NameDiff {
+                    name: name_from_key(key),
+                    change,
+                    from,
+                });
             }
         }
         for &c in before.iter().filter(|c| !after.contains(c)) {
             let d = out.categories.entry(c.to_string()).or_default();
             d.removed += 1;
             if d.names.len() < max_names {
-                d.names.push(NameDiff { name: name_from_key(key), change: Change::Removed, from: None });
+                d.names.push(NameDiff {
+                    name: name_from_key(key),
+                    change: Change::Removed,
+                    from: None,
+                });
             }
         }
     };
@@ -97,7 +119,10 @@ pub fn diff(old: &Index, new: &Index, max_names: usize) -> Diff {
         sets.get(v as usize).map_or(&[], |s| s.as_slice())
     }
     let (mut a, mut b) = (old.fst_stream(), new.fst_stream());
-    let (mut x, mut y) = (a.next().map(|(k, v)| (k.to_vec(), v.value())), b.next().map(|(k, v)| (k.to_vec(), v.value())));
+    let (mut x, mut y) = (
+        a.next().map(|(k, v)| (k.to_vec(), v.value())),
+        b.next().map(|(k, v)| (k.to_vec(), v.value())),
+    );
     loop {
         let order = match (&x, &y) {
             (None, None) => break,

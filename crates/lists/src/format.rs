@@ -49,7 +49,11 @@ impl FromStr for Format {
             "adblock" => Format::Adblock,
             "ut1" => Format::Ut1,
             "rpz" => Format::Rpz,
-            _ => return Err(format!("unknown format `{s}`: use plain, hosts, adblock, ut1 or rpz")),
+            _ => {
+                return Err(format!(
+                    "unknown format `{s}`: use plain, hosts, adblock, ut1 or rpz"
+                ));
+            }
         })
     }
 }
@@ -93,7 +97,12 @@ const HOSTS_LOCAL: &[&str] = &[
 ];
 
 /// Splits a line into its items; comments and blank lines yield nothing.
-pub(crate) fn parse_line<'a>(format: Format, line: &'a str, state: &mut LineState, emit: &mut dyn FnMut(Item<'a>)) {
+pub(crate) fn parse_line<'a>(
+    format: Format,
+    line: &'a str,
+    state: &mut LineState,
+    emit: &mut dyn FnMut(Item<'a>),
+) {
     match format {
         Format::Plain | Format::Ut1 => plain(line, emit),
         Format::Hosts => hosts(line, emit),
@@ -120,7 +129,10 @@ fn plain<'a>(line: &'a str, emit: &mut dyn FnMut(Item<'a>)) {
     let entry = line.trim();
     // `#` starts a comment at the start of a line or after white space; inside an entry
     // (`news.sky.com/#watchlive`) it is a URL fragment.
-    let entry = match entry.char_indices().find(|&(i, c)| c == '#' && (i == 0 || entry[..i].ends_with([' ', '\t']))) {
+    let entry = match entry
+        .char_indices()
+        .find(|&(i, c)| c == '#' && (i == 0 || entry[..i].ends_with([' ', '\t'])))
+    {
         Some((i, _)) => entry[..i].trim(),
         None => entry,
     };
@@ -134,7 +146,9 @@ fn hosts<'a>(line: &'a str, emit: &mut dyn FnMut(Item<'a>)) {
     let mut fields = strip_comment(line, '#').split_ascii_whitespace();
     let Some(addr) = fields.next() else { return };
     if addr.parse::<std::net::IpAddr>().is_err() {
-        emit(Item::Unsupported("hosts line does not start with an address"));
+        emit(Item::Unsupported(
+            "hosts line does not start with an address",
+        ));
         return;
     }
     for name in fields {
@@ -155,7 +169,9 @@ fn adblock<'a>(line: &'a str, emit: &mut dyn FnMut(Item<'a>)) {
         return; // hosts-style comment, common in DNS-oriented adblock lists
     }
     if rule.contains("##") || rule.contains("#@#") || rule.contains("#$#") || rule.contains("#?#") {
-        return emit(Item::Unsupported("cosmetic rule (DNS cannot hide page elements)"));
+        return emit(Item::Unsupported(
+            "cosmetic rule (DNS cannot hide page elements)",
+        ));
     }
     if rule.starts_with('/') && rule.ends_with('/') && rule.len() > 1 {
         return emit(Item::Unsupported("regular-expression rule"));
@@ -166,23 +182,36 @@ fn adblock<'a>(line: &'a str, emit: &mut dyn FnMut(Item<'a>)) {
     };
     let (pattern, modifiers) = body.split_once('$').unwrap_or((body, ""));
     if !modifiers.is_empty() && modifiers.split(',').any(|m| m != "important") {
-        return emit(Item::Unsupported("rule with modifiers other than $important"));
+        return emit(Item::Unsupported(
+            "rule with modifiers other than $important",
+        ));
     }
     let Some(host) = pattern.strip_prefix("||") else {
         // AdGuard Home also accepts a bare host name as a rule.
         if !pattern.contains(['|', '^', '*', '/']) && pattern.contains('.') {
-            return emit(if allow { Item::Allow(pattern) } else { Item::Block(pattern) });
+            return emit(if allow {
+                Item::Allow(pattern)
+            } else {
+                Item::Block(pattern)
+            });
         }
         return emit(Item::Unsupported("not a `||name^` rule"));
     };
-    let host = host.strip_suffix('^').or_else(|| host.strip_suffix("^|")).unwrap_or(host);
+    let host = host
+        .strip_suffix('^')
+        .or_else(|| host.strip_suffix("^|"))
+        .unwrap_or(host);
     if host.contains('/') {
         return emit(Item::Path(host));
     }
     if host.contains(['*', '^', '|']) {
         return emit(Item::Unsupported("wildcard inside a rule"));
     }
-    emit(if allow { Item::Allow(host) } else { Item::Block(host) });
+    emit(if allow {
+        Item::Allow(host)
+    } else {
+        Item::Block(host)
+    });
 }
 
 fn rpz<'a>(line: &'a str, state: &mut LineState, emit: &mut dyn FnMut(Item<'a>)) {
@@ -198,7 +227,9 @@ fn rpz<'a>(line: &'a str, state: &mut LineState, emit: &mut dyn FnMut(Item<'a>))
     let mut fields = text.split_ascii_whitespace();
     let Some(first) = fields.next() else { return };
     if first.eq_ignore_ascii_case("$ORIGIN") {
-        state.rpz_origin = fields.next().map(|o| o.trim_end_matches('.').to_ascii_lowercase());
+        state.rpz_origin = fields
+            .next()
+            .map(|o| o.trim_end_matches('.').to_ascii_lowercase());
         return;
     }
     if first.starts_with('$') {
@@ -210,7 +241,9 @@ fn rpz<'a>(line: &'a str, state: &mut LineState, emit: &mut dyn FnMut(Item<'a>))
     // owner [ttl] [class] type rdata
     let rest: Vec<&str> = fields.collect();
     let mut i = 0;
-    while i < rest.len() && (rest[i].bytes().all(|b| b.is_ascii_digit()) || rest[i].eq_ignore_ascii_case("IN")) {
+    while i < rest.len()
+        && (rest[i].bytes().all(|b| b.is_ascii_digit()) || rest[i].eq_ignore_ascii_case("IN"))
+    {
         i += 1;
     }
     let (Some(rtype), Some(rdata)) = (rest.get(i), rest.get(i + 1)) else {
@@ -221,7 +254,10 @@ fn rpz<'a>(line: &'a str, state: &mut LineState, emit: &mut dyn FnMut(Item<'a>))
         // An absolute owner carries the policy zone's name: strip it.
         if let Some(origin) = &state.rpz_origin {
             match owner.len().checked_sub(origin.len() + 1) {
-                Some(cut) if owner[cut + 1..].eq_ignore_ascii_case(origin) && owner.as_bytes()[cut] == b'.' => {
+                Some(cut)
+                    if owner[cut + 1..].eq_ignore_ascii_case(origin)
+                        && owner.as_bytes()[cut] == b'.' =>
+                {
                     owner = &owner[..cut]
                 }
                 _ => return emit(Item::Unsupported("RPZ owner outside the zone's origin")),
@@ -229,15 +265,21 @@ fn rpz<'a>(line: &'a str, state: &mut LineState, emit: &mut dyn FnMut(Item<'a>))
         }
     }
     if owner.contains(".rpz-") {
-        return emit(Item::Unsupported("RPZ IP/NSDNAME/client trigger (only QNAME triggers are supported)"));
+        return emit(Item::Unsupported(
+            "RPZ IP/NSDNAME/client trigger (only QNAME triggers are supported)",
+        ));
     }
     let rtype = rtype.to_ascii_uppercase();
     let rdata = rdata.to_ascii_lowercase();
     match (rtype.as_str(), rdata.as_str()) {
         ("CNAME", "." | "*." | "rpz-drop.") => emit(Item::Block(owner)),
         ("CNAME", "rpz-passthru.") => emit(Item::Allow(owner)),
-        ("CNAME", _) => emit(Item::Unsupported("RPZ redirect (CNAME to a name) is not supported")),
-        _ => emit(Item::Unsupported("RPZ local data (A, AAAA, TXT…) is not supported")),
+        ("CNAME", _) => emit(Item::Unsupported(
+            "RPZ redirect (CNAME to a name) is not supported",
+        )),
+        _ => emit(Item::Unsupported(
+            "RPZ local data (A, AAAA, TXT…) is not supported",
+        )),
     }
 }
 
@@ -256,13 +298,26 @@ mod tests {
 
     #[test]
     fn plain_lines_comments_and_paths() {
-        let got = items(Format::Plain, "# head\nexample.com # why\n\n=====\nnews.sky.com/#watchlive\nhttps://x.com/\n");
-        assert_eq!(got, vec![Item::Block("example.com"), Item::Path("news.sky.com/#watchlive"), Item::Block("x.com")]);
+        let got = items(
+            Format::Plain,
+            "# head\nexample.com # why\n\n=====\nnews.sky.com/#watchlive\nhttps://x.com/\n",
+        );
+        assert_eq!(
+            got,
+            vec![
+                Item::Block("example.com"),
+                Item::Path("news.sky.com/#watchlive"),
+                Item::Block("x.com")
+            ]
+        );
     }
 
     #[test]
     fn hosts_many_names_tabs_and_locals() {
-        let got = items(Format::Hosts, "127.0.0.1\tlocalhost\n0.0.0.0 a.com\tb.com # c\r\nnot-an-ip x.com\n");
+        let got = items(
+            Format::Hosts,
+            "127.0.0.1\tlocalhost\n0.0.0.0 a.com\tb.com # c\r\nnot-an-ip x.com\n",
+        );
         assert_eq!(
             got,
             vec![

@@ -53,7 +53,11 @@ pub struct Label {
 impl Label {
     /// `source/list`, as shown in lookups and EDE texts.
     pub fn path(&self) -> String {
-        if self.list == self.source { self.source.clone() } else { format!("{}/{}", self.source, self.list) }
+        if self.list == self.source {
+            self.source.clone()
+        } else {
+            format!("{}/{}", self.source, self.list)
+        }
     }
 }
 
@@ -176,7 +180,11 @@ pub struct Match<'n> {
 
 impl std::fmt::Debug for Index {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Index").field("path", &self.path).field("version", &self.meta.version).field("names", &self.meta.names).finish()
+        f.debug_struct("Index")
+            .field("path", &self.path)
+            .field("version", &self.meta.version)
+            .field("names", &self.meta.names)
+            .finish()
     }
 }
 
@@ -212,13 +220,25 @@ impl Index {
         let le64 = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
         let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
         if version != FORMAT_VERSION {
-            return Err(bad(&format!("index format version {version}, but this hedge reads version {FORMAT_VERSION}")));
+            return Err(bad(&format!(
+                "index format version {version}, but this hedge reads version {FORMAT_VERSION}"
+            )));
         }
         let (meta_len, fst_len) = (le64(16), le64(24));
-        let fst_start = usize::try_from(meta_len).ok().and_then(|m| (HEADER_LEN + m).checked_next_multiple_of(8));
-        let fst_end = fst_start.zip(usize::try_from(fst_len).ok()).and_then(|(s, f)| s.checked_add(f));
-        let Some((fst_start, fst_end)) = fst_start.zip(fst_end).filter(|&(_, e)| e.checked_add(TRAILER_LEN) == Some(bytes.len())) else {
-            return Err(bad(&format!("file is {} bytes, which does not match its header (truncated or corrupted)", bytes.len())));
+        let fst_start = usize::try_from(meta_len)
+            .ok()
+            .and_then(|m| (HEADER_LEN + m).checked_next_multiple_of(8));
+        let fst_end = fst_start
+            .zip(usize::try_from(fst_len).ok())
+            .and_then(|(s, f)| s.checked_add(f));
+        let Some((fst_start, fst_end)) = fst_start
+            .zip(fst_end)
+            .filter(|&(_, e)| e.checked_add(TRAILER_LEN) == Some(bytes.len()))
+        else {
+            return Err(bad(&format!(
+                "file is {} bytes, which does not match its header (truncated or corrupted)",
+                bytes.len()
+            )));
         };
         if &bytes[fst_end + 8..] != END_MAGIC {
             return Err(bad("trailer missing (truncated or corrupted)"));
@@ -226,15 +246,24 @@ impl Index {
         if xxhash_rust::xxh3::xxh3_64(&bytes[..fst_end]) != le64(fst_end) {
             return Err(bad("checksum mismatch (the file is corrupted)"));
         }
-        let meta: IndexMeta = serde_json::from_slice(&bytes[HEADER_LEN..HEADER_LEN + meta_len as usize])
-            .map_err(|e| bad(&format!("metadata unreadable: {e}")))?;
-        let taxonomy = Taxonomy::from_defs(meta.categories.clone(), "index metadata").map_err(|e| bad(&e.to_string()))?;
+        let meta: IndexMeta =
+            serde_json::from_slice(&bytes[HEADER_LEN..HEADER_LEN + meta_len as usize])
+                .map_err(|e| bad(&format!("metadata unreadable: {e}")))?;
+        let taxonomy = Taxonomy::from_defs(meta.categories.clone(), "index metadata")
+            .map_err(|e| bad(&e.to_string()))?;
         let mut set_categories = Vec::with_capacity(meta.sets.len());
         for set in &meta.sets {
             let mut cats = Vec::new();
             for &l in set {
-                let label = meta.labels.get(l as usize).ok_or_else(|| bad("label set names a missing label"))?;
-                if label.categories.iter().any(|&c| usize::from(c) >= taxonomy.len()) {
+                let label = meta
+                    .labels
+                    .get(l as usize)
+                    .ok_or_else(|| bad("label set names a missing label"))?;
+                if label
+                    .categories
+                    .iter()
+                    .any(|&c| usize::from(c) >= taxonomy.len())
+                {
                     return Err(bad("label names a missing category"));
                 }
                 if !label.allow {
@@ -249,12 +278,23 @@ impl Index {
             return Err(bad("label-set counts do not match the label sets"));
         }
         let file_len = bytes.len() as u64;
-        let fst_bytes = FstBytes { backing: Arc::new(backing), start: fst_start, end: fst_end };
+        let fst_bytes = FstBytes {
+            backing: Arc::new(backing),
+            start: fst_start,
+            end: fst_end,
+        };
         let fst = Fst::new(fst_bytes).map_err(|e| bad(&format!("name table unreadable: {e}")))?;
         if fst.len() as u64 != meta.names {
             return Err(bad("name count does not match the metadata"));
         }
-        Ok(Index { meta, taxonomy, fst, set_categories, path: path.to_path_buf(), file_len })
+        Ok(Index {
+            meta,
+            taxonomy,
+            fst,
+            set_categories,
+            path: path.to_path_buf(),
+            file_len,
+        })
     }
 
     /// Finds the longest listed suffix of `name` (ASCII case-insensitive, one trailing dot
@@ -274,13 +314,20 @@ impl Index {
                 }
             }
         }
-        let suffix = if whole { trimmed } else { &trimmed[start + 1..] };
+        let suffix = if whole {
+            trimmed
+        } else {
+            &trimmed[start + 1..]
+        };
         Some(Match { suffix, set })
     }
 
     /// The lookup core, over a name's labels from the last (TLD) to the first, as bytes.
     /// Returns the label set and how many labels the listed suffix has. Stops at an empty label.
-    pub fn lookup_labels<'l>(&self, labels_from_tld: impl Iterator<Item = &'l [u8]>) -> Option<(LabelSetId, usize)> {
+    pub fn lookup_labels<'l>(
+        &self,
+        labels_from_tld: impl Iterator<Item = &'l [u8]>,
+    ) -> Option<(LabelSetId, usize)> {
         let fst = &self.fst;
         let mut node = fst.root();
         let mut out = Output::zero();
@@ -290,8 +337,13 @@ impl Index {
                 break;
             }
             let separator = (i > 0).then_some(b'.');
-            for b in separator.into_iter().chain(label.iter().map(u8::to_ascii_lowercase)) {
-                let Some(t) = node.find_input(b) else { break 'labels };
+            for b in separator
+                .into_iter()
+                .chain(label.iter().map(u8::to_ascii_lowercase))
+            {
+                let Some(t) = node.find_input(b) else {
+                    break 'labels;
+                };
                 let t = node.transition(t);
                 out = out.cat(t.out);
                 node = fst.node(t.addr);
@@ -302,7 +354,9 @@ impl Index {
         }
         let (set, labels) = best?;
         // An id beyond the table can only come from a corrupted file that passed the checksum.
-        let set = LabelSetId::try_from(set).ok().filter(|&s| (s as usize) < self.set_categories.len())?;
+        let set = LabelSetId::try_from(set)
+            .ok()
+            .filter(|&s| (s as usize) < self.set_categories.len())?;
         Some((set, labels))
     }
 
@@ -313,7 +367,12 @@ impl Index {
 
     /// Provenance labels of a label set.
     pub fn labels(&self, set: LabelSetId) -> impl Iterator<Item = &Label> + '_ {
-        self.meta.sets.get(set as usize).into_iter().flatten().filter_map(|&l| self.meta.labels.get(l as usize))
+        self.meta
+            .sets
+            .get(set as usize)
+            .into_iter()
+            .flatten()
+            .filter_map(|&l| self.meta.labels.get(l as usize))
     }
 
     /// The taxonomy stored in this index.
@@ -368,7 +427,10 @@ impl Index {
 
 /// Lays out an index file from its parts.
 pub(crate) fn encode(meta: &IndexMeta, fst: &[u8]) -> Result<Vec<u8>> {
-    let meta_json = serde_json::to_vec(meta).map_err(|e| Error::BadIndex { path: "<new index>".into(), problem: e.to_string() })?;
+    let meta_json = serde_json::to_vec(meta).map_err(|e| Error::BadIndex {
+        path: "<new index>".into(),
+        problem: e.to_string(),
+    })?;
     let mut out = Vec::with_capacity(HEADER_LEN + meta_json.len() + fst.len() + TRAILER_LEN + 8);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -391,7 +453,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "index".into());
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "index".into());
     let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = File::create(&tmp)?;

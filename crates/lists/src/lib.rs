@@ -47,11 +47,14 @@ mod read;
 mod source;
 pub mod taxonomy;
 
-pub use diff::{diff, CategoryDiff, Change, Diff, NameDiff};
 pub use compile::{Compiled, Compiler, Progress, Warning};
+pub use diff::{CategoryDiff, Change, Diff, NameDiff, diff};
 pub use error::{Error, Result};
 pub use format::{Format, Item};
-pub use index::{write_atomic, Index, IndexMeta, Label, LabelSetId, ListStats, Match, SourceInfo, FORMAT_VERSION, MAGIC};
-pub use name::{name_from_key, normalize, reversed_key, NameError, MAX_LABEL_LEN, MAX_NAME_LEN};
+pub use index::{
+    FORMAT_VERSION, Index, IndexMeta, Label, LabelSetId, ListStats, MAGIC, Match, SourceInfo,
+    write_atomic,
+};
+pub use name::{MAX_LABEL_LEN, MAX_NAME_LEN, NameError, name_from_key, normalize, reversed_key};
 pub use source::{Manifest, SourceSpec};
 pub use taxonomy::{CategoryIdx, Taxonomy};

@@ -43,7 +43,9 @@ pub enum NameError {
     #[error("not a valid internationalised name (IDNA/UTS-46 conversion failed)")]
     Idna,
     /// A single label such as `localhost` or `com`: listing it would block a whole TLD.
-    #[error("single label: listing it would cover a whole top-level domain; write it as a full name")]
+    #[error(
+        "single label: listing it would cover a whole top-level domain; write it as a full name"
+    )]
     SingleLabel,
 }
 
@@ -66,7 +68,11 @@ pub fn normalize(entry: &str) -> Result<String, NameError> {
     if s.is_empty() {
         return Err(NameError::Empty);
     }
-    if let Ok(ip) = s.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+    if let Ok(ip) = s
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
         return Err(match ip {
             IpAddr::V4(_) => NameError::Ipv4Literal,
             IpAddr::V6(_) => NameError::Ipv6Literal,
@@ -135,10 +141,19 @@ mod tests {
     #[test]
     fn normalises_case_dots_wildcards_and_idna() {
         assert_eq!(normalize(" Example.COM. ").as_deref(), Ok("example.com"));
-        assert_eq!(normalize("*.ads.example.com").as_deref(), Ok("ads.example.com"));
+        assert_eq!(
+            normalize("*.ads.example.com").as_deref(),
+            Ok("ads.example.com")
+        );
         assert_eq!(normalize("ÆØÅ.no").as_deref(), Ok("xn--5cab8c.no"));
-        assert_eq!(normalize("xn--bcher-kva.de").as_deref(), Ok("xn--bcher-kva.de"));
-        assert_eq!(normalize("under_score.example.com").as_deref(), Ok("under_score.example.com"));
+        assert_eq!(
+            normalize("xn--bcher-kva.de").as_deref(),
+            Ok("xn--bcher-kva.de")
+        );
+        assert_eq!(
+            normalize("under_score.example.com").as_deref(),
+            Ok("under_score.example.com")
+        );
     }
 
     #[test]
@@ -148,7 +163,10 @@ mod tests {
         assert_eq!(normalize("exa mple.com"), Err(NameError::Space));
         assert_eq!(normalize("a..b.com"), Err(NameError::EmptyLabel));
         assert_eq!(normalize(".example.com"), Err(NameError::EmptyLabel));
-        assert_eq!(normalize(&format!("{}.com", "a".repeat(64))), Err(NameError::LabelTooLong));
+        assert_eq!(
+            normalize(&format!("{}.com", "a".repeat(64))),
+            Err(NameError::LabelTooLong)
+        );
         let long = vec!["abcdefghi"; 26].join(".");
         assert_eq!(normalize(&long), Err(NameError::NameTooLong));
         assert_eq!(normalize("localhost"), Err(NameError::SingleLabel));

@@ -81,11 +81,20 @@ impl Manifest {
                 source_name: s.name.clone(),
                 problem,
             };
-            if s.name.is_empty() || !s.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
-                return Err(bad("`name` must be lower-case letters, digits, `-` or `_`".into()));
+            if s.name.is_empty()
+                || !s
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            {
+                return Err(bad(
+                    "`name` must be lower-case letters, digits, `-` or `_`".into()
+                ));
             }
             if !seen.insert(s.name.clone()) {
-                return Err(bad("two sources have this name; names must be unique".into()));
+                return Err(bad(
+                    "two sources have this name; names must be unique".into()
+                ));
             }
             if s.path.is_none() && s.url.is_none() {
                 return Err(bad("needs a `path` (a local copy) or a `url`".into()));
@@ -104,15 +113,24 @@ impl Manifest {
                 for c in cats {
                     if taxonomy.get(c).is_none() {
                         let hint = taxonomy.suggest(c);
-                        let hint = if hint.is_empty() { String::new() } else { format!(" (did you mean {}?)", hint.join(", ")) };
-                        return Err(bad(format!("list `{list}`: unknown category `{c}`{hint}; ids are in lists/categories.toml")));
+                        let hint = if hint.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (did you mean {}?)", hint.join(", "))
+                        };
+                        return Err(bad(format!(
+                            "list `{list}`: unknown category `{c}`{hint}; ids are in lists/categories.toml"
+                        )));
                     }
                 }
             }
             s.path = s.path.map(|p| base.join(p));
             sources.push(s);
         }
-        Ok(Manifest { path: path.to_path_buf(), sources })
+        Ok(Manifest {
+            path: path.to_path_buf(),
+            sources,
+        })
     }
 }
 
@@ -121,13 +139,23 @@ impl SourceSpec {
     pub fn local_path(&self) -> Result<&Path> {
         match (&self.path, &self.url) {
             (Some(p), _) if p.exists() => Ok(p),
-            (Some(p), Some(url)) => Err(Error::NotFetched { source_name: self.name.clone(), path: p.clone(), url: url.clone() }),
+            (Some(p), Some(url)) => Err(Error::NotFetched {
+                source_name: self.name.clone(),
+                path: p.clone(),
+                url: url.clone(),
+            }),
             (None, Some(url)) => Err(Error::NotFetched {
                 source_name: self.name.clone(),
                 path: PathBuf::from("(no `path` set)"),
                 url: url.clone(),
             }),
-            (Some(p), None) => Err(Error::io(p, std::io::Error::new(std::io::ErrorKind::NotFound, "list file not found; fix `path` in the manifest"))),
+            (Some(p), None) => Err(Error::io(
+                p,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "list file not found; fix `path` in the manifest",
+                ),
+            )),
             (None, None) => unreachable!("checked when the manifest was loaded"),
         }
     }

@@ -95,7 +95,7 @@ impl Taxonomy {
             return Err(bad("", "too many categories".into()));
         }
         let mut by_id = HashMap::new();
-        let mut parents = Vec::with_capacity(categories.len());
+        let mut parents: Vec<Option<CategoryIdx>> = Vec::with_capacity(categories.len());
         for (i, c) in categories.iter().enumerate() {
             let expected = match &c.parent {
                 None => slug(&c.name),
@@ -106,8 +106,11 @@ impl Taxonomy {
                             format!("parent `{p}` is not defined above this category"),
                         ));
                     };
-                    if parents[usize::from(pi)] != None::<CategoryIdx> {
-                        return Err(bad(&c.id, format!("parent `{p}` is itself a child; only two levels are allowed")));
+                    if parents[usize::from(pi)].is_some() {
+                        return Err(bad(
+                            &c.id,
+                            format!("parent `{p}` is itself a child; only two levels are allowed"),
+                        ));
                     }
                     parents.push(Some(pi));
                     format!("{p}/{}", slug(&c.name))
@@ -119,15 +122,23 @@ impl Taxonomy {
             if c.id != expected {
                 return Err(bad(
                     &c.id,
-                    format!("id must be `{expected}` (the slug of its name \"{}\")", c.name),
+                    format!(
+                        "id must be `{expected}` (the slug of its name \"{}\")",
+                        c.name
+                    ),
                 ));
             }
-            let idx = CategoryIdx::try_from(i).map_err(|_| bad(&c.id, "too many categories".into()))?;
+            let idx =
+                CategoryIdx::try_from(i).map_err(|_| bad(&c.id, "too many categories".into()))?;
             if by_id.insert(c.id.clone(), idx).is_some() {
                 return Err(bad(&c.id, "defined twice".into()));
             }
         }
-        Ok(Taxonomy { categories, parents, by_id })
+        Ok(Taxonomy {
+            categories,
+            parents,
+            by_id,
+        })
     }
 
     /// The index of a category id.
@@ -177,7 +188,11 @@ impl Taxonomy {
         self.categories
             .iter()
             .map(|c| c.id.as_str())
-            .filter(|id| !needle.is_empty() && (id.contains(&needle) || needle.contains(id.rsplit('/').next().unwrap_or(id))))
+            .filter(|id| {
+                !needle.is_empty()
+                    && (id.contains(&needle)
+                        || needle.contains(id.rsplit('/').next().unwrap_or(id)))
+            })
             .take(3)
             .collect()
     }
@@ -201,7 +216,10 @@ mod tests {
     #[test]
     fn slugs() {
         assert_eq!(slug("Personals and Dating"), "personals-and-dating");
-        assert_eq!(slug("Advanced Malware Command and Control"), "advanced-malware-command-and-control");
+        assert_eq!(
+            slug("Advanced Malware Command and Control"),
+            "advanced-malware-command-and-control"
+        );
         assert_eq!(slug("Web and Email Spam"), "web-and-email-spam");
         assert_eq!(slug("Custom-Encrypted Uploads"), "custom-encrypted-uploads");
     }
@@ -224,7 +242,10 @@ mod tests {
             "internet-communication/web-chat",
             "society-and-lifestyles/personals-and-dating",
         ] {
-            assert!(t.get(id).is_some(), "{id} missing from lists/categories.toml");
+            assert!(
+                t.get(id).is_some(),
+                "{id} missing from lists/categories.toml"
+            );
         }
         let nudity = t.get("adult-material/nudity").unwrap();
         assert_eq!(t.id(t.parent(nudity).unwrap()), "adult-material");
@@ -243,9 +264,15 @@ mod tests {
             "t.toml",
         )
         .unwrap_err();
-        assert!(err.to_string().contains("parent `x` is not defined"), "{err}");
-        let err = Taxonomy::from_toml("[[category]]\nid = \"a\"\nname = \"A\"\ncolour = 1\n", "t.toml")
-            .unwrap_err();
+        assert!(
+            err.to_string().contains("parent `x` is not defined"),
+            "{err}"
+        );
+        let err = Taxonomy::from_toml(
+            "[[category]]\nid = \"a\"\nname = \"A\"\ncolour = 1\n",
+            "t.toml",
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
     }
 }

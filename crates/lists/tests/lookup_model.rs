@@ -1,9 +1,11 @@
 //! The FST lookup must agree with a naive model: a HashMap of listed names and a walk over the
 //! query's suffixes, on random and adversarial names.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use std::collections::{BTreeSet, HashMap};
 
-use hedge_lists::{normalize, Compiler, Format, Index, Taxonomy};
+use hedge_lists::{Compiler, Format, Index, Taxonomy, normalize};
 use proptest::prelude::*;
 
 const CATEGORIES: [&str; 3] = ["gambling", "violence", "adult-material/nudity"];
@@ -45,7 +47,10 @@ fn query() -> impl Strategy<Value = String> {
 
 /// The model's answer: the longest listed suffix and the union of the categories of every
 /// listed name it is equal to or below.
-fn model(listed: &HashMap<String, BTreeSet<&'static str>>, q: &str) -> Option<(String, BTreeSet<&'static str>)> {
+fn model(
+    listed: &HashMap<String, BTreeSet<&'static str>>,
+    q: &str,
+) -> Option<(String, BTreeSet<&'static str>)> {
     let q = q.strip_suffix('.').unwrap_or(q).to_ascii_lowercase();
     let labels: Vec<&str> = q.split('.').collect();
     let mut best = None;
@@ -102,20 +107,55 @@ proptest! {
 fn suffix_matching_respects_label_boundaries() {
     let taxonomy = Taxonomy::builtin();
     let mut c = Compiler::new(&taxonomy);
-    c.add_text("g", Format::Plain, &["gambling".into()], b"bet.com\nexample-foo.com\n", "t").unwrap();
-    c.add_text("v", Format::Plain, &["violence".into()], b"www.bet.com\nexample.com\n", "t").unwrap();
+    c.add_text(
+        "g",
+        Format::Plain,
+        &["gambling".into()],
+        b"bet.com\nexample-foo.com\n",
+        "t",
+    )
+    .unwrap();
+    c.add_text(
+        "v",
+        Format::Plain,
+        &["violence".into()],
+        b"www.bet.com\nexample.com\n",
+        "t",
+    )
+    .unwrap();
     let index = Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap();
     assert!(index.lookup("alphabet.com").is_none());
     assert!(index.lookup("com").is_none());
     assert_eq!(index.lookup("x.y.bet.com").unwrap().suffix, "bet.com");
     // www.bet.com inherits bet.com's category from another source.
     let m = index.lookup("a.www.bet.com").unwrap();
-    let cats: Vec<&str> = index.categories(m.set).iter().map(|&c| index.taxonomy().id(c)).collect();
-    assert_eq!((m.suffix, cats), ("www.bet.com", vec!["gambling", "violence"]));
+    let cats: Vec<&str> = index
+        .categories(m.set)
+        .iter()
+        .map(|&c| index.taxonomy().id(c))
+        .collect();
+    assert_eq!(
+        (m.suffix, cats),
+        ("www.bet.com", vec!["gambling", "violence"])
+    );
     // `example-foo.com` sorts between `example.com` and its subdomains; inheritance must survive.
     c = Compiler::new(&taxonomy);
-    c.add_text("v", Format::Plain, &["violence".into()], b"example.com\n", "t").unwrap();
-    c.add_text("g", Format::Plain, &["gambling".into()], b"example-foo.com\nwww.example.com\n", "t").unwrap();
+    c.add_text(
+        "v",
+        Format::Plain,
+        &["violence".into()],
+        b"example.com\n",
+        "t",
+    )
+    .unwrap();
+    c.add_text(
+        "g",
+        Format::Plain,
+        &["gambling".into()],
+        b"example-foo.com\nwww.example.com\n",
+        "t",
+    )
+    .unwrap();
     let index = Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap();
     let m = index.lookup("www.example.com").unwrap();
     assert_eq!(index.categories(m.set).len(), 2);
@@ -125,11 +165,26 @@ fn suffix_matching_respects_label_boundaries() {
 fn allow_entries_cancel_the_same_sources_block_below_them() {
     let taxonomy = Taxonomy::builtin();
     let mut c = Compiler::new(&taxonomy);
-    c.add_text("ab", Format::Adblock, &["productivity/advertisements".into()], b"||ads.com^\n@@||ok.ads.com^\n", "t").unwrap();
+    c.add_text(
+        "ab",
+        Format::Adblock,
+        &["productivity/advertisements".into()],
+        b"||ads.com^\n@@||ok.ads.com^\n",
+        "t",
+    )
+    .unwrap();
     let index = Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap();
-    assert_eq!(index.categories(index.lookup("x.ads.com").unwrap().set).len(), 1);
+    assert_eq!(
+        index
+            .categories(index.lookup("x.ads.com").unwrap().set)
+            .len(),
+        1
+    );
     let ok = index.lookup("www.ok.ads.com").unwrap();
-    assert!(index.categories(ok.set).is_empty(), "allowed by the source's exception");
+    assert!(
+        index.categories(ok.set).is_empty(),
+        "allowed by the source's exception"
+    );
     assert!(index.labels(ok.set).any(|l| l.allow));
 }
 
@@ -138,8 +193,22 @@ fn diff_reports_added_removed_and_recategorised_names() {
     let taxonomy = Taxonomy::builtin();
     let build = |gambling: &str, violence: &str| {
         let mut c = Compiler::new(&taxonomy);
-        c.add_text("g", Format::Plain, &["gambling".into()], gambling.as_bytes(), "t").unwrap();
-        c.add_text("v", Format::Plain, &["violence".into()], violence.as_bytes(), "t").unwrap();
+        c.add_text(
+            "g",
+            Format::Plain,
+            &["gambling".into()],
+            gambling.as_bytes(),
+            "t",
+        )
+        .unwrap();
+        c.add_text(
+            "v",
+            Format::Plain,
+            &["violence".into()],
+            violence.as_bytes(),
+            "t",
+        )
+        .unwrap();
         Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap()
     };
     let old = build("bet.com\nstays.com\nmoves.com\n", "");
@@ -151,6 +220,10 @@ fn diff_reports_added_removed_and_recategorised_names() {
     assert_eq!((v.added, v.removed, v.recategorised), (0, 0, 1));
     assert_eq!(v.names[0].name, "moves.com");
     assert_eq!(v.names[0].from.as_deref(), Some("gambling"));
-    assert!(g.names.iter().any(|n| n.name == "bet.com" && n.change == hedge_lists::Change::Removed));
+    assert!(
+        g.names
+            .iter()
+            .any(|n| n.name == "bet.com" && n.change == hedge_lists::Change::Removed)
+    );
     assert!(hedge_lists::diff(&new, &new, 10).categories.is_empty());
 }

@@ -1,5 +1,7 @@
 //! A lookup must not allocate: counted with a wrapping global allocator.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -29,10 +31,26 @@ static GLOBAL: Counting = Counting;
 fn lookups_do_not_allocate() {
     let taxonomy = Taxonomy::builtin();
     let mut c = Compiler::new(&taxonomy);
-    let text: String = (0..5000).map(|i| format!("host{i}.bet{}.com\n", i % 50)).collect();
-    c.add_text("s", Format::Plain, &["gambling".into()], text.as_bytes(), "t").unwrap();
+    let text: String = (0..5000)
+        .map(|i| format!("host{i}.bet{}.com\n", i % 50))
+        .collect();
+    c.add_text(
+        "s",
+        Format::Plain,
+        &["gambling".into()],
+        text.as_bytes(),
+        "t",
+    )
+    .unwrap();
     let index = Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap();
-    let queries = ["host7.bet7.com", "WWW.HOST7.BET7.COM.", "a.b.c.d.host99.bet49.com", "alphabet.com", "x.y", ""];
+    let queries = [
+        "host7.bet7.com",
+        "WWW.HOST7.BET7.COM.",
+        "a.b.c.d.host99.bet49.com",
+        "alphabet.com",
+        "x.y",
+        "",
+    ];
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     let mut hits = 0;
     for _ in 0..100 {

@@ -34,12 +34,22 @@ impl Policy {
         let mut steps = vec![format!(
             "profile `{}`{} (mode {:?}, action {:?})",
             p.name,
-            if p.lineage.len() > 1 { format!(" (inherits {})", p.lineage[1..].join(" → ")) } else { String::new() },
+            if p.lineage.len() > 1 {
+                format!(" (inherits {})", p.lineage[1..].join(" → "))
+            } else {
+                String::new()
+            },
             p.mode,
             p.action
         )];
         let lookup = index.lookup(name);
-        let sources = |set| index.labels(set).map(|l| l.path()).collect::<Vec<_>>().join(", ");
+        let sources = |set| {
+            index
+                .labels(set)
+                .map(|l| l.path())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let verdict = match decision {
             Decision::Bypass(b) => {
                 steps.push(match b {
@@ -47,10 +57,16 @@ impl Policy {
                     Bypass::PrivateRelay => "iCloud Private Relay: NXDOMAIN keeps Apple devices on this resolver (block_private_relay)".into(),
                     Bypass::Ddr => "DDR discovery (RFC 9462): NODATA so clients do not switch to an unfiltered encrypted resolver (block_ddr)".into(),
                 });
-                if b == Bypass::Ddr { "nodata" } else { "nxdomain" }
+                if b == Bypass::Ddr {
+                    "nodata"
+                } else {
+                    "nxdomain"
+                }
             }
             Decision::Allow(AllowReason::CustomAllow) => {
-                steps.push("rule: in the profile's allow_domains (allow overrides every block)".into());
+                steps.push(
+                    "rule: in the profile's allow_domains (allow overrides every block)".into(),
+                );
                 "allowed"
             }
             Decision::Allow(AllowReason::WalledGarden) => {
@@ -67,14 +83,24 @@ impl Policy {
             }
             Decision::Block(BlockReason::Category(c, set)) => {
                 let m = lookup.map(|m| m.suffix).unwrap_or(name);
-                steps.push(format!("listed as `{m}` in categories {}", category_list(self, set)));
-                steps.push(format!("category `{}` is blocked{}", taxonomy.id(c), root_note(self, profile, c)));
+                steps.push(format!(
+                    "listed as `{m}` in categories {}",
+                    category_list(self, set)
+                ));
+                steps.push(format!(
+                    "category `{}` is blocked{}",
+                    taxonomy.id(c),
+                    root_note(self, profile, c)
+                ));
                 steps.push(format!("source lists: {}", sources(set)));
                 "blocked"
             }
             Decision::Allow(AllowReason::Listed(set)) => {
                 let m = lookup.map(|m| m.suffix).unwrap_or(name);
-                steps.push(format!("listed as `{m}` in categories {} — none blocked in this profile", category_list(self, set)));
+                steps.push(format!(
+                    "listed as `{m}` in categories {} — none blocked in this profile",
+                    category_list(self, set)
+                ));
                 steps.push(format!("source lists: {}", sources(set)));
                 "allowed"
             }
@@ -87,15 +113,31 @@ impl Policy {
                 "allowed"
             }
         };
-        steps.push(format!("index version {} ({} names)", index.version(), index.len()));
-        Explanation { decision, steps, verdict }
+        steps.push(format!(
+            "index version {} ({} names)",
+            index.version(),
+            index.len()
+        ));
+        Explanation {
+            decision,
+            steps,
+            verdict,
+        }
     }
 }
 
 fn category_list(policy: &Policy, set: hedge_lists::LabelSetId) -> String {
     let index = policy.index();
-    let ids: Vec<&str> = index.categories(set).iter().map(|&c| index.taxonomy().id(c)).collect();
-    if ids.is_empty() { "(none: an allow entry of its list)".into() } else { ids.join(", ") }
+    let ids: Vec<&str> = index
+        .categories(set)
+        .iter()
+        .map(|&c| index.taxonomy().id(c))
+        .collect();
+    if ids.is_empty() {
+        "(none: an allow entry of its list)".into()
+    } else {
+        ids.join(", ")
+    }
 }
 
 fn root_note(policy: &Policy, profile: ProfileId, c: hedge_lists::CategoryIdx) -> String {

@@ -46,7 +46,7 @@ pub mod safesearch;
 
 pub use config::{BlockAction, Mode, ProfileConfig, YoutubeRestrict};
 pub use explain::Explanation;
-pub use profile::{Profile, DEFAULT_BLOCK_TTL};
+pub use profile::{DEFAULT_BLOCK_TTL, Profile};
 
 /// Index of a profile in its [`Policy`].
 pub type ProfileId = usize;
@@ -65,7 +65,11 @@ pub struct PolicyError {
 
 impl PolicyError {
     pub(crate) fn at(profile: &str, key: &str, problem: String) -> PolicyError {
-        PolicyError { profile: profile.to_string(), key: key.to_string(), problem }
+        PolicyError {
+            profile: profile.to_string(),
+            key: key.to_string(),
+            problem,
+        }
     }
 }
 
@@ -139,28 +143,49 @@ pub struct Policy {
 impl Policy {
     /// Builds every profile (resolving `inherit`, checking category ids against the index's
     /// taxonomy, reading custom domain files relative to `base_dir`).
-    pub fn new(index: Arc<Index>, configs: Vec<ProfileConfig>, base_dir: &Path) -> Result<Policy, PolicyError> {
+    pub fn new(
+        index: Arc<Index>,
+        configs: Vec<ProfileConfig>,
+        base_dir: &Path,
+    ) -> Result<Policy, PolicyError> {
         let mut notices = Vec::new();
         let mut profiles = Vec::with_capacity(configs.len());
         for (i, c) in configs.iter().enumerate() {
             if configs[..i].iter().any(|p| p.name == c.name) {
-                return Err(PolicyError::at(&c.name, "name", "two profiles have this name".into()));
+                return Err(PolicyError::at(
+                    &c.name,
+                    "name",
+                    "two profiles have this name".into(),
+                ));
             }
             let (flat, lineage) = profile::flatten(&configs, i)?;
-            profiles.push(profile::build(flat, lineage, index.taxonomy(), base_dir, &mut notices)?);
+            profiles.push(profile::build(
+                flat,
+                lineage,
+                index.taxonomy(),
+                base_dir,
+                &mut notices,
+            )?);
         }
         for p in &profiles {
             for id in &p.block_categories {
                 let c = index.taxonomy().get(id).expect("checked when built");
                 let supplied = index.meta().sets.iter().enumerate().any(|(s, _)| {
-                    index.categories(s as LabelSetId).iter().any(|&x| x == c || index.taxonomy().parent(x) == Some(c))
+                    index
+                        .categories(s as LabelSetId)
+                        .iter()
+                        .any(|&x| x == c || index.taxonomy().parent(x) == Some(c))
                 });
                 if !supplied {
                     notices.push(format!("profile `{}`: category `{id}` is blocked but no list in the index supplies it (custom lists can)", p.name));
                 }
             }
         }
-        Ok(Policy { index, profiles, notices })
+        Ok(Policy {
+            index,
+            profiles,
+            notices,
+        })
     }
 
     /// Things an operator should know that do not stop the policy (shadowed allows, URL
@@ -206,21 +231,31 @@ impl Policy {
         if p.block_ddr && lower == "_dns.resolver.arpa" {
             return Decision::Bypass(Bypass::Ddr);
         }
-        let in_allow = p.custom_allow.as_ref().is_some_and(|i| i.lookup(lower).is_some());
+        let in_allow = p
+            .custom_allow
+            .as_ref()
+            .is_some_and(|i| i.lookup(lower).is_some());
         if p.mode == Mode::Allowlist {
-            return if in_allow { Decision::Allow(AllowReason::WalledGarden) } else { Decision::Block(BlockReason::NotInGarden) };
+            return if in_allow {
+                Decision::Allow(AllowReason::WalledGarden)
+            } else {
+                Decision::Block(BlockReason::NotInGarden)
+            };
         }
         if in_allow {
             return Decision::Allow(AllowReason::CustomAllow);
         }
-        if p.custom_block.as_ref().is_some_and(|i| i.lookup(lower).is_some()) {
+        if p.custom_block
+            .as_ref()
+            .is_some_and(|i| i.lookup(lower).is_some())
+        {
             return Decision::Block(BlockReason::CustomBlock);
         }
         let listed = self.index.lookup(lower).map(|m| m.set);
-        if let Some(set) = listed {
-            if let Some(c) = self.blocked_category(p, set) {
-                return Decision::Block(BlockReason::Category(c, set));
-            }
+        if let Some(set) = listed
+            && let Some(c) = self.blocked_category(p, set)
+        {
+            return Decision::Block(BlockReason::Category(c, set));
         }
         if let Some(target) = safesearch::rewrite(lower, p.safesearch, p.youtube) {
             return Decision::Rewrite(target);
@@ -234,7 +269,9 @@ impl Policy {
         match self.profiles[profile].mode {
             Mode::Allowlist => Decision::Allow(AllowReason::WalledGarden),
             Mode::Filter => match self.decide(profile, target) {
-                Decision::Rewrite(_) | Decision::Bypass(_) => Decision::Allow(AllowReason::NotListed),
+                Decision::Rewrite(_) | Decision::Bypass(_) => {
+                    Decision::Allow(AllowReason::NotListed)
+                }
                 d => d,
             },
         }
@@ -245,7 +282,9 @@ impl Policy {
         let cats = self.index.categories(set);
         let taxonomy = self.index.taxonomy();
         let blocked = || cats.iter().copied().filter(|&c| p.is_blocked(c));
-        blocked().find(|&c| taxonomy.parent(c).is_some()).or_else(|| blocked().next())
+        blocked()
+            .find(|&c| taxonomy.parent(c).is_some())
+            .or_else(|| blocked().next())
     }
 }
 

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use hedge_lists::{CategoryIdx, Compiler, Format, Index, Taxonomy};
 
-use crate::config::{BlockAction, Mode, ProfileConfig, YoutubeRestrict};
 use crate::PolicyError;
+use crate::config::{BlockAction, Mode, ProfileConfig, YoutubeRestrict};
 
 /// Default TTL of blocked answers.
 pub const DEFAULT_BLOCK_TTL: u32 = 300;
@@ -55,20 +55,34 @@ pub struct Profile {
 impl Profile {
     /// Whether a category is blocked in this profile (root rules and child exceptions applied).
     pub fn is_blocked(&self, category: CategoryIdx) -> bool {
-        self.blocked.get(usize::from(category)).copied().unwrap_or(false)
+        self.blocked
+            .get(usize::from(category))
+            .copied()
+            .unwrap_or(false)
     }
 }
 
 /// Merges a profile with its ancestors: the child's own entries win over inherited ones.
-pub(crate) fn flatten(configs: &[ProfileConfig], i: usize) -> Result<(ProfileConfig, Vec<String>), PolicyError> {
+pub(crate) fn flatten(
+    configs: &[ProfileConfig],
+    i: usize,
+) -> Result<(ProfileConfig, Vec<String>), PolicyError> {
     let mut chain = vec![i];
     let mut seen = HashSet::from([i]);
     while let Some(parent) = &configs[*chain.last().expect("non-empty")].inherit {
         let Some(p) = configs.iter().position(|c| &c.name == parent) else {
-            return Err(PolicyError::at(&configs[i].name, "inherit", format!("no profile is named `{parent}`")));
+            return Err(PolicyError::at(
+                &configs[i].name,
+                "inherit",
+                format!("no profile is named `{parent}`"),
+            ));
         };
         if !seen.insert(p) {
-            return Err(PolicyError::at(&configs[i].name, "inherit", "inheritance loops back to this profile".into()));
+            return Err(PolicyError::at(
+                &configs[i].name,
+                "inherit",
+                "inheritance loops back to this profile".into(),
+            ));
         }
         chain.push(p);
     }
@@ -86,14 +100,35 @@ pub(crate) fn flatten(configs: &[ProfileConfig], i: usize) -> Result<(ProfileCon
         };
         minus(&mut merged.block, &own.allow, &own.block);
         minus(&mut merged.allow, &own.block, &own.allow);
-        minus(&mut merged.block_domains, &own.allow_domains, &own.block_domains);
-        minus(&mut merged.allow_domains, &own.block_domains, &own.allow_domains);
-        merged.block_domain_files.extend(own.block_domain_files.iter().cloned());
-        merged.allow_domain_files.extend(own.allow_domain_files.iter().cloned());
+        minus(
+            &mut merged.block_domains,
+            &own.allow_domains,
+            &own.block_domains,
+        );
+        minus(
+            &mut merged.allow_domains,
+            &own.block_domains,
+            &own.allow_domains,
+        );
+        merged
+            .block_domain_files
+            .extend(own.block_domain_files.iter().cloned());
+        merged
+            .allow_domain_files
+            .extend(own.allow_domain_files.iter().cloned());
         macro_rules! take {
             ($($field:ident),*) => { $( if own.$field.is_some() { merged.$field = own.$field.clone(); } )* };
         }
-        take!(mode, action, block_ttl, safesearch, youtube_restrict, block_doh_canary, block_private_relay, block_ddr);
+        take!(
+            mode,
+            action,
+            block_ttl,
+            safesearch,
+            youtube_restrict,
+            block_doh_canary,
+            block_private_relay,
+            block_ddr
+        );
         if !own.redirect_to.is_empty() {
             merged.redirect_to = own.redirect_to.clone();
         }
@@ -115,13 +150,29 @@ pub(crate) fn build(
     let category = |key: &str, id: &str| {
         taxonomy.get(id).ok_or_else(|| {
             let hint = taxonomy.suggest(id);
-            let hint = if hint.is_empty() { String::new() } else { format!(" (did you mean {}?)", hint.join(", ")) };
-            PolicyError::at(&name, key, format!("unknown category `{id}`{hint}; `hedge policy categories` lists them"))
+            let hint = if hint.is_empty() {
+                String::new()
+            } else {
+                format!(" (did you mean {}?)", hint.join(", "))
+            };
+            PolicyError::at(
+                &name,
+                key,
+                format!("unknown category `{id}`{hint}; `hedge policy categories` lists them"),
+            )
         })
     };
     let mut blocked = vec![false; taxonomy.len()];
-    let blocks: Vec<CategoryIdx> = cfg.block.iter().map(|id| category("block", id)).collect::<Result<_, _>>()?;
-    let allows: Vec<CategoryIdx> = cfg.allow.iter().map(|id| category("allow", id)).collect::<Result<_, _>>()?;
+    let blocks: Vec<CategoryIdx> = cfg
+        .block
+        .iter()
+        .map(|id| category("block", id))
+        .collect::<Result<_, _>>()?;
+    let allows: Vec<CategoryIdx> = cfg
+        .allow
+        .iter()
+        .map(|id| category("allow", id))
+        .collect::<Result<_, _>>()?;
     for c in 0..taxonomy.len() as CategoryIdx {
         let named = |set: &[CategoryIdx]| set.contains(&c);
         let root_named = |set: &[CategoryIdx]| taxonomy.parent(c).is_some_and(|p| set.contains(&p));
@@ -147,16 +198,43 @@ pub(crate) fn build(
     let mode = cfg.mode.unwrap_or(Mode::Filter);
     let action = cfg.action.unwrap_or(BlockAction::Null);
     if action == BlockAction::Redirect && cfg.redirect_to.is_empty() {
-        return Err(PolicyError::at(&name, "redirect_to", "action = \"redirect\" needs block-page addresses, e.g. redirect_to = [\"10.0.0.80\"]".into()));
+        return Err(PolicyError::at(
+            &name,
+            "redirect_to",
+            "action = \"redirect\" needs block-page addresses, e.g. redirect_to = [\"10.0.0.80\"]"
+                .into(),
+        ));
     }
-    if mode == Mode::Allowlist && cfg.allow_domains.is_empty() && cfg.allow_domain_files.is_empty() {
-        return Err(PolicyError::at(&name, "allow_domains", "a walled garden (mode = \"allowlist\") needs allow_domains or allow_domain_files".into()));
+    if mode == Mode::Allowlist && cfg.allow_domains.is_empty() && cfg.allow_domain_files.is_empty()
+    {
+        return Err(PolicyError::at(
+            &name,
+            "allow_domains",
+            "a walled garden (mode = \"allowlist\") needs allow_domains or allow_domain_files"
+                .into(),
+        ));
     }
-    let (custom_block, block_entries) = custom_index(&name, "block", &cfg.block_domains, &cfg.block_domain_files, base_dir, notices)?;
-    let (custom_allow, allow_entries) = custom_index(&name, "allow", &cfg.allow_domains, &cfg.allow_domain_files, base_dir, notices)?;
+    let (custom_block, block_entries) = custom_index(
+        &name,
+        "block",
+        &cfg.block_domains,
+        &cfg.block_domain_files,
+        base_dir,
+        notices,
+    )?;
+    let (custom_allow, allow_entries) = custom_index(
+        &name,
+        "allow",
+        &cfg.allow_domains,
+        &cfg.allow_domain_files,
+        base_dir,
+        notices,
+    )?;
     for entry in &allow_entries {
         if block_entries.contains(entry) {
-            notices.push(format!("profile `{name}`: `{entry}` is in both the allow and block domains; allow wins"));
+            notices.push(format!(
+                "profile `{name}`: `{entry}` is in both the allow and block domains; allow wins"
+            ));
         }
     }
     Ok(Profile {
@@ -194,29 +272,54 @@ fn custom_index(
     if inline.is_empty() && files.is_empty() {
         return Ok((None, Vec::new()));
     }
-    let taxonomy = Taxonomy::from_defs(Vec::new(), "custom lists").map_err(|e| PolicyError::at(profile, kind, e.to_string()))?;
+    let taxonomy = Taxonomy::from_defs(Vec::new(), "custom lists")
+        .map_err(|e| PolicyError::at(profile, kind, e.to_string()))?;
     let mut compiler = Compiler::new(&taxonomy);
     let key = format!("{kind}_domains");
     compiler
-        .add_text(&format!("{profile}-{kind}"), Format::Plain, &[], inline.join("\n").as_bytes(), &format!("profile `{profile}` {key}"))
+        .add_text(
+            &format!("{profile}-{kind}"),
+            Format::Plain,
+            &[],
+            inline.join("\n").as_bytes(),
+            &format!("profile `{profile}` {key}"),
+        )
         .map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
     for file in files {
         let path = base_dir.join(file);
         let text = std::fs::read(&path).map_err(|e| {
-            PolicyError::at(profile, &format!("{kind}_domain_files"), format!("{}: {e}; fix the path (relative to the config file)", path.display()))
+            PolicyError::at(
+                profile,
+                &format!("{kind}_domain_files"),
+                format!(
+                    "{}: {e}; fix the path (relative to the config file)",
+                    path.display()
+                ),
+            )
         })?;
         compiler
-            .add_text(&format!("{profile}-{kind}"), Format::Plain, &[], &text, &path.display().to_string())
-            .map_err(|e| PolicyError::at(profile, &format!("{kind}_domain_files"), e.to_string()))?;
+            .add_text(
+                &format!("{profile}-{kind}"),
+                Format::Plain,
+                &[],
+                &text,
+                &path.display().to_string(),
+            )
+            .map_err(|e| {
+                PolicyError::at(profile, &format!("{kind}_domain_files"), e.to_string())
+            })?;
     }
-    let compiled = compiler.finish(&mut |_| {}).map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
+    let compiled = compiler
+        .finish(&mut |_| {})
+        .map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
     for n in &compiled.notices {
         notices.push(n.clone());
     }
     for w in &compiled.warnings {
         notices.push(w.to_string());
     }
-    let index = Index::from_bytes(compiled.bytes).map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
+    let index = Index::from_bytes(compiled.bytes)
+        .map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
     let mut entries = Vec::new();
     index.for_each_name(|k, _| entries.push(hedge_lists::name_from_key(k)));
     Ok((Some(index), entries))

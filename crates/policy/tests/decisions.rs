@@ -1,5 +1,7 @@
 //! Decisions for the council's three profiles and the rule order.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -9,7 +11,16 @@ use hedge_policy::*;
 fn index() -> Arc<Index> {
     let t = Taxonomy::builtin();
     let mut c = Compiler::new(&t);
-    let mut add = |cat: &str, names: &str| c.add_text(&cat.replace('/', "-"), Format::Plain, &[cat.to_string()], names.as_bytes(), "t").unwrap();
+    let mut add = |cat: &str, names: &str| {
+        c.add_text(
+            &cat.replace('/', "-"),
+            Format::Plain,
+            &[cat.to_string()],
+            names.as_bytes(),
+            "t",
+        )
+        .unwrap()
+    };
     add("gambling", "bet365.com\n");
     add("internet-communication/web-chat", "chatroom.example\n");
     add("society-and-lifestyles/personals-and-dating", "match.com\n");
@@ -22,18 +33,28 @@ fn index() -> Arc<Index> {
 }
 
 fn profile(name: &str) -> ProfileConfig {
-    ProfileConfig { name: name.into(), ..Default::default() }
+    ProfileConfig {
+        name: name.into(),
+        ..Default::default()
+    }
 }
 
 fn council() -> Policy {
     let adult = ProfileConfig {
-        block: vec!["adult-material".into(), "gambling".into(), "entertainment/media-file-download".into()],
+        block: vec![
+            "adult-material".into(),
+            "gambling".into(),
+            "entertainment/media-file-download".into(),
+        ],
         block_domains: vec!["watchlive.channel4.com".into()],
         ..profile("adult")
     };
     let child = ProfileConfig {
         inherit: Some("adult".into()),
-        block: vec!["internet-communication/web-chat".into(), "society-and-lifestyles/personals-and-dating".into()],
+        block: vec![
+            "internet-communication/web-chat".into(),
+            "society-and-lifestyles/personals-and-dating".into(),
+        ],
         block_domains: vec!["secondlife.com".into()],
         safesearch: Some(true),
         youtube_restrict: Some(YoutubeRestrict::Strict),
@@ -54,7 +75,9 @@ fn verdict(p: &Policy, profile: &str, name: &str) -> Decision {
 
 fn blocked_as(p: &Policy, profile: &str, name: &str) -> Option<String> {
     match verdict(p, profile, name) {
-        Decision::Block(BlockReason::Category(c, _)) => Some(p.index().taxonomy().id(c).to_string()),
+        Decision::Block(BlockReason::Category(c, _)) => {
+            Some(p.index().taxonomy().id(c).to_string())
+        }
         Decision::Block(r) => Some(format!("{r:?}")),
         _ => None,
     }
@@ -63,31 +86,89 @@ fn blocked_as(p: &Policy, profile: &str, name: &str) -> Option<String> {
 #[test]
 fn council_profiles() {
     let p = council();
-    assert_eq!(blocked_as(&p, "adult", "www.bet365.com").as_deref(), Some("gambling"));
-    assert_eq!(blocked_as(&p, "adult", "nude.example").as_deref(), Some("adult-material/nudity"));
-    assert_eq!(blocked_as(&p, "adult", "mixed.example").as_deref(), Some("adult-material"));
-    assert_eq!(blocked_as(&p, "adult", "torrents.example").as_deref(), Some("entertainment/media-file-download"));
-    assert_eq!(blocked_as(&p, "adult", "NETFLIX.com."), None, "entertainment root not blocked");
+    assert_eq!(
+        blocked_as(&p, "adult", "www.bet365.com").as_deref(),
+        Some("gambling")
+    );
+    assert_eq!(
+        blocked_as(&p, "adult", "nude.example").as_deref(),
+        Some("adult-material/nudity")
+    );
+    assert_eq!(
+        blocked_as(&p, "adult", "mixed.example").as_deref(),
+        Some("adult-material")
+    );
+    assert_eq!(
+        blocked_as(&p, "adult", "torrents.example").as_deref(),
+        Some("entertainment/media-file-download")
+    );
+    assert_eq!(
+        blocked_as(&p, "adult", "NETFLIX.com."),
+        None,
+        "entertainment root not blocked"
+    );
     assert_eq!(blocked_as(&p, "adult", "chatroom.example"), None);
-    assert_eq!(blocked_as(&p, "adult", "watchlive.channel4.com").as_deref(), Some("CustomBlock"));
+    assert_eq!(
+        blocked_as(&p, "adult", "watchlive.channel4.com").as_deref(),
+        Some("CustomBlock")
+    );
     // Child = Adult + web chat + dating + its custom URLs.
-    assert_eq!(blocked_as(&p, "child", "www.bet365.com").as_deref(), Some("gambling"));
-    assert_eq!(blocked_as(&p, "child", "chatroom.example").as_deref(), Some("internet-communication/web-chat"));
-    assert_eq!(blocked_as(&p, "child", "match.com").as_deref(), Some("society-and-lifestyles/personals-and-dating"));
-    assert_eq!(blocked_as(&p, "child", "watchlive.channel4.com").as_deref(), Some("CustomBlock"));
-    assert_eq!(blocked_as(&p, "child", "www.secondlife.com").as_deref(), Some("CustomBlock"));
+    assert_eq!(
+        blocked_as(&p, "child", "www.bet365.com").as_deref(),
+        Some("gambling")
+    );
+    assert_eq!(
+        blocked_as(&p, "child", "chatroom.example").as_deref(),
+        Some("internet-communication/web-chat")
+    );
+    assert_eq!(
+        blocked_as(&p, "child", "match.com").as_deref(),
+        Some("society-and-lifestyles/personals-and-dating")
+    );
+    assert_eq!(
+        blocked_as(&p, "child", "watchlive.channel4.com").as_deref(),
+        Some("CustomBlock")
+    );
+    assert_eq!(
+        blocked_as(&p, "child", "www.secondlife.com").as_deref(),
+        Some("CustomBlock")
+    );
     assert_eq!(blocked_as(&p, "adult", "www.secondlife.com"), None);
-    assert_eq!(verdict(&p, "child", "www.google.co.uk"), Decision::Rewrite("forcesafesearch.google.com"));
-    assert_eq!(verdict(&p, "child", "www.youtube.com"), Decision::Rewrite("restrict.youtube.com"));
-    assert_eq!(verdict(&p, "adult", "www.google.co.uk"), Decision::Allow(AllowReason::NotListed));
+    assert_eq!(
+        verdict(&p, "child", "www.google.co.uk"),
+        Decision::Rewrite("forcesafesearch.google.com")
+    );
+    assert_eq!(
+        verdict(&p, "child", "www.youtube.com"),
+        Decision::Rewrite("restrict.youtube.com")
+    );
+    assert_eq!(
+        verdict(&p, "adult", "www.google.co.uk"),
+        Decision::Allow(AllowReason::NotListed)
+    );
     // Walled garden.
-    assert_eq!(verdict(&p, "walled-garden", "www.pbskids.org"), Decision::Allow(AllowReason::WalledGarden));
-    assert_eq!(verdict(&p, "walled-garden", "example.org"), Decision::Block(BlockReason::NotInGarden));
+    assert_eq!(
+        verdict(&p, "walled-garden", "www.pbskids.org"),
+        Decision::Allow(AllowReason::WalledGarden)
+    );
+    assert_eq!(
+        verdict(&p, "walled-garden", "example.org"),
+        Decision::Block(BlockReason::NotInGarden)
+    );
     let wg = p.profile_id("walled-garden").unwrap();
-    assert_eq!(p.decide_cname_target(wg, "kids-site.cdn-provider.net"), Decision::Allow(AllowReason::WalledGarden));
+    assert_eq!(
+        p.decide_cname_target(wg, "kids-site.cdn-provider.net"),
+        Decision::Allow(AllowReason::WalledGarden)
+    );
     // CNAME cloaking in filter mode.
-    assert!(matches!(p.decide_cname_target(0, "collector.adtracker.net"), Decision::Allow(_)));
-    assert!(matches!(p.decide_cname_target(1, "x.bet365.com"), Decision::Block(_)));
+    assert!(matches!(
+        p.decide_cname_target(0, "collector.adtracker.net"),
+        Decision::Allow(_)
+    ));
+    assert!(matches!(
+        p.decide_cname_target(1, "x.bet365.com"),
+        Decision::Block(_)
+    ));
 }
 
 #[test]
@@ -97,31 +178,73 @@ fn root_and_child_rules_in_both_directions() {
         allow: vec!["entertainment/media-file-download".into()],
         ..profile("a")
     };
-    let download_blocked_only = ProfileConfig { block: vec!["entertainment/media-file-download".into()], ..profile("b") };
-    let p = Policy::new(index(), vec![ent_blocked_download_allowed, download_blocked_only], Path::new(".")).unwrap();
-    assert_eq!(blocked_as(&p, "a", "netflix.com").as_deref(), Some("entertainment/streaming-media"));
+    let download_blocked_only = ProfileConfig {
+        block: vec!["entertainment/media-file-download".into()],
+        ..profile("b")
+    };
+    let p = Policy::new(
+        index(),
+        vec![ent_blocked_download_allowed, download_blocked_only],
+        Path::new("."),
+    )
+    .unwrap();
+    assert_eq!(
+        blocked_as(&p, "a", "netflix.com").as_deref(),
+        Some("entertainment/streaming-media")
+    );
     assert_eq!(blocked_as(&p, "a", "torrents.example"), None);
     assert_eq!(blocked_as(&p, "b", "netflix.com"), None);
-    assert_eq!(blocked_as(&p, "b", "torrents.example").as_deref(), Some("entertainment/media-file-download"));
+    assert_eq!(
+        blocked_as(&p, "b", "torrents.example").as_deref(),
+        Some("entertainment/media-file-download")
+    );
 }
 
 #[test]
 fn bypass_controls_are_switchable() {
     let on = profile("on");
-    let off = ProfileConfig { block_doh_canary: Some(false), block_private_relay: Some(false), block_ddr: Some(false), ..profile("off") };
+    let off = ProfileConfig {
+        block_doh_canary: Some(false),
+        block_private_relay: Some(false),
+        block_ddr: Some(false),
+        ..profile("off")
+    };
     let p = Policy::new(index(), vec![on, off], Path::new(".")).unwrap();
-    assert_eq!(verdict(&p, "on", "use-application-dns.net."), Decision::Bypass(Bypass::DohCanary));
-    assert_eq!(verdict(&p, "on", "Mask.iCloud.com"), Decision::Bypass(Bypass::PrivateRelay));
-    assert_eq!(verdict(&p, "on", "mask-h2.icloud.com"), Decision::Bypass(Bypass::PrivateRelay));
-    assert_eq!(verdict(&p, "on", "_dns.resolver.arpa"), Decision::Bypass(Bypass::Ddr));
-    for n in ["use-application-dns.net", "mask.icloud.com", "_dns.resolver.arpa"] {
-        assert_eq!(verdict(&p, "off", n), Decision::Allow(AllowReason::NotListed));
+    assert_eq!(
+        verdict(&p, "on", "use-application-dns.net."),
+        Decision::Bypass(Bypass::DohCanary)
+    );
+    assert_eq!(
+        verdict(&p, "on", "Mask.iCloud.com"),
+        Decision::Bypass(Bypass::PrivateRelay)
+    );
+    assert_eq!(
+        verdict(&p, "on", "mask-h2.icloud.com"),
+        Decision::Bypass(Bypass::PrivateRelay)
+    );
+    assert_eq!(
+        verdict(&p, "on", "_dns.resolver.arpa"),
+        Decision::Bypass(Bypass::Ddr)
+    );
+    for n in [
+        "use-application-dns.net",
+        "mask.icloud.com",
+        "_dns.resolver.arpa",
+    ] {
+        assert_eq!(
+            verdict(&p, "off", n),
+            Decision::Allow(AllowReason::NotListed)
+        );
     }
 }
 
 #[test]
 fn allow_overrides_block_and_inherited_entries() {
-    let parent = ProfileConfig { block: vec!["gambling".into()], allow_domains: vec!["ok.example".into()], ..profile("parent") };
+    let parent = ProfileConfig {
+        block: vec!["gambling".into()],
+        allow_domains: vec!["ok.example".into()],
+        ..profile("parent")
+    };
     let kid = ProfileConfig {
         inherit: Some("parent".into()),
         allow_domains: vec!["bet365.com".into()],
@@ -129,27 +252,93 @@ fn allow_overrides_block_and_inherited_entries() {
         ..profile("kid")
     };
     let p = Policy::new(index(), vec![parent, kid], Path::new(".")).unwrap();
-    assert_eq!(verdict(&p, "kid", "www.bet365.com"), Decision::Allow(AllowReason::CustomAllow));
-    assert!(matches!(verdict(&p, "parent", "www.bet365.com"), Decision::Block(BlockReason::Category(..))));
-    assert_eq!(verdict(&p, "parent", "ok.example"), Decision::Allow(AllowReason::CustomAllow));
-    assert_eq!(verdict(&p, "kid", "ok.example"), Decision::Block(BlockReason::CustomBlock), "the child's own block beats an inherited allow");
+    assert_eq!(
+        verdict(&p, "kid", "www.bet365.com"),
+        Decision::Allow(AllowReason::CustomAllow)
+    );
+    assert!(matches!(
+        verdict(&p, "parent", "www.bet365.com"),
+        Decision::Block(BlockReason::Category(..))
+    ));
+    assert_eq!(
+        verdict(&p, "parent", "ok.example"),
+        Decision::Allow(AllowReason::CustomAllow)
+    );
+    assert_eq!(
+        verdict(&p, "kid", "ok.example"),
+        Decision::Block(BlockReason::CustomBlock),
+        "the child's own block beats an inherited allow"
+    );
 }
 
 #[test]
 fn configuration_errors_name_the_profile_and_key() {
-    let err = Policy::new(index(), vec![ProfileConfig { block: vec!["web-chat".into()], ..profile("x") }], Path::new(".")).unwrap_err();
+    let err = Policy::new(
+        index(),
+        vec![ProfileConfig {
+            block: vec!["web-chat".into()],
+            ..profile("x")
+        }],
+        Path::new("."),
+    )
+    .unwrap_err();
     assert_eq!(err.key, "block");
-    assert!(err.problem.contains("unknown category `web-chat`") && err.problem.contains("internet-communication/web-chat"), "{err}");
-    let err = Policy::new(index(), vec![ProfileConfig { inherit: Some("nobody".into()), ..profile("x") }], Path::new(".")).unwrap_err();
-    assert_eq!((err.key.as_str(), err.problem.as_str()), ("inherit", "no profile is named `nobody`"));
-    let a = ProfileConfig { inherit: Some("b".into()), ..profile("a") };
-    let b = ProfileConfig { inherit: Some("a".into()), ..profile("b") };
-    assert!(Policy::new(index(), vec![a, b], Path::new(".")).unwrap_err().problem.contains("loops"));
-    let r = ProfileConfig { action: Some(BlockAction::Redirect), ..profile("r") };
-    assert_eq!(Policy::new(index(), vec![r], Path::new(".")).unwrap_err().key, "redirect_to");
-    let g = ProfileConfig { mode: Some(Mode::Allowlist), ..profile("g") };
-    assert_eq!(Policy::new(index(), vec![g], Path::new(".")).unwrap_err().key, "allow_domains");
-    let missing = ProfileConfig { block_domain_files: vec!["nope.txt".into()], ..profile("m") };
+    assert!(
+        err.problem.contains("unknown category `web-chat`")
+            && err.problem.contains("internet-communication/web-chat"),
+        "{err}"
+    );
+    let err = Policy::new(
+        index(),
+        vec![ProfileConfig {
+            inherit: Some("nobody".into()),
+            ..profile("x")
+        }],
+        Path::new("."),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (err.key.as_str(), err.problem.as_str()),
+        ("inherit", "no profile is named `nobody`")
+    );
+    let a = ProfileConfig {
+        inherit: Some("b".into()),
+        ..profile("a")
+    };
+    let b = ProfileConfig {
+        inherit: Some("a".into()),
+        ..profile("b")
+    };
+    assert!(
+        Policy::new(index(), vec![a, b], Path::new("."))
+            .unwrap_err()
+            .problem
+            .contains("loops")
+    );
+    let r = ProfileConfig {
+        action: Some(BlockAction::Redirect),
+        ..profile("r")
+    };
+    assert_eq!(
+        Policy::new(index(), vec![r], Path::new("."))
+            .unwrap_err()
+            .key,
+        "redirect_to"
+    );
+    let g = ProfileConfig {
+        mode: Some(Mode::Allowlist),
+        ..profile("g")
+    };
+    assert_eq!(
+        Policy::new(index(), vec![g], Path::new("."))
+            .unwrap_err()
+            .key,
+        "allow_domains"
+    );
+    let missing = ProfileConfig {
+        block_domain_files: vec!["nope.txt".into()],
+        ..profile("m")
+    };
     let err = Policy::new(index(), vec![missing], Path::new("/nonexistent")).unwrap_err();
     assert!(err.problem.contains("/nonexistent/nope.txt"), "{err}");
 }
@@ -164,9 +353,18 @@ fn notices_for_shadowed_allows_paths_and_unsupplied_categories() {
     };
     let policy = Policy::new(index(), vec![p], Path::new(".")).unwrap();
     let all = policy.notices().join("\n");
-    assert!(all.contains("allow = `entertainment/streaming-media` has no effect"), "{all}");
-    assert!(all.contains("news.sky.com/#watchlive") && all.contains("cannot be enforced"), "{all}");
-    assert!(all.contains("`security/bot-networks` is blocked but no list"), "{all}");
+    assert!(
+        all.contains("allow = `entertainment/streaming-media` has no effect"),
+        "{all}"
+    );
+    assert!(
+        all.contains("news.sky.com/#watchlive") && all.contains("cannot be enforced"),
+        "{all}"
+    );
+    assert!(
+        all.contains("`security/bot-networks` is blocked but no list"),
+        "{all}"
+    );
 }
 
 #[test]
@@ -178,5 +376,8 @@ fn explain_names_profile_category_source_and_version() {
     assert!(text.contains("profile `child` (inherits adult)"), "{text}");
     assert!(text.contains("category `gambling` is blocked"), "{text}");
     assert!(text.contains("source lists: gambling"), "{text}");
-    assert!(text.contains(&format!("index version {}", p.index().version())), "{text}");
+    assert!(
+        text.contains(&format!("index version {}", p.index().version())),
+        "{text}"
+    );
 }

@@ -11,11 +11,24 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let policy = &checked.policy;
     let Some(profile) = policy.profile_id(&args.profile) else {
         let names: Vec<&str> = policy.profiles().iter().map(|p| p.name.as_str()).collect();
-        crate::usage!("no profile `{}`; profiles: {}", args.profile, names.join(", "));
+        crate::usage!(
+            "no profile `{}`; profiles: {}",
+            args.profile,
+            names.join(", ")
+        );
     };
-    let name = if args.name.is_ascii() { args.name.clone() } else { hedge_lists::normalize(&args.name).unwrap_or(args.name.clone()) };
+    let name = if args.name.is_ascii() {
+        args.name.clone()
+    } else {
+        hedge_lists::normalize(&args.name).unwrap_or(args.name.clone())
+    };
     let e = policy.explain(profile, &name);
-    println!("{} {}: {}", name, args.qtype.to_ascii_uppercase(), e.verdict);
+    println!(
+        "{} {}: {}",
+        name,
+        args.qtype.to_ascii_uppercase(),
+        e.verdict
+    );
     print!("{e}");
     Ok(ExitCode::SUCCESS)
 }

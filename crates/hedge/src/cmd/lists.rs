@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use hedge_lists::{write_atomic, Compiler, Index, Manifest, Progress, Taxonomy};
+use hedge_lists::{Compiler, Index, Manifest, Progress, Taxonomy, write_atomic};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{CompileArgs, TableFormat};
-use crate::output::{thousands, Rows};
+use crate::output::{Rows, thousands};
 
 pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
@@ -36,14 +36,33 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
     compiler.add_manifest(&manifest, &mut on_progress)?;
     let compiled = compiler.finish(&mut on_progress)?;
     bar.finish_and_clear();
-    let previous = args.out.exists().then(|| Index::open(&args.out)).and_then(Result::ok);
+    let previous = args
+        .out
+        .exists()
+        .then(|| Index::open(&args.out))
+        .and_then(Result::ok);
     write_atomic(&args.out, &compiled.bytes)?;
     record_changes(&args, previous.as_ref());
 
-    let mut rows = Rows::new(&["source/list", "categories", "lines", "names", "duplicates", "allows", "warnings", "IP literals", "paths", "unsupported"]);
+    let mut rows = Rows::new(&[
+        "source/list",
+        "categories",
+        "lines",
+        "names",
+        "duplicates",
+        "allows",
+        "warnings",
+        "IP literals",
+        "paths",
+        "unsupported",
+    ]);
     for s in &compiled.meta.sources {
         for l in &s.lists {
-            let label = if l.name == s.name { s.name.clone() } else { format!("{}/{}", s.name, l.name) };
+            let label = if l.name == s.name {
+                s.name.clone()
+            } else {
+                format!("{}/{}", s.name, l.name)
+            };
             rows.push(vec![
                 label,
                 l.categories.join(", "),
@@ -67,7 +86,10 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
     }
     let shown = compiled.warnings.len().min(args.show_warnings) as u64;
     if compiled.warning_count > shown {
-        eprintln!("… and {} more warnings (use --show-warnings N to see more)", thousands(compiled.warning_count - shown));
+        eprintln!(
+            "… and {} more warnings (use --show-warnings N to see more)",
+            thousands(compiled.warning_count - shown)
+        );
     }
     let names = compiled.meta.names.max(1);
     println!(
@@ -89,7 +111,11 @@ fn record_changes(args: &CompileArgs, previous: Option<&Index>) {
     let db = match &args.stats_db {
         Some(p) if p.as_os_str() == "-" => return,
         Some(p) => p.clone(),
-        None => args.out.parent().unwrap_or(Path::new(".")).join("hedge-stats.sqlite"),
+        None => args
+            .out
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("hedge-stats.sqlite"),
     };
     let result = (|| -> anyhow::Result<usize> {
         let new = Index::open(&args.out)?;
@@ -104,13 +130,24 @@ fn record_changes(args: &CompileArgs, previous: Option<&Index>) {
         Ok(n)
     })();
     match result {
-        Ok(n) => eprintln!("recorded changes in {n} categories against the previous index in {}", db.display()),
-        Err(e) => eprintln!("warning: could not record list changes in {}: {e:#}", db.display()),
+        Ok(n) => eprintln!(
+            "recorded changes in {n} categories against the previous index in {}",
+            db.display()
+        ),
+        Err(e) => eprintln!(
+            "warning: could not record list changes in {}: {e:#}",
+            db.display()
+        ),
     }
 }
 
-fn to_store_change(old_version: &str, new: &Index, diff: &hedge_lists::Diff) -> hedge_stats::ListChange {
-    let compiled_at = jiff::Timestamp::from_second(new.meta().built_at as i64).unwrap_or_else(|_| jiff::Timestamp::now());
+fn to_store_change(
+    old_version: &str,
+    new: &Index,
+    diff: &hedge_lists::Diff,
+) -> hedge_stats::ListChange {
+    let compiled_at = jiff::Timestamp::from_second(new.meta().built_at as i64)
+        .unwrap_or_else(|_| jiff::Timestamp::now());
     hedge_stats::ListChange {
         compiled_at,
         old_version: old_version.to_string(),
@@ -131,7 +168,9 @@ fn to_store_change(old_version: &str, new: &Index, diff: &hedge_lists::Diff) -> 
                         change: match n.change {
                             hedge_lists::Change::Added => hedge_stats::ChangeKind::Added,
                             hedge_lists::Change::Removed => hedge_stats::ChangeKind::Removed,
-                            hedge_lists::Change::Recategorised => hedge_stats::ChangeKind::Recategorised,
+                            hedge_lists::Change::Recategorised => {
+                                hedge_stats::ChangeKind::Recategorised
+                            }
                         },
                         from_category: n.from.clone(),
                     })
@@ -141,21 +180,46 @@ fn to_store_change(old_version: &str, new: &Index, diff: &hedge_lists::Diff) -> 
     }
 }
 
-pub fn diff(old: &Path, new: &Path, category: Option<String>, names: usize, format: TableFormat) -> anyhow::Result<ExitCode> {
+pub fn diff(
+    old: &Path,
+    new: &Path,
+    category: Option<String>,
+    names: usize,
+    format: TableFormat,
+) -> anyhow::Result<ExitCode> {
     let (a, b) = (open(old)?, open(new)?);
     let d = hedge_lists::diff(&a, &b, names);
     let mut summary = Rows::new(&["category", "added", "removed", "recategorised"]);
     let mut detail = Rows::new(&["category", "name", "change", "from"]);
     for (id, c) in &d.categories {
-        if category.as_ref().is_some_and(|want| id != want && !id.starts_with(&format!("{want}/"))) {
+        if category
+            .as_ref()
+            .is_some_and(|want| id != want && !id.starts_with(&format!("{want}/")))
+        {
             continue;
         }
-        summary.push(vec![id.clone(), c.added.to_string(), c.removed.to_string(), c.recategorised.to_string()]);
+        summary.push(vec![
+            id.clone(),
+            c.added.to_string(),
+            c.removed.to_string(),
+            c.recategorised.to_string(),
+        ]);
         for n in &c.names {
-            detail.push(vec![id.clone(), n.name.clone(), n.change.as_str().into(), n.from.clone().unwrap_or_default()]);
+            detail.push(vec![
+                id.clone(),
+                n.name.clone(),
+                n.change.as_str().into(),
+                n.from.clone().unwrap_or_default(),
+            ]);
         }
     }
-    println!("{} ({}) → {} ({})", old.display(), a.version(), new.display(), b.version());
+    println!(
+        "{} ({}) → {} ({})",
+        old.display(),
+        a.version(),
+        new.display(),
+        b.version()
+    );
     print!("{}", summary.render(format));
     if names > 0 && !detail.rows.is_empty() {
         print!("{}", detail.render(format));
@@ -169,9 +233,11 @@ fn progress_bar() -> ProgressBar {
     }
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg:24} [{bar:30}] {bytes}/{total_bytes} {elapsed}")
-            .expect("a valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} {msg:24} [{bar:30}] {bytes}/{total_bytes} {elapsed}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
     );
     bar
 }
@@ -202,7 +268,10 @@ pub fn verify(path: &Path) -> anyhow::Result<ExitCode> {
         started.elapsed().as_secs_f64() * 1000.0
     );
     for s in &meta.sources {
-        println!("  source {:<18} {:<8} sha256:{} ({})", s.name, s.format, s.digest, s.origin);
+        println!(
+            "  source {:<18} {:<8} sha256:{} ({})",
+            s.name, s.format, s.digest, s.origin
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -223,7 +292,11 @@ pub fn stats(path: &Path, format: TableFormat) -> anyhow::Result<ExitCode> {
     }
     let mut rows = Rows::new(&["kind", "name", "names"]);
     for (i, n) in per_category.iter().enumerate() {
-        rows.push(vec!["category".into(), taxonomy.defs()[i].id.clone(), n.to_string()]);
+        rows.push(vec![
+            "category".into(),
+            taxonomy.defs()[i].id.clone(),
+            n.to_string(),
+        ]);
     }
     for (label, n) in meta.labels.iter().zip(&per_label) {
         if *n > 0 {
@@ -231,11 +304,18 @@ pub fn stats(path: &Path, format: TableFormat) -> anyhow::Result<ExitCode> {
             rows.push(vec![kind.into(), label.path(), n.to_string()]);
         }
     }
-    rows.push(vec!["total".into(), "distinct names".into(), meta.names.to_string()]);
+    rows.push(vec![
+        "total".into(),
+        "distinct names".into(),
+        meta.names.to_string(),
+    ]);
     print!("{}", rows.render(format));
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn timestamp(secs: u64) -> String {
-    jiff::Timestamp::from_second(secs as i64).map_or_else(|_| secs.to_string(), |t| t.strftime("%Y-%m-%d %H:%M:%SZ").to_string())
+    jiff::Timestamp::from_second(secs as i64).map_or_else(
+        |_| secs.to_string(),
+        |t| t.strftime("%Y-%m-%d %H:%M:%SZ").to_string(),
+    )
 }

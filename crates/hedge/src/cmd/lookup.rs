@@ -35,26 +35,68 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// One name's verdict, in the chosen format.
-fn print_one(index: &Index, input: &str, format: LookupFormat, out: &mut impl Write) -> std::io::Result<()> {
+fn print_one(
+    index: &Index,
+    input: &str,
+    format: LookupFormat,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     // Unicode input is looked up as punycode; anything else as typed (case-insensitively).
-    let ascii = if input.is_ascii() { input.to_string() } else { hedge_lists::normalize(input).unwrap_or_else(|_| input.to_string()) };
+    let ascii = if input.is_ascii() {
+        input.to_string()
+    } else {
+        hedge_lists::normalize(input).unwrap_or_else(|_| input.to_string())
+    };
     let hit = index.lookup(&ascii);
     let (matched, categories, sources) = match hit {
         Some(m) => {
-            let cats: Vec<&str> = index.categories(m.set).iter().map(|&c| index.taxonomy().id(c)).collect();
-            let labels: Vec<String> =
-                index.labels(m.set).map(|l| if l.allow { format!("{} (allow)", l.path()) } else { l.path() }).collect();
-            (m.suffix.to_ascii_lowercase(), cats.join(","), labels.join(","))
+            let cats: Vec<&str> = index
+                .categories(m.set)
+                .iter()
+                .map(|&c| index.taxonomy().id(c))
+                .collect();
+            let labels: Vec<String> = index
+                .labels(m.set)
+                .map(|l| {
+                    if l.allow {
+                        format!("{} (allow)", l.path())
+                    } else {
+                        l.path()
+                    }
+                })
+                .collect();
+            (
+                m.suffix.to_ascii_lowercase(),
+                cats.join(","),
+                labels.join(","),
+            )
         }
         None => ("-".to_string(), String::new(), String::new()),
     };
     match format {
         LookupFormat::Tsv => {
-            let dash = |s: &str| if s.is_empty() { "-".to_string() } else { s.to_string() };
-            writeln!(out, "{input}\t{matched}\t{}\t{}", dash(&categories), dash(&sources))
+            let dash = |s: &str| {
+                if s.is_empty() {
+                    "-".to_string()
+                } else {
+                    s.to_string()
+                }
+            };
+            writeln!(
+                out,
+                "{input}\t{matched}\t{}\t{}",
+                dash(&categories),
+                dash(&sources)
+            )
         }
         LookupFormat::Json => {
-            let split = |s: &str| -> Vec<String> { if s.is_empty() { vec![] } else { s.split(',').map(String::from).collect() } };
+            let split = |s: &str| -> Vec<String> {
+                if s.is_empty() {
+                    vec![]
+                } else {
+                    s.split(',').map(String::from).collect()
+                }
+            };
             let v = serde_json::json!({
                 "name": input,
                 "matched": if hit.is_some() { serde_json::Value::from(matched) } else { serde_json::Value::Null },
@@ -65,6 +107,9 @@ fn print_one(index: &Index, input: &str, format: LookupFormat, out: &mut impl Wr
             writeln!(out, "{v}")
         }
         LookupFormat::Text if hit.is_none() => writeln!(out, "{input}: not listed"),
-        LookupFormat::Text => writeln!(out, "{input}: listed as {matched}\n  categories: {categories}\n  sources:    {sources}"),
+        LookupFormat::Text => writeln!(
+            out,
+            "{input}: listed as {matched}\n  categories: {categories}\n  sources:    {sources}"
+        ),
     }
 }

@@ -22,7 +22,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckConfig { config } => check::run(config),
         Command::Explain(args) => explain::run(args),
         Command::Report(args) => report::run(args),
-        Command::Policy(PolicyCommand::Show { config, profile, format }) => policy::show(config, profile, format),
-        Command::Lists(ListsCommand::Diff { old, new, category, names, format }) => lists::diff(&old, &new, category, names, format),
+        Command::Policy(PolicyCommand::Show {
+            config,
+            profile,
+            format,
+        }) => policy::show(config, profile, format),
+        Command::Lists(ListsCommand::Diff {
+            old,
+            new,
+            category,
+            names,
+            format,
+        }) => lists::diff(&old, &new, category, names, format),
     }
 }

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use hedge_stats::{render, Action, Dim, Format, Period, Report, ReportQuery, SqliteStore};
+use hedge_stats::{Action, Dim, Format, Period, Report, ReportQuery, SqliteStore, render};
 
 use crate::cli::{ReportArgs, TableFormat};
 use crate::config;
@@ -15,9 +15,15 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         None => config::load(args.config.as_deref())?.stats_path(),
     };
     if !db.exists() {
-        crate::usage!("{}: no statistics file; is `[stats]` enabled and has hedge served queries? (or pass --db FILE)", db.display());
+        crate::usage!(
+            "{}: no statistics file; is `[stats]` enabled and has hedge served queries? (or pass --db FILE)",
+            db.display()
+        );
     }
-    let period = |s: &str, key: &str| s.parse::<Period>().map_err(|e| anyhow::Error::new(crate::cli::UsageError(format!("--{key}: {e}"))));
+    let period = |s: &str, key: &str| {
+        s.parse::<Period>()
+            .map_err(|e| anyhow::Error::new(crate::cli::UsageError(format!("--{key}: {e}"))))
+    };
     let mut query = ReportQuery::new(period(&args.from, "from")?, period(&args.to, "to")?);
     for b in &args.by {
         query.by.push(match b.trim() {
@@ -26,7 +32,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             "profile" => Dim::Profile,
             "category" => Dim::Category,
             "action" => Dim::Action,
-            other => crate::usage!("--by: unknown dimension `{other}`; use month, day, profile, category, action"),
+            other => crate::usage!(
+                "--by: unknown dimension `{other}`; use month, day, profile, category, action"
+            ),
         });
     }
     query.profile = args.profile.clone();
@@ -35,7 +43,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         None => None,
         Some(a) => match Action::ALL.iter().find(|x| x.as_str() == a) {
             Some(x) => Some(*x),
-            None => crate::usage!("--action: unknown action `{a}`; use allowed, blocked, rewritten, refused, servfail"),
+            None => crate::usage!(
+                "--action: unknown action `{a}`; use allowed, blocked, rewritten, refused, servfail"
+            ),
         },
     };
     query.top_domains = args.top_domains;

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use hedge_dns::Server;
 use metrics::counter;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::{self, Loaded};
 use crate::metrics as m;
@@ -19,7 +19,10 @@ pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     for n in &checked.notices {
         tracing::warn!("{n}");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("hedge").build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("hedge")
+        .build()?;
     runtime.block_on(serve(loaded, checked))
 }
 
@@ -31,7 +34,12 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     }
     let mut stats = stats::start(&loaded, &checked);
     let observer = stats::observer(&checked, stats.as_ref());
-    let server = Server::start(&c.listeners, &loaded.upstream(), c.server.clone(), checked.snapshot(Some(observer)))?;
+    let server = Server::start(
+        &c.listeners,
+        &loaded.upstream(),
+        c.server.clone(),
+        checked.snapshot(Some(observer)),
+    )?;
     let index = checked.policy.index();
     m::set_index(index);
     tracing::info!(
@@ -43,7 +51,10 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
         c.upstream.mode
     );
     for (i, proto, addr) in server.bound() {
-        tracing::info!("listening on {proto} {addr} for profile `{}`", c.listeners[*i].profile);
+        tracing::info!(
+            "listening on {proto} {addr} for profile `{}`",
+            c.listeners[*i].profile
+        );
     }
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
@@ -79,19 +90,24 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
 /// Builds a new snapshot from the files and swaps it in; on any failure the running one stays.
 fn reload(server: &Server, path: Option<&Path>, stats: &mut Option<Stats>, why: &str) {
     let started = std::time::Instant::now();
-    let result = config::load(path).and_then(|loaded| config::check(&loaded).map(|checked| (loaded, checked)));
+    let result = config::load(path)
+        .and_then(|loaded| config::check(&loaded).map(|checked| (loaded, checked)));
     let (loaded, checked) = match result {
         Ok(x) => x,
         Err(e) => {
             counter!(m::RELOADS, "result" => "failed").increment(1);
-            tracing::error!("reload ({why}) failed, still serving the previous configuration: {e:#}");
+            tracing::error!(
+                "reload ({why}) failed, still serving the previous configuration: {e:#}"
+            );
             return;
         }
     };
     for n in &checked.notices {
         tracing::warn!("{n}");
     }
-    if stats.as_ref().is_some_and(|s| !s.fits(&checked)) || (stats.is_none() && loaded.config.stats.enabled) {
+    if stats.as_ref().is_some_and(|s| !s.fits(&checked))
+        || (stats.is_none() && loaded.config.stats.enabled)
+    {
         if let Some(old) = stats.take() {
             old.stop();
         }
@@ -103,7 +119,10 @@ fn reload(server: &Server, path: Option<&Path>, stats: &mut Option<Stats>, why: 
         Ok(()) => {
             counter!(m::RELOADS, "result" => "ok").increment(1);
             m::set_index(checked.policy.index());
-            tracing::info!("reloaded ({why}): index {version}, in {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
+            tracing::info!(
+                "reloaded ({why}): index {version}, in {:.0} ms",
+                started.elapsed().as_secs_f64() * 1000.0
+            );
         }
         Err(e) => {
             counter!(m::RELOADS, "result" => "failed").increment(1);

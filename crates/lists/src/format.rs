@@ -93,7 +93,19 @@ const HOSTS_LOCAL: &[&str] = &[
     "ip6-allnodes",
     "ip6-allrouters",
     "ip6-allhosts",
-    "0.0.0.0",
+];
+
+/// Adblock modifiers that do not change which host a rule means, so a DNS filter can apply
+/// the rule to the whole host (as AdGuard Home does).
+const HOST_WIDE_MODIFIERS: &[&str] = &[
+    "important",
+    "third-party",
+    "3p",
+    "first-party",
+    "1p",
+    "document",
+    "doc",
+    "all",
 ];
 
 /// Splits a line into its items; comments and blank lines yield nothing.
@@ -181,9 +193,13 @@ fn adblock<'a>(line: &'a str, emit: &mut dyn FnMut(Item<'a>)) {
         None => (false, rule),
     };
     let (pattern, modifiers) = body.split_once('$').unwrap_or((body, ""));
-    if !modifiers.is_empty() && modifiers.split(',').any(|m| m != "important") {
+    if !modifiers.is_empty()
+        && modifiers
+            .split(',')
+            .any(|m| !HOST_WIDE_MODIFIERS.contains(&m.trim_start_matches('~')))
+    {
         return emit(Item::Unsupported(
-            "rule with modifiers other than $important",
+            "rule with a modifier DNS cannot apply ($domain=, $dnstype=, content types…)",
         ));
     }
     let Some(host) = pattern.strip_prefix("||") else {
@@ -339,7 +355,11 @@ mod tests {
         assert_eq!(got[1], Item::Allow("ok.ads.com"));
         assert!(matches!(got[2], Item::Unsupported(_)));
         assert!(matches!(got[3], Item::Unsupported(_)));
-        assert!(matches!(got[4], Item::Unsupported(_)));
+        assert_eq!(
+            got[4],
+            Item::Block("t.com"),
+            "third-party rules apply to the whole host in DNS"
+        );
         assert_eq!(got[5], Item::Block("i.com"));
     }
 

@@ -65,6 +65,8 @@ pub fn normalize(entry: &str) -> Result<String, NameError> {
     }
     s = s.strip_suffix('.').unwrap_or(s);
     s = s.strip_prefix("*.").unwrap_or(s);
+    // UT1 writes a few entries with a leading dot (`.afshin.ir`): the same name.
+    s = s.strip_prefix('.').unwrap_or(s);
     if s.is_empty() {
         return Err(NameError::Empty);
     }
@@ -162,7 +164,8 @@ mod tests {
         assert_eq!(normalize("2001:db8::1"), Err(NameError::Ipv6Literal));
         assert_eq!(normalize("exa mple.com"), Err(NameError::Space));
         assert_eq!(normalize("a..b.com"), Err(NameError::EmptyLabel));
-        assert_eq!(normalize(".example.com"), Err(NameError::EmptyLabel));
+        assert_eq!(normalize(".example.com").as_deref(), Ok("example.com"));
+        assert_eq!(normalize("..example.com"), Err(NameError::EmptyLabel));
         assert_eq!(
             normalize(&format!("{}.com", "a".repeat(64))),
             Err(NameError::LabelTooLong)

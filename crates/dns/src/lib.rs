@@ -35,6 +35,7 @@ pub mod query;
 mod tcp;
 mod udp;
 pub mod upstream;
+pub mod wire;
 
 pub use config::{
     ForwardProtocol, ForwardServer, Limits, ListenerConfig, UpstreamConfig, UpstreamMode,
@@ -78,7 +79,7 @@ pub enum Outcome {
 
 /// One answered query, as an [`Observer`] sees it.
 #[derive(Debug, Clone)]
-pub struct Observation {
+pub struct Observation<'a> {
     /// The client's address: only for the opt-in raw query log; statistics never keep it.
     pub client: IpAddr,
     /// The query type (0 when the packet had no usable question).
@@ -90,7 +91,7 @@ pub struct Observation {
     /// What happened.
     pub outcome: Outcome,
     /// The query name, lower case, no trailing dot (None when the packet had no usable question).
-    pub qname: Option<String>,
+    pub qname: Option<&'a str>,
     /// Answered from the response cache.
     pub cache_hit: bool,
     /// Why upstream resolution failed, if it did: `timeout` or `error`.
@@ -100,7 +101,7 @@ pub struct Observation {
 /// Receives every answered query (statistics, metrics). Called on the query path: keep it cheap.
 pub trait Observer: Send + Sync {
     /// One query was answered.
-    fn observe(&self, policy: &Policy, observation: &Observation, elapsed: Duration);
+    fn observe(&self, policy: &Policy, observation: &Observation<'_>, elapsed: Duration);
 }
 
 /// Everything a reload replaces, as one immutable value.
@@ -129,9 +130,20 @@ impl ListenerRuntime {
     }
 }
 
+/// The snapshot being served and its generation (packet-cache entries of older
+/// generations are never served).
+pub struct Live {
+    snapshot: Snapshot,
+    generation: u64,
+}
+
+/// Answers kept in the packet cache.
+const PACKET_CACHE_SIZE: usize = 65_536;
+
 /// State shared by every listener task.
 pub struct Shared {
-    snapshot: ArcSwap<Snapshot>,
+    live: ArcSwap<Live>,
+    packets: wire::PacketCache,
     upstream: Upstream,
     cache: cache::Cache,
     timeout: Duration,
@@ -161,7 +173,11 @@ impl Server {
             ));
         }
         let shared = Arc::new(Shared {
-            snapshot: ArcSwap::from_pointee(snapshot),
+            live: ArcSwap::from_pointee(Live {
+                snapshot,
+                generation: 0,
+            }),
+            packets: wire::PacketCache::new(PACKET_CACHE_SIZE),
             upstream: Upstream::new(upstream)?,
             cache: cache::Cache::new(upstream.cache_size, upstream.serve_stale_secs),
             timeout: Duration::from_millis(upstream.timeout_ms),
@@ -218,13 +234,12 @@ impl Server {
         if snapshot.listener_profiles.len() != self.shared.listeners.len() {
             return Err(DnsError::Config("the new configuration has a different number of listeners; restart hedge to change listeners".into()));
         }
-        self.shared.snapshot.store(Arc::new(snapshot));
+        let generation = self.shared.live.load().generation + 1;
+        self.shared.live.store(Arc::new(Live {
+            snapshot,
+            generation,
+        }));
         Ok(())
-    }
-
-    /// The snapshot being served.
-    pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.shared.snapshot.load_full()
     }
 
     /// Bound sockets: (listener index, "udp"/"tcp", address).

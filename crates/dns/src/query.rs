@@ -1,16 +1,20 @@
 //! The query path: ACL, parse, policy, cache or upstream, CNAME checks, answer.
+//!
+//! UDP queries try [`fast_answer`] first (packet cache, wire-encoded sinkholes, no
+//! allocation on a hit); everything else, and every miss, takes [`handle`].
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use hedge_policy::{BlockReason, Bypass, Decision, Policy, ProfileId};
+use hedge_policy::{Bypass, Decision, ProfileId};
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, RecordType};
 
 use crate::answer::{self, Ede};
 use crate::cache::{Cache, Lookup};
 use crate::upstream::{Resolved, Upstream, UpstreamError};
-use crate::{Observation, Outcome, Shared, Snapshot};
+use crate::wire::{self, FastQuery};
+use crate::{Live, Observation, Outcome, Shared};
 
 /// How the query arrived; UDP answers must fit the client's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +23,72 @@ pub enum Transport {
     Udp,
     /// TCP.
     Tcp,
+}
+
+/// Longest time an allowed answer's encoding is reused: TTLs age in one-second steps.
+const PACKET_REUSE: Duration = Duration::from_secs(1);
+
+/// Answers a UDP query without the full path when it can: a packet-cache hit, or a block
+/// decided and written straight to the wire. Returns the answer's length in `out`.
+pub fn fast_answer(
+    shared: &Shared,
+    listener: usize,
+    packet: &[u8],
+    client: IpAddr,
+    out: &mut Vec<u8>,
+) -> Option<usize> {
+    let started = Instant::now();
+    let q = FastQuery::parse(packet)?;
+    if !shared.listeners[listener].allows(client) {
+        return None; // REFUSED with its EDE: the full path
+    }
+    let live = shared.live.load();
+    let profile = live.snapshot.listener_profiles[listener];
+    let mut name_buf = [0u8; 256];
+    let name = q.name(&mut name_buf)?;
+    let (len, outcome, category) = match shared.packets.answer(&q, listener, live.generation, out) {
+        Some(hit) => (hit.len, hit.outcome, hit.category),
+        None => {
+            let policy = &live.snapshot.policy;
+            let decision = policy.decide(profile, name);
+            let (outcome, lifetime) = wire::write_block(&q, policy, profile, decision, out)?;
+            let category = decision.category(policy.index());
+            shared.packets.insert(
+                &q,
+                listener,
+                live.generation,
+                out,
+                lifetime,
+                outcome,
+                category,
+            );
+            (out.len(), outcome, category)
+        }
+    };
+    if let Some(observer) = &live.snapshot.observer {
+        let obs = Observation {
+            client,
+            qtype: q.qtype,
+            profile,
+            category,
+            outcome,
+            qname: Some(name),
+            cache_hit: outcome != Outcome::Blocked,
+            upstream_error: None,
+        };
+        observer.observe(&live.snapshot.policy, &obs, started.elapsed());
+    }
+    Some(len)
+}
+
+/// What the full path learnt besides the answer.
+struct Facts {
+    outcome: Outcome,
+    category: Option<hedge_lists::CategoryIdx>,
+    cache_hit: bool,
+    upstream_error: Option<&'static str>,
+    /// How long the encoded answer may be reused by the packet cache (None: never).
+    reuse: Option<Duration>,
 }
 
 /// Answers one packet. `None` only for packets that must not be answered (responses, or
@@ -31,7 +101,7 @@ pub async fn handle(
     transport: Transport,
 ) -> Option<Vec<u8>> {
     let started = Instant::now();
-    let snap = shared.snapshot.load_full();
+    let live = shared.live.load_full();
     let req = match Message::from_vec(packet) {
         Ok(m) => m,
         Err(_) => return answer::formerr(packet),
@@ -43,18 +113,22 @@ pub async fn handle(
         Transport::Udp => usize::from(req.max_payload().clamp(512, answer::EDNS_PAYLOAD)),
         Transport::Tcp => usize::from(u16::MAX),
     };
-    let profile = snap.listener_profiles[listener];
-    let mut obs = Observation {
-        client,
-        qtype: 0,
-        profile,
+    let profile = live.snapshot.listener_profiles[listener];
+    let mut facts = Facts {
+        outcome: Outcome::Servfail,
         category: None,
-        outcome: Outcome::Refused,
-        qname: None,
         cache_hit: false,
         upstream_error: None,
+        reuse: None,
     };
+    let qname = req.queries.first().map(|q| {
+        q.name()
+            .to_ascii()
+            .trim_end_matches('.')
+            .to_ascii_lowercase()
+    });
     let response = if !shared.listeners[listener].allows(client) {
+        facts.outcome = Outcome::Refused;
         let mut m = answer::response(&req, ResponseCode::Refused);
         answer::add_ede(
             &mut m,
@@ -63,57 +137,92 @@ pub async fn handle(
         );
         m
     } else if !answer::supported(req.metadata.op_code) {
-        obs.outcome = Outcome::Servfail;
         answer::response(&req, ResponseCode::NotImp)
     } else if req.queries.len() != 1 {
-        obs.outcome = Outcome::Servfail;
         answer::response(&req, ResponseCode::FormErr)
     } else if req.queries[0].query_class() != DNSClass::IN {
+        facts.outcome = Outcome::Refused;
         answer::response(&req, ResponseCode::Refused)
     } else {
-        resolve_query(shared, &snap, &req, profile, &mut obs).await
+        resolve_query(
+            shared,
+            &live,
+            &req,
+            profile,
+            qname.as_deref().unwrap_or(""),
+            &mut facts,
+        )
+        .await
     };
-    if let Some(observer) = &snap.observer {
-        observer.observe(&snap.policy, &obs, started.elapsed());
+    if let Some(observer) = &live.snapshot.observer {
+        let obs = Observation {
+            client,
+            qtype: req.queries.first().map_or(0, |q| u16::from(q.query_type())),
+            profile,
+            category: facts.category,
+            outcome: facts.outcome,
+            qname: qname.as_deref(),
+            cache_hit: facts.cache_hit,
+            upstream_error: facts.upstream_error,
+        };
+        observer.observe(&live.snapshot.policy, &obs, started.elapsed());
     }
-    answer::encode(&response, max_len)
+    let bytes = answer::encode(&response, max_len)?;
+    if transport == Transport::Udp
+        && let Some(reuse) = facts.reuse
+        && let Some(q) = FastQuery::parse(packet)
+        && bytes[2] & 0x02 == 0
+    {
+        shared.packets.insert(
+            &q,
+            listener,
+            live.generation,
+            &bytes,
+            reuse,
+            facts.outcome,
+            facts.category,
+        );
+    }
+    Some(bytes)
 }
 
 /// Decides and answers a well-formed single question.
 async fn resolve_query(
     shared: &Shared,
-    snap: &Snapshot,
+    live: &Live,
     req: &Message,
     profile: ProfileId,
-    obs: &mut Observation,
+    qname: &str,
+    facts: &mut Facts,
 ) -> Message {
-    let policy = &snap.policy;
+    let policy = &live.snapshot.policy;
     let query = &req.queries[0];
-    let qname = query.name().to_ascii();
-    let decision = policy.decide(profile, &qname);
-    obs.category = decision.category(policy.index());
-    obs.qname = Some(qname.trim_end_matches('.').to_ascii_lowercase());
-    obs.qtype = u16::from(query.query_type());
+    let decision = policy.decide(profile, qname);
+    facts.category = decision.category(policy.index());
     let p = policy.profile(profile);
+    let version = policy.index().version();
     match decision {
         Decision::Block(reason) => {
-            obs.outcome = Outcome::Blocked;
-            let (ede, text) = block_text(policy, profile, reason, None);
+            facts.outcome = Outcome::Blocked;
+            facts.reuse = Some(Duration::from_secs(3600));
+            let (ede, text) = wire::block_text(policy, p, reason, version);
             answer::sinkhole(req, query, p, ede, &text)
         }
         Decision::Bypass(b) => {
-            obs.outcome = Outcome::Blocked;
-            let text = format!("{} (profile {})", bypass_text(b), p.name);
+            facts.outcome = Outcome::Blocked;
+            facts.reuse = Some(Duration::from_secs(3600));
+            let text = format!("{} (profile {})", wire::bypass_text(b), p.name);
             answer::local_negative(req, query, b != Bypass::Ddr, p.block_ttl, &text)
         }
         Decision::Rewrite(target) => {
-            obs.outcome = Outcome::Rewritten;
+            facts.outcome = Outcome::Rewritten;
             let Ok(target_name) = Name::from_ascii(format!("{target}.")) else {
                 return servfail(req, "bad rewrite target");
             };
             match resolve_cached(shared, &target_name, query.query_type()).await {
                 Ok((resolved, stale, hit)) => {
-                    obs.cache_hit = hit;
+                    facts.cache_hit = hit;
+                    facts.reuse = reuse(&resolved, stale);
                     let mut m = answer::response(req, resolved.rcode);
                     m.answers
                         .push(answer::cname(query.name(), &target_name, 300));
@@ -128,8 +237,8 @@ async fn resolve_query(
                     m
                 }
                 Err(e) => {
-                    obs.outcome = Outcome::Servfail;
-                    obs.upstream_error = Some(e.kind());
+                    facts.outcome = Outcome::Servfail;
+                    facts.upstream_error = Some(e.kind());
                     servfail(req, &e.to_string())
                 }
             }
@@ -137,8 +246,8 @@ async fn resolve_query(
         Decision::Allow(_) => {
             match resolve_cached(shared, query.name(), query.query_type()).await {
                 Ok((resolved, stale, hit)) => {
-                    obs.cache_hit = hit;
-                    obs.outcome = Outcome::Allowed;
+                    facts.cache_hit = hit;
+                    facts.outcome = Outcome::Allowed;
                     // CNAME cloaking: every target in the chain must pass the policy too.
                     for record in &resolved.answers {
                         if let RData::CNAME(target) = &record.data {
@@ -146,18 +255,21 @@ async fn resolve_query(
                             if let Decision::Block(reason) =
                                 policy.decide_cname_target(profile, &target)
                             {
-                                obs.outcome = Outcome::Blocked;
-                                obs.category = Decision::Block(reason).category(policy.index());
-                                let (ede, text) = block_text(
+                                facts.outcome = Outcome::Blocked;
+                                facts.category = Decision::Block(reason).category(policy.index());
+                                facts.reuse = reuse(&resolved, stale);
+                                let (ede, text) = wire::block_text_via(
                                     policy,
-                                    profile,
+                                    p,
                                     reason,
+                                    version,
                                     Some(target.trim_end_matches('.')),
                                 );
                                 return answer::sinkhole(req, query, p, ede, &text);
                             }
                         }
                     }
+                    facts.reuse = reuse(&resolved, stale);
                     let mut m = answer::response(req, resolved.rcode);
                     m.answers = resolved.answers;
                     if let Some(soa) = resolved.soa.filter(|_| {
@@ -177,8 +289,8 @@ async fn resolve_query(
                     m
                 }
                 Err(e) => {
-                    obs.outcome = Outcome::Servfail;
-                    obs.upstream_error = Some(e.kind());
+                    facts.outcome = Outcome::Servfail;
+                    facts.upstream_error = Some(e.kind());
                     servfail(req, &e.to_string())
                 }
             }
@@ -186,55 +298,24 @@ async fn resolve_query(
     }
 }
 
+/// How long an upstream answer's encoding may be reused: a second at most (TTLs then
+/// count down), never for stale answers or TTL 0.
+fn reuse(r: &Resolved, stale: bool) -> Option<Duration> {
+    let min_ttl = r
+        .answers
+        .iter()
+        .chain(r.soa.iter())
+        .map(|a| a.ttl)
+        .min()
+        .unwrap_or(1);
+    (!stale && min_ttl > 0).then_some(PACKET_REUSE)
+}
+
 /// SERVFAIL with an EDE naming the cause.
 fn servfail(req: &Message, why: &str) -> Message {
     let mut m = answer::response(req, ResponseCode::ServFail);
     answer::add_ede(&mut m, Ede::NoReachableAuthority, why);
     m
-}
-
-/// The EDE code and text of a block: category path, profile, index version.
-fn block_text(
-    policy: &Policy,
-    profile: ProfileId,
-    reason: BlockReason,
-    via: Option<&str>,
-) -> (Ede, String) {
-    let p = policy.profile(profile);
-    let version = policy.index().version();
-    let via = via.map(|t| format!(" via CNAME {t}")).unwrap_or_default();
-    match reason {
-        BlockReason::Category(c, _) => (
-            Ede::Blocked,
-            format!(
-                "blocked: {}{via} (profile {}, index {version})",
-                policy.index().taxonomy().id(c),
-                p.name
-            ),
-        ),
-        BlockReason::CustomBlock => (
-            Ede::Blocked,
-            format!(
-                "blocked: custom block list{via} (profile {}, index {version})",
-                p.name
-            ),
-        ),
-        BlockReason::NotInGarden => (
-            Ede::Filtered,
-            format!(
-                "not in the walled garden (profile {}, index {version})",
-                p.name
-            ),
-        ),
-    }
-}
-
-fn bypass_text(b: Bypass) -> &'static str {
-    match b {
-        Bypass::DohCanary => "blocked: Firefox DoH canary, encrypted DNS would bypass the filter",
-        Bypass::PrivateRelay => "blocked: iCloud Private Relay would bypass the filter",
-        Bypass::Ddr => "blocked: encrypted resolver discovery (DDR) would bypass the filter",
-    }
 }
 
 /// Cache first; upstream on a miss (with the timeout); stale if upstream fails.

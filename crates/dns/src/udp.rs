@@ -9,7 +9,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 
 use crate::Shared;
-use crate::query::{Transport, handle, servfail_raw};
+use crate::query::{Transport, fast_answer, handle, servfail_raw};
 
 /// Binds a UDP socket to exactly `addr` (never a wildcard: replies must leave from the
 /// address the client asked), with a large receive buffer for bursts.
@@ -29,6 +29,7 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 pub async fn serve(socket: Arc<UdpSocket>, shared: Arc<Shared>, listener: usize) {
     let in_flight = Arc::new(Semaphore::new(shared.limits.udp_in_flight));
     let mut buf = vec![0u8; 65_535];
+    let mut out = Vec::with_capacity(4096);
     loop {
         let (len, peer) = match socket.recv_from(&mut buf).await {
             Ok(x) => x,
@@ -38,6 +39,13 @@ pub async fn serve(socket: Arc<UdpSocket>, shared: Arc<Shared>, listener: usize)
                 continue;
             }
         };
+        // Cached answers and blocks are answered here, in the receive loop, without a task.
+        let fast =
+            AssertUnwindSafe(|| fast_answer(&shared, listener, &buf[..len], peer.ip(), &mut out));
+        if let Ok(Some(n)) = std::panic::catch_unwind(fast) {
+            let _ = socket.send_to(&out[..n], peer).await;
+            continue;
+        }
         let packet = buf[..len].to_vec();
         let Ok(permit) = in_flight.clone().try_acquire_owned() else {
             if let Some(reply) = servfail_raw(&packet) {

@@ -123,7 +123,7 @@ impl QueryObserver {
 }
 
 impl hedge_dns::Observer for QueryObserver {
-    fn observe(&self, _policy: &Policy, o: &Observation, elapsed: Duration) {
+    fn observe(&self, _policy: &Policy, o: &Observation<'_>, elapsed: Duration) {
         let h = &self.handles;
         let root = o
             .category
@@ -154,7 +154,7 @@ impl hedge_dns::Observer for QueryObserver {
             .and_then(|c| stats.category_map.get(usize::from(c)).copied().flatten());
         let act = action(o.outcome);
         stats.counters.record(profile, category, act);
-        if let Some(name) = &o.qname {
+        if let Some(name) = o.qname {
             if act == Action::Blocked {
                 stats
                     .counters

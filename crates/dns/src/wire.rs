@@ -1,0 +1,625 @@
+//! The UDP fast path: a zero-copy parse of ordinary queries, sinkhole answers written
+//! straight to the wire, and a packet cache of encoded answers that patches only the ID, the
+//! RD/CD bits and the case of the name. Everything it cannot handle goes to the full path
+//! in [`crate::query`]; the one place that decides stays [`hedge_policy::Policy::decide`].
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use hedge_lists::CategoryIdx;
+use hedge_policy::{BlockAction, BlockReason, Bypass, Decision, Policy, Profile, ProfileId};
+use lru::LruCache;
+
+use crate::Outcome;
+use crate::answer::{EDE_OPTION, EDNS_PAYLOAD, Ede};
+
+/// A query the fast path understands: one question, class IN, standard opcode, at most an
+/// OPT record, no trailing bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct FastQuery<'p> {
+    /// The whole packet.
+    pub packet: &'p [u8],
+    /// End of the question's name (the type follows).
+    name_end: usize,
+    /// End of the question.
+    question_end: usize,
+    /// Query type.
+    pub qtype: u16,
+    /// EDNS: (advertised payload size, DO bit).
+    pub edns: Option<(u16, bool)>,
+}
+
+impl<'p> FastQuery<'p> {
+    /// Parses `packet`, or None when the full path must handle it.
+    pub fn parse(packet: &'p [u8]) -> Option<FastQuery<'p>> {
+        if packet.len() < 17 {
+            return None;
+        }
+        let (flags, counts) = (&packet[2..4], &packet[4..12]);
+        // QR=0, OPCODE=0, QDCOUNT=1, ANCOUNT=0, NSCOUNT=0, ARCOUNT 0 or 1.
+        if flags[0] & 0xf8 != 0
+            || counts[..6] != [0, 1, 0, 0, 0, 0]
+            || counts[6] != 0
+            || counts[7] > 1
+        {
+            return None;
+        }
+        let mut i = 12;
+        loop {
+            let len = usize::from(*packet.get(i)?);
+            if len == 0 {
+                i += 1;
+                break;
+            }
+            if len > 63 || i + 1 + len > 12 + 255 {
+                return None; // compression pointers or over-long names: full path
+            }
+            i += 1 + len;
+        }
+        let name_end = i;
+        let field = |at: usize| {
+            packet
+                .get(at..at + 2)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        };
+        let (qtype, qclass) = (field(i)?, field(i + 2)?);
+        if qclass != 1 {
+            return None;
+        }
+        let question_end = i + 4;
+        let mut edns = None;
+        if counts[7] == 1 {
+            // OPT: root name, type 41, class = payload, ttl = ext-rcode/version/flags, rdata.
+            let at = question_end;
+            if packet.get(at) != Some(&0) || field(at + 1)? != 41 {
+                return None;
+            }
+            let payload = field(at + 3)?;
+            let (version, do_bit) = (*packet.get(at + 6)?, packet.get(at + 7)? & 0x80 != 0);
+            let rdlen = usize::from(field(at + 9)?);
+            if version != 0 || at + 11 + rdlen != packet.len() {
+                return None;
+            }
+            edns = Some((payload, do_bit));
+        } else if question_end != packet.len() {
+            return None;
+        }
+        Some(FastQuery {
+            packet,
+            name_end,
+            question_end,
+            qtype,
+            edns,
+        })
+    }
+
+    /// The name in presentation form, lower case, no trailing dot, written into `buf`.
+    /// None for names with bytes that cannot appear in a host name (full path).
+    pub fn name<'b>(&self, buf: &'b mut [u8; 256]) -> Option<&'b str> {
+        let mut n = 0;
+        let mut i = 12;
+        while i < self.name_end - 1 {
+            let len = usize::from(self.packet[i]);
+            if n > 0 {
+                buf[n] = b'.';
+                n += 1;
+            }
+            for &b in &self.packet[i + 1..i + 1 + len] {
+                if !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                    return None;
+                }
+                buf[n] = b.to_ascii_lowercase();
+                n += 1;
+            }
+            i += 1 + len;
+        }
+        std::str::from_utf8(&buf[..n]).ok()
+    }
+
+    /// The largest answer this client takes over UDP.
+    pub fn max_udp(&self) -> usize {
+        self.edns
+            .map_or(512, |(p, _)| usize::from(p.clamp(512, EDNS_PAYLOAD)))
+    }
+
+    /// The packet-cache key: listener, type, EDNS shape, name (lower case) — in `buf`.
+    fn key<'b>(&self, listener: usize, buf: &'b mut [u8; 272]) -> &'b [u8] {
+        let name = &self.packet[12..self.name_end];
+        buf[..2].copy_from_slice(&(listener as u16).to_be_bytes());
+        buf[2..4].copy_from_slice(&self.qtype.to_be_bytes());
+        let (payload, do_bit) = self
+            .edns
+            .map_or((0, false), |(p, d)| (p.clamp(512, EDNS_PAYLOAD), d));
+        buf[4..6].copy_from_slice(&payload.to_be_bytes());
+        buf[6] = u8::from(self.edns.is_some()) | (u8::from(do_bit) << 1);
+        for (o, b) in buf[7..7 + name.len()].iter_mut().zip(name) {
+            *o = b.to_ascii_lowercase();
+        }
+        &buf[..7 + name.len()]
+    }
+}
+
+/// A cached, encoded answer and what to count when it is served.
+struct Entry {
+    key: Box<[u8]>,
+    bytes: Box<[u8]>,
+    expires: Instant,
+    generation: u64,
+    outcome: Outcome,
+    category: Option<CategoryIdx>,
+}
+
+/// Encoded answers by (listener, question, EDNS shape).
+pub struct PacketCache {
+    map: Mutex<LruCache<u64, Entry>>,
+    hasher: RandomState,
+}
+
+/// What a packet-cache hit tells the observer.
+pub struct Hit {
+    /// Bytes written to the output buffer.
+    pub len: usize,
+    /// Outcome to count.
+    pub outcome: Outcome,
+    /// Category to count.
+    pub category: Option<CategoryIdx>,
+}
+
+impl PacketCache {
+    /// A cache of at most `size` answers.
+    pub fn new(size: usize) -> PacketCache {
+        let size = NonZeroUsize::new(size).unwrap_or(NonZeroUsize::MIN);
+        PacketCache {
+            map: Mutex::new(LruCache::new(size)),
+            hasher: RandomState::new(),
+        }
+    }
+
+    /// Writes the cached answer for `q`, patched for this query, into `out`.
+    pub fn answer(
+        &self,
+        q: &FastQuery<'_>,
+        listener: usize,
+        generation: u64,
+        out: &mut Vec<u8>,
+    ) -> Option<Hit> {
+        let mut buf = [0u8; 272];
+        let key = q.key(listener, &mut buf);
+        let h = self.hasher.hash_one(key);
+        let now = Instant::now();
+        {
+            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            let e = map.get(&h)?;
+            if &*e.key != key || e.expires <= now || e.generation != generation {
+                return None;
+            }
+            out.clear();
+            out.extend_from_slice(&e.bytes);
+            let hit = Hit {
+                len: out.len(),
+                outcome: e.outcome,
+                category: e.category,
+            };
+            drop(map);
+            patch(q, out);
+            Some(hit)
+        }
+    }
+
+    /// Remembers an encoded answer to `q` for `lifetime`.
+    pub fn insert(
+        &self,
+        q: &FastQuery<'_>,
+        listener: usize,
+        generation: u64,
+        bytes: &[u8],
+        lifetime: Duration,
+        outcome: Outcome,
+        category: Option<CategoryIdx>,
+    ) {
+        if bytes.len() < q.question_end {
+            return;
+        }
+        let mut buf = [0u8; 272];
+        let key = q.key(listener, &mut buf);
+        let h = self.hasher.hash_one(key);
+        let entry = Entry {
+            key: key.into(),
+            bytes: bytes.into(),
+            expires: Instant::now() + lifetime,
+            generation,
+            outcome,
+            category,
+        };
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .put(h, entry);
+    }
+}
+
+/// Gives a cached answer this query's id, RD and CD bits, and the case of its name (0x20).
+fn patch(q: &FastQuery<'_>, out: &mut [u8]) {
+    out[0] = q.packet[0];
+    out[1] = q.packet[1];
+    out[2] = (out[2] & !0x01) | (q.packet[2] & 0x01);
+    out[3] = (out[3] & !0x10) | (q.packet[3] & 0x10);
+    out[12..q.name_end].copy_from_slice(&q.packet[12..q.name_end]);
+}
+
+/// Writes a complete sinkhole answer for a blocked or bypass decision straight to the wire;
+/// the same answers as [`crate::answer::sinkhole`] and [`crate::answer::local_negative`].
+/// Returns the outcome to count and the answer's lifetime in the packet cache.
+pub fn write_block(
+    q: &FastQuery<'_>,
+    policy: &Policy,
+    profile: ProfileId,
+    decision: Decision,
+    out: &mut Vec<u8>,
+) -> Option<(Outcome, Duration)> {
+    let p = policy.profile(profile);
+    let version = policy.index().version();
+    let (rcode, addresses, ede, text): (u8, bool, Ede, String) = match decision {
+        Decision::Block(reason) => {
+            let (ede, text) = block_text(policy, p, reason, version);
+            match p.action {
+                BlockAction::Refuse => (5, false, ede, text),
+                BlockAction::Nxdomain => (3, false, ede, text),
+                BlockAction::Null | BlockAction::Redirect => (0, true, ede, text),
+            }
+        }
+        Decision::Bypass(b) => {
+            let text = format!("{} (profile {})", bypass_text(b), p.name);
+            (
+                if b == Bypass::Ddr { 0 } else { 3 },
+                false,
+                Ede::Blocked,
+                text,
+            )
+        }
+        _ => return None,
+    };
+    out.clear();
+    out.extend_from_slice(&q.packet[..2]);
+    out.push(0x80 | (q.packet[2] & 0x01)); // QR, opcode 0, RD copied
+    out.push(0x80 | (q.packet[3] & 0x10) | rcode); // RA, CD copied, rcode
+    let ttl = p.block_ttl;
+    let mut answers: Vec<IpAddr> = Vec::new();
+    if addresses {
+        answers = sinkhole_addresses(p, q.qtype);
+    }
+    let soa = rcode != 5 && answers.is_empty();
+    let header_counts = [
+        1u16,
+        answers.len() as u16,
+        u16::from(soa),
+        u16::from(q.edns.is_some()),
+    ];
+    for c in header_counts {
+        out.extend_from_slice(&c.to_be_bytes());
+    }
+    out.extend_from_slice(&q.packet[12..q.question_end]);
+    for ip in &answers {
+        out.extend_from_slice(&[0xc0, 0x0c]); // the question's name
+        let (rtype, data): (u16, Vec<u8>) = match ip {
+            IpAddr::V4(v4) => (1, v4.octets().to_vec()),
+            IpAddr::V6(v6) => (28, v6.octets().to_vec()),
+        };
+        out.extend_from_slice(&rtype.to_be_bytes());
+        out.extend_from_slice(&1u16.to_be_bytes());
+        out.extend_from_slice(&ttl.to_be_bytes());
+        out.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        out.extend_from_slice(&data);
+    }
+    if soa {
+        out.extend_from_slice(&[0xc0, 0x0c, 0, 6, 0, 1]);
+        out.extend_from_slice(&ttl.to_be_bytes());
+        let mut rdata = Vec::with_capacity(64);
+        for name in ["hedge.invalid.", "blocked.hedge.invalid."] {
+            for label in name.split('.').filter(|l| !l.is_empty()) {
+                rdata.push(label.len() as u8);
+                rdata.extend_from_slice(label.as_bytes());
+            }
+            rdata.push(0);
+        }
+        for v in [1u32, 3600, 600, 86_400, ttl] {
+            rdata.extend_from_slice(&v.to_be_bytes());
+        }
+        out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        out.extend_from_slice(&rdata);
+    }
+    if q.edns.is_some() {
+        let text = text.as_bytes();
+        let text = &text[..text.len().min(400)];
+        out.extend_from_slice(&[0, 0, 41]);
+        out.extend_from_slice(&EDNS_PAYLOAD.to_be_bytes());
+        out.extend_from_slice(&[0, 0, 0, 0]);
+        out.extend_from_slice(&((text.len() + 6) as u16).to_be_bytes());
+        out.extend_from_slice(&EDE_OPTION.to_be_bytes());
+        out.extend_from_slice(&((text.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(&(ede as u16).to_be_bytes());
+        out.extend_from_slice(text);
+    }
+    if out.len() > q.max_udp() {
+        return None; // does not fit: the full path truncates properly
+    }
+    let outcome = Outcome::Blocked;
+    Some((outcome, Duration::from_secs(3600)))
+}
+
+fn sinkhole_addresses(p: &Profile, qtype: u16) -> Vec<IpAddr> {
+    let pick = |v4: bool| -> Vec<IpAddr> {
+        match p.action {
+            BlockAction::Null => vec![if v4 {
+                IpAddr::from([0, 0, 0, 0])
+            } else {
+                IpAddr::from([0u16; 8])
+            }],
+            _ => p
+                .redirect_to
+                .iter()
+                .copied()
+                .filter(|ip| ip.is_ipv4() == v4)
+                .collect(),
+        }
+    };
+    match qtype {
+        1 => pick(true),
+        28 => pick(false),
+        _ => Vec::new(),
+    }
+}
+
+/// The EDE code and text of a block: category path, profile, index version.
+pub fn block_text(
+    policy: &Policy,
+    p: &Profile,
+    reason: BlockReason,
+    version: &str,
+) -> (Ede, String) {
+    block_text_via(policy, p, reason, version, None)
+}
+
+/// [`block_text`] for a block found on a CNAME target.
+pub fn block_text_via(
+    policy: &Policy,
+    p: &Profile,
+    reason: BlockReason,
+    version: &str,
+    via: Option<&str>,
+) -> (Ede, String) {
+    let via = via.map(|t| format!(" via CNAME {t}")).unwrap_or_default();
+    match reason {
+        BlockReason::Category(c, _) => (
+            Ede::Blocked,
+            format!(
+                "blocked: {}{via} (profile {}, index {version})",
+                policy.index().taxonomy().id(c),
+                p.name
+            ),
+        ),
+        BlockReason::CustomBlock => (
+            Ede::Blocked,
+            format!(
+                "blocked: custom block list{via} (profile {}, index {version})",
+                p.name
+            ),
+        ),
+        BlockReason::NotInGarden => (
+            Ede::Filtered,
+            format!(
+                "not in the walled garden (profile {}, index {version})",
+                p.name
+            ),
+        ),
+    }
+}
+
+/// The EDE text of a bypass control.
+pub fn bypass_text(b: Bypass) -> &'static str {
+    match b {
+        Bypass::DohCanary => "blocked: Firefox DoH canary, encrypted DNS would bypass the filter",
+        Bypass::PrivateRelay => "blocked: iCloud Private Relay would bypass the filter",
+        Bypass::Ddr => "blocked: encrypted resolver discovery (DDR) would bypass the filter",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use hedge_lists::{Compiler, Format, Index, Taxonomy};
+    use hedge_policy::{Policy, ProfileConfig};
+    use hickory_proto::op::{Edns, Message, Query};
+    use hickory_proto::rr::{Name, RecordType};
+
+    use super::*;
+    use crate::answer;
+
+    fn policy() -> Policy {
+        let t = Taxonomy::builtin();
+        let mut c = Compiler::new(&t);
+        c.add_text(
+            "g",
+            Format::Plain,
+            &["gambling".into()],
+            b"bet.example\n",
+            "t",
+        )
+        .expect("list");
+        let index = Arc::new(
+            Index::from_bytes(c.finish(&mut |_| {}).expect("compile").bytes).expect("index"),
+        );
+        let profile = |name: &str, action: BlockAction| ProfileConfig {
+            name: name.into(),
+            block: vec!["gambling".into()],
+            action: Some(action),
+            redirect_to: vec![
+                "192.0.2.80".parse().expect("ip"),
+                "2001:db8::80".parse().expect("ip"),
+            ],
+            ..Default::default()
+        };
+        let garden = ProfileConfig {
+            name: "garden".into(),
+            mode: Some(hedge_policy::Mode::Allowlist),
+            allow_domains: vec!["ok.example".into()],
+            ..Default::default()
+        };
+        let configs = vec![
+            profile("null", BlockAction::Null),
+            profile("nx", BlockAction::Nxdomain),
+            profile("refuse", BlockAction::Refuse),
+            profile("redirect", BlockAction::Redirect),
+            garden,
+        ];
+        Policy::new(index, configs, std::path::Path::new(".")).expect("policy")
+    }
+
+    /// The wire-written sinkhole must say exactly what the hickory-built one says.
+    #[test]
+    fn fast_sinkholes_equal_the_full_path() {
+        let policy = policy();
+        for profile in 0..policy.profiles().len() {
+            for (name, qtype) in [
+                ("www.Bet.example.", RecordType::A),
+                ("bet.example.", RecordType::AAAA),
+                ("bet.example.", RecordType::MX),
+                ("use-application-dns.net.", RecordType::A),
+                ("_dns.resolver.arpa.", RecordType::SVCB),
+                ("other.example.", RecordType::A),
+            ] {
+                for edns in [true, false] {
+                    let mut req = Message::query();
+                    req.metadata.id = 0x4242;
+                    req.metadata.recursion_desired = true;
+                    req.add_query(Query::query(Name::from_ascii(name).expect("name"), qtype));
+                    if edns {
+                        req.edns = Some(Edns::new());
+                    }
+                    let bytes = req.to_vec().expect("encode");
+                    let q = FastQuery::parse(&bytes).expect("a plain query parses");
+                    let lower = name.trim_end_matches('.').to_ascii_lowercase();
+                    let decision = policy.decide(profile, &lower);
+                    let mut out = Vec::new();
+                    let Some(_) = write_block(&q, &policy, profile, decision, &mut out) else {
+                        assert!(
+                            matches!(decision, Decision::Allow(_) | Decision::Rewrite(_)),
+                            "{decision:?}"
+                        );
+                        continue;
+                    };
+                    let p = policy.profile(profile);
+                    let slow = match decision {
+                        Decision::Block(r) => {
+                            let (ede, text) = block_text(&policy, p, r, policy.index().version());
+                            answer::sinkhole(&req, &req.queries[0], p, ede, &text)
+                        }
+                        Decision::Bypass(b) => {
+                            let text = format!("{} (profile {})", bypass_text(b), p.name);
+                            answer::local_negative(
+                                &req,
+                                &req.queries[0],
+                                b != Bypass::Ddr,
+                                p.block_ttl,
+                                &text,
+                            )
+                        }
+                        other => panic!("{other:?}"),
+                    };
+                    let fast = Message::from_vec(&out).expect("the fast answer parses");
+                    let slow = Message::from_vec(&slow.to_vec().expect("encode")).expect("parse");
+                    let ctx = format!("profile {} {name} {qtype} edns={edns}", p.name);
+                    assert_eq!(fast.metadata, slow.metadata, "{ctx}");
+                    assert_eq!(fast.queries, slow.queries, "{ctx}");
+                    assert_eq!(fast.answers, slow.answers, "{ctx}");
+                    assert_eq!(fast.authorities, slow.authorities, "{ctx}");
+                    assert_eq!(
+                        answer::decode_ede(&fast),
+                        answer::decode_ede(&slow),
+                        "{ctx}"
+                    );
+                    assert_eq!(fast.edns.is_some(), edns, "{ctx}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn parse_refuses_what_the_full_path_must_see() {
+        let mut req = Message::query();
+        req.add_query(Query::query(
+            Name::from_ascii("a.example.").expect("name"),
+            RecordType::A,
+        ));
+        let good = req.to_vec().expect("encode");
+        assert!(FastQuery::parse(&good).is_some());
+        let mut trailing = good.clone();
+        trailing.push(0);
+        assert!(FastQuery::parse(&trailing).is_none(), "trailing bytes");
+        let mut response = good.clone();
+        response[2] |= 0x80;
+        assert!(FastQuery::parse(&response).is_none(), "a response");
+        let mut two = good.clone();
+        two[5] = 2;
+        assert!(FastQuery::parse(&two).is_none(), "two questions");
+        assert!(
+            FastQuery::parse(&good[..good.len() - 1]).is_none(),
+            "cut short"
+        );
+        let mut chaos = good.clone();
+        let n = chaos.len();
+        chaos[n - 1] = 3;
+        assert!(FastQuery::parse(&chaos).is_none(), "class CH");
+    }
+
+    #[test]
+    fn packet_cache_patches_id_flags_and_case() {
+        let cache = PacketCache::new(16);
+        let mut req = Message::query();
+        req.metadata.id = 1;
+        req.add_query(Query::query(
+            Name::from_ascii("www.example.com.").expect("name"),
+            RecordType::A,
+        ));
+        let first = req.to_vec().expect("encode");
+        let q = FastQuery::parse(&first).expect("parse");
+        let mut answer = first.clone();
+        answer[2] |= 0x80;
+        cache.insert(
+            &q,
+            0,
+            7,
+            &answer,
+            Duration::from_secs(60),
+            Outcome::Allowed,
+            None,
+        );
+        req.metadata.id = 2;
+        req.metadata.recursion_desired = false;
+        req.queries[0] = Query::query(
+            Name::from_ascii("WWW.Example.COM.").expect("name"),
+            RecordType::A,
+        );
+        let second = req.to_vec().expect("encode");
+        let q2 = FastQuery::parse(&second).expect("parse");
+        let mut out = Vec::new();
+        assert!(
+            cache.answer(&q2, 0, 8, &mut out).is_none(),
+            "another generation"
+        );
+        assert!(
+            cache.answer(&q2, 1, 7, &mut out).is_none(),
+            "another listener"
+        );
+        let hit = cache.answer(&q2, 0, 7, &mut out).expect("a hit");
+        assert_eq!(hit.len, answer.len());
+        assert_eq!(&out[..2], &[0, 2]);
+        assert_eq!(out[2] & 0x01, 0, "RD from the new query");
+        assert_eq!(&out[12..], &second[12..], "name case from the new query");
+    }
+}

@@ -58,9 +58,11 @@ pub fn fast_answer(
                 listener,
                 live.generation,
                 out,
-                lifetime,
-                outcome,
-                category,
+                wire::Reuse {
+                    lifetime,
+                    outcome,
+                    category,
+                },
             );
             (out.len(), outcome, category)
         }
@@ -178,9 +180,11 @@ pub async fn handle(
             listener,
             live.generation,
             &bytes,
-            reuse,
-            facts.outcome,
-            facts.category,
+            wire::Reuse {
+                lifetime: reuse,
+                outcome: facts.outcome,
+                category: facts.category,
+            },
         );
     }
     Some(bytes)

@@ -159,6 +159,17 @@ pub struct PacketCache {
     hasher: RandomState,
 }
 
+/// How long an encoded answer may be reused, and what to count when it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Reuse {
+    /// Lifetime in the cache.
+    pub lifetime: Duration,
+    /// Outcome to count on a hit.
+    pub outcome: Outcome,
+    /// Category to count on a hit.
+    pub category: Option<CategoryIdx>,
+}
+
 /// What a packet-cache hit tells the observer.
 pub struct Hit {
     /// Bytes written to the output buffer.
@@ -210,16 +221,14 @@ impl PacketCache {
         }
     }
 
-    /// Remembers an encoded answer to `q` for `lifetime`.
+    /// Remembers an encoded answer to `q`.
     pub fn insert(
         &self,
         q: &FastQuery<'_>,
         listener: usize,
         generation: u64,
         bytes: &[u8],
-        lifetime: Duration,
-        outcome: Outcome,
-        category: Option<CategoryIdx>,
+        meta: Reuse,
     ) {
         if bytes.len() < q.question_end {
             return;
@@ -230,10 +239,10 @@ impl PacketCache {
         let entry = Entry {
             key: key.into(),
             bytes: bytes.into(),
-            expires: Instant::now() + lifetime,
+            expires: Instant::now() + meta.lifetime,
             generation,
-            outcome,
-            category,
+            outcome: meta.outcome,
+            category: meta.category,
         };
         self.map
             .lock()
@@ -590,15 +599,12 @@ mod tests {
         let q = FastQuery::parse(&first).expect("parse");
         let mut answer = first.clone();
         answer[2] |= 0x80;
-        cache.insert(
-            &q,
-            0,
-            7,
-            &answer,
-            Duration::from_secs(60),
-            Outcome::Allowed,
-            None,
-        );
+        let reuse = Reuse {
+            lifetime: Duration::from_secs(60),
+            outcome: Outcome::Allowed,
+            category: None,
+        };
+        cache.insert(&q, 0, 7, &answer, reuse);
         req.metadata.id = 2;
         req.metadata.recursion_desired = false;
         req.queries[0] = Query::query(

@@ -302,3 +302,33 @@ async fn garbage_gets_formerr_and_the_server_lives() {
     assert_eq!(ips(&m), vec!["0.0.0.0".to_string()]);
     drop(s.hedge);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forwarding_mode_resolves_through_the_configured_server() {
+    let upstream = match hedge_testkit::Upstream::start_local().await {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("skipping: cannot start the forwarding target: {e}");
+            return;
+        }
+    };
+    let (l, addr) = listener("p", "127.0.0.0/8");
+    let server = upstream.addr();
+    let config = format!(
+        "[[profile]]\nname = \"p\"\nblock = [\"gambling\"]\n{l}\n[upstream]\nmode = \"forward\"\ntimeout_ms = 2000\nservers = [{{ address = \"{}\", port = {}, protocol = \"udp\" }}]\n",
+        server.ip(),
+        server.port()
+    );
+    let hedge = Hedge::start(&config);
+    let m = udp(addr, names::WWW_EXAMPLE_COM, RecordType::A).await;
+    assert_eq!(ips(&m), vec![names::WWW_EXAMPLE_COM_A.to_string()]);
+    let m = udp(addr, names::NXDOMAIN_EXAMPLE_COM, RecordType::A).await;
+    assert_eq!(rcode(&m), ResponseCode::NXDomain);
+    let m = udp(addr, "www.bet365.com.", RecordType::A).await;
+    assert_eq!(ips(&m), vec!["0.0.0.0"]);
+    assert!(
+        upstream.queries_answered() >= 2,
+        "answers came from the forwarding target"
+    );
+    drop(hedge);
+}

@@ -198,6 +198,24 @@ pub fn formerr(packet: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// SERVFAIL with an EDE for a packet the server could not handle (busy, internal error):
+/// a full response when the packet parses, a bare header otherwise.
+pub fn servfail_with_ede(packet: &[u8], why: &str) -> Option<Vec<u8>> {
+    match Message::from_vec(packet) {
+        Ok(req) if req.metadata.message_type == MessageType::Query => {
+            let mut m = response(&req, ResponseCode::ServFail);
+            add_ede(&mut m, Ede::Other, why);
+            m.to_vec().ok()
+        }
+        Ok(_) => None,
+        Err(_) => {
+            let mut out = formerr(packet)?;
+            out[3] = 0x80 | 2;
+            Some(out)
+        }
+    }
+}
+
 /// Encodes a response for a transport that carries at most `max` bytes; when it does not
 /// fit, the answer is replaced by a truncated one (TC=1, question and OPT only), so the
 /// client retries over TCP.

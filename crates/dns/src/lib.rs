@@ -31,6 +31,7 @@ use tokio::task::JoinHandle;
 pub mod answer;
 pub mod cache;
 pub mod config;
+mod mmsg;
 pub mod query;
 mod tcp;
 mod udp;

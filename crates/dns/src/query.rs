@@ -383,10 +383,3 @@ fn aged(r: &Resolved, age: u32, fixed: Option<u32>) -> Resolved {
     }
     r
 }
-
-/// A SERVFAIL built from raw bytes, for when handling itself failed.
-pub fn servfail_raw(packet: &[u8]) -> Option<Vec<u8>> {
-    let mut out = answer::formerr(packet)?;
-    out[3] = 0x80 | 2;
-    Some(out)
-}

@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::Shared;
-use crate::query::{Transport, handle, servfail_raw};
+use crate::query::{Transport, handle};
 
 /// Binds a TCP listener to exactly `addr`.
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -42,7 +42,7 @@ pub async fn serve(listener_socket: TcpListener, shared: Arc<Shared>, listener: 
         };
         let Ok(permit) = connections.clone().try_acquire_owned() else {
             tracing::debug!(
-                "tcp connection from {peer} refused: {} connections open",
+                "tcp connection refused: {} connections open",
                 shared.limits.tcp_connections
             );
             continue; // dropping the stream closes it
@@ -58,7 +58,7 @@ pub async fn serve(listener_socket: TcpListener, shared: Arc<Shared>, listener: 
 async fn connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, listener: usize) {
     let _ = stream.set_nodelay(true);
     let (mut reader, mut writer) = stream.into_split();
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(shared.limits.tcp_pipeline);
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(shared.limits.tcp_pipeline.max(1));
     let writer_task = tokio::spawn(async move {
         while let Some(reply) = rx.recv().await {
             let len = (reply.len() as u16).to_be_bytes();
@@ -68,7 +68,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, li
         }
         let _ = writer.shutdown().await;
     });
-    let pipeline = Arc::new(Semaphore::new(shared.limits.tcp_pipeline));
+    let pipeline = Arc::new(Semaphore::new(shared.limits.tcp_pipeline.max(1)));
     let idle = Duration::from_millis(shared.limits.tcp_idle_ms);
     loop {
         let mut len = [0u8; 2];
@@ -76,7 +76,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, li
             Ok(Ok(_)) => {}
             Ok(Err(_)) => break, // closed by the client
             Err(_) => {
-                if pipeline.available_permits() == shared.limits.tcp_pipeline {
+                if pipeline.available_permits() == shared.limits.tcp_pipeline.max(1) {
                     break; // idle: nothing read, nothing in flight
                 }
                 continue;
@@ -103,8 +103,8 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, li
             .catch_unwind()
             .await;
             let reply = reply.unwrap_or_else(|_| {
-                tracing::error!("internal error answering a query from {peer}; answered SERVFAIL");
-                servfail_raw(&packet)
+                tracing::error!("internal error answering a query; answered SERVFAIL");
+                crate::answer::servfail_with_ede(&packet, "internal error")
             });
             if let Some(reply) = reply {
                 let _ = tx.send(reply).await;

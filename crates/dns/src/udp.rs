@@ -5,11 +5,16 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
+use std::os::fd::AsRawFd;
+
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 
 use crate::Shared;
-use crate::query::{Transport, fast_answer, handle, servfail_raw};
+use crate::answer;
+use crate::mmsg::Batch;
+use crate::query::{Transport, fast_answer, handle};
 
 /// Binds a UDP socket to exactly `addr` (never a wildcard: replies must leave from the
 /// address the client asked), with a large receive buffer for bursts.
@@ -25,54 +30,79 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     UdpSocket::from_std(socket.into())
 }
 
-/// Serves one UDP socket until the task is aborted.
+/// Serves one UDP socket until the task is aborted: receives in batches, answers what the
+/// fast path can in the receive loop (sent back in one batch), and hands the rest to tasks.
 pub async fn serve(socket: Arc<UdpSocket>, shared: Arc<Shared>, listener: usize) {
-    let in_flight = Arc::new(Semaphore::new(shared.limits.udp_in_flight));
-    let mut buf = vec![0u8; 65_535];
-    let mut out = Vec::with_capacity(4096);
+    let in_flight = Arc::new(Semaphore::new(shared.limits.udp_in_flight.max(1)));
+    let fd = socket.as_raw_fd();
+    let mut batch = Batch::default();
     loop {
-        let (len, peer) = match socket.recv_from(&mut buf).await {
-            Ok(x) => x,
+        if socket.readable().await.is_err() {
+            continue;
+        }
+        let n = match socket.try_io(Interest::READABLE, || batch.recv(fd)) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(e) => {
                 // ICMP errors from earlier sends surface here on Linux; keep serving.
                 tracing::debug!("udp receive on {:?}: {e}", socket.local_addr());
                 continue;
             }
         };
-        // Cached answers and blocks are answered here, in the receive loop, without a task.
-        let fast =
-            AssertUnwindSafe(|| fast_answer(&shared, listener, &buf[..len], peer.ip(), &mut out));
-        if let Ok(Some(n)) = std::panic::catch_unwind(fast) {
-            let _ = socket.send_to(&out[..n], peer).await;
-            continue;
-        }
-        let packet = buf[..len].to_vec();
-        let Ok(permit) = in_flight.clone().try_acquire_owned() else {
-            if let Some(reply) = servfail_raw(&packet) {
-                let _ = socket.send_to(&reply, peer).await;
+        for i in 0..n {
+            let Some((packet, peer, out)) = batch.slot(i) else {
+                continue;
+            };
+            // Cached answers and blocks: answered here, without a task or an allocation.
+            let fast = AssertUnwindSafe(|| fast_answer(&shared, listener, packet, peer.ip(), out));
+            if matches!(std::panic::catch_unwind(fast), Ok(Some(_))) {
+                batch.commit_reply(peer);
+                if batch.replies_full() {
+                    flush(&socket, fd, &mut batch).await;
+                }
+                continue;
             }
-            continue;
-        };
-        let socket = socket.clone();
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let reply = AssertUnwindSafe(handle(
-                &shared,
-                listener,
-                &packet,
-                peer.ip(),
-                Transport::Udp,
-            ))
-            .catch_unwind()
-            .await;
-            let reply = reply.unwrap_or_else(|_| {
-                tracing::error!("internal error answering a query from {peer}; answered SERVFAIL");
-                servfail_raw(&packet)
+            let packet = packet.to_vec();
+            let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                if let Some(reply) =
+                    answer::servfail_with_ede(&packet, "resolver busy: too many queries in flight")
+                {
+                    let _ = socket.send_to(&reply, peer).await;
+                }
+                continue;
+            };
+            let (socket, shared) = (socket.clone(), shared.clone());
+            tokio::spawn(async move {
+                let reply = AssertUnwindSafe(handle(
+                    &shared,
+                    listener,
+                    &packet,
+                    peer.ip(),
+                    Transport::Udp,
+                ))
+                .catch_unwind()
+                .await;
+                let reply = reply.unwrap_or_else(|_| {
+                    tracing::error!("internal error answering a query; answered SERVFAIL");
+                    answer::servfail_with_ede(&packet, "internal error")
+                });
+                if let Some(reply) = reply {
+                    let _ = socket.send_to(&reply, peer).await;
+                }
+                drop(permit);
             });
-            if let Some(reply) = reply {
-                let _ = socket.send_to(&reply, peer).await;
-            }
-            drop(permit);
-        });
+        }
+        flush(&socket, fd, &mut batch).await;
+    }
+}
+
+/// Sends the batch's replies in one call; whatever the kernel does not take is sent one
+/// by one, waiting for the socket, so no answer is dropped.
+async fn flush(socket: &UdpSocket, fd: std::os::fd::RawFd, batch: &mut Batch) {
+    let sent = socket
+        .try_io(Interest::WRITABLE, || batch.send(fd))
+        .unwrap_or(0);
+    for (reply, peer) in batch.take_unsent(sent) {
+        let _ = socket.send_to(&reply, peer).await;
     }
 }

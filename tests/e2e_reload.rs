@@ -183,3 +183,55 @@ async fn tcp_pipelined_queries_do_not_wait_behind_a_slow_one() {
     );
     drop(hedge);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reordered_listeners_keep_their_profiles_and_listener_changes_need_a_restart() {
+    let Some(net) = FakeInternet::start_or_skip().await else {
+        return;
+    };
+    let (la, adult) = listener("adult", "127.0.0.0/8");
+    let (lc, child) = listener("child", "127.0.0.0/8");
+    let profiles =
+        "[[profile]]\nname = \"adult\"\n[[profile]]\nname = \"child\"\nblock = [\"gambling\"]\n";
+    let upstream = recursive_upstream(&net, 3000);
+    let hedge = Hedge::start(&format!("{profiles}{la}\n{lc}\n{upstream}"));
+    assert_eq!(
+        ips(&udp(child, "www.bet365.com.", RecordType::A).await),
+        vec!["0.0.0.0"]
+    );
+    std::fs::write(&hedge.config, format!("{profiles}{lc}\n{la}\n{upstream}")).expect("config");
+    hedge.signal("HUP");
+    assert!(
+        hedge.wait_log("reloaded (SIGHUP)", Duration::from_secs(5)),
+        "{}",
+        hedge.log()
+    );
+    assert_eq!(
+        ips(&udp(child, "www.bet365.com.", RecordType::A).await),
+        vec!["0.0.0.0"],
+        "child stays child"
+    );
+    assert!(
+        ips(&udp(adult, "www.bet365.com.", RecordType::A).await).is_empty(),
+        "adult stays adult"
+    );
+    let (other, _) = listener("adult", "127.0.0.0/8");
+    std::fs::write(
+        &hedge.config,
+        format!("{profiles}{lc}\n{other}\n{upstream}"),
+    )
+    .expect("config");
+    hedge.signal("HUP");
+    assert!(
+        hedge.wait_log(
+            "listener changes take effect on restart",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        hedge.log()
+    );
+    assert_eq!(
+        ips(&udp(child, "www.bet365.com.", RecordType::A).await),
+        vec!["0.0.0.0"]
+    );
+}

@@ -280,6 +280,32 @@ fn negative_answer(chain: Vec<Record>, nx: bool, soa: Option<Record>) -> Resolve
     }
 }
 
+/// Checks what [`Upstream::new`] would refuse, without starting anything (for
+/// `check-config`): forwarding servers, TLS names, the root hints file.
+pub fn validate(cfg: &UpstreamConfig) -> Result<(), DnsError> {
+    match cfg.mode {
+        UpstreamMode::Recursive => root_hints(cfg).map(|_| ()),
+        UpstreamMode::Forward => {
+            if cfg.servers.is_empty() {
+                return Err(DnsError::Config(
+                    "key `upstream.servers`: mode = \"forward\" needs at least one server".into(),
+                ));
+            }
+            for s in &cfg.servers {
+                if matches!(s.protocol, ForwardProtocol::Tls | ForwardProtocol::Https)
+                    && s.tls_name.as_deref().is_none_or(str::is_empty)
+                {
+                    return Err(DnsError::Config(format!(
+                        "key `upstream.servers` ({}): tls and https need `tls_name`, the name in the server's certificate",
+                        s.address
+                    )));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
 /// Root server addresses: configured addresses, a hints file, or the built-in IANA list.
 fn root_hints(cfg: &UpstreamConfig) -> Result<Vec<IpAddr>, DnsError> {
     if !cfg.roots.is_empty() {
@@ -288,8 +314,12 @@ fn root_hints(cfg: &UpstreamConfig) -> Result<Vec<IpAddr>, DnsError> {
     let Some(path) = &cfg.root_hints else {
         return Ok(ROOT_HINTS.iter().filter_map(|a| a.parse().ok()).collect());
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| DnsError::Config(format!("upstream.root_hints: {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        DnsError::Config(format!(
+            "key `upstream.root_hints`: {}: {e}",
+            path.display()
+        ))
+    })?;
     let addrs: Vec<IpAddr> = text
         .lines()
         .map(|l| l.split(';').next().unwrap_or(""))
@@ -303,7 +333,7 @@ fn root_hints(cfg: &UpstreamConfig) -> Result<Vec<IpAddr>, DnsError> {
         .collect();
     if addrs.is_empty() {
         return Err(DnsError::Config(format!(
-            "upstream.root_hints: {}: no A or AAAA records found (expected a root hints zone file like named.root)",
+            "key `upstream.root_hints`: {}: no A or AAAA records found (expected a root hints zone file like named.root)",
             path.display()
         )));
     }

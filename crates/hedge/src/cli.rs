@@ -89,6 +89,7 @@ pub enum Command {
     /// Explain the decision for a name: profile → rule or category → source list → index version.
     Explain(ExplainArgs),
     /// Query statistics for Freedom of Information answers, from the aggregates hedge keeps.
+    #[command(verbatim_doc_comment)]
     ///
     /// Counts are rolled up the category tree (a root's row includes its children). Examples:
     ///   hedge report --from 2025-01 --to 2025-12 --by month,category --action blocked

@@ -206,7 +206,12 @@ pub fn check(loaded: &Loaded) -> anyhow::Result<Checked> {
     }
     let policy =
         Policy::new(index, c.profiles.clone(), &loaded.base_dir).map_err(|e| bad(e.to_string()))?;
-    let mut notices = policy.notices().to_vec();
+    let mut notices = Vec::new();
+    for n in policy.notices() {
+        if !notices.contains(n) {
+            notices.push(n.clone());
+        }
+    }
     let mut listener_profiles = Vec::new();
     let mut seen_binds = HashSet::new();
     for (i, l) in c.listeners.iter().enumerate() {
@@ -309,6 +314,20 @@ pub fn check(loaded: &Loaded) -> anyhow::Result<Checked> {
             notices.push(format!("metrics.listen = {} is not a loopback address: anyone who can reach it sees traffic figures", m.listen));
         }
     }
+    hedge_dns::upstream::validate(&loaded.upstream()).map_err(|e| bad(e.to_string()))?;
+    let srv = &c.server;
+    for (key, v) in [
+        ("udp_in_flight", srv.udp_in_flight),
+        ("tcp_connections", srv.tcp_connections),
+        ("tcp_pipeline", srv.tcp_pipeline),
+    ] {
+        if v == 0 {
+            return Err(bad(format!("key `server.{key}`: must be at least 1")));
+        }
+    }
+    if srv.tcp_idle_ms == 0 {
+        return Err(bad("key `server.tcp_idle_ms`: must be at least 1".into()));
+    }
     if u.timeout_ms == 0 || u.timeout_ms > 60_000 {
         return Err(bad(
             "key `upstream.timeout_ms`: use a value between 1 and 60000".into(),
@@ -338,6 +357,77 @@ impl Checked {
             observer,
         }
     }
+}
+
+/// The profile of each *running* listener under a new configuration. Listeners are matched
+/// by their bind addresses, never by position; a listener added, removed or changed (subnets,
+/// transports) needs a restart, so the reload is refused rather than half applied.
+pub fn map_listeners(
+    running: &[ListenerConfig],
+    new: &Loaded,
+    checked: &Checked,
+) -> anyhow::Result<Vec<usize>> {
+    let key = |l: &ListenerConfig| {
+        let mut b = l.bind.clone();
+        b.sort();
+        b
+    };
+    let restart = |what: String| {
+        bad(format!(
+            "{what}; listener changes take effect on restart (systemctl restart hedge)"
+        ))
+    };
+    if running.len() != new.config.listeners.len() {
+        return Err(restart(format!(
+            "the number of listeners changed from {} to {}",
+            running.len(),
+            new.config.listeners.len()
+        )));
+    }
+    running
+        .iter()
+        .map(|r| {
+            let Some(i) = new.config.listeners.iter().position(|n| key(n) == key(r)) else {
+                return Err(restart(format!("no listener binds {:?} any more", r.bind)));
+            };
+            let n = &new.config.listeners[i];
+            if n.allow != r.allow || n.udp != r.udp || n.tcp != r.tcp {
+                return Err(restart(format!(
+                    "the listener on {:?} changed its allow, udp or tcp",
+                    r.bind
+                )));
+            }
+            Ok(checked.listener_profiles[i])
+        })
+        .collect()
+}
+
+/// Settings a reload cannot apply, as warnings.
+pub fn restart_only_changes(running: &Config, new: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut differs = |name: &str, a: String, b: String| {
+        if a != b {
+            out.push(format!(
+                "[{name}] changed: it takes effect on restart, not on reload"
+            ));
+        }
+    };
+    differs(
+        "upstream",
+        format!("{:?}", running.upstream),
+        format!("{:?}", new.upstream),
+    );
+    differs(
+        "server",
+        format!("{:?}", running.server),
+        format!("{:?}", new.server),
+    );
+    differs(
+        "metrics",
+        format!("{:?}", running.metrics),
+        format!("{:?}", new.metrics),
+    );
+    out
 }
 
 impl Loaded {

@@ -158,7 +158,7 @@ pub(crate) fn build(
             PolicyError::at(
                 &name,
                 key,
-                format!("unknown category `{id}`{hint}; `hedge policy categories` lists them"),
+                format!("unknown category `{id}`{hint}; the ids are in lists/categories.toml and `hedge lists stats INDEX`"),
             )
         })
     };

@@ -59,17 +59,24 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    let index_path = c.index.as_ref().map(|p| loaded.base_dir.join(p));
+    let mut index_path = c.index.as_ref().map(|p| loaded.base_dir.join(p));
     let mut index_mtime = index_path.as_deref().and_then(mtime);
     let mut poll = tokio::time::interval(Duration::from_secs(2));
     loop {
         tokio::select! {
-            _ = hup.recv() => reload(&server, loaded.path.as_deref(), &mut stats, "SIGHUP"),
+            _ = hup.recv() => {
+                if let Some(path) = reload(&server, &loaded, &mut stats, "SIGHUP") {
+                    index_path = path;
+                    index_mtime = index_path.as_deref().and_then(mtime);
+                }
+            }
             _ = poll.tick() => {
                 let now = index_path.as_deref().and_then(mtime);
                 if now != index_mtime {
                     index_mtime = now;
-                    reload(&server, loaded.path.as_deref(), &mut stats, "index file changed");
+                    if let Some(path) = reload(&server, &loaded, &mut stats, "index file changed") {
+                        index_path = path;
+                    }
                 }
                 if let Some(s) = &stats {
                     counter!(m::STATS_FLUSH_FAILURES).absolute(s.failures());
@@ -87,25 +94,40 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-/// Builds a new snapshot from the files and swaps it in; on any failure the running one stays.
-fn reload(server: &Server, path: Option<&Path>, stats: &mut Option<Stats>, why: &str) {
+/// Builds a new snapshot from the files and swaps it in; on any failure the running one
+/// stays. Returns the index path now watched, when the reload succeeded.
+fn reload(
+    server: &Server,
+    running: &Loaded,
+    stats: &mut Option<Stats>,
+    why: &str,
+) -> Option<Option<PathBuf>> {
     let started = std::time::Instant::now();
-    let result = config::load(path)
-        .and_then(|loaded| config::check(&loaded).map(|checked| (loaded, checked)));
-    let (loaded, checked) = match result {
+    let result = config::load(running.path.as_deref()).and_then(|loaded| {
+        let checked = config::check(&loaded)?;
+        let profiles = config::map_listeners(&running.config.listeners, &loaded, &checked)?;
+        Ok((loaded, checked, profiles))
+    });
+    let (loaded, checked, listener_profiles) = match result {
         Ok(x) => x,
         Err(e) => {
             counter!(m::RELOADS, "result" => "failed").increment(1);
             tracing::error!(
                 "reload ({why}) failed, still serving the previous configuration: {e:#}"
             );
-            return;
+            return None;
         }
     };
-    for n in &checked.notices {
+    for n in checked.notices.iter().chain(&config::restart_only_changes(
+        &running.config,
+        &loaded.config,
+    )) {
         tracing::warn!("{n}");
     }
-    if stats.as_ref().is_some_and(|s| !s.fits(&checked))
+    let stats_changed =
+        format!("{:?}", running.config.stats) != format!("{:?}", loaded.config.stats);
+    if stats_changed
+        || stats.as_ref().is_some_and(|s| !s.fits(&checked))
         || (stats.is_none() && loaded.config.stats.enabled)
     {
         if let Some(old) = stats.take() {
@@ -115,7 +137,9 @@ fn reload(server: &Server, path: Option<&Path>, stats: &mut Option<Stats>, why: 
     }
     let observer = stats::observer(&checked, stats.as_ref());
     let version = checked.policy.index().version().to_string();
-    match server.reload(checked.snapshot(Some(observer))) {
+    let mut snapshot = checked.snapshot(Some(observer));
+    snapshot.listener_profiles = listener_profiles;
+    match server.reload(snapshot) {
         Ok(()) => {
             counter!(m::RELOADS, "result" => "ok").increment(1);
             m::set_index(checked.policy.index());
@@ -123,10 +147,18 @@ fn reload(server: &Server, path: Option<&Path>, stats: &mut Option<Stats>, why: 
                 "reloaded ({why}): index {version}, in {:.0} ms",
                 started.elapsed().as_secs_f64() * 1000.0
             );
+            Some(
+                loaded
+                    .config
+                    .index
+                    .as_ref()
+                    .map(|p| loaded.base_dir.join(p)),
+            )
         }
         Err(e) => {
             counter!(m::RELOADS, "result" => "failed").increment(1);
             tracing::error!("reload ({why}) failed, still serving the previous configuration: {e}");
+            None
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Shared harness for the end-to-end tests: a fake internet, a config, the real `hedge`
 //! binary, and a real DNS client.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, UdpSocket};

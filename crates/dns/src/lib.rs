@@ -93,6 +93,9 @@ pub struct Observation<'a> {
     pub outcome: Outcome,
     /// The query name, lower case, no trailing dot (None when the packet had no usable question).
     pub qname: Option<&'a str>,
+    /// The domain a block is counted under: the listed name for a category block (random
+    /// subdomains of a listed site count as the site), else the query name.
+    pub domain: Option<&'a str>,
     /// Answered from the response cache.
     pub cache_hit: bool,
     /// Why upstream resolution failed, if it did: `timeout` or `error`.

@@ -46,27 +46,27 @@ pub fn fast_answer(
     let profile = live.snapshot.listener_profiles[listener];
     let mut name_buf = [0u8; 256];
     let name = q.name(&mut name_buf)?;
-    let (len, outcome, category) = match shared.packets.answer(&q, listener, live.generation, out) {
-        Some(hit) => (hit.len, hit.outcome, hit.category),
-        None => {
-            let policy = &live.snapshot.policy;
-            let decision = policy.decide(profile, name);
-            let (outcome, lifetime) = wire::write_block(&q, policy, profile, decision, out)?;
-            let category = decision.category(policy.index());
-            shared.packets.insert(
-                &q,
-                listener,
-                live.generation,
-                out,
-                wire::Reuse {
+    let (len, outcome, category, listed_labels) =
+        match shared.packets.answer(&q, listener, live.generation, out) {
+            Some(hit) => (hit.len, hit.outcome, hit.category, hit.listed_labels),
+            None => {
+                let policy = &live.snapshot.policy;
+                let decision = policy.decide(profile, name);
+                let (outcome, lifetime) = wire::write_block(&q, policy, profile, decision, out)?;
+                let category = decision.category(policy.index());
+                let listed_labels = decision.listed_labels();
+                let reuse = wire::Reuse {
                     lifetime,
                     outcome,
                     category,
-                },
-            );
-            (out.len(), outcome, category)
-        }
-    };
+                    listed_labels,
+                };
+                shared
+                    .packets
+                    .insert(&q, listener, live.generation, out, reuse);
+                (out.len(), outcome, category, listed_labels)
+            }
+        };
     if let Some(observer) = &live.snapshot.observer {
         let obs = Observation {
             client,
@@ -75,6 +75,7 @@ pub fn fast_answer(
             category,
             outcome,
             qname: Some(name),
+            domain: Some(listed_labels.map_or(name, |l| hedge_policy::suffix(name, l))),
             cache_hit: outcome != Outcome::Blocked,
             upstream_error: None,
         };
@@ -91,6 +92,8 @@ struct Facts {
     upstream_error: Option<&'static str>,
     /// How long the encoded answer may be reused by the packet cache (None: never).
     reuse: Option<Duration>,
+    /// For a category block, the labels of the listed name.
+    listed_labels: Option<u8>,
 }
 
 /// Answers one packet. `None` only for packets that must not be answered (responses, or
@@ -122,6 +125,7 @@ pub async fn handle(
         cache_hit: false,
         upstream_error: None,
         reuse: None,
+        listed_labels: None,
     };
     let qname = req.queries.first().map(|q| {
         q.name()
@@ -164,6 +168,11 @@ pub async fn handle(
             category: facts.category,
             outcome: facts.outcome,
             qname: qname.as_deref(),
+            domain: qname.as_deref().map(|n| {
+                facts
+                    .listed_labels
+                    .map_or(n, |l| hedge_policy::suffix(n, l))
+            }),
             cache_hit: facts.cache_hit,
             upstream_error: facts.upstream_error,
         };
@@ -184,6 +193,7 @@ pub async fn handle(
                 lifetime: reuse,
                 outcome: facts.outcome,
                 category: facts.category,
+                listed_labels: facts.listed_labels,
             },
         );
     }
@@ -203,6 +213,7 @@ async fn resolve_query(
     let query = &req.queries[0];
     let decision = policy.decide(profile, qname);
     facts.category = decision.category(policy.index());
+    facts.listed_labels = decision.listed_labels();
     let p = policy.profile(profile);
     let version = policy.index().version();
     match decision {

@@ -151,6 +151,7 @@ struct Entry {
     generation: u64,
     outcome: Outcome,
     category: Option<CategoryIdx>,
+    listed_labels: Option<u8>,
 }
 
 /// Encoded answers by (listener, question, EDNS shape).
@@ -168,6 +169,8 @@ pub struct Reuse {
     pub outcome: Outcome,
     /// Category to count on a hit.
     pub category: Option<CategoryIdx>,
+    /// For a category block, the labels of the listed name (the domain counted).
+    pub listed_labels: Option<u8>,
 }
 
 /// What a packet-cache hit tells the observer.
@@ -178,6 +181,8 @@ pub struct Hit {
     pub outcome: Outcome,
     /// Category to count.
     pub category: Option<CategoryIdx>,
+    /// Labels of the listed name, for a category block.
+    pub listed_labels: Option<u8>,
 }
 
 impl PacketCache {
@@ -214,6 +219,7 @@ impl PacketCache {
                 len: out.len(),
                 outcome: e.outcome,
                 category: e.category,
+                listed_labels: e.listed_labels,
             };
             drop(map);
             patch(q, out);
@@ -243,6 +249,7 @@ impl PacketCache {
             generation,
             outcome: meta.outcome,
             category: meta.category,
+            listed_labels: meta.listed_labels,
         };
         self.map
             .lock()
@@ -403,7 +410,7 @@ pub fn block_text_via(
 ) -> (Ede, String) {
     let via = via.map(|t| format!(" via CNAME {t}")).unwrap_or_default();
     match reason {
-        BlockReason::Category(c, _) => (
+        BlockReason::Category(c, _, _) => (
             Ede::Blocked,
             format!(
                 "blocked: {}{via} (profile {}, index {version})",
@@ -603,6 +610,7 @@ mod tests {
             lifetime: Duration::from_secs(60),
             outcome: Outcome::Allowed,
             category: None,
+            listed_labels: None,
         };
         cache.insert(&q, 0, 7, &answer, reuse);
         req.metadata.id = 2;

@@ -53,7 +53,7 @@ pub struct StatsConfig {
     /// The SQLite statistics file, relative to this file (default `hedge-stats.sqlite`).
     #[serde(default = "default_stats_path")]
     pub path: PathBuf,
-    /// Days of aggregate counts kept (default 400; years are fine: a year is a few MB).
+    /// Days of aggregate counts kept (default 400; years are fine: a busy year is ~100 MB).
     #[serde(default = "default_retention")]
     pub retention_days: u32,
     /// The raw query log, off by default.
@@ -309,10 +309,10 @@ pub fn check(loaded: &Loaded) -> anyhow::Result<Checked> {
     if s.query_log.enabled && s.query_log.clients == ClientMode::Full {
         notices.push("stats.query_log keeps full client addresses: make sure your privacy notice says so (docs/privacy.md)".into());
     }
-    if let Some(m) = &c.metrics {
-        if !m.listen.ip().is_loopback() {
-            notices.push(format!("metrics.listen = {} is not a loopback address: anyone who can reach it sees traffic figures", m.listen));
-        }
+    if let Some(m) = &c.metrics
+        && !m.listen.ip().is_loopback()
+    {
+        notices.push(format!("metrics.listen = {} is not a loopback address: anyone who can reach it sees traffic figures", m.listen));
     }
     hedge_dns::upstream::validate(&loaded.upstream()).map_err(|e| bad(e.to_string()))?;
     let srv = &c.server;

@@ -81,7 +81,7 @@ impl Policy {
                 steps.push("rule: in the profile's block_domains".into());
                 "blocked"
             }
-            Decision::Block(BlockReason::Category(c, set)) => {
+            Decision::Block(BlockReason::Category(c, set, _)) => {
                 let m = lookup.map(|m| m.suffix).unwrap_or(name);
                 steps.push(format!(
                     "listed as `{m}` in categories {}",

@@ -102,8 +102,9 @@ pub enum AllowReason {
 /// Why a name is blocked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockReason {
-    /// A blocked category, from this label set.
-    Category(CategoryIdx, LabelSetId),
+    /// A blocked category, from this label set, matched by the listed suffix of this many
+    /// labels (`bet365.com` for `www.bet365.com`: 2).
+    Category(CategoryIdx, LabelSetId, u8),
     /// The profile's blocked domains.
     CustomBlock,
     /// A walled garden, and the name is not in it.
@@ -121,11 +122,32 @@ pub enum Bypass {
     Ddr,
 }
 
+/// The last `labels` labels of `name` (`suffix("www.bet365.com", 2)` is `bet365.com`).
+pub fn suffix(name: &str, labels: u8) -> &str {
+    let mut start = name.len();
+    for _ in 0..labels {
+        match name[..start].rfind('.') {
+            Some(dot) => start = dot,
+            None => return name,
+        }
+    }
+    &name[start + 1..]
+}
+
 impl Decision {
+    /// For a category block, how many labels the listed name has: the domain a block is
+    /// counted under (random subdomains of a listed site count as the site).
+    pub fn listed_labels(&self) -> Option<u8> {
+        match *self {
+            Decision::Block(BlockReason::Category(_, _, labels)) => Some(labels),
+            _ => None,
+        }
+    }
+
     /// The category to count this decision under, if any.
     pub fn category(&self, index: &Index) -> Option<CategoryIdx> {
         match *self {
-            Decision::Block(BlockReason::Category(c, _)) => Some(c),
+            Decision::Block(BlockReason::Category(c, _, _)) => Some(c),
             Decision::Allow(AllowReason::Listed(set)) => index.categories(set).first().copied(),
             _ => None,
         }
@@ -251,11 +273,13 @@ impl Policy {
         {
             return Decision::Block(BlockReason::CustomBlock);
         }
-        let listed = self.index.lookup(lower).map(|m| m.set);
-        if let Some(set) = listed
-            && let Some(c) = self.blocked_category(p, set)
+        let hit = self.index.lookup(lower);
+        let listed = hit.map(|m| m.set);
+        if let Some(m) = hit
+            && let Some(c) = self.blocked_category(p, m.set)
         {
-            return Decision::Block(BlockReason::Category(c, set));
+            let labels = m.suffix.bytes().filter(|&b| b == b'.').count() + 1;
+            return Decision::Block(BlockReason::Category(c, m.set, labels.min(127) as u8));
         }
         if let Some(target) = safesearch::rewrite(lower, p.safesearch, p.youtube) {
             return Decision::Rewrite(target);

@@ -75,12 +75,25 @@ fn verdict(p: &Policy, profile: &str, name: &str) -> Decision {
 
 fn blocked_as(p: &Policy, profile: &str, name: &str) -> Option<String> {
     match verdict(p, profile, name) {
-        Decision::Block(BlockReason::Category(c, _)) => {
+        Decision::Block(BlockReason::Category(c, _, _)) => {
             Some(p.index().taxonomy().id(c).to_string())
         }
         Decision::Block(r) => Some(format!("{r:?}")),
         _ => None,
     }
+}
+
+#[test]
+fn blocks_count_under_the_listed_name() {
+    let p = council();
+    let d = verdict(&p, "adult", "a.b.www.bet365.com");
+    assert_eq!(d.listed_labels(), Some(2));
+    assert_eq!(hedge_policy::suffix("a.b.www.bet365.com", 2), "bet365.com");
+    assert_eq!(hedge_policy::suffix("bet365.com", 5), "bet365.com");
+    assert_eq!(
+        verdict(&p, "adult", "watchlive.channel4.com").listed_labels(),
+        None
+    );
 }
 
 #[test]

@@ -56,6 +56,12 @@ fn reports(c: &mut Criterion) {
     let mut all = ReportQuery::new(year(), year_end());
     all.by = vec![Dim::Month, Dim::Profile, Dim::Category, Dim::Action];
 
+    let mut daily = ReportQuery::new(year(), year_end());
+    daily.by = vec![Dim::Day, Dim::Profile, Dim::Category, Dim::Action];
+    daily.suppress_below = Some(10);
+    let report = Report::build(&store, &daily).expect("daily report");
+    eprintln!("daily report: {} rows", report.rows.len());
+
     let mut g = c.benchmark_group("report-year");
     g.sample_size(10);
     g.bench_function("monthly-blocked-by-category", |b| {
@@ -66,6 +72,9 @@ fn reports(c: &mut Criterion) {
     });
     g.bench_function("monthly-by-profile-category-action", |b| {
         b.iter(|| black_box(Report::build(&store, &all).expect("report")))
+    });
+    g.bench_function("daily-by-profile-category-action-suppressed", |b| {
+        b.iter(|| black_box(Report::build(&store, &daily).expect("report")))
     });
     g.finish();
 }

@@ -29,7 +29,7 @@
 //! - [`Report::build`] answers a [`ReportQuery`] — counts by month/day, profile, category
 //!   (rolled up the category tree) and action, per-period totals, top blocked domains, and
 //!   optional small-count suppression that keeps hidden cells hidden (see [`report`]);
-//!   [`render`] prints it as a table, CSV, JSON or Markdown.
+//!   [`render()`] prints it as a table, CSV, JSON or Markdown.
 //!
 //! # Example
 //!

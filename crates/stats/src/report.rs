@@ -31,10 +31,19 @@
 //! Every published cell is a part of at most one equation and the total of at most one, so
 //! the equations form a tree; on a tree, "no equation with exactly one unknown" already means
 //! no hidden cell is fixed by any linear combination of the shown numbers, not only by one
-//! subtraction. The property tests check, on random reports, that no equation has one
-//! unknown, that no hidden cell is determined by linear algebra over all equations, and that
-//! interval reasoning over all equations together (repeated until nothing narrows) pins no
-//! hidden cell. A full linear-programming audit across equations is not done.
+//! subtraction. The property test (`tests/suppression.rs`) attacks random reports from what
+//! they publish and checks that: every small count is `<K`; no equation has one unknown; a
+//! shown total's hidden parts never add up to a small count; no hidden cell is determined by
+//! linear algebra over all the equations; and no equation narrows a hidden cell to one value
+//! unless every cell of it is hidden already.
+//!
+//! Limits, inherent in printing `<K` honestly while showing zeros: when every cell of an
+//! equation is small, the bounds alone can pin one for a reader who knows a category's own
+//! count (a row `<9` with one child `<9` and an own count of 7 can only be 8, its child 1),
+//! although reports never show own counts; and interval reasoning across several equations
+//! can narrow more than within one. Nothing can be withheld to prevent the first; the second
+//! is not audited (that would take linear programming). A larger `K` and fewer breakdowns
+//! make both rarer.
 //!
 //! The top blocked domains list leaves out domains blocked fewer than `K` times when
 //! suppressing, so no listed domain's count is hidden or derivable.
@@ -249,13 +258,13 @@ impl ReportQuery {
                 )));
             }
         }
-        if let Some(k) = self.suppress_below {
-            if k < 3 {
-                return Err(Error::Invalid(format!(
-                    "--suppress-below {k}: use at least 3 (with zeros shown, \"<2\" could only \
+        if let Some(k) = self.suppress_below
+            && k < 3
+        {
+            return Err(Error::Invalid(format!(
+                "--suppress-below {k}: use at least 3 (with zeros shown, \"<2\" could only \
                      mean 1)"
-                )));
-            }
+            )));
         }
         if self.by.contains(&Dim::Day) && (to - from).get_days() > 3660 {
             return Err(Error::Invalid(
@@ -727,38 +736,62 @@ pub(crate) fn equation_ranges(
     hidden: &[bool],
     k: u64,
 ) -> Vec<(usize, i128, i128)> {
-    let vars: Vec<(usize, i128)> = std::iter::once((eq.total, 1))
+    // Each hidden cell as a term aᵢ·xᵢ with its range; an infinite end is `±INFINITY`.
+    let terms: Vec<(usize, i128, i128, i128)> = std::iter::once((eq.total, 1))
         .chain(eq.parts.iter().map(|&p| (p, -1)))
         .filter(|&(c, _)| hidden[c])
-        .collect();
-    let c: i128 = vars.iter().map(|&(i, a)| a * i128::from(values[i])).sum();
-    let lin = |(lo, hi): (i128, i128), a: i128| if a > 0 { (lo, hi) } else { (-hi, -lo) };
-    let sum_all = vars.iter().fold((0i128, 0i128), |acc, &(i, a)| {
-        let (lo, hi) = lin(bounds(values[i], k), a);
-        (acc.0 + lo, (acc.1 + hi).min(INFINITY))
-    });
-    vars.iter()
-        .map(|&(i, a)| {
-            let (own_lo, own_hi) = bounds(values[i], k);
-            let (lo_i, hi_i) = lin((own_lo, own_hi), a);
-            // The others' sum, Σ_{j≠i} aⱼxⱼ, lies in [rest_lo, rest_hi].
-            let rest_lo = sum_all.0 - lo_i;
-            let rest_hi = if hi_i >= INFINITY || sum_all.1 >= INFINITY {
-                // Recompute without this term when infinities are involved.
-                vars.iter()
-                    .filter(|&&(j, _)| j != i)
-                    .fold(0i128, |acc, &(j, b)| {
-                        (acc + lin(bounds(values[j], k), b).1).min(INFINITY)
-                    })
+        .map(|(c, a)| {
+            let (lo, hi) = bounds(values[c], k);
+            if a > 0 {
+                (c, a, lo, hi)
             } else {
-                sum_all.1 - hi_i
+                (c, a, -hi, -lo)
+            }
+        })
+        .collect();
+    let c: i128 = terms
+        .iter()
+        .map(|&(i, a, _, _)| a * i128::from(values[i]))
+        .sum();
+    // Sums of the finite ends, and how many ends are infinite.
+    let (mut lo_sum, mut lo_inf, mut hi_sum, mut hi_inf) = (0i128, 0usize, 0i128, 0usize);
+    for &(_, _, lo, hi) in &terms {
+        if lo <= -INFINITY {
+            lo_inf += 1;
+        } else {
+            lo_sum += lo;
+        }
+        if hi >= INFINITY {
+            hi_inf += 1;
+        } else {
+            hi_sum += hi;
+        }
+    }
+    terms
+        .iter()
+        .map(|&(i, a, lo, hi)| {
+            // The others' sum, Σ_{j≠i} aⱼxⱼ, lies in [rest_lo, rest_hi].
+            let rest_lo = if lo <= -INFINITY {
+                if lo_inf > 1 { -INFINITY } else { lo_sum }
+            } else if lo_inf > 0 {
+                -INFINITY
+            } else {
+                lo_sum - lo
             };
-            let (lo, hi) = if a > 0 {
+            let rest_hi = if hi >= INFINITY {
+                if hi_inf > 1 { INFINITY } else { hi_sum }
+            } else if hi_inf > 0 {
+                INFINITY
+            } else {
+                hi_sum - hi
+            };
+            let (x_lo, x_hi) = if a > 0 {
                 (c - rest_hi, c - rest_lo)
             } else {
                 (rest_lo - c, rest_hi - c)
             };
-            (i, lo.max(own_lo), hi.min(own_hi))
+            let (own_lo, own_hi) = bounds(values[i], k);
+            (i, x_lo.max(own_lo), x_hi.min(own_hi))
         })
         .collect()
 }
@@ -771,7 +804,12 @@ fn is_broken(eq: &Equation, values: &[u64], hidden: &[bool], k: u64) -> bool {
         return true;
     }
     if !hidden[eq.total] {
-        let sum: u64 = eq.parts.iter().filter(|&&p| hidden[p]).map(|&p| values[p]).sum();
+        let sum: u64 = eq
+            .parts
+            .iter()
+            .filter(|&&p| hidden[p])
+            .map(|&p| values[p])
+            .sum();
         return sum > 0 && sum < k;
     }
     false

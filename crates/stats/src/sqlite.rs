@@ -162,9 +162,7 @@ impl SqliteStore {
         let _mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(err("switching to WAL mode"))?;
-        conn.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(err("setting pragmas"))?;
         let mut store = SqliteStore {
             conn,
@@ -279,10 +277,13 @@ fn range_filter(sql: &mut String, args: &mut Vec<String>, from: Option<Date>, to
 
 /// Splits a day range into whole months (`YYYY-MM` bounds) and the day ranges
 /// (`YYYY-MM-DD` bounds) left over at either end. Open ends count as whole months.
-fn split_range(
-    from: Option<Date>,
-    to: Option<Date>,
-) -> (Option<Option<(String, String)>>, Vec<(String, String)>) {
+/// An inclusive range of days or months, as text.
+type Range = (String, String);
+
+/// `(whole months, leftover day ranges)`; whole months: `None` = none, `Some(None)` = all.
+type Split = (Option<Option<Range>>, Vec<Range>);
+
+fn split_range(from: Option<Date>, to: Option<Date>) -> Split {
     let month = |d: Date| format!("{:04}-{:02}", d.year(), d.month());
     let (from, to) = match (from, to) {
         (None, None) => return (Some(None), Vec::new()),
@@ -307,15 +308,15 @@ fn split_range(
     match (first_full, last_full) {
         (Some(a), Some(b)) if a <= b => {
             let mut days = Vec::new();
-            if from < a {
-                if let Ok(end) = a.yesterday() {
-                    days.push((from.to_string(), end.to_string()));
-                }
+            if from < a
+                && let Ok(end) = a.yesterday()
+            {
+                days.push((from.to_string(), end.to_string()));
             }
-            if b < to {
-                if let Ok(start) = b.tomorrow() {
-                    days.push((start.to_string(), to.to_string()));
-                }
+            if b < to
+                && let Ok(start) = b.tomorrow()
+            {
+                days.push((start.to_string(), to.to_string()));
             }
             (Some(Some((month(a), month(b)))), days)
         }
@@ -539,9 +540,12 @@ impl Store for SqliteStore {
         let mut per: HashMap<(String, String), u64> = HashMap::new();
         let err = self.err("ranking blocked domains");
         let mut add = |table: &str, range: Option<(String, String)>| -> Result<(), Error> {
-            let column = if table == "blocked_domains" { "day" } else { "month" };
-            let mut sql =
-                format!("SELECT domain, category, SUM(n) FROM {table} WHERE domain <> ?");
+            let column = if table == "blocked_domains" {
+                "day"
+            } else {
+                "month"
+            };
+            let mut sql = format!("SELECT domain, category, SUM(n) FROM {table} WHERE domain <> ?");
             let mut args = vec![OTHER_DOMAIN.to_owned()];
             if let Some((from, to)) = range {
                 sql.push_str(&format!(" AND {column} >= ? AND {column} <= ?"));
@@ -802,10 +806,7 @@ mod tests {
         );
         assert_eq!(
             split_range(d("2025-01-15"), d("2025-02-20")),
-            (
-                None,
-                vec![pair("2025-01-15", "2025-02-20")]
-            )
+            (None, vec![pair("2025-01-15", "2025-02-20")])
         );
         assert_eq!(split_range(None, None), (Some(None), vec![]));
     }

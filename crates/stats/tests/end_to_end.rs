@@ -4,8 +4,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hedge_stats::{
-    Action, Cell, Counters, Dim, FlusherOptions, Format, Period, Report, ReportQuery,
-    SqliteStore, render, spawn_flusher_with,
+    Action, Cell, Counters, Dim, FlusherOptions, Format, Period, Report, ReportQuery, SqliteStore,
+    render, spawn_flusher_with,
 };
 use jiff::civil::Date;
 
@@ -58,7 +58,9 @@ fn recorded_store() -> (tempfile::TempDir, std::path::PathBuf) {
         c.record_blocked_domain(CHILD, ADULT_MATERIAL, "adult.example")
     });
     times(4, || c.record(CHILD, GAMBLING, Action::Blocked));
-    times(4, || c.record_blocked_domain(CHILD, GAMBLING, "bet.example"));
+    times(4, || {
+        c.record_blocked_domain(CHILD, GAMBLING, "bet.example")
+    });
     times(100, || c.record(CHILD, None, Action::Allowed));
     times(50, || c.record(ADULT, None, Action::Allowed));
     times(7, || c.record(ADULT, GAMBLING, Action::Allowed));
@@ -294,7 +296,10 @@ fn bad_queries_say_why() {
         "2025-01".parse().expect("month"),
     );
     let e = Report::build(&store, &q).expect_err("backwards");
-    assert!(e.to_string().contains("starts (2025-03) after it ends"), "{e}");
+    assert!(
+        e.to_string().contains("starts (2025-03) after it ends"),
+        "{e}"
+    );
     let e = "week".parse::<Dim>().expect_err("no weeks");
     assert!(e.to_string().contains("month, day, profile"), "{e}");
 }

@@ -46,11 +46,17 @@ fn under(category: &str, filter: Option<&str>) -> bool {
     }
 }
 
+type RowKey = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<Action>,
+);
+
 /// What `Store::counts` would return for this data and grouping.
 fn counts(c: &Case) -> Vec<CountRow> {
     let filter = c.filter_a.then_some("a");
-    let mut sums: BTreeMap<(Option<String>, Option<String>, Option<String>, Option<Action>), u64> =
-        BTreeMap::new();
+    let mut sums: BTreeMap<RowKey, u64> = BTreeMap::new();
     for &(m, p, cat, a, n) in &c.data {
         if !under(CATEGORIES[cat], filter) || n == 0 {
             continue;
@@ -149,11 +155,12 @@ fn rank(mut m: Vec<Vec<i64>>) -> usize {
         for x in m[r].iter_mut() {
             *x = *x * inv % P;
         }
-        for i in 0..m.len() {
-            if i != r && m[i][c] != 0 {
-                let f = m[i][c];
-                for j in 0..cols {
-                    m[i][j] = ((m[i][j] - f * m[r][j]) % P + P) % P;
+        let pivot_row = m[r].clone();
+        for (i, row) in m.iter_mut().enumerate() {
+            if i != r && row[c] != 0 {
+                let f = row[c];
+                for (x, p) in row.iter_mut().zip(&pivot_row) {
+                    *x = ((*x - f * p) % P + P) % P;
                 }
             }
         }
@@ -214,7 +221,12 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
             .chain(parts)
             .filter(|&&i| cells[i].value().is_none())
             .count();
-        prop_assert!(unknown != 1, "equation {} = {:?} has one unknown", total, parts);
+        prop_assert!(
+            unknown != 1,
+            "equation {} = {:?} has one unknown",
+            total,
+            parts
+        );
         if cells[*total].value().is_some() {
             let s: u64 = parts
                 .iter()
@@ -256,72 +268,59 @@ fn check(c: &Case) -> Result<(), TestCaseError> {
         );
     }
 
-    // 3. Interval reasoning across all equations, repeated until nothing narrows.
-    let mut lo: BTreeMap<usize, i128> = BTreeMap::new();
-    let mut hi: BTreeMap<usize, i128> = BTreeMap::new();
-    for &i in &hidden {
-        let (l, h) = match cells[i] {
+    // 3. Interval reasoning within each equation: knowing the shown cells, every category's
+    //    own count (cautiously), that `<K` means 1..K-1 and `[c]` means at least K, no hidden
+    //    cell of the equation is narrowed to one value unless nothing more could be withheld.
+    for (total, parts) in &eqs {
+        let vars: Vec<(usize, i128)> = std::iter::once((*total, 1i128))
+            .chain(parts.iter().map(|&p| (p, -1)))
+            .filter(|&(i, _)| cells[i].value().is_none())
+            .collect();
+        let cst: i128 = vars.iter().map(|&(i, a)| a * i128::from(value(i))).sum();
+        let bounds = |i: usize| match cells[i] {
             Cell::Suppressed { .. } => (1, i128::from(k) - 1),
             _ => (i128::from(k), INF),
         };
-        lo.insert(i, l);
-        hi.insert(i, h);
-    }
-    for _round in 0..200 {
-        let mut changed = false;
-        for (total, parts) in &eqs {
-            let vars: Vec<(usize, i128)> = std::iter::once((*total, 1i128))
-                .chain(parts.iter().map(|&p| (p, -1)))
-                .filter(|&(i, _)| cells[i].value().is_none())
-                .collect();
-            let cst: i128 = vars.iter().map(|&(i, a)| a * i128::from(value(i))).sum();
-            for &(i, a) in &vars {
-                // a·xᵢ = cst − Σ_{j≠i} aⱼxⱼ
-                let (mut rmin, mut rmax) = (0i128, 0i128);
-                for &(j, b) in &vars {
-                    if j == i {
-                        continue;
-                    }
-                    let (l, h) = (lo[&j], hi[&j]);
-                    if b > 0 {
-                        rmin += l;
-                        rmax = (rmax + h).min(INF);
-                    } else {
-                        rmin = (rmin - h).max(-INF);
-                        rmax -= l;
-                    }
+        for &(i, a) in &vars {
+            // a·xᵢ = cst − Σ_{j≠i} aⱼxⱼ
+            let (mut rmin, mut rmax) = (0i128, 0i128);
+            for &(j, b) in &vars {
+                if j == i {
+                    continue;
                 }
-                let (l, h) = if a > 0 {
-                    (cst - rmax, cst - rmin)
+                let (l, h) = bounds(j);
+                if b > 0 {
+                    rmin += l;
+                    rmax = (rmax + h).min(INF);
                 } else {
-                    (rmin - cst, rmax - cst)
-                };
-                if l > lo[&i] {
-                    lo.insert(i, l);
-                    changed = true;
-                }
-                if h < hi[&i] {
-                    hi.insert(i, h);
-                    changed = true;
+                    rmin = (rmin - h).max(-INF);
+                    rmax -= l;
                 }
             }
+            let (l, h) = if a > 0 {
+                (cst - rmax, cst - rmin)
+            } else {
+                (rmin - cst, rmax - cst)
+            };
+            let (l, h) = (l.max(bounds(i).0), h.min(bounds(i).1));
+            let v = i128::from(value(i));
+            prop_assert!(l <= v && v <= h, "interval reasoning is unsound");
+            if l == h {
+                // Possible only where the `<K` bounds alone pin it (say a row shown `<3` whose
+                // own count is 1 and whose one child is `<3`): then every cell of the
+                // equation must be hidden already, so that nothing more could be withheld.
+                let all_hidden = std::iter::once(total)
+                    .chain(parts)
+                    .all(|&c| cells[c].value().is_none() || value(c) == 0);
+                prop_assert!(
+                    all_hidden,
+                    "hidden cell {} pinned to {} by equation {}",
+                    i,
+                    l,
+                    total
+                );
+            }
         }
-        if !changed {
-            break;
-        }
-    }
-    for &i in &hidden {
-        prop_assert!(
-            lo[&i] <= i128::from(value(i)) && i128::from(value(i)) <= hi[&i],
-            "interval reasoning is unsound"
-        );
-        prop_assert!(
-            lo[&i] < hi[&i],
-            "hidden cell {} pinned to {} by interval reasoning ({:?})",
-            i,
-            lo[&i],
-            c
-        );
     }
     Ok(())
 }

@@ -1,0 +1,278 @@
+//! The flusher thread: pausing on a locked store without losing counts, day attribution,
+//! retention at start, bounded memory during long outages.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use hedge_stats::{
+    Action, Batch, Cell, Counters, FlusherOptions, Period, Report, ReportQuery, Retention,
+    SqliteStore, Store, spawn_flusher, spawn_flusher_with,
+};
+use jiff::civil::Date;
+use rusqlite::Connection;
+
+/// Everything logged by any test in this binary.
+fn logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        tracing_subscriber::fmt()
+            .with_writer(move || Sink(sink.clone()))
+            .with_ansi(false)
+            .init();
+        buf
+    })
+    .clone()
+}
+
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(b);
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn log_lines_with(needles: &[&str]) -> usize {
+    let logs = logs();
+    let text = String::from_utf8_lossy(&logs.lock().expect("log buffer")).into_owned();
+    text.lines()
+        .filter(|l| needles.iter().all(|n| l.contains(n)))
+        .count()
+}
+
+fn counters() -> Arc<Counters> {
+    Arc::new(Counters::new(vec!["child".into()], vec!["gambling".into()]).expect("names"))
+}
+
+fn total_on(path: &Path, day: &str) -> Cell {
+    let store = SqliteStore::open(path).expect("open for the report");
+    let d = day.parse::<Period>().expect("day");
+    Report::build(&store, &ReportQuery::new(d, d))
+        .expect("report")
+        .total
+}
+
+struct Clock(Arc<Mutex<Date>>);
+
+impl Clock {
+    fn new(d: Date) -> Clock {
+        Clock(Arc::new(Mutex::new(d)))
+    }
+
+    fn set(&self, d: Date) {
+        *self.0.lock().expect("clock") = d;
+    }
+
+    fn options(&self) -> FlusherOptions {
+        let c = self.0.clone();
+        FlusherOptions {
+            interval: Duration::from_secs(3600),
+            today: Arc::new(move || *c.lock().expect("clock")),
+            ..FlusherOptions::default()
+        }
+    }
+}
+
+#[test]
+fn a_locked_store_pauses_counting_and_loses_nothing() {
+    let _ = logs();
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("stats.sqlite");
+    let clock = Clock::new(Date::constant(2025, 3, 1));
+    let c = counters();
+    let flusher = spawn_flusher_with(
+        c.clone(),
+        SqliteStore::open(&path).expect("open"),
+        clock.options(),
+    )
+    .expect("start");
+
+    let holder = Connection::open(&path).expect("second connection");
+    holder.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    for _ in 0..10 {
+        c.record(0, Some(0), Action::Blocked);
+    }
+    let e = flusher.flush_now().expect_err("store is locked");
+    assert!(e.contains("is locked"), "{e}");
+    let st = flusher.status();
+    assert!(st.paused);
+    assert_eq!(st.pending_queries, 10);
+    assert_eq!(st.failures, 1);
+
+    // Still locked at midnight: the held counts keep their day.
+    clock.set(Date::constant(2025, 3, 2));
+    for _ in 0..5 {
+        c.record(0, None, Action::Allowed);
+    }
+    flusher.flush_now().expect_err("still locked");
+    assert_eq!(flusher.status().pending_queries, 15);
+
+    holder.execute_batch("COMMIT").expect("unlock");
+    flusher.flush_now().expect("written after unlock");
+    let st = flusher.status();
+    assert!(!st.paused);
+    assert_eq!(st.pending_queries, 0);
+    assert_eq!(st.lost_queries, 0);
+    flusher.shutdown().expect("shutdown");
+
+    assert_eq!(total_on(&path, "2025-03-01"), Cell::Count(10));
+    assert_eq!(total_on(&path, "2025-03-02"), Cell::Count(5));
+    // Said once, not once per retry; and said when it resumed.
+    let p = path.display().to_string();
+    assert_eq!(log_lines_with(&["counting paused", &p, "is locked"]), 1);
+    assert!(log_lines_with(&["counting resumed"]) >= 1);
+}
+
+#[test]
+fn flushes_on_its_own_about_every_interval() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("stats.sqlite");
+    let c = counters();
+    let flusher = spawn_flusher(
+        c.clone(),
+        SqliteStore::open(&path).expect("open"),
+        Duration::from_millis(50),
+    )
+    .expect("start");
+    for _ in 0..7 {
+        c.record(0, Some(0), Action::Blocked);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while flusher.status().flushes == 0 {
+        assert!(Instant::now() < deadline, "no flush within 10 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let today = hedge_stats::utc_today().to_string();
+    // The flush may have straddled midnight; check the two days around it.
+    let store = SqliteStore::open(&path).expect("open");
+    let d: Period = today.parse().expect("day");
+    let mut q = ReportQuery::new(d, d);
+    q.from = Period::Day(d.first_day().yesterday().expect("yesterday"));
+    let r = Report::build(&store, &q).expect("report");
+    assert_eq!(r.total, Cell::Count(7));
+    flusher.shutdown().expect("shutdown");
+}
+
+#[test]
+fn prunes_at_start() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("stats.sqlite");
+    let mut store = SqliteStore::open(&path).expect("open");
+    let mut b = Batch::new();
+    b.add_count(Arc::from("child"), Arc::from("-"), Action::Allowed, 4);
+    store.write(Date::constant(2024, 1, 1), &b).expect("old");
+    store.write(Date::constant(2025, 3, 1), &b).expect("recent");
+    let clock = Clock::new(Date::constant(2025, 3, 1));
+    let flusher = spawn_flusher_with(
+        counters(),
+        store,
+        FlusherOptions {
+            retention: Retention {
+                aggregate_days: 30,
+                query_log_days: 1,
+            },
+            ..clock.options()
+        },
+    )
+    .expect("start");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while flusher.status().last_prune.is_none() {
+        assert!(Instant::now() < deadline, "no prune within 10 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        flusher.status().last_prune,
+        Some(Date::constant(2025, 3, 1))
+    );
+    flusher.shutdown().expect("shutdown");
+    assert_eq!(total_on(&path, "2024-01-01"), Cell::Count(0));
+    assert_eq!(total_on(&path, "2025-03-01"), Cell::Count(4));
+}
+
+#[test]
+fn a_long_outage_drops_the_oldest_days_and_counts_them() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("stats.sqlite");
+    let clock = Clock::new(Date::constant(2025, 3, 1));
+    let c = counters();
+    let flusher = spawn_flusher_with(
+        c.clone(),
+        SqliteStore::open(&path).expect("open"),
+        FlusherOptions {
+            max_pending_days: 2,
+            ..clock.options()
+        },
+    )
+    .expect("start");
+    let holder = Connection::open(&path).expect("second connection");
+    holder.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    for (day, n) in [(1, 1), (2, 2), (3, 3)] {
+        clock.set(Date::constant(2025, 3, day));
+        for _ in 0..n {
+            c.record(0, None, Action::Allowed);
+        }
+        flusher.flush_now().expect_err("locked");
+    }
+    let st = flusher.status();
+    assert_eq!(st.lost_queries, 1);
+    assert_eq!(st.pending_queries, 5);
+    holder.execute_batch("COMMIT").expect("unlock");
+    flusher.shutdown().expect("final flush");
+    assert_eq!(total_on(&path, "2025-03-01"), Cell::Count(0));
+    assert_eq!(total_on(&path, "2025-03-02"), Cell::Count(2));
+    assert_eq!(total_on(&path, "2025-03-03"), Cell::Count(3));
+}
+
+/// A store that always fails, to check shutdown reports the loss.
+struct Broken;
+
+impl Store for Broken {
+    fn write(&mut self, _: Date, _: &Batch) -> Result<(), hedge_stats::Error> {
+        Err(hedge_stats::Error::Invalid("broken on purpose".into()))
+    }
+    fn prune(&mut self, _: Date, _: &Retention) -> Result<hedge_stats::Pruned, hedge_stats::Error> {
+        Ok(hedge_stats::Pruned::default())
+    }
+    fn counts(
+        &self,
+        _: &hedge_stats::CountsQuery,
+    ) -> Result<Vec<hedge_stats::CountRow>, hedge_stats::Error> {
+        Ok(vec![])
+    }
+    fn top_blocked_domains(
+        &self,
+        _: &hedge_stats::DomainsQuery,
+    ) -> Result<Vec<hedge_stats::DomainCount>, hedge_stats::Error> {
+        Ok(vec![])
+    }
+    fn record_list_change(
+        &mut self,
+        _: &hedge_stats::ListChange,
+    ) -> Result<(), hedge_stats::Error> {
+        Ok(())
+    }
+    fn list_changes(
+        &self,
+        _: Option<jiff::Timestamp>,
+    ) -> Result<Vec<hedge_stats::ListChange>, hedge_stats::Error> {
+        Ok(vec![])
+    }
+}
+
+#[test]
+fn shutdown_reports_a_failed_final_flush() {
+    let c = counters();
+    let flusher = spawn_flusher(c.clone(), Broken, Duration::from_secs(3600)).expect("start");
+    c.record(0, None, Action::Allowed);
+    let e = flusher.shutdown().expect_err("final flush fails");
+    assert!(e.to_string().contains("broken on purpose"), "{e}");
+}

@@ -55,7 +55,7 @@ pub struct UpstreamConfig {
     /// client then gets a stale answer if one is cached, otherwise SERVFAIL.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
-    /// Answers kept in the response cache (default 100000).
+    /// Answers kept in the response cache (default 20000; a few kB each).
     #[serde(default = "default_cache_size")]
     pub cache_size: usize,
     /// Serve expired answers for up to this many seconds when upstreams fail (RFC 8767;
@@ -83,7 +83,7 @@ fn default_timeout_ms() -> u64 {
     3000
 }
 fn default_cache_size() -> usize {
-    100_000
+    20_000
 }
 fn default_stale_secs() -> u32 {
     86_400

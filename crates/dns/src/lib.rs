@@ -142,7 +142,7 @@ pub struct Live {
 }
 
 /// Answers kept in the packet cache.
-const PACKET_CACHE_SIZE: usize = 65_536;
+const PACKET_CACHE_SIZE: usize = 8_192;
 
 /// State shared by every listener task.
 pub struct Shared {

@@ -141,13 +141,17 @@ pub struct Live {
     generation: u64,
 }
 
-/// Answers kept in the packet cache.
-const PACKET_CACHE_SIZE: usize = 8_192;
+/// Encoded answers of resolved names kept for reuse.
+const PACKET_CACHE_SIZE: usize = 32_768;
+/// Encoded sinkhole answers kept for reuse: a cache of their own, so a flood of random
+/// blocked names cannot push the resolved answers out.
+const BLOCKED_CACHE_SIZE: usize = 4_096;
 
 /// State shared by every listener task.
 pub struct Shared {
     live: ArcSwap<Live>,
     packets: wire::PacketCache,
+    blocked_packets: wire::PacketCache,
     upstream: Upstream,
     cache: cache::Cache,
     timeout: Duration,
@@ -182,6 +186,7 @@ impl Server {
                 generation: 0,
             }),
             packets: wire::PacketCache::new(PACKET_CACHE_SIZE),
+            blocked_packets: wire::PacketCache::new(BLOCKED_CACHE_SIZE),
             upstream: Upstream::new(upstream)?,
             cache: cache::Cache::new(upstream.cache_size, upstream.serve_stale_secs),
             timeout: Duration::from_millis(upstream.timeout_ms),

@@ -25,19 +25,20 @@ pub enum Transport {
     Tcp,
 }
 
-/// Longest time an allowed answer's encoding is reused: TTLs age in one-second steps.
-const PACKET_REUSE: Duration = Duration::from_secs(1);
+/// Longest time an upstream answer's encoding is reused (its TTLs count down meanwhile).
+const PACKET_REUSE: Duration = Duration::from_secs(3600);
 
 /// Answers a UDP query without the full path when it can: a packet-cache hit, or a block
 /// decided and written straight to the wire. Returns the answer's length in `out`.
+/// `received` is when the batch holding the packet arrived (one clock read per batch).
 pub fn fast_answer(
     shared: &Shared,
     listener: usize,
     packet: &[u8],
     client: IpAddr,
     out: &mut Vec<u8>,
+    received: Instant,
 ) -> Option<usize> {
-    let started = Instant::now();
     let q = FastQuery::parse(packet)?;
     if !shared.listeners[listener].allows(client) {
         return None; // REFUSED with its EDE: the full path
@@ -46,27 +47,35 @@ pub fn fast_answer(
     let profile = live.snapshot.listener_profiles[listener];
     let mut name_buf = [0u8; 256];
     let name = q.name(&mut name_buf)?;
-    let (len, outcome, category, listed_labels) =
-        match shared.packets.answer(&q, listener, live.generation, out) {
-            Some(hit) => (hit.len, hit.outcome, hit.category, hit.listed_labels),
-            None => {
-                let policy = &live.snapshot.policy;
-                let decision = policy.decide(profile, name);
-                let (outcome, lifetime) = wire::write_block(&q, policy, profile, decision, out)?;
-                let category = decision.category(policy.index());
-                let listed_labels = decision.listed_labels();
-                let reuse = wire::Reuse {
-                    lifetime,
-                    outcome,
-                    category,
-                    listed_labels,
-                };
-                shared
-                    .packets
-                    .insert(&q, listener, live.generation, out, reuse);
-                (out.len(), outcome, category, listed_labels)
-            }
-        };
+    let cached = shared
+        .packets
+        .answer(&q, listener, live.generation, out)
+        .or_else(|| {
+            shared
+                .blocked_packets
+                .answer(&q, listener, live.generation, out)
+        });
+    let (len, outcome, category, listed_labels) = match cached {
+        Some(hit) => (hit.len, hit.outcome, hit.category, hit.listed_labels),
+        None => {
+            let policy = &live.snapshot.policy;
+            let decision = policy.decide(profile, name);
+            let (outcome, lifetime) = wire::write_block(&q, policy, profile, decision, out)?;
+            let category = decision.category(policy.index());
+            let listed_labels = decision.listed_labels();
+            let reuse = wire::Reuse {
+                lifetime,
+                outcome,
+                category,
+                listed_labels,
+                age_ttls: false,
+            };
+            shared
+                .blocked_packets
+                .insert(&q, listener, live.generation, out, reuse);
+            (out.len(), outcome, category, listed_labels)
+        }
+    };
     if let Some(observer) = &live.snapshot.observer {
         let obs = Observation {
             client,
@@ -79,7 +88,7 @@ pub fn fast_answer(
             cache_hit: outcome != Outcome::Blocked,
             upstream_error: None,
         };
-        observer.observe(&live.snapshot.policy, &obs, started.elapsed());
+        observer.observe(&live.snapshot.policy, &obs, received.elapsed());
     }
     Some(len)
 }
@@ -184,7 +193,12 @@ pub async fn handle(
         && let Some(q) = FastQuery::parse(packet)
         && bytes[2] & 0x02 == 0
     {
-        shared.packets.insert(
+        let cache = if facts.outcome == Outcome::Blocked {
+            &shared.blocked_packets
+        } else {
+            &shared.packets
+        };
+        cache.insert(
             &q,
             listener,
             live.generation,
@@ -194,6 +208,7 @@ pub async fn handle(
                 outcome: facts.outcome,
                 category: facts.category,
                 listed_labels: facts.listed_labels,
+                age_ttls: matches!(facts.outcome, Outcome::Allowed | Outcome::Rewritten),
             },
         );
     }

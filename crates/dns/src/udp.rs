@@ -49,12 +49,15 @@ pub async fn serve(socket: Arc<UdpSocket>, shared: Arc<Shared>, listener: usize)
                 continue;
             }
         };
+        let received = std::time::Instant::now();
         for i in 0..n {
             let Some((packet, peer, out)) = batch.slot(i) else {
                 continue;
             };
             // Cached answers and blocks: answered here, without a task or an allocation.
-            let fast = AssertUnwindSafe(|| fast_answer(&shared, listener, packet, peer.ip(), out));
+            let fast = AssertUnwindSafe(|| {
+                fast_answer(&shared, listener, packet, peer.ip(), out, received)
+            });
             if matches!(std::panic::catch_unwind(fast), Ok(Some(_))) {
                 batch.commit_reply(peer);
                 if batch.replies_full() {

@@ -19,6 +19,9 @@ use hickory_resolver::recursor::{Recursor, RecursorOptions};
 use crate::DnsError;
 use crate::config::{ForwardProtocol, UpstreamConfig, UpstreamMode};
 
+/// Entries in the recursor's own response cache (hickory's default is a million).
+const RECURSOR_CACHE: u64 = 4096;
+
 /// Longest CNAME chain followed when rebuilding a negative answer.
 const MAX_CHAIN: usize = 8;
 
@@ -103,8 +106,11 @@ impl Upstream {
         match cfg.mode {
             UpstreamMode::Recursive => {
                 let roots = root_hints(cfg)?;
+                // hedge caches answers itself, after policy; the recursor's own cache only
+                // needs to hold delegations and glue, not a second copy of every answer.
                 let options = RecursorOptions {
                     allow_server: cfg.allow_servers.clone(),
+                    response_cache_size: RECURSOR_CACHE,
                     ..RecursorOptions::default()
                 };
                 let recursor = Recursor::with_options(&roots, options, provider).map_err(|e| {

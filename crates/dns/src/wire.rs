@@ -147,7 +147,11 @@ impl<'p> FastQuery<'p> {
 struct Entry {
     key: Box<[u8]>,
     bytes: Box<[u8]>,
+    stored: Instant,
     expires: Instant,
+    /// Where each record's TTL sits in `bytes`, and its value when stored: served answers
+    /// count their TTLs down like any cached answer.
+    ttls: Box<[(u16, u32)]>,
     generation: u64,
     outcome: Outcome,
     category: Option<CategoryIdx>,
@@ -157,7 +161,7 @@ struct Entry {
 /// Encoded answers by (listener, question, EDNS shape).
 pub struct PacketCache {
     map: Mutex<LruCache<u64, Entry>>,
-    hasher: RandomState,
+    seed: u64,
 }
 
 /// How long an encoded answer may be reused, and what to count when it is.
@@ -171,6 +175,48 @@ pub struct Reuse {
     pub category: Option<CategoryIdx>,
     /// For a category block, the labels of the listed name (the domain counted).
     pub listed_labels: Option<u8>,
+    /// Count the records' TTLs down as the entry ages (upstream answers; sinkholes keep
+    /// their configured TTL).
+    pub age_ttls: bool,
+}
+
+/// Offsets and values of every TTL in an encoded response (answer, authority and
+/// additional records; not the OPT pseudo-record, whose TTL field holds flags).
+fn ttl_offsets(msg: &[u8]) -> Option<Box<[(u16, u32)]>> {
+    let count = |at: usize| -> Option<usize> {
+        Some(usize::from(u16::from_be_bytes([
+            *msg.get(at)?,
+            *msg.get(at + 1)?,
+        ])))
+    };
+    let skip_name = |mut i: usize| -> Option<usize> {
+        loop {
+            let len = *msg.get(i)?;
+            match len {
+                0 => return Some(i + 1),
+                l if l & 0xc0 == 0xc0 => return Some(i + 2),
+                l if l < 64 => i += 1 + usize::from(l),
+                _ => return None,
+            }
+        }
+    };
+    let (qd, records) = (count(4)?, count(6)? + count(8)? + count(10)?);
+    let mut i = 12;
+    for _ in 0..qd {
+        i = skip_name(i)? + 4;
+    }
+    let mut out = Vec::new();
+    for _ in 0..records {
+        i = skip_name(i)?;
+        let rtype = count(i)?;
+        let ttl_at = i + 4;
+        let ttl = u32::from_be_bytes(msg.get(ttl_at..ttl_at + 4)?.try_into().ok()?);
+        if rtype != 41 {
+            out.push((u16::try_from(ttl_at).ok()?, ttl));
+        }
+        i = ttl_at + 6 + count(ttl_at + 4)?;
+    }
+    (i == msg.len()).then(|| out.into_boxed_slice())
 }
 
 /// What a packet-cache hit tells the observer.
@@ -189,9 +235,11 @@ impl PacketCache {
     /// A cache of at most `size` answers.
     pub fn new(size: usize) -> PacketCache {
         let size = NonZeroUsize::new(size).unwrap_or(NonZeroUsize::MIN);
+        // A per-process seed, so nobody can aim names at one slot.
+        let seed = RandomState::new().hash_one(0x0068_6564_6765_u64);
         PacketCache {
             map: Mutex::new(LruCache::new(size)),
-            hasher: RandomState::new(),
+            seed,
         }
     }
 
@@ -205,7 +253,7 @@ impl PacketCache {
     ) -> Option<Hit> {
         let mut buf = [0u8; 272];
         let key = q.key(listener, &mut buf);
-        let h = self.hasher.hash_one(key);
+        let h = xxhash_rust::xxh3::xxh3_64_with_seed(key, self.seed);
         let now = Instant::now();
         {
             let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
@@ -215,6 +263,13 @@ impl PacketCache {
             }
             out.clear();
             out.extend_from_slice(&e.bytes);
+            let age = now.saturating_duration_since(e.stored).as_secs() as u32;
+            if age > 0 {
+                for &(at, ttl) in e.ttls.iter() {
+                    let at = usize::from(at);
+                    out[at..at + 4].copy_from_slice(&ttl.saturating_sub(age).to_be_bytes());
+                }
+            }
             let hit = Hit {
                 len: out.len(),
                 outcome: e.outcome,
@@ -241,11 +296,22 @@ impl PacketCache {
         }
         let mut buf = [0u8; 272];
         let key = q.key(listener, &mut buf);
-        let h = self.hasher.hash_one(key);
+        let h = xxhash_rust::xxh3::xxh3_64_with_seed(key, self.seed);
+        let ttls = if meta.age_ttls {
+            match ttl_offsets(bytes) {
+                Some(t) => t,
+                None => return,
+            }
+        } else {
+            Box::default()
+        };
+        let now = Instant::now();
         let entry = Entry {
             key: key.into(),
             bytes: bytes.into(),
-            expires: Instant::now() + meta.lifetime,
+            stored: now,
+            expires: now + meta.lifetime,
+            ttls,
             generation,
             outcome: meta.outcome,
             category: meta.category,
@@ -611,6 +677,7 @@ mod tests {
             outcome: Outcome::Allowed,
             category: None,
             listed_labels: None,
+            age_ttls: true,
         };
         cache.insert(&q, 0, 7, &answer, reuse);
         req.metadata.id = 2;
@@ -635,5 +702,47 @@ mod tests {
         assert_eq!(&out[..2], &[0, 2]);
         assert_eq!(out[2] & 0x01, 0, "RD from the new query");
         assert_eq!(&out[12..], &second[12..], "name case from the new query");
+    }
+
+    #[test]
+    fn cached_answers_count_their_ttls_down() {
+        let mut req = Message::query();
+        req.add_query(Query::query(
+            Name::from_ascii("www.example.com.").expect("name"),
+            RecordType::A,
+        ));
+        req.edns = Some(Edns::new());
+        let bytes = req.to_vec().expect("encode");
+        let q = FastQuery::parse(&bytes).expect("parse");
+        let mut resp = answer::response(&req, hickory_proto::op::ResponseCode::NoError);
+        resp.answers.push(hickory_proto::rr::Record::from_rdata(
+            Name::from_ascii("www.example.com.").expect("name"),
+            300,
+            hickory_proto::rr::RData::A(hickory_proto::rr::rdata::A([192, 0, 2, 1].into())),
+        ));
+        let encoded = resp.to_vec().expect("encode");
+        assert_eq!(
+            ttl_offsets(&encoded).map(|t| t.len()),
+            Some(1),
+            "the A record; not the OPT"
+        );
+        assert!(
+            ttl_offsets(&encoded[..encoded.len() - 3]).is_none(),
+            "a cut answer is not cached"
+        );
+        let cache = PacketCache::new(4);
+        let reuse = Reuse {
+            lifetime: Duration::from_secs(300),
+            outcome: Outcome::Allowed,
+            category: None,
+            listed_labels: None,
+            age_ttls: true,
+        };
+        cache.insert(&q, 0, 0, &encoded, reuse);
+        std::thread::sleep(Duration::from_millis(1100));
+        let mut out = Vec::new();
+        cache.answer(&q, 0, 0, &mut out).expect("a hit");
+        let served = Message::from_vec(&out).expect("parse");
+        assert_eq!(served.answers[0].ttl, 299);
     }
 }

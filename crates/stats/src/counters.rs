@@ -356,6 +356,12 @@ impl Counters {
     /// the last call, zeroing them. Counts recorded concurrently land in this batch or the
     /// next, never in neither.
     pub fn swap_out(&self) -> Batch {
+        self.swap_out_with(true)
+    }
+
+    /// [`swap_out`](Counters::swap_out), leaving the blocked-domain counts in place unless
+    /// `domains` is set.
+    pub fn swap_out_with(&self, domains: bool) -> Batch {
         let mut batch = Batch::new();
         let slots = self.categories.len() + 1;
         for (p, profile) in self.profiles.iter().enumerate() {
@@ -374,7 +380,7 @@ impl Counters {
                 }
             }
         }
-        for shard in self.domains.shards.iter() {
+        for shard in self.domains.shards.iter().filter(|_| domains) {
             let map = std::mem::take(&mut shard.lock().unwrap_or_else(PoisonError::into_inner).map);
             for (domain, slots) in map {
                 for s in slots {

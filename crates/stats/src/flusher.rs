@@ -40,6 +40,9 @@ pub struct FlusherOptions {
     /// Days of counts held in memory during an outage; beyond, the oldest day is dropped
     /// (and logged as an error). Default 31.
     pub max_pending_days: usize,
+    /// Blocked-domain counts are written every this many intervals (default 10: about every
+    /// 10 s), so repeated domains merge in memory; kill -9 can lose up to that much of them.
+    pub domain_every: u32,
     /// The clock that names the day counts belong to. Default [`utc_today`].
     pub today: Arc<dyn Fn() -> Date + Send + Sync>,
 }
@@ -51,6 +54,7 @@ impl std::fmt::Debug for FlusherOptions {
             .field("retention", &self.retention)
             .field("limits", &self.limits)
             .field("max_pending_days", &self.max_pending_days)
+            .field("domain_every", &self.domain_every)
             .finish_non_exhaustive()
     }
 }
@@ -65,6 +69,7 @@ impl Default for FlusherOptions {
                 max_query_log: 1_000_000,
             },
             max_pending_days: 31,
+            domain_every: 10,
             today: Arc::new(utc_today),
         }
     }
@@ -140,6 +145,7 @@ pub fn spawn_flusher_with<S: Store + 'static>(
         status: status.clone(),
         prune_retry_at: Instant::now(),
         prune_warned: None,
+        ticks: 0,
     };
     let thread = std::thread::Builder::new()
         .name("hedge-stats-flush".into())
@@ -202,6 +208,8 @@ struct Flusher<S> {
     status: Arc<Mutex<FlusherStatus>>,
     prune_retry_at: Instant,
     prune_warned: Option<Date>,
+    /// Ticks since blocked-domain counts were last taken.
+    ticks: u32,
 }
 
 impl<S: Store> Flusher<S> {
@@ -214,7 +222,12 @@ impl<S: Store> Flusher<S> {
         loop {
             match rx.recv_timeout(self.options.interval) {
                 Err(RecvTimeoutError::Timeout) => {
-                    let _ = self.flush();
+                    self.ticks += 1;
+                    let domains = self.ticks >= self.options.domain_every.max(1);
+                    if domains {
+                        self.ticks = 0;
+                    }
+                    let _ = self.flush_with(domains);
                     self.prune_if_due();
                 }
                 Ok(Command::Flush(ack)) => {
@@ -244,10 +257,18 @@ impl<S: Store> Flusher<S> {
         }
     }
 
-    /// Takes the counters' deltas into `pending` and writes every pending day, oldest first.
+    /// Takes every delta (blocked-domain counts included) and writes them.
     fn flush(&mut self) -> Result<(), Error> {
+        self.ticks = 0;
+        self.flush_with(true)
+    }
+
+    /// Takes the counters' deltas into `pending` and writes every pending day, oldest first.
+    /// Blocked-domain counts are taken only when `domains` is set: they are many rows, so
+    /// they are written every few intervals, where counts repeat and merge.
+    fn flush_with(&mut self, domains: bool) -> Result<(), Error> {
         let today = (self.options.today)();
-        let batch = self.counters.swap_out();
+        let batch = self.counters.swap_out_with(domains);
         if !batch.is_empty() {
             let dropped = self
                 .pending

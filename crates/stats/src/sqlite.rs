@@ -162,8 +162,10 @@ impl SqliteStore {
         let _mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(err("switching to WAL mode"))?;
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -512;")
-            .map_err(err("setting pragmas"))?;
+        conn.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -512;",
+        )
+        .map_err(err("setting pragmas"))?;
         let mut store = SqliteStore {
             conn,
             path: path.to_path_buf(),

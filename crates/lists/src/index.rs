@@ -246,7 +246,9 @@ impl Index {
         let sum = match (&backing, file) {
             // Hash a mapped file by reading it, so verifying does not fault every page of the
             // mapping into this process (a reload beside a running index stays small).
-            (Backing::Mmap(_), Some(file)) => checksum_by_reading(file, fst_end).map_err(|e| Error::io(path, e))?,
+            (Backing::Mmap(_), Some(file)) => {
+                checksum_by_reading(file, fst_end).map_err(|e| Error::io(path, e))?
+            }
             _ => xxhash_rust::xxh3::xxh3_64(&bytes[..fst_end]),
         };
         if sum != le64(fst_end) {
@@ -447,7 +449,10 @@ fn checksum_by_reading(file: &File, len: usize) -> std::io::Result<u64> {
         file_pos += n;
     }
     if file_pos != len {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "file changed while it was read"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "file changed while it was read",
+        ));
     }
     Ok(hasher.digest())
 }

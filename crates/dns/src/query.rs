@@ -257,20 +257,10 @@ async fn resolve_query(
                     m.answers
                         .push(answer::cname(query.name(), &target_name, 300));
                     m.answers.extend(resolved.answers);
-                    if stale {
-                        answer::add_ede(
-                            &mut m,
-                            Ede::StaleAnswer,
-                            "upstream unreachable; answer from cache",
-                        );
-                    }
+                    mark_stale(&mut m, stale);
                     m
                 }
-                Err(e) => {
-                    facts.outcome = Outcome::Servfail;
-                    facts.upstream_error = Some(e.kind());
-                    servfail(req, &e.to_string())
-                }
+                Err(e) => upstream_failed(req, facts, &e),
             }
         }
         Decision::Allow(_) => {
@@ -309,20 +299,10 @@ async fn resolve_query(
                     }) {
                         m.authorities.push(soa);
                     }
-                    if stale {
-                        answer::add_ede(
-                            &mut m,
-                            Ede::StaleAnswer,
-                            "upstream unreachable; answer from cache",
-                        );
-                    }
+                    mark_stale(&mut m, stale);
                     m
                 }
-                Err(e) => {
-                    facts.outcome = Outcome::Servfail;
-                    facts.upstream_error = Some(e.kind());
-                    servfail(req, &e.to_string())
-                }
+                Err(e) => upstream_failed(req, facts, &e),
             }
         }
     }
@@ -339,6 +319,43 @@ fn reuse(r: &Resolved, stale: bool) -> Option<Duration> {
         .min()
         .unwrap_or(1);
     (!stale && min_ttl > 0).then_some(PACKET_REUSE)
+}
+
+/// Says so when an answer came from the cache because upstream failed (RFC 8767).
+fn mark_stale(m: &mut Message, stale: bool) {
+    if stale {
+        answer::add_ede(
+            m,
+            Ede::StaleAnswer,
+            "upstream unreachable; answer from cache",
+        );
+    }
+}
+
+/// SERVFAIL for an upstream failure, noted for the observer.
+fn upstream_failed(req: &Message, facts: &mut Facts, e: &UpstreamError) -> Message {
+    facts.outcome = Outcome::Servfail;
+    facts.upstream_error = Some(e.kind());
+    servfail(req, &e.to_string())
+}
+
+/// Answers one packet on the full path, turning a panic into SERVFAIL with an EDE: the
+/// handler always answers.
+pub async fn handle_guarded(
+    shared: &Shared,
+    listener: usize,
+    packet: &[u8],
+    client: IpAddr,
+    transport: Transport,
+) -> Option<Vec<u8>> {
+    use futures_util::FutureExt;
+    let reply = std::panic::AssertUnwindSafe(handle(shared, listener, packet, client, transport))
+        .catch_unwind()
+        .await;
+    reply.unwrap_or_else(|_| {
+        tracing::error!("internal error answering a query; answered SERVFAIL");
+        answer::servfail_with_ede(packet, "internal error")
+    })
 }
 
 /// SERVFAIL with an EDE naming the cause.

@@ -2,17 +2,15 @@
 //! concurrently (a slow query never holds up the ones behind it).
 
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::FutureExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::Shared;
-use crate::query::{Transport, handle};
+use crate::query::{Transport, handle_guarded};
 
 /// Binds a TCP listener to exactly `addr`.
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -93,19 +91,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, li
         };
         let (tx, shared) = (tx.clone(), shared.clone());
         tokio::spawn(async move {
-            let reply = AssertUnwindSafe(handle(
-                &shared,
-                listener,
-                &packet,
-                peer.ip(),
-                Transport::Tcp,
-            ))
-            .catch_unwind()
-            .await;
-            let reply = reply.unwrap_or_else(|_| {
-                tracing::error!("internal error answering a query; answered SERVFAIL");
-                crate::answer::servfail_with_ede(&packet, "internal error")
-            });
+            let reply = handle_guarded(&shared, listener, &packet, peer.ip(), Transport::Tcp).await;
             if let Some(reply) = reply {
                 let _ = tx.send(reply).await;
             }

@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures_util::FutureExt;
 use std::os::fd::AsRawFd;
 
 use tokio::io::Interest;
@@ -14,7 +13,7 @@ use tokio::sync::Semaphore;
 use crate::Shared;
 use crate::answer;
 use crate::mmsg::Batch;
-use crate::query::{Transport, fast_answer, handle};
+use crate::query::{Transport, fast_answer, handle_guarded};
 
 /// Binds a UDP socket to exactly `addr` (never a wildcard: replies must leave from the
 /// address the client asked), with a large receive buffer for bursts.
@@ -76,19 +75,8 @@ pub async fn serve(socket: Arc<UdpSocket>, shared: Arc<Shared>, listener: usize)
             };
             let (socket, shared) = (socket.clone(), shared.clone());
             tokio::spawn(async move {
-                let reply = AssertUnwindSafe(handle(
-                    &shared,
-                    listener,
-                    &packet,
-                    peer.ip(),
-                    Transport::Udp,
-                ))
-                .catch_unwind()
-                .await;
-                let reply = reply.unwrap_or_else(|_| {
-                    tracing::error!("internal error answering a query; answered SERVFAIL");
-                    answer::servfail_with_ede(&packet, "internal error")
-                });
+                let reply =
+                    handle_guarded(&shared, listener, &packet, peer.ip(), Transport::Udp).await;
                 if let Some(reply) = reply {
                     let _ = socket.send_to(&reply, peer).await;
                 }

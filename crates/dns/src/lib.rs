@@ -12,6 +12,15 @@
 //!   4. the Observer counts it (statistics and metrics live outside this crate)
 //! ```
 //!
+//! UDP queries first try the fast path ([`wire`]): a zero-copy parse, a packet cache of
+//! encoded answers (only the id, flags, name case and TTLs are patched), and sinkholes
+//! written straight to the wire, all batched with `recvmmsg`/`sendmmsg`. Anything it cannot
+//! answer takes the full path above; both ask the same [`Policy::decide`].
+//!
+//! Listeners are hedge's own tokio sockets, one per bound address (hickory-server's handler
+//! cannot see the local address and answers pipelined TCP queries one at a time);
+//! hickory-proto parses and encodes, hickory-resolver recurses or forwards.
+//!
 //! Policy and index live in a [`Snapshot`]; [`Server::reload`] swaps in a new one atomically,
 //! so a reload never drops a query and a failed reload (built by the caller) changes nothing.
 //! This crate does not parse lists or store statistics.

@@ -3,16 +3,15 @@
 //! RD/CD bits and the case of the name. Everything it cannot handle goes to the full path
 //! in [`crate::query`]; the one place that decides stays [`hedge_policy::Policy::decide`].
 
+use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::net::IpAddr;
-use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use hedge_lists::CategoryIdx;
 use hedge_policy::{BlockAction, BlockReason, Bypass, Decision, Policy, Profile, ProfileId};
-use lru::LruCache;
 
 use crate::Outcome;
 use crate::answer::{EDE_OPTION, EDNS_PAYLOAD, Ede};
@@ -158,10 +157,38 @@ struct Entry {
     listed_labels: Option<u8>,
 }
 
-/// Encoded answers by (listener, question, EDNS shape).
+/// Encoded answers by (listener, question, EDNS shape): shards of plain hash maps keyed by
+/// the (already seeded) xxh3 of the key, so a hit is one probe and one lock, with no list
+/// to relink. Expired entries go when they are next asked for; a full shard drops an
+/// arbitrary entry.
 pub struct PacketCache {
-    map: Mutex<LruCache<u64, Entry>>,
+    shards: Box<[Mutex<Shard>]>,
+    shard_cap: usize,
     seed: u64,
+}
+
+/// Shards of the packet cache.
+const SHARDS: usize = 16;
+
+/// One shard: entries by the hash of their key.
+type Shard = HashMap<u64, Entry, BuildHasherDefault<PreHashed>>;
+
+/// The keys are xxh3 hashes already: use them as they are.
+#[derive(Default)]
+struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 /// How long an encoded answer may be reused, and what to count when it is.
@@ -234,11 +261,20 @@ pub struct Hit {
 impl PacketCache {
     /// A cache of at most `size` answers.
     pub fn new(size: usize) -> PacketCache {
-        let size = NonZeroUsize::new(size).unwrap_or(NonZeroUsize::MIN);
         // A per-process seed, so nobody can aim names at one slot.
         let seed = RandomState::new().hash_one(0x0068_6564_6765_u64);
+        let shard_cap = size.div_ceil(SHARDS).max(1);
+        let shards = (0..SHARDS)
+            .map(|_| {
+                Mutex::new(HashMap::with_capacity_and_hasher(
+                    shard_cap,
+                    Default::default(),
+                ))
+            })
+            .collect();
         PacketCache {
-            map: Mutex::new(LruCache::new(size)),
+            shards,
+            shard_cap,
             seed,
         }
     }
@@ -256,9 +292,13 @@ impl PacketCache {
         let h = xxhash_rust::xxh3::xxh3_64_with_seed(key, self.seed);
         let now = Instant::now();
         {
-            let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+            let mut map = self.shard(h).lock().unwrap_or_else(|p| p.into_inner());
             let e = map.get(&h)?;
-            if &*e.key != key || e.expires <= now || e.generation != generation {
+            if &*e.key != key {
+                return None;
+            }
+            if e.expires <= now || e.generation != generation {
+                map.remove(&h);
                 return None;
             }
             out.clear();
@@ -317,10 +357,18 @@ impl PacketCache {
             category: meta.category,
             listed_labels: meta.listed_labels,
         };
-        self.map
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .put(h, entry);
+        let mut map = self.shard(h).lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= self.shard_cap
+            && !map.contains_key(&h)
+            && let Some(&victim) = map.keys().next()
+        {
+            map.remove(&victim);
+        }
+        map.insert(h, entry);
+    }
+
+    fn shard(&self, h: u64) -> &Mutex<Shard> {
+        &self.shards[(h >> 60) as usize % SHARDS]
     }
 }
 
@@ -690,10 +738,6 @@ mod tests {
         let q2 = FastQuery::parse(&second).expect("parse");
         let mut out = Vec::new();
         assert!(
-            cache.answer(&q2, 0, 8, &mut out).is_none(),
-            "another generation"
-        );
-        assert!(
             cache.answer(&q2, 1, 7, &mut out).is_none(),
             "another listener"
         );
@@ -702,6 +746,14 @@ mod tests {
         assert_eq!(&out[..2], &[0, 2]);
         assert_eq!(out[2] & 0x01, 0, "RD from the new query");
         assert_eq!(&out[12..], &second[12..], "name case from the new query");
+        assert!(
+            cache.answer(&q2, 0, 8, &mut out).is_none(),
+            "a newer generation drops it"
+        );
+        assert!(
+            cache.answer(&q2, 0, 7, &mut out).is_none(),
+            "and it is gone"
+        );
     }
 
     #[test]

@@ -56,6 +56,9 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
             c.listeners[*i].profile
         );
     }
+    // The server holds the snapshot now; keeping this copy would keep the first index
+    // mapped (and its pages resident) after every later reload.
+    drop(checked);
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;

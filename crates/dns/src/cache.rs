@@ -1,7 +1,6 @@
 //! The response cache: answers after policy, keyed by (name, type), with negative caching
 //! from the SOA minimum and stale answers kept for RFC 8767 serve-stale.
 
-use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,6 +39,7 @@ impl Entry {
 /// A bounded LRU cache. One lock: entries are looked up and cloned as an `Arc`, never held.
 pub struct Cache {
     map: Mutex<LruCache<(LowerName, RecordType), Arc<Entry>>>,
+    size: usize,
     stale: Duration,
 }
 
@@ -56,9 +56,11 @@ pub enum Lookup {
 impl Cache {
     /// A cache of at most `size` answers (at least one) keeping stale answers for `stale_secs`.
     pub fn new(size: usize, stale_secs: u32) -> Cache {
-        let size = NonZeroUsize::new(size).unwrap_or(NonZeroUsize::MIN);
+        // Unbounded to the `lru` crate, which would otherwise reserve the whole table up
+        // front (and keep pages of it resident); `put` keeps it to `size`.
         Cache {
-            map: Mutex::new(LruCache::new(size)),
+            map: Mutex::new(LruCache::unbounded()),
+            size: size.max(1),
             stale: Duration::from_secs(u64::from(stale_secs)),
         }
     }
@@ -95,10 +97,12 @@ impl Cache {
             stored: Instant::now(),
             ttl,
         });
-        self.map
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .put((name.clone(), rtype), entry);
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (name.clone(), rtype);
+        if map.len() >= self.size && !map.contains(&key) {
+            map.pop_lru();
+        }
+        map.put(key, entry);
     }
 
     /// Number of cached answers.
@@ -127,4 +131,46 @@ fn ttl_of(r: &Resolved) -> u32 {
         };
     }
     r.answers.iter().map(|a| a.ttl).min().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::str::FromStr;
+
+    use hickory_proto::op::ResponseCode;
+    use hickory_proto::rr::{Name, Record, rdata::A};
+
+    use super::*;
+
+    fn answer(name: &str) -> (LowerName, Resolved) {
+        let name = Name::from_str(name).unwrap();
+        let record = Record::from_rdata(name.clone(), 300, RData::A(A(Ipv4Addr::LOCALHOST)));
+        let resolved = Resolved {
+            rcode: ResponseCode::NoError,
+            answers: vec![record],
+            soa: None,
+        };
+        (LowerName::new(&name), resolved)
+    }
+
+    #[test]
+    fn keeps_at_most_size_answers_dropping_the_least_recently_used() {
+        let cache = Cache::new(2, 0);
+        let (a, ra) = answer("a.example.");
+        let (b, rb) = answer("b.example.");
+        let (c, rc) = answer("c.example.");
+        cache.put(&a, RecordType::A, ra);
+        cache.put(&b, RecordType::A, rb.clone());
+        assert!(matches!(cache.get(&a, RecordType::A), Lookup::Fresh(_)));
+        cache.put(&c, RecordType::A, rc);
+        assert_eq!(cache.len(), 2);
+        assert!(matches!(cache.get(&b, RecordType::A), Lookup::Miss));
+        assert!(matches!(cache.get(&a, RecordType::A), Lookup::Fresh(_)));
+        assert!(matches!(cache.get(&c, RecordType::A), Lookup::Fresh(_)));
+        // Replacing a cached answer does not evict another one.
+        cache.put(&c, RecordType::A, rb);
+        assert_eq!(cache.len(), 2);
+        assert!(matches!(cache.get(&a, RecordType::A), Lookup::Fresh(_)));
+    }
 }

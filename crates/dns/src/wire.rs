@@ -264,14 +264,9 @@ impl PacketCache {
         // A per-process seed, so nobody can aim names at one slot.
         let seed = RandomState::new().hash_one(0x0068_6564_6765_u64);
         let shard_cap = size.div_ceil(SHARDS).max(1);
-        let shards = (0..SHARDS)
-            .map(|_| {
-                Mutex::new(HashMap::with_capacity_and_hasher(
-                    shard_cap,
-                    Default::default(),
-                ))
-            })
-            .collect();
+        // The shards grow with use: a table reserved at full size is touched at random
+        // slots, so a few thousand answers would keep most of its pages resident.
+        let shards = (0..SHARDS).map(|_| Mutex::default()).collect();
         PacketCache {
             shards,
             shard_cap,

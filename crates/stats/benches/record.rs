@@ -3,9 +3,9 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use hedge_stats::testing::categories;
-use hedge_stats::{Action, Counters};
+use hedge_stats::{Action, Counters, CountersOptions, SqliteStore, Store};
 
 fn record(c: &mut Criterion) {
     let counters = Arc::new(
@@ -46,5 +46,46 @@ fn record(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, record);
+/// The other half of the counting cost: one flush interval at the cap of distinct blocked
+/// domains (the worst case: a load test of random listed names), swapped out and written to
+/// a real SQLite file. The flusher does this once per interval (10 s) on its own thread.
+fn flush(c: &mut Criterion) {
+    const DOMAINS: usize = 20_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = SqliteStore::open(dir.path().join("stats.sqlite")).expect("store");
+    let counters = Counters::with_options(
+        vec!["adult".into(), "child".into(), "walled-garden".into()],
+        categories(),
+        CountersOptions {
+            max_domains_per_interval: DOMAINS,
+            query_log: None,
+        },
+    )
+    .expect("names");
+    let names: Vec<String> = (0..DOMAINS)
+        .map(|i| format!("site{i}.example{}.com", i % 97))
+        .collect();
+    let day = jiff::civil::date(2026, 11, 22);
+    let mut g = c.benchmark_group("flush");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(DOMAINS as u64));
+    g.bench_function("interval_of_20k_blocked_domains", |b| {
+        b.iter_batched(
+            || {
+                for (i, n) in names.iter().enumerate() {
+                    counters.record(1, Some((i % 80) as u16), Action::Blocked);
+                    counters.record_blocked_domain(1, Some((i % 80) as u16), n);
+                }
+            },
+            |()| {
+                let batch = counters.swap_out();
+                store.write(day, &batch).expect("write");
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, record, flush);
 criterion_main!(benches);

@@ -2,7 +2,6 @@
 //! blocked counts, and the optional raw query log buffer.
 
 use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
@@ -192,7 +191,7 @@ impl Counters {
                 shards: (0..DOMAIN_SHARDS)
                     .map(|_| Mutex::new(Shard::default()))
                     .collect(),
-                hasher: RandomState::new(),
+                hasher: foldhash::fast::RandomState::default(),
                 shard_cap,
             },
             query_log: options.query_log.map(|o| QueryLogBuffer {
@@ -400,13 +399,16 @@ impl Counters {
 
 struct DomainCounts {
     shards: Box<[Mutex<Shard>]>,
-    hasher: RandomState,
+    /// Picks the shard. Seeded per process, and independent of the shards' own hashers so a
+    /// shard's keys do not share hash bits. foldhash, not SipHash: this runs once per
+    /// blocked query, and each shard is capped, so flooding one costs an attacker nothing.
+    hasher: foldhash::fast::RandomState,
     shard_cap: usize,
 }
 
 #[derive(Default)]
 struct Shard {
-    map: HashMap<Box<str>, Vec<DomainSlot>>,
+    map: HashMap<Box<str>, Vec<DomainSlot>, foldhash::fast::RandomState>,
 }
 
 struct DomainSlot {

@@ -156,9 +156,12 @@ impl hedge_dns::Observer for QueryObserver {
         stats.counters.record(profile, category, act);
         if let Some(name) = o.qname {
             if act == Action::Blocked {
+                // Under the listed name (docs/privacy.md): per-user subdomains, such as
+                // tracking tokens, never reach the store, and the count stays bounded.
+                let domain = o.domain.unwrap_or(name);
                 stats
                     .counters
-                    .record_blocked_domain(profile, category, name);
+                    .record_blocked_domain(profile, category, domain);
             }
             if stats.counters.query_log_enabled() {
                 let qtype = hickory_proto::rr::RecordType::from(o.qtype).to_string();

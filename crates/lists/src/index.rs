@@ -309,63 +309,63 @@ impl Index {
     /// allowed). `bet.com` listed never matches `alphabet.com`. No allocation.
     pub fn lookup<'n>(&self, name: &'n str) -> Option<Match<'n>> {
         let trimmed = name.strip_suffix('.').unwrap_or(name);
-        let (set, labels) = self.lookup_labels(trimmed.rsplit('.').map(str::as_bytes))?;
-        // The suffix of `labels` labels: walk back over that many dots.
-        let mut start = trimmed.len();
-        let mut whole = false;
-        for _ in 0..labels {
-            match trimmed[..start].rfind('.') {
-                Some(dot) => start = dot,
-                None => {
-                    whole = true;
-                    break;
-                }
-            }
-        }
-        let suffix = if whole {
-            trimmed
-        } else {
-            &trimmed[start + 1..]
-        };
-        Some(Match { suffix, set })
+        let (set, start) = self.longest_suffix(trimmed.as_bytes())?;
+        // `start` follows a '.' or is 0, so it is a char boundary.
+        Some(Match {
+            suffix: &trimmed[start..],
+            set,
+        })
     }
 
-    /// The lookup core, over a name's labels from the last (TLD) to the first, as bytes.
-    /// Returns the label set and how many labels the listed suffix has. Stops at an empty label.
-    pub fn lookup_labels<'l>(
-        &self,
-        labels_from_tld: impl Iterator<Item = &'l [u8]>,
-    ) -> Option<(LabelSetId, usize)> {
+    /// The lookup core: one backward pass over the name's bytes, feeding the FST its labels
+    /// from the TLD down and remembering the last final state at a label boundary. Returns
+    /// the label set and where the listed suffix starts. Stops at an empty label.
+    fn longest_suffix(&self, name: &[u8]) -> Option<(LabelSetId, usize)> {
         let fst = &self.fst;
         let mut node = fst.root();
         let mut out = Output::zero();
         let mut best = None;
-        'labels: for (i, label) in labels_from_tld.enumerate() {
+        let mut end = name.len();
+        loop {
+            let start = name[..end]
+                .iter()
+                .rposition(|&b| b == b'.')
+                .map_or(0, |dot| dot + 1);
+            let label = &name[start..end];
             if label.is_empty() {
                 break;
             }
-            let separator = (i > 0).then_some(b'.');
+            let separator = (end < name.len()).then_some(b'.');
             for b in separator
                 .into_iter()
                 .chain(label.iter().map(u8::to_ascii_lowercase))
             {
                 let Some(t) = node.find_input(b) else {
-                    break 'labels;
+                    return self.label_set(best);
                 };
                 let t = node.transition(t);
                 out = out.cat(t.out);
                 node = fst.node(t.addr);
             }
             if node.is_final() {
-                best = Some((out.cat(node.final_output()).value(), i + 1));
+                best = Some((out.cat(node.final_output()).value(), start));
             }
+            if start == 0 {
+                break;
+            }
+            end = start - 1;
         }
-        let (set, labels) = best?;
-        // An id beyond the table can only come from a corrupted file that passed the checksum.
+        self.label_set(best)
+    }
+
+    /// Checks a label-set id from the FST: one beyond the table can only come from a
+    /// corrupted file that passed the checksum.
+    fn label_set(&self, found: Option<(u64, usize)>) -> Option<(LabelSetId, usize)> {
+        let (set, start) = found?;
         let set = LabelSetId::try_from(set)
             .ok()
             .filter(|&s| (s as usize) < self.set_categories.len())?;
-        Some((set, labels))
+        Some((set, start))
     }
 
     /// Block categories of a label set (sorted; empty when only allow labels matched).

@@ -87,8 +87,9 @@ impl Serialize for Action {
 /// Limits and opt-ins for [`Counters`].
 #[derive(Debug, Clone)]
 pub struct CountersOptions {
-    /// Distinct blocked domains kept per flush interval; further domains are counted under
-    /// `(other)` until the next flush. Default 20 000.
+    /// Distinct blocked domains kept between two writes of the domain counts (about a
+    /// minute in `hedge serve`); further domains are counted under `(other)` until the next
+    /// write. Default 20 000.
     pub max_domains_per_interval: usize,
     /// The raw query log: `None` (the default) keeps no per-query record at all.
     pub query_log: Option<QueryLogOptions>,

@@ -265,24 +265,17 @@ impl Counters {
         let h = d.hasher.hash_one(domain);
         let shard = &d.shards[(h % DOMAIN_SHARDS as u64) as usize];
         let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
-        let key = if shard.map.contains_key(domain) || shard.map.len() < d.shard_cap {
+        // One probe for the common case, a name already counted this interval.
+        if let Some(slots) = shard.map.get_mut(domain) {
+            return count_in(slots, profile, slot);
+        }
+        let key = if shard.map.len() < d.shard_cap {
             domain
         } else {
             OTHER_DOMAIN
         };
         if let Some(slots) = shard.map.get_mut(key) {
-            match slots
-                .iter_mut()
-                .find(|s| s.profile == profile && s.category == slot)
-            {
-                Some(s) => s.n += 1,
-                None => slots.push(DomainSlot {
-                    profile,
-                    category: slot,
-                    n: 1,
-                }),
-            }
-            return;
+            return count_in(slots, profile, slot);
         }
         shard.map.insert(
             Box::from(key),
@@ -410,6 +403,21 @@ struct DomainCounts {
 #[derive(Default)]
 struct Shard {
     map: HashMap<Box<str>, Vec<DomainSlot>, foldhash::fast::RandomState>,
+}
+
+/// Adds one to the (profile, category) slot of a counted name.
+fn count_in(slots: &mut Vec<DomainSlot>, profile: u16, category: u16) {
+    match slots
+        .iter_mut()
+        .find(|s| s.profile == profile && s.category == category)
+    {
+        Some(s) => s.n += 1,
+        None => slots.push(DomainSlot {
+            profile,
+            category,
+            n: 1,
+        }),
+    }
 }
 
 struct DomainSlot {

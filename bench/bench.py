@@ -321,11 +321,31 @@ def proc_status(pid):
     return out
 
 
-def cpu_seconds(pid):
+def cpu_split(pid):
+    """(user, system) CPU seconds of the whole process so far."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     # utime, stime are fields 14, 15 (1-based); after the ")" split index 11, 12.
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def cpu_seconds(pid):
+    return sum(cpu_split(pid))
+
+
+def thread_cpu_seconds(pid, name_prefix):
+    """CPU seconds of the process's threads whose name starts with `name_prefix`."""
+    total = 0.0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            text = open(f"/proc/{pid}/task/{tid}/stat").read()
+        except FileNotFoundError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        if name.startswith(name_prefix):
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
 
 
 def parse_dnsperf(text):
@@ -491,21 +511,27 @@ def measure(kind, start, probe_name, files, sample, n_cached, secs, tag, reload_
         for mix in mixes:
             runs = []
             for i in range(REPEAT):
-                c0 = cpu_seconds(srv.pid)
+                (u0, s0) = cpu_split(srv.pid)
                 r = dnsperf(server_addr, files[mix], f"{tag}-{kind}-{mix}-{i + 1}", seconds=secs)
-                c1 = cpu_seconds(srv.pid)
-                r["cpu_s"] = c1 - c0
-                r["cpu_us_per_q"] = (c1 - c0) / r["completed"] * 1e6 if r.get("completed") else None
+                (u1, s1) = cpu_split(srv.pid)
+                r["cpu_s"] = (u1 - u0) + (s1 - s0)
+                done = r.get("completed")
+                r["cpu_us_per_q"] = r["cpu_s"] / done * 1e6 if done else None
+                # Kernel share: the loopback send and receive both servers pay.
+                r["sys_us_per_q"] = (s1 - s0) / done * 1e6 if done else None
                 runs.append(r)
             # Best of REPEAT: the machine is shared, and background load only ever slows a run.
             r = dict(max(runs, key=lambda x: x["qps"] or 0))
             cpus = [x["cpu_us_per_q"] for x in runs if x["cpu_us_per_q"] is not None]
             r["cpu_us_per_q"] = min(cpus) if cpus else None
+            best = min((x for x in runs if x["cpu_us_per_q"] is not None), key=lambda x: x["cpu_us_per_q"],
+                       default=None)
+            r["sys_us_per_q"] = best["sys_us_per_q"] if best else None
             r["lost"] = sum(x["lost"] or 0 for x in runs)
             r["runs"] = runs
             res[mix] = r
             log(f"{kind} {mix}: {r['qps']:.0f} qps, {r['latency'] * 1e6:.0f} us avg, "
-                f"{r['cpu_us_per_q'] or 0:.2f} us CPU/q, lost {r['lost']:.0f}, {r['rcodes']}")
+                f"{r['cpu_us_per_q'] or 0:.2f} us CPU/q ({r['sys_us_per_q'] or 0:.2f} system), lost {r['lost']:.0f}, {r['rcodes']}")
         res["rss_after_load"] = proc_status(srv.pid)
         if reload_fn is not None:
             res["reload"] = reload_under_load(kind, srv, server_addr, files["mix"], secs, tag,
@@ -582,6 +608,7 @@ def bench_list(tag, manifest, manifest_b, secs, n_cached, with_stats_off, out):
         if with_stats_off:
             shutil.copy(idx, live)
             out["counting"] = counting_overhead(tag, hconf, hconf_off, env, probe, files, secs)
+            out["counting_instructions"] = counting_instructions(tag, hconf, hconf_off, env, probe, files)
         # Unbound
         uconf = WORK / f"{tag}-unbound.conf"
         cache_mb = 64
@@ -633,15 +660,20 @@ def counting_overhead(tag, conf_on, conf_off, env, probe, files, secs):
                 cpu = {}
                 for key in order:
                     srv, port = servers[key]
-                    c0 = cpu_seconds(srv.pid)
+                    c0, f0 = cpu_seconds(srv.pid), thread_cpu_seconds(srv.pid, "hedge-stats")
                     r = dnsperf(server_addr, files[mix], f"{tag}-stats-{key}-{mix}-{i + 1}", seconds=secs,
                                 port=port)
-                    c1 = cpu_seconds(srv.pid)
+                    c1, f1 = cpu_seconds(srv.pid), thread_cpu_seconds(srv.pid, "hedge-stats")
                     cpu[key] = (c1 - c0) / r["completed"] * 1e6 if r.get("completed") else None
                     cpu[key + "_qps"] = r["qps"]
+                    # The flusher thread's CPU (SQLite writes), for its share of the whole.
+                    cpu[key + "_flusher_s"], cpu[key + "_cpu_s"] = f1 - f0, c1 - c0
                 pairs.append(cpu)
             ratios = sorted(p["on"] / p["off"] - 1 for p in pairs if p["on"] and p["off"])
+            busy = sum(p["on_cpu_s"] for p in pairs)
             res[mix] = {"pairs": pairs,
+                        # Over all runs, not a median: the per-name write is once a minute.
+                        "flusher_share": sum(p["on_flusher_s"] for p in pairs) / busy if busy else None,
                         "overhead": statistics.median(ratios) if ratios else None,
                         "min": ratios[0] if ratios else None, "max": ratios[-1] if ratios else None,
                         "on": statistics.median(p["on"] for p in pairs if p["on"]),
@@ -651,6 +683,95 @@ def counting_overhead(tag, conf_on, conf_off, env, probe, files, secs):
     finally:
         for srv, _ in servers.values():
             srv.stop()
+    return res
+
+
+def callgrind_totals(files):
+    """Sums the event totals of callgrind dump files; returns (events, flusher_events)."""
+    tot, flusher = {}, {}
+    for f in files:
+        text = open(f).read()
+        ev, vals = None, None
+        for line in text.splitlines():
+            if line.startswith("events:"):
+                ev = line.split()[1:]
+            elif line.startswith("totals:") or line.startswith("summary:"):
+                vals = [int(x) for x in line.split()[1:]]
+        if not ev or not vals:
+            continue
+        # The statistics flusher's thread: its work is per second, not per query (valgrind
+        # slows the queries 50-fold, so counting it here would overstate it as much).
+        into = flusher if "Flusher" in text else tot
+        for k, v in zip(ev, vals):
+            into[k] = into.get(k, 0) + v
+    return tot, flusher
+
+
+def estimated_cycles(t):
+    """Callgrind's usual estimate: an L1 miss costs 10 instructions, a last-level miss 100."""
+    l1 = t.get("I1mr", 0) + t.get("D1mr", 0) + t.get("D1mw", 0)
+    ll = t.get("ILmr", 0) + t.get("DLmr", 0) + t.get("DLmw", 0)
+    return t.get("Ir", 0) + 10 * l1 + 100 * ll
+
+
+def counting_instructions(tag, conf_on, conf_off, env, probe, files, lines=10_000):
+    """Statistics on vs off in instructions: hedge under callgrind (with its cache model),
+    the same queries to each, counted per answer. Deterministic where CPU time on a shared
+    VM is not; it sees user space only (the kernel's share is the same either way)."""
+    if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
+        log("counting overhead in instructions: valgrind not found, skipped")
+        return None
+    server_addr = LISTENERS[LOAD_PROFILE]
+    res = {"lines": lines}
+    cg = RAW / "callgrind"
+    cg.mkdir(exist_ok=True)
+    subsets = {}
+    for mix in ("blocked", "cached", "mix"):
+        subsets[mix] = WORK / f"{tag}-cg-{mix}.txt"
+        with open(files[mix]) as src, open(subsets[mix], "w") as dst:
+            for i, line in enumerate(src):
+                if i >= lines:
+                    break
+                dst.write(line)
+    for key, conf in (("on", conf_on), ("off", conf_off)):
+        base = cg / f"{tag}-{key}"
+        for f in cg.glob(f"{tag}-{key}.*"):
+            f.unlink()
+        srv = Server(f"hedge-callgrind-{key}", ["valgrind", "--tool=callgrind", "--cache-sim=yes",
+                                                "--separate-threads=yes", f"--callgrind-out-file={base}.%p",
+                                                HEDGE, "serve", "--config", conf], env)
+        try:
+            port = PORT if key == "on" else OFF_PORT
+            if dnsq.wait_for_answer(server_addr, port, probe, SINKHOLE, srv.t0, limit=300, proc=srv.proc,
+                                    source=client_of(server_addr)) is None:
+                raise RuntimeError(f"hedge under callgrind never answered (see {RAW})")
+            dnsperf(server_addr, files["cached"], f"{tag}-cg-{key}-warm", maxruns=1, qps=1000,
+                    outstanding=100, port=port)
+            for mix, path in subsets.items():
+                # One pass to warm what the mix touches, then the measured pass.
+                dnsperf(server_addr, path, f"{tag}-cg-{key}-{mix}-pre", maxruns=1, port=port)
+                subprocess.run(["callgrind_control", "-z", str(srv.pid)], capture_output=True)
+                before = set(cg.glob(f"{tag}-{key}.*"))
+                r = dnsperf(server_addr, path, f"{tag}-cg-{key}-{mix}", maxruns=1, port=port)
+                subprocess.run(["callgrind_control", "-d", mix, str(srv.pid)], capture_output=True)
+                dumps = sorted(set(cg.glob(f"{tag}-{key}.*")) - before)
+                tot, flusher = callgrind_totals(dumps)
+                n = r.get("completed") or 0
+                res.setdefault(mix, {})[key] = {
+                    "answers": n, "lost": r.get("lost"),
+                    "ir_per_answer": tot.get("Ir", 0) / n if n else None,
+                    "cycles_per_answer": estimated_cycles(tot) / n if n else None,
+                    "flusher_ir": flusher.get("Ir", 0), "events": tot}
+        finally:
+            srv.stop()
+    for mix in subsets:
+        on, off = res[mix]["on"], res[mix]["off"]
+        for k in ("ir_per_answer", "cycles_per_answer"):
+            res[mix][k.replace("_per_answer", "_overhead")] = (
+                on[k] / off[k] - 1 if on[k] and off[k] else None)
+        log(f"counting overhead in instructions, {mix}: {on['ir_per_answer'] or 0:.0f} vs "
+            f"{off['ir_per_answer'] or 0:.0f} per answer ({(res[mix]['ir_overhead'] or 0) * 100:+.1f}%), "
+            f"estimated cycles {(res[mix]['cycles_overhead'] or 0) * 100:+.1f}%")
     return res
 
 
@@ -764,6 +885,9 @@ def table(tag, out):
         row(f"{label}: avg latency (µs)", (h[mix]["latency"] or 0) * 1e6, (u[mix]["latency"] or 0) * 1e6, digits=0)
     for mix, label in names.items():
         row(f"{label}: server CPU per answer (µs)", h[mix]["cpu_us_per_q"], u[mix]["cpu_us_per_q"], 0.8, digits=2)
+    for mix, label in names.items():
+        row(f"{label}: of which system (kernel) time (µs)", h[mix].get("sys_us_per_q"),
+            u[mix].get("sys_us_per_q"), digits=2)
     lost_h = sum(int(h[m]["lost"] or 0) for m in names)
     lost_u = sum(int(u[m]["lost"] or 0) for m in names)
     rows.append(f"| lost queries (all three mixes) | {lost_h} | {lost_u} | | |")
@@ -781,13 +905,29 @@ def table(tag, out):
         co = out["counting"]
         text += (f"\nCounting overhead (statistics on vs off: both servers up at once, each mix run "
                  f"{co['rounds']} times on each, alternating; median of the paired ratios):\n\n")
-        text += "| mix | CPU/answer on (µs) | off (µs) | overhead (median) | spread of the pairs |\n|---|---:|---:|---:|---|\n"
+        text += ("| mix | CPU/answer on (µs) | off (µs) | overhead (median) | spread of the pairs | "
+                 "flusher thread's share of CPU |\n|---|---:|---:|---:|---|---:|\n")
         for mix, label in names.items():
             c = co[mix]
             ov = c["overhead"] * 100 if c["overhead"] is not None else None
             spread = (f"{c['min'] * 100:+.1f}% … {c['max'] * 100:+.1f}%" if c["min"] is not None else "–")
+            fs = c.get("flusher_share")
             text += (f"| {label} | {fmt(c['on'], 2)} | {fmt(c['off'], 2)} | "
-                     f"{fmt(ov, 1)}% {verdict(ov, 3, False)} | {spread} |\n")
+                     f"{fmt(ov, 1)}% {verdict(ov, 3, False)} | {spread} | "
+                     f"{fmt(fs * 100 if fs is not None else None, 2)}% |\n")
+    ci = out.get("counting_instructions")
+    if ci:
+        text += (f"\nCounting overhead in user-space instructions (hedge under callgrind with its cache "
+                 f"model, statistics on vs off, the same {ci['lines']:,} queries of each mix at full "
+                 f"batches; the flusher thread left out: its work is per second, not per query):\n\n")
+        text += ("| mix | instructions/answer on | off | overhead | est. cycles (L1 miss = 10, LL miss = 100) |\n"
+                 "|---|---:|---:|---:|---:|\n")
+        for mix, label in names.items():
+            c = ci[mix]
+            io, co = c["ir_overhead"], c["cycles_overhead"]
+            text += (f"| {label} | {fmt(c['on']['ir_per_answer'], 0)} | {fmt(c['off']['ir_per_answer'], 0)} | "
+                     f"{fmt(io * 100 if io is not None else None, 1)}% {verdict(io * 100 if io is not None else None, 3, False)} | "
+                     f"{fmt(co * 100 if co is not None else None, 1)}% {verdict(co * 100 if co is not None else None, 3, False)} |\n")
     bad = (h.get("spot_check") or []) + (u.get("spot_check") or [])
     if bad:
         text += f"\n**Wrong answers in the spot check:** {bad[:6]}\n"

@@ -29,7 +29,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use hedge_lists::CategoryIdx;
@@ -113,8 +113,15 @@ pub struct Observation<'a> {
 
 /// Receives every answered query (statistics, metrics). Called on the query path: keep it cheap.
 pub trait Observer: Send + Sync {
-    /// One query was answered.
-    fn observe(&self, policy: &Policy, observation: &Observation<'_>, elapsed: Duration);
+    /// One query was answered; it arrived at `received` (an observer that records latency
+    /// reads the clock itself, so one that does not costs no clock read).
+    fn observe(&self, policy: &Policy, observation: &Observation<'_>, received: Instant);
+
+    /// Whether [`Observation::qname`] is wanted for queries that were not blocked (a raw
+    /// query log). When false, the fast path skips writing out the names of cached answers.
+    fn wants_every_name(&self) -> bool {
+        true
+    }
 }
 
 /// Everything a reload replaces, as one immutable value.
@@ -159,6 +166,8 @@ const BLOCKED_CACHE_SIZE: usize = 4_096;
 /// State shared by every listener task.
 pub struct Shared {
     live: ArcSwap<Live>,
+    /// Seed of the packet caches' key hashes.
+    key_seed: u64,
     packets: wire::PacketCache,
     blocked_packets: wire::PacketCache,
     upstream: Upstream,
@@ -194,6 +203,7 @@ impl Server {
                 snapshot,
                 generation: 0,
             }),
+            key_seed: wire::key_seed(),
             packets: wire::PacketCache::new(PACKET_CACHE_SIZE),
             blocked_packets: wire::PacketCache::new(BLOCKED_CACHE_SIZE),
             upstream: Upstream::new(upstream)?,

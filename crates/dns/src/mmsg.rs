@@ -20,6 +20,8 @@ pub struct Batch {
     data: Vec<[u8; MAX_QUERY]>,
     lens: [usize; BATCH],
     addrs: [libc::sockaddr_storage; BATCH],
+    /// Reply addresses, kept between calls (copying 4 KiB per batch showed in profiles).
+    send_names: [libc::sockaddr_storage; BATCH],
     count: usize,
     replies: Vec<(Vec<u8>, SocketAddr)>,
     pending: usize,
@@ -33,6 +35,7 @@ impl Default for Batch {
             data: vec![[0u8; MAX_QUERY]; BATCH],
             lens: [0; BATCH],
             addrs: [zero; BATCH],
+            send_names: [zero; BATCH],
             count: 0,
             replies: (0..BATCH)
                 .map(|_| {
@@ -116,7 +119,7 @@ impl Batch {
         if self.pending == 0 {
             return Ok(0);
         }
-        let mut names: [libc::sockaddr_storage; BATCH] = self.addrs;
+        let names = &mut self.send_names;
         let mut name_lens = [0 as libc::socklen_t; BATCH];
         for i in 0..self.pending {
             name_lens[i] = from_socket_addr(self.replies[i].1, &mut names[i]);

@@ -13,7 +13,7 @@ use hickory_proto::rr::{DNSClass, LowerName, Name, RData, RecordType};
 use crate::answer::{self, Ede};
 use crate::cache::{Cache, Lookup};
 use crate::upstream::{Resolved, Upstream, UpstreamError};
-use crate::wire::{self, FastQuery};
+use crate::wire::{self, FastQuery, PacketKey};
 use crate::{Live, Observation, Outcome, Shared};
 
 /// How the query arrived; UDP answers must fit the client's buffer.
@@ -45,19 +45,28 @@ pub fn fast_answer(
     }
     let live = shared.live.load();
     let profile = live.snapshot.listener_profiles[listener];
+    let observer = live.snapshot.observer.as_deref();
+    let key = PacketKey::new(&q, listener, shared.key_seed);
     let mut name_buf = [0u8; 256];
-    let name = q.name(&mut name_buf)?;
     let cached = shared
         .packets
-        .answer(&q, listener, live.generation, out)
+        .answer(&key, &q, live.generation, received, out)
         .or_else(|| {
             shared
                 .blocked_packets
-                .answer(&q, listener, live.generation, out)
+                .answer(&key, &q, live.generation, received, out)
         });
-    let (len, outcome, category, listed_labels) = match cached {
-        Some(hit) => (hit.len, hit.outcome, hit.category, hit.listed_labels),
+    let (len, outcome, category, listed_labels, name) = match cached {
+        Some(hit) => {
+            // The name is written out only when someone reads it: counting a block under
+            // its listed name, or a query log.
+            let wanted =
+                observer.is_some_and(|o| hit.outcome == Outcome::Blocked || o.wants_every_name());
+            let name = if wanted { q.name(&mut name_buf) } else { None };
+            (hit.len, hit.outcome, hit.category, hit.listed_labels, name)
+        }
         None => {
+            let name = q.name(&mut name_buf)?;
             let policy = &live.snapshot.policy;
             let decision = policy.decide(profile, name);
             let (outcome, lifetime) = wire::write_block(&q, policy, profile, decision, out)?;
@@ -72,23 +81,23 @@ pub fn fast_answer(
             };
             shared
                 .blocked_packets
-                .insert(&q, listener, live.generation, out, reuse);
-            (out.len(), outcome, category, listed_labels)
+                .insert(&key, &q, live.generation, out, reuse);
+            (out.len(), outcome, category, listed_labels, Some(name))
         }
     };
-    if let Some(observer) = &live.snapshot.observer {
+    if let Some(observer) = observer {
         let obs = Observation {
             client,
             qtype: q.qtype,
             profile,
             category,
             outcome,
-            qname: Some(name),
-            domain: Some(listed_labels.map_or(name, |l| hedge_policy::suffix(name, l))),
+            qname: name,
+            domain: name.map(|n| listed_labels.map_or(n, |l| hedge_policy::suffix(n, l))),
             cache_hit: outcome != Outcome::Blocked,
             upstream_error: None,
         };
-        observer.observe(&live.snapshot.policy, &obs, received.elapsed());
+        observer.observe(&live.snapshot.policy, &obs, received);
     }
     Some(len)
 }
@@ -185,7 +194,7 @@ pub async fn handle(
             cache_hit: facts.cache_hit,
             upstream_error: facts.upstream_error,
         };
-        observer.observe(&live.snapshot.policy, &obs, started.elapsed());
+        observer.observe(&live.snapshot.policy, &obs, started);
     }
     let bytes = answer::encode(&response, max_len)?;
     if transport == Transport::Udp
@@ -199,8 +208,8 @@ pub async fn handle(
             &shared.packets
         };
         cache.insert(
+            &PacketKey::new(&q, listener, shared.key_seed),
             &q,
-            listener,
             live.generation,
             &bytes,
             wire::Reuse {
@@ -374,14 +383,11 @@ async fn resolve_cached(
 ) -> Result<(Resolved, bool, bool), UpstreamError> {
     let key = LowerName::new(name);
     let stale = match shared.cache.get(&key, rtype) {
-        Lookup::Fresh(entry) => {
-            return Ok((
-                aged(&entry.resolved, entry.age(Instant::now()), None),
-                false,
-                true,
-            ));
-        }
-        Lookup::Stale(entry) => Some(entry),
+        Lookup::Fresh(entry) => match entry.resolved() {
+            Some(r) => return Ok((aged(r, entry.age(Instant::now()), None), false, true)),
+            None => None,
+        },
+        Lookup::Stale(entry) => entry.resolved(),
         Lookup::Miss => None,
     };
     match fetch(
@@ -397,7 +403,7 @@ async fn resolve_cached(
         Ok(resolved) => Ok((resolved, false, false)),
         Err(e) => match stale {
             // RFC 8767: answer with the expired data and a short TTL.
-            Some(entry) => Ok((aged(&entry.resolved, 0, Some(30)), true, true)),
+            Some(resolved) => Ok((aged(resolved, 0, Some(30)), true, true)),
             None => Err(e),
         },
     }
@@ -414,13 +420,12 @@ async fn fetch(
     let resolved = tokio::time::timeout(timeout, upstream.resolve(name, rtype))
         .await
         .map_err(|_| UpstreamError::Timeout(timeout.as_millis() as u64))??;
-    cache.put(key, rtype, resolved.clone());
+    cache.put(key, rtype, &resolved);
     Ok(resolved)
 }
 
-/// A copy of a cached answer with TTLs reduced by its age (or set to `fixed`).
-fn aged(r: &Resolved, age: u32, fixed: Option<u32>) -> Resolved {
-    let mut r = r.clone();
+/// A cached answer with TTLs reduced by its age (or set to `fixed`).
+fn aged(mut r: Resolved, age: u32, fixed: Option<u32>) -> Resolved {
     for rec in r.answers.iter_mut().chain(r.soa.iter_mut()) {
         rec.ttl = fixed.unwrap_or(rec.ttl.saturating_sub(age));
     }

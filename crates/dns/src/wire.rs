@@ -108,10 +108,11 @@ impl<'p> FastQuery<'p> {
                 n += 1;
             }
             for &b in &self.packet[i + 1..i + 1 + len] {
-                if !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                let lower = HOST_BYTES[usize::from(b)];
+                if lower == 0 {
                     return None;
                 }
-                buf[n] = b.to_ascii_lowercase();
+                buf[n] = lower;
                 n += 1;
             }
             i += 1 + len;
@@ -124,22 +125,58 @@ impl<'p> FastQuery<'p> {
         self.edns
             .map_or(512, |(p, _)| usize::from(p.clamp(512, EDNS_PAYLOAD)))
     }
+}
 
-    /// The packet-cache key: listener, type, EDNS shape, name (lower case) — in `buf`.
-    fn key<'b>(&self, listener: usize, buf: &'b mut [u8; 272]) -> &'b [u8] {
-        let name = &self.packet[12..self.name_end];
+/// Bytes of a host name label, lower-cased; 0 for bytes the fast path leaves to the full
+/// path (anything but letters, digits, `-` and `_`). One table load per byte.
+static HOST_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'-' || c == b'_' {
+            t[b] = c.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    t
+};
+
+/// A question's packet-cache key (listener, type, EDNS shape, name in lower case) and its
+/// seeded hash: built once per query and used for both caches.
+pub struct PacketKey {
+    buf: [u8; 272],
+    len: usize,
+    hash: u64,
+}
+
+impl PacketKey {
+    /// The key of `q` on `listener`; `seed` is the process's [`key_seed`].
+    pub fn new(q: &FastQuery<'_>, listener: usize, seed: u64) -> PacketKey {
+        let mut buf = [0u8; 272];
+        let name = &q.packet[12..q.name_end];
         buf[..2].copy_from_slice(&(listener as u16).to_be_bytes());
-        buf[2..4].copy_from_slice(&self.qtype.to_be_bytes());
-        let (payload, do_bit) = self
+        buf[2..4].copy_from_slice(&q.qtype.to_be_bytes());
+        let (payload, do_bit) = q
             .edns
             .map_or((0, false), |(p, d)| (p.clamp(512, EDNS_PAYLOAD), d));
         buf[4..6].copy_from_slice(&payload.to_be_bytes());
-        buf[6] = u8::from(self.edns.is_some()) | (u8::from(do_bit) << 1);
-        for (o, b) in buf[7..7 + name.len()].iter_mut().zip(name) {
-            *o = b.to_ascii_lowercase();
-        }
-        &buf[..7 + name.len()]
+        buf[6] = u8::from(q.edns.is_some()) | (u8::from(do_bit) << 1);
+        let len = 7 + name.len();
+        buf[7..len].copy_from_slice(name);
+        buf[7..len].make_ascii_lowercase();
+        let hash = xxhash_rust::xxh3::xxh3_64_with_seed(&buf[..len], seed);
+        PacketKey { buf, len, hash }
     }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// A per-process seed for [`PacketKey`] hashes, so nobody can aim names at one slot.
+pub fn key_seed() -> u64 {
+    RandomState::new().hash_one(0x0068_6564_6765_u64)
 }
 
 /// A cached, encoded answer and what to count when it is served.
@@ -165,7 +202,6 @@ struct Entry {
 pub struct PacketCache {
     shards: Box<[Mutex<Shard>]>,
     shard_cap: usize,
-    seed: u64,
 }
 
 /// Shards of the packet cache.
@@ -280,31 +316,24 @@ pub struct Hit {
 impl PacketCache {
     /// A cache of at most `size` answers.
     pub fn new(size: usize) -> PacketCache {
-        // A per-process seed, so nobody can aim names at one slot.
-        let seed = RandomState::new().hash_one(0x0068_6564_6765_u64);
         let shard_cap = size.div_ceil(SHARDS).max(1);
         // The shards grow with use: a table reserved at full size is touched at random
         // slots, so a few thousand answers would keep most of its pages resident.
         let shards = (0..SHARDS).map(|_| Mutex::default()).collect();
-        PacketCache {
-            shards,
-            shard_cap,
-            seed,
-        }
+        PacketCache { shards, shard_cap }
     }
 
-    /// Writes the cached answer for `q`, patched for this query, into `out`.
+    /// Writes the cached answer for `q` (whose key is `key`), patched for this query, into
+    /// `out`. `now` is when the query arrived.
     pub fn answer(
         &self,
+        key: &PacketKey,
         q: &FastQuery<'_>,
-        listener: usize,
         generation: u64,
+        now: Instant,
         out: &mut Vec<u8>,
     ) -> Option<Hit> {
-        let mut buf = [0u8; 272];
-        let key = q.key(listener, &mut buf);
-        let h = xxhash_rust::xxh3::xxh3_64_with_seed(key, self.seed);
-        let now = Instant::now();
+        let (h, key) = (key.hash, key.bytes());
         {
             let mut map = self.shard(h).lock().unwrap_or_else(|p| p.into_inner());
             let e = map.get(&h)?;
@@ -337,11 +366,11 @@ impl PacketCache {
         }
     }
 
-    /// Remembers an encoded answer to `q`.
+    /// Remembers an encoded answer to `q` (whose key is `key`).
     pub fn insert(
         &self,
+        key: &PacketKey,
         q: &FastQuery<'_>,
-        listener: usize,
         generation: u64,
         bytes: &[u8],
         meta: Reuse,
@@ -349,9 +378,7 @@ impl PacketCache {
         if bytes.len() < q.question_end {
             return;
         }
-        let mut buf = [0u8; 272];
-        let key = q.key(listener, &mut buf);
-        let h = xxhash_rust::xxh3::xxh3_64_with_seed(key, self.seed);
+        let (h, key) = (key.hash, key.bytes());
         let ttls = if meta.age_ttls {
             match ttl_offsets(bytes) {
                 Some(t) => t,
@@ -750,7 +777,9 @@ mod tests {
             listed_labels: None,
             age_ttls: true,
         };
-        cache.insert(&q, 0, 7, &answer, reuse);
+        let key = |q: &FastQuery<'_>, listener| PacketKey::new(q, listener, 1);
+        let now = Instant::now();
+        cache.insert(&key(&q, 0), &q, 7, &answer, reuse);
         req.metadata.id = 2;
         req.metadata.recursion_desired = false;
         req.queries[0] = Query::query(
@@ -761,20 +790,22 @@ mod tests {
         let q2 = FastQuery::parse(&second).expect("parse");
         let mut out = Vec::new();
         assert!(
-            cache.answer(&q2, 1, 7, &mut out).is_none(),
+            cache.answer(&key(&q2, 1), &q2, 7, now, &mut out).is_none(),
             "another listener"
         );
-        let hit = cache.answer(&q2, 0, 7, &mut out).expect("a hit");
+        let hit = cache
+            .answer(&key(&q2, 0), &q2, 7, now, &mut out)
+            .expect("a hit");
         assert_eq!(hit.len, answer.len());
         assert_eq!(&out[..2], &[0, 2]);
         assert_eq!(out[2] & 0x01, 0, "RD from the new query");
         assert_eq!(&out[12..], &second[12..], "name case from the new query");
         assert!(
-            cache.answer(&q2, 0, 8, &mut out).is_none(),
+            cache.answer(&key(&q2, 0), &q2, 8, now, &mut out).is_none(),
             "a newer generation drops it"
         );
         assert!(
-            cache.answer(&q2, 0, 7, &mut out).is_none(),
+            cache.answer(&key(&q2, 0), &q2, 7, now, &mut out).is_none(),
             "and it is gone"
         );
     }
@@ -813,10 +844,11 @@ mod tests {
             listed_labels: None,
             age_ttls: true,
         };
-        cache.insert(&q, 0, 0, &encoded, reuse);
-        std::thread::sleep(Duration::from_millis(1100));
+        let key = PacketKey::new(&q, 0, 1);
+        cache.insert(&key, &q, 0, &encoded, reuse);
+        let later = Instant::now() + Duration::from_millis(1100);
         let mut out = Vec::new();
-        cache.answer(&q, 0, 0, &mut out).expect("a hit");
+        cache.answer(&key, &q, 0, later, &mut out).expect("a hit");
         let served = Message::from_vec(&out).expect("parse");
         assert_eq!(served.answers[0].ttl, 299);
     }

@@ -2,7 +2,7 @@
 //! per-query work is array indexing, never a lookup by name.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::Instant;
 
 use hedge_dns::{Observation, Outcome};
 use hedge_policy::Policy;
@@ -67,7 +67,8 @@ struct Handles {
     queries: Vec<Counter>,
     roots: Vec<usize>,
     nroots: usize,
-    latency: Histogram,
+    /// None when no metrics are exported: the latency then costs no clock read.
+    latency: Option<Histogram>,
     cache_hit: Counter,
     cache_miss: Counter,
     upstream_timeout: Counter,
@@ -80,7 +81,7 @@ pub struct QueryObserver {
 }
 
 impl QueryObserver {
-    pub fn new(policy: &Policy, stats: Option<StatsSink>) -> QueryObserver {
+    pub fn new(policy: &Policy, stats: Option<StatsSink>, metrics_exported: bool) -> QueryObserver {
         let taxonomy = policy.index().taxonomy();
         let root_ids: Vec<usize> = (0..taxonomy.len())
             .filter(|&c| taxonomy.parent(c as u16).is_none())
@@ -112,7 +113,7 @@ impl QueryObserver {
             queries,
             roots,
             nroots,
-            latency: histogram!(m::ANSWER_SECONDS),
+            latency: metrics_exported.then(|| histogram!(m::ANSWER_SECONDS)),
             cache_hit: counter!(m::CACHE, "result" => "hit"),
             cache_miss: counter!(m::CACHE, "result" => "miss"),
             upstream_timeout: counter!(m::UPSTREAM_ERRORS, "kind" => "timeout"),
@@ -123,7 +124,13 @@ impl QueryObserver {
 }
 
 impl hedge_dns::Observer for QueryObserver {
-    fn observe(&self, _policy: &Policy, o: &Observation<'_>, elapsed: Duration) {
+    fn wants_every_name(&self) -> bool {
+        self.stats
+            .as_ref()
+            .is_some_and(|s| s.counters.query_log_enabled())
+    }
+
+    fn observe(&self, _policy: &Policy, o: &Observation<'_>, received: Instant) {
         let h = &self.handles;
         let root = o
             .category
@@ -132,7 +139,9 @@ impl hedge_dns::Observer for QueryObserver {
         if let Some(c) = h.queries.get(i) {
             c.increment(1);
         }
-        h.latency.record(elapsed.as_secs_f64());
+        if let Some(latency) = &h.latency {
+            latency.record(received.elapsed().as_secs_f64());
+        }
         if matches!(o.outcome, Outcome::Allowed | Outcome::Rewritten) {
             if o.cache_hit {
                 h.cache_hit.increment(1)

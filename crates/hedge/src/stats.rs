@@ -120,8 +120,13 @@ impl Stats {
     }
 }
 
-/// The observer for a snapshot: metrics always, statistics when counting.
-pub fn observer(checked: &Checked, stats: Option<&Stats>) -> Arc<dyn hedge_dns::Observer> {
+/// The observer for a snapshot: metrics always (latency only when they are exported),
+/// statistics when counting.
+pub fn observer(
+    checked: &Checked,
+    stats: Option<&Stats>,
+    metrics_exported: bool,
+) -> Arc<dyn hedge_dns::Observer> {
     let sink = stats.map(|s| StatsSink::new(s.counters.clone(), &checked.policy));
-    Arc::new(QueryObserver::new(&checked.policy, sink))
+    Arc::new(QueryObserver::new(&checked.policy, sink, metrics_exported))
 }

@@ -33,7 +33,7 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
         tracing::info!("metrics on http://{}/metrics", metrics.listen);
     }
     let mut stats = stats::start(&loaded, &checked);
-    let observer = stats::observer(&checked, stats.as_ref());
+    let observer = stats::observer(&checked, stats.as_ref(), c.metrics.is_some());
     let server = Server::start(
         &c.listeners,
         &loaded.upstream(),
@@ -138,7 +138,8 @@ fn reload(
         }
         *stats = stats::start(&loaded, &checked);
     }
-    let observer = stats::observer(&checked, stats.as_ref());
+    // The metrics endpoint is a restart-only setting: it exists if it did at start.
+    let observer = stats::observer(&checked, stats.as_ref(), running.config.metrics.is_some());
     let version = checked.policy.index().version().to_string();
     let mut snapshot = checked.snapshot(Some(observer));
     snapshot.listener_profiles = listener_profiles;

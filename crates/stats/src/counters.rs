@@ -1,7 +1,6 @@
 //! The hot path: lock-free per-(profile, category, action) counters, bounded per-domain
 //! blocked counts, and the optional raw query log buffer.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
@@ -188,12 +187,16 @@ impl Counters {
             uncategorised: Arc::from(UNCATEGORISED),
             cells: (0..ncells).map(|_| AtomicU64::new(0)).collect(),
             invalid: AtomicU64::new(0),
-            domains: DomainCounts {
-                shards: (0..DOMAIN_SHARDS)
-                    .map(|_| Mutex::new(Shard::default()))
-                    .collect(),
-                hasher: foldhash::fast::RandomState::default(),
-                shard_cap,
+            domains: {
+                let hasher = foldhash::fast::RandomState::default();
+                DomainCounts {
+                    shards: (0..DOMAIN_SHARDS)
+                        .map(|_| Mutex::new(Shard::default()))
+                        .collect(),
+                    other_hash: hasher.hash_one(OTHER_DOMAIN),
+                    hasher,
+                    shard_cap,
+                }
             },
             query_log: options.query_log.map(|o| QueryLogBuffer {
                 cap: if o.max_entries_per_interval == 0 {
@@ -262,29 +265,34 @@ impl Counters {
             domain
         };
         let d = &self.domains;
+        // One hash of the name picks the shard (bits 32..) and finds the entry in it
+        // (hashbrown reads the low bits and the top seven).
         let h = d.hasher.hash_one(domain);
-        let shard = &d.shards[(h % DOMAIN_SHARDS as u64) as usize];
+        let shard = &d.shards[(h >> 32) as usize % DOMAIN_SHARDS];
         let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
         // One probe for the common case, a name already counted this interval.
-        if let Some(slots) = shard.map.get_mut(domain) {
-            return count_in(slots, profile, slot);
+        if let Some(e) = shard.table.find_mut(h, |e| &*e.name == domain) {
+            return e.count(profile, slot);
         }
-        let key = if shard.map.len() < d.shard_cap {
-            domain
+        let (key, h) = if shard.table.len() < d.shard_cap {
+            (domain, h)
         } else {
-            OTHER_DOMAIN
+            (OTHER_DOMAIN, d.other_hash)
         };
-        if let Some(slots) = shard.map.get_mut(key) {
-            return count_in(slots, profile, slot);
+        if let Some(e) = shard.table.find_mut(h, |e| &*e.name == key) {
+            return e.count(profile, slot);
         }
-        shard.map.insert(
-            Box::from(key),
-            vec![DomainSlot {
+        let entry = DomainEntry {
+            hash: h,
+            name: Box::from(key),
+            first: DomainSlot {
                 profile,
                 category: slot,
                 n: 1,
-            }],
-        );
+            },
+            more: Vec::new(),
+        };
+        shard.table.insert_unique(h, entry, |e| e.hash);
     }
 
     /// Appends one entry to the raw query log, if the operator turned it on (otherwise this
@@ -374,11 +382,12 @@ impl Counters {
             }
         }
         for shard in self.domains.shards.iter().filter(|_| domains) {
-            let map = std::mem::take(&mut shard.lock().unwrap_or_else(PoisonError::into_inner).map);
-            for (domain, slots) in map {
-                for s in slots {
+            let table =
+                std::mem::take(&mut shard.lock().unwrap_or_else(PoisonError::into_inner).table);
+            for e in table {
+                for s in std::iter::once(e.first).chain(e.more) {
                     let profile = self.profiles[usize::from(s.profile)].clone();
-                    batch.add_domain(profile, self.category_name(s.category), &domain, s.n);
+                    batch.add_domain(profile, self.category_name(s.category), &e.name, s.n);
                 }
             }
         }
@@ -393,30 +402,45 @@ impl Counters {
 
 struct DomainCounts {
     shards: Box<[Mutex<Shard>]>,
-    /// Picks the shard. Seeded per process, and independent of the shards' own hashers so a
-    /// shard's keys do not share hash bits. foldhash, not SipHash: this runs once per
-    /// blocked query, and each shard is capped, so flooding one costs an attacker nothing.
+    /// Hashes the names: picks the shard and finds the name in it. Seeded per process.
+    /// foldhash, not SipHash: this runs once per blocked query, and each shard is capped,
+    /// so flooding one costs an attacker nothing.
     hasher: foldhash::fast::RandomState,
+    /// The hash of [`OTHER_DOMAIN`].
+    other_hash: u64,
     shard_cap: usize,
 }
 
+/// One shard: the names counted this interval, found by their hash.
 #[derive(Default)]
 struct Shard {
-    map: HashMap<Box<str>, Vec<DomainSlot>, foldhash::fast::RandomState>,
+    table: hashbrown::HashTable<DomainEntry>,
 }
 
-/// Adds one to the (profile, category) slot of a counted name.
-fn count_in(slots: &mut Vec<DomainSlot>, profile: u16, category: u16) {
-    match slots
-        .iter_mut()
-        .find(|s| s.profile == profile && s.category == category)
-    {
-        Some(s) => s.n += 1,
-        None => slots.push(DomainSlot {
-            profile,
-            category,
-            n: 1,
-        }),
+/// A counted name. Most names are blocked for one (profile, category), so the first slot
+/// is inline and a hit touches one entry, not a vector behind it.
+struct DomainEntry {
+    hash: u64,
+    name: Box<str>,
+    first: DomainSlot,
+    more: Vec<DomainSlot>,
+}
+
+impl DomainEntry {
+    /// Adds one to the (profile, category) slot.
+    fn count(&mut self, profile: u16, category: u16) {
+        let same = |s: &DomainSlot| s.profile == profile && s.category == category;
+        if same(&self.first) {
+            self.first.n += 1;
+        } else if let Some(s) = self.more.iter_mut().find(|s| same(s)) {
+            s.n += 1;
+        } else {
+            self.more.push(DomainSlot {
+                profile,
+                category,
+                n: 1,
+            });
+        }
     }
 }
 
@@ -477,6 +501,50 @@ mod tests {
         );
         assert_eq!(c.invalid_records(), 2);
         assert!(c.swap_out().is_empty());
+    }
+
+    #[test]
+    fn a_name_blocked_under_several_profiles_and_categories_counts_each() {
+        let c = counters();
+        let record = [
+            (0, Some(0)),
+            (1, Some(0)),
+            (0, Some(0)),
+            (0, Some(1)),
+            (1, None),
+            (1, Some(0)),
+        ];
+        for (profile, category) in record {
+            c.record_blocked_domain(profile, category, "bet.example");
+        }
+        c.record_blocked_domain(1, Some(1), "other.example");
+        let b = c.swap_out();
+        let mut got: Vec<(String, String, String, u64)> = b
+            .domains()
+            .map(|(k, n)| {
+                let k = k.clone();
+                (
+                    k.profile.to_string(),
+                    k.category.to_string(),
+                    k.domain.into(),
+                    n,
+                )
+            })
+            .collect();
+        got.sort();
+        let want = [
+            ("adult", "adult-material", "bet.example", 2),
+            ("adult", "adult-material/nudity", "bet.example", 1),
+            ("child", "-", "bet.example", 1),
+            ("child", "adult-material", "bet.example", 2),
+            ("child", "adult-material/nudity", "other.example", 1),
+        ];
+        let want: Vec<_> = want
+            .iter()
+            .map(|(p, c, d, n)| (p.to_string(), c.to_string(), d.to_string(), *n))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(c.swap_out().domains().count(), 0, "taken out, not copied");
     }
 
     #[test]

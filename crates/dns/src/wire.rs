@@ -468,14 +468,16 @@ pub fn write_block(
     out.push(0x80 | (q.packet[2] & 0x01)); // QR, opcode 0, RD copied
     out.push(0x80 | (q.packet[3] & 0x10) | rcode); // RA, CD copied, rcode
     let ttl = p.block_ttl;
-    let mut answers: Vec<IpAddr> = Vec::new();
-    if addresses {
-        answers = sinkhole_addresses(p, q.qtype);
-    }
-    let soa = rcode != 5 && answers.is_empty();
+    let sinkhole = sinkhole_addresses(p, q.qtype);
+    let answers = if addresses {
+        sinkhole.clone().count()
+    } else {
+        0
+    };
+    let soa = rcode != 5 && answers == 0;
     let header_counts = [
         1u16,
-        answers.len() as u16,
+        answers as u16,
         u16::from(soa),
         u16::from(q.edns.is_some()),
     ];
@@ -483,34 +485,31 @@ pub fn write_block(
         out.extend_from_slice(&c.to_be_bytes());
     }
     out.extend_from_slice(&q.packet[12..q.question_end]);
-    for ip in &answers {
+    for ip in sinkhole.take(answers) {
         out.extend_from_slice(&[0xc0, 0x0c]); // the question's name
-        let (rtype, data): (u16, Vec<u8>) = match ip {
-            IpAddr::V4(v4) => (1, v4.octets().to_vec()),
-            IpAddr::V6(v6) => (28, v6.octets().to_vec()),
-        };
+        let rtype: u16 = if ip.is_ipv4() { 1 } else { 28 };
         out.extend_from_slice(&rtype.to_be_bytes());
         out.extend_from_slice(&1u16.to_be_bytes());
         out.extend_from_slice(&ttl.to_be_bytes());
-        out.extend_from_slice(&(data.len() as u16).to_be_bytes());
-        out.extend_from_slice(&data);
+        match ip {
+            IpAddr::V4(v4) => {
+                out.extend_from_slice(&4u16.to_be_bytes());
+                out.extend_from_slice(&v4.octets());
+            }
+            IpAddr::V6(v6) => {
+                out.extend_from_slice(&16u16.to_be_bytes());
+                out.extend_from_slice(&v6.octets());
+            }
+        }
     }
     if soa {
         out.extend_from_slice(&[0xc0, 0x0c, 0, 6, 0, 1]);
         out.extend_from_slice(&ttl.to_be_bytes());
-        let mut rdata = Vec::with_capacity(64);
-        for name in ["hedge.invalid.", "blocked.hedge.invalid."] {
-            for label in name.split('.').filter(|l| !l.is_empty()) {
-                rdata.push(label.len() as u8);
-                rdata.extend_from_slice(label.as_bytes());
-            }
-            rdata.push(0);
-        }
+        out.extend_from_slice(&(SOA_NAMES.len() as u16 + 20).to_be_bytes());
+        out.extend_from_slice(SOA_NAMES);
         for v in [1u32, 3600, 600, 86_400, ttl] {
-            rdata.extend_from_slice(&v.to_be_bytes());
+            out.extend_from_slice(&v.to_be_bytes());
         }
-        out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-        out.extend_from_slice(&rdata);
     }
     if q.edns.is_some() {
         let text = text.as_bytes();
@@ -531,27 +530,28 @@ pub fn write_block(
     Some((outcome, Duration::from_secs(3600)))
 }
 
-fn sinkhole_addresses(p: &Profile, qtype: u16) -> Vec<IpAddr> {
-    let pick = |v4: bool| -> Vec<IpAddr> {
-        match p.action {
-            BlockAction::Null => vec![if v4 {
-                IpAddr::from([0, 0, 0, 0])
-            } else {
-                IpAddr::from([0u16; 8])
-            }],
-            _ => p
-                .redirect_to
-                .iter()
-                .copied()
-                .filter(|ip| ip.is_ipv4() == v4)
-                .collect(),
-        }
+/// The sinkhole's MNAME and RNAME (`hedge.invalid.`, `blocked.hedge.invalid.`) in wire form.
+const SOA_NAMES: &[u8] = b"\x05hedge\x07invalid\x00\x07blocked\x05hedge\x07invalid\x00";
+
+/// The addresses a block answers `qtype` with: the null address, or the profile's redirect
+/// addresses of that family (none for other types). No allocation: this is the block path.
+fn sinkhole_addresses(p: &Profile, qtype: u16) -> impl Iterator<Item = IpAddr> + Clone + '_ {
+    let v4 = match qtype {
+        1 => Some(true),
+        28 => Some(false),
+        _ => None,
     };
-    match qtype {
-        1 => pick(true),
-        28 => pick(false),
-        _ => Vec::new(),
-    }
+    let null = match (p.action, v4) {
+        (BlockAction::Null, Some(true)) => Some(IpAddr::from([0, 0, 0, 0])),
+        (BlockAction::Null, Some(false)) => Some(IpAddr::from([0u16; 8])),
+        _ => None,
+    };
+    let redirect = p
+        .redirect_to
+        .iter()
+        .copied()
+        .filter(move |ip| p.action != BlockAction::Null && Some(ip.is_ipv4()) == v4);
+    null.into_iter().chain(redirect)
 }
 
 /// The EDE code and text of a block: category path, profile, index version.

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use hedge_lists::CategoryIdx;
 use hedge_policy::{BlockAction, BlockReason, Bypass, Decision, Policy, Profile, ProfileId};
+use smallvec::SmallVec;
 
 use crate::Outcome;
 use crate::answer::{EDE_OPTION, EDNS_PAYLOAD, Ede};
@@ -179,12 +180,17 @@ pub fn key_seed() -> u64 {
     RandomState::new().hash_one(0x0068_6564_6765_u64)
 }
 
+/// Bytes of key, answer and TTL offsets kept inside the entry itself: an A or AAAA answer
+/// fits, so a hit reads the table slot and nothing behind a pointer (profiles put the
+/// second cache miss, of a boxed copy, at 4.5% of a cached answer's CPU).
+const INLINE: usize = 112;
+
 /// A cached, encoded answer and what to count when it is served.
 struct Entry {
     /// The key, then the encoded answer, then where each record's TTL sits in the answer
-    /// (u16 each; served answers count their TTLs down like any cached answer). One
-    /// allocation, so a hit touches one more cache line run, not three.
-    data: Box<[u8]>,
+    /// (u16 each; served answers count their TTLs down like any cached answer). Inline up
+    /// to [`INLINE`] bytes, one allocation beyond.
+    data: SmallVec<[u8; INLINE]>,
     key_len: u16,
     answer_len: u16,
     stored: Instant,
@@ -391,13 +397,13 @@ impl PacketCache {
         else {
             return;
         };
-        let mut data = Vec::with_capacity(key.len() + bytes.len() + 2 * ttls.len());
+        let mut data = SmallVec::with_capacity(key.len() + bytes.len() + 2 * ttls.len());
         data.extend_from_slice(key);
         data.extend_from_slice(bytes);
         data.extend(ttls.iter().flat_map(|at| at.to_le_bytes()));
         let now = Instant::now();
         let entry = Entry {
-            data: data.into_boxed_slice(),
+            data,
             key_len,
             answer_len,
             stored: now,

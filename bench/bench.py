@@ -321,12 +321,17 @@ def proc_status(pid):
     return out
 
 
+def stat_cpu(text):
+    """(user, system) CPU seconds from the text of a /proc stat file."""
+    fields = text.rsplit(")", 1)[1].split()
+    # utime, stime are fields 14, 15 (1-based); after the ")" split index 11, 12.
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
 def cpu_split(pid):
     """(user, system) CPU seconds of the whole process so far."""
     with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    # utime, stime are fields 14, 15 (1-based); after the ")" split index 11, 12.
-    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+        return stat_cpu(f.read())
 
 
 def cpu_seconds(pid):
@@ -343,8 +348,7 @@ def thread_cpu_seconds(pid, name_prefix):
             continue
         name = text[text.index("(") + 1:text.rindex(")")]
         if name.startswith(name_prefix):
-            fields = text.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+            total += sum(stat_cpu(text))
     return total
 
 
@@ -699,12 +703,18 @@ def callgrind_totals(files):
                 vals = [int(x) for x in line.split()[1:]]
         if not ev or not vals:
             continue
-        # The statistics flusher's thread: its work is per second, not per query (valgrind
-        # slows the queries 50-fold, so counting it here would overstate it as much).
-        into = flusher if "Flusher" in text else tot
+        # The statistics flusher's thread (it runs `Flusher<S>`; the main thread only asks
+        # the `FlusherHandle` for status): its work is per second, not per query, and
+        # valgrind slows the queries 50-fold, so counting it here would overstate it as much.
+        into = flusher if "Flusher<" in text else tot
         for k, v in zip(ev, vals):
             into[k] = into.get(k, 0) + v
     return tot, flusher
+
+
+def all_noerror(r):
+    """Whether every answer of a dnsperf run was NOERROR."""
+    return r.get("rcodes", "").startswith("NOERROR") and "(100.00%)" in r["rcodes"]
 
 
 def estimated_cycles(t):
@@ -750,7 +760,7 @@ def counting_instructions(tag, conf_on, conf_off, env, probe, files, lines=10_00
             for i in range(5):
                 w = dnsperf(server_addr, files["cached"], f"{tag}-cg-{key}-warm{i}", maxruns=1, qps=1000,
                             outstanding=100, port=port, timeout=10)
-                if w.get("rcodes", "").startswith("NOERROR") and "(100.00%)" in w["rcodes"]:
+                if all_noerror(w):
                     break
             for mix, path in subsets.items():
                 # One pass to warm what the mix touches, then the measured pass.
@@ -762,7 +772,7 @@ def counting_instructions(tag, conf_on, conf_off, env, probe, files, lines=10_00
                 dumps = sorted(set(cg.glob(f"{tag}-{key}.*")) - before)
                 tot, flusher = callgrind_totals(dumps)
                 n = r.get("completed") or 0
-                if not ("NOERROR" in r.get("rcodes", "") and "(100.00%)" in r["rcodes"]):
+                if not all_noerror(r):
                     log(f"counting overhead in instructions, {mix} ({key}): not every answer was "
                         f"NOERROR ({r.get('rcodes')}); this figure includes full-path answers")
                 res.setdefault(mix, {})[key] = {

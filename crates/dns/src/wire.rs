@@ -474,12 +474,8 @@ pub fn write_block(
     out.push(0x80 | (q.packet[2] & 0x01)); // QR, opcode 0, RD copied
     out.push(0x80 | (q.packet[3] & 0x10) | rcode); // RA, CD copied, rcode
     let ttl = p.block_ttl;
-    let sinkhole = sinkhole_addresses(p, q.qtype);
-    let answers = if addresses {
-        sinkhole.clone().count()
-    } else {
-        0
-    };
+    let sinkhole = sinkhole_addresses(p, q.qtype).filter(|_| addresses);
+    let answers = sinkhole.clone().count();
     let soa = rcode != 5 && answers == 0;
     let header_counts = [
         1u16,
@@ -491,7 +487,7 @@ pub fn write_block(
         out.extend_from_slice(&c.to_be_bytes());
     }
     out.extend_from_slice(&q.packet[12..q.question_end]);
-    for ip in sinkhole.take(answers) {
+    for ip in sinkhole {
         out.extend_from_slice(&[0xc0, 0x0c]); // the question's name
         let rtype: u16 = if ip.is_ipv4() { 1 } else { 28 };
         out.extend_from_slice(&rtype.to_be_bytes());

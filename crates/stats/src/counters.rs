@@ -187,17 +187,7 @@ impl Counters {
             uncategorised: Arc::from(UNCATEGORISED),
             cells: (0..ncells).map(|_| AtomicU64::new(0)).collect(),
             invalid: AtomicU64::new(0),
-            domains: {
-                let hasher = foldhash::fast::RandomState::default();
-                DomainCounts {
-                    shards: (0..DOMAIN_SHARDS)
-                        .map(|_| Mutex::new(Shard::default()))
-                        .collect(),
-                    other_hash: hasher.hash_one(OTHER_DOMAIN),
-                    hasher,
-                    shard_cap,
-                }
-            },
+            domains: DomainCounts::new(shard_cap),
             query_log: options.query_log.map(|o| QueryLogBuffer {
                 cap: if o.max_entries_per_interval == 0 {
                     100_000
@@ -409,6 +399,20 @@ struct DomainCounts {
     /// The hash of [`OTHER_DOMAIN`].
     other_hash: u64,
     shard_cap: usize,
+}
+
+impl DomainCounts {
+    fn new(shard_cap: usize) -> DomainCounts {
+        let hasher = foldhash::fast::RandomState::default();
+        DomainCounts {
+            shards: (0..DOMAIN_SHARDS)
+                .map(|_| Mutex::new(Shard::default()))
+                .collect(),
+            other_hash: hasher.hash_one(OTHER_DOMAIN),
+            hasher,
+            shard_cap,
+        }
+    }
 }
 
 /// One shard: the names counted this interval, found by their hash.

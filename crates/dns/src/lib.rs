@@ -41,6 +41,7 @@ pub mod answer;
 pub mod cache;
 pub mod config;
 mod mmsg;
+pub mod packet_cache;
 pub mod query;
 mod tcp;
 mod udp;
@@ -168,8 +169,8 @@ pub struct Shared {
     live: ArcSwap<Live>,
     /// Seed of the packet caches' key hashes.
     key_seed: u64,
-    packets: wire::PacketCache,
-    blocked_packets: wire::PacketCache,
+    packets: packet_cache::PacketCache,
+    blocked_packets: packet_cache::PacketCache,
     upstream: Upstream,
     cache: cache::Cache,
     timeout: Duration,
@@ -203,9 +204,9 @@ impl Server {
                 snapshot,
                 generation: 0,
             }),
-            key_seed: wire::key_seed(),
-            packets: wire::PacketCache::new(PACKET_CACHE_SIZE),
-            blocked_packets: wire::PacketCache::new(BLOCKED_CACHE_SIZE),
+            key_seed: packet_cache::key_seed(),
+            packets: packet_cache::PacketCache::new(PACKET_CACHE_SIZE),
+            blocked_packets: packet_cache::PacketCache::new(BLOCKED_CACHE_SIZE),
             upstream: Upstream::new(upstream)?,
             cache: cache::Cache::new(upstream.cache_size, upstream.serve_stale_secs),
             timeout: Duration::from_millis(upstream.timeout_ms),

@@ -12,8 +12,9 @@ use hickory_proto::rr::{DNSClass, LowerName, Name, RData, RecordType};
 
 use crate::answer::{self, Ede};
 use crate::cache::{Cache, Lookup};
+use crate::packet_cache::{PacketKey, Reuse};
 use crate::upstream::{Resolved, Upstream, UpstreamError};
-use crate::wire::{self, FastQuery, PacketKey};
+use crate::wire::{self, FastQuery};
 use crate::{Live, Observation, Outcome, Shared};
 
 /// How the query arrived; UDP answers must fit the client's buffer.
@@ -72,7 +73,7 @@ pub fn fast_answer(
             let (outcome, lifetime) = wire::write_block(&q, policy, profile, decision, out)?;
             let category = decision.category(policy.index());
             let listed_labels = decision.listed_labels();
-            let reuse = wire::Reuse {
+            let reuse = Reuse {
                 lifetime,
                 outcome,
                 category,
@@ -212,7 +213,7 @@ pub async fn handle(
             &q,
             live.generation,
             &bytes,
-            wire::Reuse {
+            Reuse {
                 lifetime: reuse,
                 outcome: facts.outcome,
                 category: facts.category,

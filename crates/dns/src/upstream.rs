@@ -19,8 +19,11 @@ use hickory_resolver::recursor::{Recursor, RecursorOptions};
 use crate::DnsError;
 use crate::config::{ForwardProtocol, UpstreamConfig, UpstreamMode};
 
-/// Entries in the recursor's own response cache (hickory's default is a million).
-const RECURSOR_CACHE: u64 = 4096;
+/// Entries in the recursor's own response cache (hickory's default is a million). Its
+/// zone cuts live in a separate name-server cache; this one holds NS answers and glue
+/// (kept by moka's frequency-based admission) and copies of answers hedge caches itself.
+/// After 20,000 names, 4,096 entries left 33 MiB of anonymous RSS, 1,024 left 25, 128 left 21.
+const RECURSOR_CACHE: u64 = 256;
 
 /// Longest CNAME chain followed when rebuilding a negative answer.
 const MAX_CHAIN: usize = 8;

@@ -79,6 +79,8 @@ struct Entry {
     category: Option<CategoryIdx>,
     listed_labels: Option<u8>,
     outcome: Outcome,
+    /// Served since it was stored or last passed over by an eviction (second chance).
+    used: bool,
 }
 
 impl Entry {
@@ -98,9 +100,8 @@ impl Entry {
             .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])))
     }
 
-    fn expired(&self, now: Instant) -> bool {
-        now.saturating_duration_since(self.stored)
-            >= Duration::from_millis(u64::from(self.lifetime_ms))
+    fn lifetime(&self) -> Duration {
+        Duration::from_millis(u64::from(self.lifetime_ms))
     }
 }
 
@@ -143,8 +144,8 @@ impl Shard {
         }
     }
 
-    /// Stores `entry`: over an entry of the same key, else in a free place, else over the
-    /// entry its hash picks (a full shard drops an arbitrary entry).
+    /// Stores `entry`: over an entry of the same key, else in a free place, else over a
+    /// [`victim`].
     fn put(&mut self, entry: Entry, cap: usize) {
         let hash = entry.hash;
         if let Some(i) = self.find(hash) {
@@ -156,7 +157,7 @@ impl Shard {
             entries.push(entry);
             entries.len() - 1
         } else {
-            let victim = (hash >> 8) as usize % entries.len();
+            let victim = victim(entries, hash);
             let old = entries[victim].hash;
             if let Ok(slot) = slots.find_entry(old, |&j| j as usize == victim) {
                 slot.remove();
@@ -166,6 +167,24 @@ impl Shard {
         };
         slots.insert_unique(hash, i as u32, |&j| entries[j as usize].hash);
     }
+}
+
+/// Entries a full shard looks at before it gives one up.
+const EVICTION_PROBES: usize = 4;
+
+/// The entry a full shard gives up: of a few, starting where the new entry's hash points,
+/// the first not served since it was stored or last passed over (second chance; the ones
+/// passed over lose their mark). Names asked for once, such as floods of random
+/// subdomains, go before names asked for again.
+fn victim(entries: &mut [Entry], hash: u64) -> usize {
+    let start = (hash >> 8) as usize % entries.len();
+    for k in 0..EVICTION_PROBES {
+        let i = (start + k) % entries.len();
+        if !std::mem::replace(&mut entries[i].used, false) {
+            return i;
+        }
+    }
+    start
 }
 
 /// Encoded answers by (listener, question, EDNS shape), in shards found by the (already
@@ -272,17 +291,19 @@ impl PacketCache {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         let i = shard.find(key.hash)?;
-        let e = &shard.entries[i];
+        let e = &mut shard.entries[i];
         if e.key() != key.bytes() {
             return None;
         }
-        if e.expired(now) || e.generation != generation {
+        let elapsed = now.saturating_duration_since(e.stored);
+        if elapsed >= e.lifetime() || e.generation != generation {
             shard.remove(i);
             return None;
         }
+        e.used = true;
         out.clear();
         out.extend_from_slice(e.answer());
-        let age = now.saturating_duration_since(e.stored).as_secs() as u32;
+        let age = elapsed.as_secs() as u32;
         if age > 0 {
             for at in e.ttl_offsets() {
                 let field = &mut out[at..at + 4];
@@ -342,6 +363,7 @@ impl PacketCache {
             category: meta.category,
             listed_labels: meta.listed_labels,
             outcome: meta.outcome,
+            used: false,
         };
         let mut shard = self
             .shard(key.hash)
@@ -377,6 +399,16 @@ mod tests {
 
     use super::*;
     use crate::answer;
+
+    /// An A query for `name`.
+    fn query(name: &str) -> Vec<u8> {
+        let mut req = Message::query();
+        req.add_query(Query::query(
+            Name::from_ascii(name).expect("name"),
+            RecordType::A,
+        ));
+        req.to_vec().expect("encode")
+    }
 
     #[test]
     fn packet_cache_patches_id_flags_and_case() {
@@ -478,14 +510,6 @@ mod tests {
     /// answer for its own name, and the cache must stay within its size.
     #[test]
     fn a_full_cache_keeps_its_bound_and_finds_what_it_keeps() {
-        let query = |i: usize| {
-            let mut req = Message::query();
-            req.add_query(Query::query(
-                Name::from_ascii(format!("n{i}.example.")).expect("name"),
-                RecordType::A,
-            ));
-            req.to_vec().expect("encode")
-        };
         let reuse = Reuse {
             lifetime: Duration::from_secs(60),
             outcome: Outcome::Allowed,
@@ -494,7 +518,9 @@ mod tests {
             age_ttls: false,
         };
         let cache = PacketCache::new(SHARDS * 4);
-        let packets: Vec<Vec<u8>> = (0..2_000).map(query).collect();
+        let packets: Vec<Vec<u8>> = (0..2_000)
+            .map(|i| query(&format!("n{i}.example.")))
+            .collect();
         let now = Instant::now();
         let mut out = Vec::new();
         for (i, packet) in packets.iter().enumerate() {
@@ -523,5 +549,33 @@ mod tests {
             }
         }
         assert!(held >= SHARDS * 2, "most slots hold an answer: {held}");
+    }
+
+    /// A flood of names asked for once must not push out a name asked for between them.
+    #[test]
+    fn a_name_served_again_outlives_a_flood_of_one_off_names() {
+        let reuse = Reuse {
+            lifetime: Duration::from_secs(60),
+            outcome: Outcome::Blocked,
+            category: None,
+            listed_labels: None,
+            age_ttls: false,
+        };
+        let cache = PacketCache::new(SHARDS * 4);
+        let hot = query("hot.example.");
+        let hot_q = FastQuery::parse(&hot).expect("parse");
+        let hot_key = PacketKey::new(&hot_q, 0, 5);
+        cache.insert(&hot_key, &hot_q, 0, &hot, reuse);
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for i in 0..2_000 {
+            let packet = query(&format!("x{i}.flood.example."));
+            let q = FastQuery::parse(&packet).expect("parse");
+            cache.insert(&PacketKey::new(&q, 0, 5), &q, 0, &packet, reuse);
+            assert!(
+                cache.answer(&hot_key, &hot_q, 0, now, &mut out).is_some(),
+                "still cached after {i} one-off names"
+            );
+        }
     }
 }

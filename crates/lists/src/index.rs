@@ -20,7 +20,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use fst::raw::{Fst, Output};
+use fst::raw::{CompiledAddr, Fst, Output};
+use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 
 use crate::taxonomy::{CategoryDef, CategoryIdx, Taxonomy};
@@ -163,6 +164,8 @@ pub struct Index {
     meta: IndexMeta,
     taxonomy: Taxonomy,
     fst: Fst<FstBytes>,
+    /// Where the walk stands after each top-level label; None when the index has too many.
+    top_labels: Option<TopLabels>,
     /// Block categories of each label set, sorted (allow labels contribute none).
     set_categories: Vec<Box<[CategoryIdx]>>,
     path: PathBuf,
@@ -295,10 +298,12 @@ impl Index {
         if fst.len() as u64 != meta.names {
             return Err(bad("name count does not match the metadata"));
         }
+        let top_labels = TopLabels::find(&fst, TOP_LABELS_MAX);
         Ok(Index {
             meta,
             taxonomy,
             fst,
+            top_labels,
             set_categories,
             path: path.to_path_buf(),
             file_len,
@@ -326,6 +331,23 @@ impl Index {
         let mut out = Output::zero();
         let mut best = None;
         let mut end = name.len();
+        if let Some(top) = &self.top_labels {
+            // Start past the top-level label: its bytes go through the FST's widest nodes.
+            let start = name
+                .iter()
+                .rposition(|&b| b == b'.')
+                .map_or(0, |dot| dot + 1);
+            let (addr, at) = top.get(&name[start..])?;
+            node = fst.node(addr);
+            out = at;
+            if node.is_final() {
+                best = Some((out.cat(node.final_output()).value(), start));
+            }
+            if start == 0 {
+                return self.label_set(best);
+            }
+            end = start - 1;
+        }
         loop {
             let start = name[..end]
                 .iter()
@@ -430,6 +452,65 @@ impl Index {
         while let Some((key, out)) = stream.next() {
             f(key, out.value() as LabelSetId);
         }
+    }
+}
+
+/// Most top-level labels [`TopLabels`] keeps; an index with more walks from the root.
+const TOP_LABELS_MAX: usize = 4096;
+
+/// The FST's state after each top-level label it holds (`com`, `uk`, …, whatever ends
+/// before the first `.` of a key), found once at load. A lookup starts there: the label's
+/// bytes would otherwise go through the widest nodes of the FST, and a name under a
+/// top-level label nobody lists ends with one probe.
+struct TopLabels {
+    table: HashTable<TopLabel>,
+}
+
+struct TopLabel {
+    label: Box<[u8]>,
+    addr: CompiledAddr,
+    out: Output,
+}
+
+impl TopLabels {
+    /// Walks every path from the root up to its first `.`; None past `max` labels or
+    /// nodes (a list of single-label names, say), when lookups simply walk from the root.
+    fn find<D: AsRef<[u8]>>(fst: &Fst<D>, max: usize) -> Option<TopLabels> {
+        let mut table = HashTable::new();
+        let mut visited = 0;
+        let mut stack = vec![(fst.root().addr(), Output::zero(), Vec::new())];
+        while let Some((addr, out, label)) = stack.pop() {
+            let node = fst.node(addr);
+            visited += 1;
+            if visited > 16 * max || table.len() > max || label.len() > 63 {
+                return None;
+            }
+            if !label.is_empty() && (node.is_final() || node.find_input(b'.').is_some()) {
+                let label: Box<[u8]> = label.clone().into_boxed_slice();
+                let h = xxhash_rust::xxh3::xxh3_64(&label);
+                table.insert_unique(h, TopLabel { label, addr, out }, |t| {
+                    xxhash_rust::xxh3::xxh3_64(&t.label)
+                });
+            }
+            for t in node.transitions().filter(|t| t.inp != b'.') {
+                let mut next = label.clone();
+                next.push(t.inp);
+                stack.push((t.addr, out.cat(t.out), next));
+            }
+        }
+        Some(TopLabels { table })
+    }
+
+    /// The state after `label` (any case), or None if no key starts with it.
+    fn get(&self, label: &[u8]) -> Option<(CompiledAddr, Output)> {
+        let mut buf = [0u8; 63];
+        let lower = buf.get_mut(..label.len())?;
+        for (l, b) in lower.iter_mut().zip(label) {
+            *l = b.to_ascii_lowercase();
+        }
+        let h = xxhash_rust::xxh3::xxh3_64(lower);
+        let t = self.table.find(h, |t| *t.label == *lower)?;
+        Some((t.addr, t.out))
     }
 }
 

@@ -227,3 +227,32 @@ fn diff_reports_added_removed_and_recategorised_names() {
     );
     assert!(hedge_lists::diff(&new, &new, 10).categories.is_empty());
 }
+
+/// Lookups start past the top-level label when the index has few of them; with more than
+/// the shortcut keeps, they walk from the root, with the same answers.
+#[test]
+fn lookups_agree_with_many_top_level_labels() {
+    let taxonomy = Taxonomy::builtin();
+    for tlds in [3, 5_000] {
+        let names: String = (0..tlds).map(|i| format!("n.t{i}\nbet.t{i}\n")).collect();
+        let mut c = Compiler::new(&taxonomy);
+        c.add_text(
+            "g",
+            Format::Plain,
+            &["gambling".into()],
+            names.as_bytes(),
+            "t",
+        )
+        .unwrap();
+        let index = Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap();
+        let last = tlds - 1;
+        assert_eq!(
+            index.lookup(&format!("A.N.T{last}.")).unwrap().suffix,
+            format!("N.T{last}")
+        );
+        assert!(index.lookup(&format!("alphabet.t{last}")).is_none());
+        assert!(index.lookup(&format!("t{last}")).is_none());
+        assert!(index.lookup(&format!("n.t{tlds}")).is_none());
+        assert!(index.lookup("n.t").is_none());
+    }
+}

@@ -6,6 +6,8 @@
 //! A hit decodes them again, which only the full path pays (UDP hits come from the packet
 //! cache of whole encoded answers).
 
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,8 +27,10 @@ const DEFAULT_NEGATIVE_TTL: u32 = 60;
 #[derive(Debug)]
 pub struct Entry {
     rcode: ResponseCode,
-    /// The answer records, then the SOA if there is one, in wire form.
-    records: Box<[u8]>,
+    /// The cache key (see [`Key`]), then the answer records and the SOA if there is one,
+    /// in wire form: one allocation.
+    data: Box<[u8]>,
+    key_len: u16,
     answers: u16,
     has_soa: bool,
     stored: Instant,
@@ -34,16 +38,19 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// Encodes an answer; None if hickory cannot encode it (then it is not cached).
-    fn new(resolved: &Resolved, stored: Instant, ttl: u32) -> Option<Entry> {
-        let mut buf = Vec::new();
-        let mut encoder = BinEncoder::new(&mut buf);
+    /// Encodes an answer under `key`; None if hickory cannot encode it (then it is not
+    /// cached).
+    fn new(key: &[u8], resolved: &Resolved, stored: Instant, ttl: u32) -> Option<Entry> {
+        let mut buf = key.to_vec();
+        // Compression pointers count from the start of `data`, key included.
+        let mut encoder = BinEncoder::with_offset(&mut buf, u32::try_from(key.len()).ok()?);
         for record in resolved.answers.iter().chain(&resolved.soa) {
             record.emit(&mut encoder).ok()?;
         }
         Some(Entry {
             rcode: resolved.rcode,
-            records: buf.into_boxed_slice(),
+            data: buf.into_boxed_slice(),
+            key_len: u16::try_from(key.len()).ok()?,
             answers: u16::try_from(resolved.answers.len()).ok()?,
             has_soa: resolved.soa.is_some(),
             stored,
@@ -51,10 +58,20 @@ impl Entry {
         })
     }
 
+    fn key(&self) -> &[u8] {
+        &self.data[..usize::from(self.key_len)]
+    }
+
+    #[cfg(test)]
+    fn records(&self) -> &[u8] {
+        &self.data[usize::from(self.key_len)..]
+    }
+
     /// The answer as resolved (TTLs as stored). None only if the encoding does not decode,
     /// which would be a bug: the caller treats it as a miss.
     pub fn resolved(&self) -> Option<Resolved> {
-        let mut decoder = BinDecoder::new(&self.records);
+        let mut decoder = BinDecoder::new(&self.data);
+        decoder.read_slice(usize::from(self.key_len)).ok()?;
         let mut answers = Vec::with_capacity(usize::from(self.answers));
         for _ in 0..self.answers {
             answers.push(Record::read(&mut decoder).ok()?);
@@ -82,24 +99,40 @@ impl Entry {
     }
 }
 
-/// Cache key: the name's labels in lower case, in wire form, then the type.
-type Key = Box<[u8]>;
+/// Cache key: the name's labels in lower case, in wire form, then the type. At most 255
+/// bytes of name and 2 of type; built on the stack.
+struct Key {
+    buf: [u8; 257],
+    len: usize,
+}
 
-fn key(name: &LowerName, rtype: RecordType) -> Key {
-    let mut k = Vec::with_capacity(name.len() + 4);
-    for label in name.iter() {
-        k.push(label.len() as u8);
-        k.extend_from_slice(label);
+impl Key {
+    fn new(name: &LowerName, rtype: RecordType) -> Key {
+        let mut buf = [0u8; 257];
+        let mut len = 0;
+        for label in name.iter() {
+            // A LowerName holds at most 255 bytes of wire form, so this cannot overflow.
+            buf[len] = label.len() as u8;
+            buf[len + 1..len + 1 + label.len()].copy_from_slice(label);
+            len += 1 + label.len();
+        }
+        buf[len..len + 2].copy_from_slice(&u16::from(rtype).to_be_bytes());
+        Key { buf, len: len + 2 }
     }
-    k.extend_from_slice(&u16::from(rtype).to_be_bytes());
-    k.into_boxed_slice()
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
 }
 
 /// A bounded LRU cache. One lock: entries are looked up and cloned as an `Arc`, never held.
+/// The map is keyed by a seeded hash of the key, and each entry carries its key, checked on
+/// a hit: a key is then stored once, inside its entry's one allocation.
 pub struct Cache {
-    map: Mutex<LruCache<Key, Arc<Entry>>>,
+    map: Mutex<LruCache<u64, Arc<Entry>>>,
     size: usize,
     stale: Duration,
+    seed: u64,
 }
 
 /// Result of a cache lookup.
@@ -121,15 +154,21 @@ impl Cache {
             map: Mutex::new(LruCache::unbounded()),
             size: size.max(1),
             stale: Duration::from_secs(u64::from(stale_secs)),
+            seed: RandomState::new().hash_one(0x0063_6163_6865_u64),
         }
+    }
+
+    fn hash(&self, key: &Key) -> u64 {
+        xxhash_rust::xxh3::xxh3_64_with_seed(key.bytes(), self.seed)
     }
 
     /// Looks an answer up.
     pub fn get(&self, name: &LowerName, rtype: RecordType) -> Lookup {
         let now = Instant::now();
-        let key = key(name, rtype);
+        let key = Key::new(name, rtype);
+        let h = self.hash(&key);
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(entry) = map.get(&key).cloned() else {
+        let Some(entry) = map.get(&h).filter(|e| e.key() == key.bytes()).cloned() else {
             return Lookup::Miss;
         };
         if entry.remaining(now) > 0 {
@@ -139,7 +178,7 @@ impl Cache {
         {
             Lookup::Stale(entry)
         } else {
-            map.pop(&key);
+            map.pop(&h);
             Lookup::Miss
         }
     }
@@ -151,15 +190,16 @@ impl Cache {
         if ttl == 0 {
             return;
         }
-        let Some(entry) = Entry::new(resolved, Instant::now(), ttl) else {
+        let key = Key::new(name, rtype);
+        let Some(entry) = Entry::new(key.bytes(), resolved, Instant::now(), ttl) else {
             return;
         };
-        let key = key(name, rtype);
+        let h = self.hash(&key);
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= self.size && !map.contains(&key) {
+        if map.len() >= self.size && !map.contains(&h) {
             map.pop_lru();
         }
-        map.put(key, Arc::new(entry));
+        map.put(h, Arc::new(entry));
     }
 
     /// Number of cached answers.
@@ -253,12 +293,18 @@ mod tests {
                 )),
             )),
         };
-        let entry = Entry::new(&resolved, Instant::now(), 30).expect("encodes");
+        let key = Key::new(&LowerName::new(&name("www.example.")), RecordType::A);
+        let entry = Entry::new(key.bytes(), &resolved, Instant::now(), 30).expect("encodes");
         let back = entry.resolved().expect("decodes");
         assert_eq!(back.rcode, resolved.rcode);
         assert_eq!(back.answers, resolved.answers);
         assert_eq!(back.soa, resolved.soa);
-        assert!(entry.records.len() < 600, "{} bytes", entry.records.len());
+        assert_eq!(entry.key(), key.bytes());
+        assert!(
+            entry.records().len() < 600,
+            "{} bytes",
+            entry.records().len()
+        );
         let cache = Cache::new(4, 0);
         let key = LowerName::new(&name("WWW.example."));
         cache.put(&key, RecordType::A, &resolved);

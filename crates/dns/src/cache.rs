@@ -6,8 +6,6 @@
 //! A hit decodes them again, which only the full path pays (UDP hits come from the packet
 //! cache of whole encoded answers).
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -154,7 +152,7 @@ impl Cache {
             map: Mutex::new(LruCache::unbounded()),
             size: size.max(1),
             stale: Duration::from_secs(u64::from(stale_secs)),
-            seed: RandomState::new().hash_one(0x0063_6163_6865_u64),
+            seed: crate::packet_cache::key_seed(),
         }
     }
 

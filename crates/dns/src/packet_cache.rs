@@ -52,7 +52,8 @@ impl PacketKey {
     }
 }
 
-/// A per-process seed for [`PacketKey`] hashes, so nobody can aim names at one slot.
+/// A per-process seed for cache key hashes ([`PacketKey`], the response cache), so nobody
+/// can aim names at one slot.
 pub fn key_seed() -> u64 {
     RandomState::new().hash_one(0x0068_6564_6765_u64)
 }
@@ -400,6 +401,17 @@ mod tests {
     use super::*;
     use crate::answer;
 
+    /// Reuse of an answer that is not a category block.
+    fn reuse(outcome: Outcome, secs: u64, age_ttls: bool) -> Reuse {
+        Reuse {
+            lifetime: Duration::from_secs(secs),
+            outcome,
+            category: None,
+            listed_labels: None,
+            age_ttls,
+        }
+    }
+
     /// An A query for `name`.
     fn query(name: &str) -> Vec<u8> {
         let mut req = Message::query();
@@ -423,13 +435,7 @@ mod tests {
         let q = FastQuery::parse(&first).expect("parse");
         let mut answer = first.clone();
         answer[2] |= 0x80;
-        let reuse = Reuse {
-            lifetime: Duration::from_secs(60),
-            outcome: Outcome::Allowed,
-            category: None,
-            listed_labels: None,
-            age_ttls: true,
-        };
+        let reuse = reuse(Outcome::Allowed, 60, true);
         let key = |q: &FastQuery<'_>, listener| PacketKey::new(q, listener, 1);
         let now = Instant::now();
         cache.insert(&key(&q, 0), &q, 7, &answer, reuse);
@@ -490,13 +496,7 @@ mod tests {
             "a cut answer is not cached"
         );
         let cache = PacketCache::new(4);
-        let reuse = Reuse {
-            lifetime: Duration::from_secs(300),
-            outcome: Outcome::Allowed,
-            category: None,
-            listed_labels: None,
-            age_ttls: true,
-        };
+        let reuse = reuse(Outcome::Allowed, 300, true);
         let key = PacketKey::new(&q, 0, 1);
         cache.insert(&key, &q, 0, &encoded, reuse);
         let later = Instant::now() + Duration::from_millis(1100);
@@ -510,13 +510,7 @@ mod tests {
     /// answer for its own name, and the cache must stay within its size.
     #[test]
     fn a_full_cache_keeps_its_bound_and_finds_what_it_keeps() {
-        let reuse = Reuse {
-            lifetime: Duration::from_secs(60),
-            outcome: Outcome::Allowed,
-            category: None,
-            listed_labels: None,
-            age_ttls: false,
-        };
+        let reuse = reuse(Outcome::Allowed, 60, false);
         let cache = PacketCache::new(SHARDS * 4);
         let packets: Vec<Vec<u8>> = (0..2_000)
             .map(|i| query(&format!("n{i}.example.")))
@@ -554,13 +548,7 @@ mod tests {
     /// A flood of names asked for once must not push out a name asked for between them.
     #[test]
     fn a_name_served_again_outlives_a_flood_of_one_off_names() {
-        let reuse = Reuse {
-            lifetime: Duration::from_secs(60),
-            outcome: Outcome::Blocked,
-            category: None,
-            listed_labels: None,
-            age_ttls: false,
-        };
+        let reuse = reuse(Outcome::Blocked, 60, false);
         let cache = PacketCache::new(SHARDS * 4);
         let hot = query("hot.example.");
         let hot_q = FastQuery::parse(&hot).expect("parse");

@@ -331,23 +331,6 @@ impl Index {
         let mut out = Output::zero();
         let mut best = None;
         let mut end = name.len();
-        if let Some(top) = &self.top_labels {
-            // Start past the top-level label: its bytes go through the FST's widest nodes.
-            let start = name
-                .iter()
-                .rposition(|&b| b == b'.')
-                .map_or(0, |dot| dot + 1);
-            let (addr, at) = top.get(&name[start..])?;
-            node = fst.node(addr);
-            out = at;
-            if node.is_final() {
-                best = Some((out.cat(node.final_output()).value(), start));
-            }
-            if start == 0 {
-                return self.label_set(best);
-            }
-            end = start - 1;
-        }
         loop {
             let start = name[..end]
                 .iter()
@@ -357,17 +340,25 @@ impl Index {
             if label.is_empty() {
                 break;
             }
-            let separator = (end < name.len()).then_some(b'.');
-            for b in separator
-                .into_iter()
-                .chain(label.iter().map(u8::to_ascii_lowercase))
-            {
-                let Some(t) = node.find_input(b) else {
-                    return self.label_set(best);
-                };
-                let t = node.transition(t);
-                out = out.cat(t.out);
-                node = fst.node(t.addr);
+            let top = self.top_labels.as_ref().filter(|_| end == name.len());
+            if let Some(top) = top {
+                // Start past the top-level label: its bytes go through the FST's widest nodes.
+                let (addr, at) = top.get(label)?;
+                node = fst.node(addr);
+                out = at;
+            } else {
+                let separator = (end < name.len()).then_some(b'.');
+                for b in separator
+                    .into_iter()
+                    .chain(label.iter().map(u8::to_ascii_lowercase))
+                {
+                    let Some(t) = node.find_input(b) else {
+                        return self.label_set(best);
+                    };
+                    let t = node.transition(t);
+                    out = out.cat(t.out);
+                    node = fst.node(t.addr);
+                }
             }
             if node.is_final() {
                 best = Some((out.cat(node.final_output()).value(), start));
@@ -487,9 +478,8 @@ impl TopLabels {
             }
             if !label.is_empty() && (node.is_final() || node.find_input(b'.').is_some()) {
                 let label: Box<[u8]> = label.clone().into_boxed_slice();
-                let h = xxhash_rust::xxh3::xxh3_64(&label);
-                table.insert_unique(h, TopLabel { label, addr, out }, |t| {
-                    xxhash_rust::xxh3::xxh3_64(&t.label)
+                table.insert_unique(hash(&label), TopLabel { label, addr, out }, |t| {
+                    hash(&t.label)
                 });
             }
             for t in node.transitions().filter(|t| t.inp != b'.') {
@@ -508,10 +498,14 @@ impl TopLabels {
         for (l, b) in lower.iter_mut().zip(label) {
             *l = b.to_ascii_lowercase();
         }
-        let h = xxhash_rust::xxh3::xxh3_64(lower);
-        let t = self.table.find(h, |t| *t.label == *lower)?;
+        let t = self.table.find(hash(lower), |t| *t.label == *lower)?;
         Some((t.addr, t.out))
     }
+}
+
+/// The hash of a top-level label in [`TopLabels`].
+fn hash(label: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(label)
 }
 
 /// xxh3 of the first `len` bytes of a file, read in chunks.

@@ -5,6 +5,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 mod cli;
 mod cmd;
@@ -17,13 +20,28 @@ mod stats;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HEDGE_LOG")
-        .unwrap_or_else(|_| cli.log_filter().into());
+    // `target=level` directives, as Targets parses them (EnvFilter's span and field syntax
+    // would link a regex engine into the resolver for a log setting).
+    let default: Targets = cli.log_filter().parse().expect("a level is a valid filter");
+    let (filter, bad) = match std::env::var("HEDGE_LOG") {
+        Ok(text) => match text.parse::<Targets>() {
+            Ok(filter) => (filter, None),
+            Err(e) => (default, Some((text, e))),
+        },
+        Err(_) => (default, None),
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .finish()
+        .with(filter)
         .init();
+    if let Some((text, e)) = bad {
+        tracing::warn!(
+            "HEDGE_LOG={text:?} ignored ({e}): write a level (info) or comma-separated \
+             target=level pairs (info,hedge_dns=debug)"
+        );
+    }
     match cmd::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Serialize, Serializer};
 
+use compact_str::CompactString;
+
 use crate::batch::{Batch, OTHER_DOMAIN, QueryLogEntry, UNCATEGORISED};
 use crate::error::Error;
 use crate::privacy::ClientPrivacy;
@@ -257,11 +259,11 @@ impl Counters {
         let d = &self.domains;
         // One hash of the name picks the shard (bits 32..) and finds the entry in it
         // (hashbrown reads the low bits and the top seven).
-        let h = d.hasher.hash_one(domain);
+        let h = d.hash(domain);
         let shard = &d.shards[(h >> 32) as usize % DOMAIN_SHARDS];
         let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
         // One probe for the common case, a name already counted this interval.
-        if let Some(e) = shard.table.find_mut(h, |e| &*e.name == domain) {
+        if let Some(e) = shard.table.find_mut(h, |e| e.name == domain) {
             return e.count(profile, slot);
         }
         let (key, h) = if shard.table.len() < d.shard_cap {
@@ -269,20 +271,19 @@ impl Counters {
         } else {
             (OTHER_DOMAIN, d.other_hash)
         };
-        if let Some(e) = shard.table.find_mut(h, |e| &*e.name == key) {
+        if let Some(e) = shard.table.find_mut(h, |e| e.name == key) {
             return e.count(profile, slot);
         }
         let entry = DomainEntry {
-            hash: h,
-            name: Box::from(key),
+            name: CompactString::new(key),
             first: DomainSlot {
                 profile,
                 category: slot,
                 n: 1,
             },
-            more: Vec::new(),
+            more: None,
         };
-        shard.table.insert_unique(h, entry, |e| e.hash);
+        shard.table.insert_unique(h, entry, |e| d.hash(&e.name));
     }
 
     /// Appends one entry to the raw query log, if the operator turned it on (otherwise this
@@ -372,12 +373,14 @@ impl Counters {
             }
         }
         for shard in self.domains.shards.iter().filter(|_| domains) {
-            let table =
-                std::mem::take(&mut shard.lock().unwrap_or_else(PoisonError::into_inner).table);
-            for e in table {
-                for s in std::iter::once(e.first).chain(e.more) {
+            // Drained, not replaced: the table keeps its buckets for the next interval
+            // (at most the per-interval cap), instead of growing by doubling again.
+            let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            for e in shard.table.drain() {
+                for s in std::iter::once(e.first).chain(e.more.into_iter().flat_map(|m| *m)) {
                     let profile = self.profiles[usize::from(s.profile)].clone();
-                    batch.add_domain(profile, self.category_name(s.category), &e.name, s.n);
+                    let category = self.category_name(s.category);
+                    batch.add_domain(profile, category, &e.name, u64::from(s.n));
                 }
             }
         }
@@ -413,6 +416,10 @@ impl DomainCounts {
             shard_cap,
         }
     }
+
+    fn hash(&self, name: &str) -> u64 {
+        self.hasher.hash_one(name)
+    }
 }
 
 /// One shard: the names counted this interval, found by their hash.
@@ -421,38 +428,47 @@ struct Shard {
     table: hashbrown::HashTable<DomainEntry>,
 }
 
-/// A counted name. Most names are blocked for one (profile, category), so the first slot
-/// is inline and a hit touches one entry, not a vector behind it.
+/// A counted name, in 40 bytes. Most names are blocked for one (profile, category), so the
+/// first slot is inline, and so is a name of up to 24 bytes: counting a name already seen
+/// reads this entry and nothing behind it. The hash is not kept; the table recomputes it
+/// only when it grows.
 struct DomainEntry {
-    hash: u64,
-    name: Box<str>,
+    name: CompactString,
     first: DomainSlot,
-    more: Vec<DomainSlot>,
+    /// Boxed to keep the entry small (8 bytes, not a `Vec`'s 24): few names have a second slot.
+    #[allow(clippy::box_collection)]
+    more: Option<Box<Vec<DomainSlot>>>,
 }
+const _: () = assert!(std::mem::size_of::<DomainEntry>() == 40);
 
 impl DomainEntry {
     /// Adds one to the (profile, category) slot.
     fn count(&mut self, profile: u16, category: u16) {
         let same = |s: &DomainSlot| s.profile == profile && s.category == category;
         if same(&self.first) {
-            self.first.n += 1;
-        } else if let Some(s) = self.more.iter_mut().find(|s| same(s)) {
-            s.n += 1;
-        } else {
-            self.more.push(DomainSlot {
+            self.first.n = self.first.n.saturating_add(1);
+            return;
+        }
+        let more = self.more.get_or_insert_default();
+        match more.iter_mut().find(|s| same(s)) {
+            Some(s) => s.n = s.n.saturating_add(1),
+            None => more.push(DomainSlot {
                 profile,
                 category,
                 n: 1,
-            });
+            }),
         }
     }
 }
 
+/// One (profile, category) count of a name within a flush interval (an interval is a
+/// minute or less: u32 holds 70 million queries a second).
+#[derive(Clone, Copy)]
 struct DomainSlot {
     profile: u16,
     /// 0 = uncategorised, otherwise category index + 1.
     category: u16,
-    n: u64,
+    n: u32,
 }
 
 struct QueryLogBuffer {
@@ -522,6 +538,11 @@ mod tests {
             c.record_blocked_domain(profile, category, "bet.example");
         }
         c.record_blocked_domain(1, Some(1), "other.example");
+        // Longer than a name kept inline (24 bytes).
+        let long = "a-name-longer-than-inline.example";
+        c.record_blocked_domain(0, Some(1), long);
+        c.record_blocked_domain(0, Some(1), long);
+        c.record_blocked_domain(1, Some(1), long);
         let b = c.swap_out();
         let mut got: Vec<(String, String, String, u64)> = b
             .domains()
@@ -538,9 +559,21 @@ mod tests {
         got.sort();
         let want = [
             ("adult", "adult-material", "bet.example", 2),
+            (
+                "adult",
+                "adult-material/nudity",
+                "a-name-longer-than-inline.example",
+                2,
+            ),
             ("adult", "adult-material/nudity", "bet.example", 1),
             ("child", "-", "bet.example", 1),
             ("child", "adult-material", "bet.example", 2),
+            (
+                "child",
+                "adult-material/nudity",
+                "a-name-longer-than-inline.example",
+                1,
+            ),
             ("child", "adult-material/nudity", "other.example", 1),
         ];
         let want: Vec<_> = want
@@ -549,6 +582,10 @@ mod tests {
             .collect();
         assert_eq!(got, want);
         assert_eq!(c.swap_out().domains().count(), 0, "taken out, not copied");
+        // The drained table counts afresh.
+        c.record_blocked_domain(0, Some(0), "bet.example");
+        let again: Vec<u64> = c.swap_out().domains().map(|(_, n)| n).collect();
+        assert_eq!(again, [1]);
     }
 
     #[test]

@@ -64,13 +64,17 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     let mut int = signal(SignalKind::interrupt())?;
     let mut index_path = c.index.as_ref().map(|p| loaded.base_dir.join(p));
     let mut index_mtime = index_path.as_deref().and_then(mtime);
-    let mut poll = tokio::time::interval(Duration::from_secs(2));
+    let mut poll = tokio::time::interval(POLL);
+    // Ticks until free heap memory is next given back: soon after a reload (once the old
+    // snapshot's last in-flight query is done with it), and every minute.
+    let mut trim_in = TRIM_EVERY;
     loop {
         tokio::select! {
             _ = hup.recv() => {
                 if let Some(path) = reload(&server, &loaded, &mut stats, "SIGHUP") {
                     index_path = path;
                     index_mtime = index_path.as_deref().and_then(mtime);
+                    trim_in = 1;
                 }
             }
             _ = poll.tick() => {
@@ -79,7 +83,13 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
                     index_mtime = now;
                     if let Some(path) = reload(&server, &loaded, &mut stats, "index file changed") {
                         index_path = path;
+                        trim_in = 1;
                     }
+                }
+                trim_in -= 1;
+                if trim_in == 0 {
+                    trim_in = TRIM_EVERY;
+                    release_free_memory();
                 }
                 if let Some(s) = &stats {
                     counter!(m::STATS_FLUSH_FAILURES).absolute(s.failures());
@@ -96,6 +106,35 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// How often the index file's mtime is checked.
+const POLL: Duration = Duration::from_secs(2);
+/// Free heap memory is given back every this many polls (a minute).
+const TRIM_EVERY: u32 = 30;
+
+/// Gives free heap pages back to the kernel. glibc returns memory on `free` only from the
+/// top of a heap; what a burst of recursions or a reload frees in the middle stays resident
+/// (2.3 MiB after a reload of the 2M-name index, measured). `malloc_trim` releases the free
+/// pages of every arena; at hedge's heap sizes it takes well under a millisecond.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_free_memory() {
+    let started = std::time::Instant::now();
+    // SAFETY: malloc_trim has no preconditions; it takes glibc's own arena locks.
+    #[allow(unsafe_code)]
+    let released = unsafe { libc::malloc_trim(0) } == 1;
+    tracing::debug!(
+        "malloc_trim: {} in {} µs",
+        if released {
+            "memory released"
+        } else {
+            "nothing to release"
+        },
+        started.elapsed().as_micros()
+    );
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_free_memory() {}
 
 /// Builds a new snapshot from the files and swaps it in; on any failure the running one
 /// stays. Returns the index path now watched, when the reload succeeded.

@@ -6,14 +6,13 @@
 //! A hit decodes them again, which only the full path pays (UDP hits come from the packet
 //! cache of whole encoded answers).
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{LowerName, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
-use lru::LruCache;
 
+use crate::clock::{Shards, Slot};
 use crate::upstream::Resolved;
 
 /// Longest time an answer is fresh, whatever its TTL says (one day, like Unbound's cache-max-ttl).
@@ -21,24 +20,29 @@ const MAX_TTL: u32 = 86_400;
 /// Negative answers without an SOA are cached this long.
 const DEFAULT_NEGATIVE_TTL: u32 = 60;
 
-/// A cached answer.
-#[derive(Debug)]
-pub struct Entry {
-    rcode: ResponseCode,
+/// A cached answer, in 40 bytes and one allocation.
+struct Entry {
     /// The cache key (see [`Key`]), then the answer records and the SOA if there is one,
-    /// in wire form: one allocation.
+    /// in wire form.
     data: Box<[u8]>,
+    /// The key's seeded hash: the entry's identity in its shard.
+    hash: u64,
+    /// When it was stored, in seconds since the cache was made.
+    stored: u32,
+    ttl: u32,
+    rcode: u16,
     key_len: u16,
     answers: u16,
     has_soa: bool,
-    stored: Instant,
-    ttl: u32,
+    /// Asked for since it was stored or last passed over by an eviction (second chance).
+    used: bool,
 }
+const _: () = assert!(std::mem::size_of::<Entry>() == 40);
 
 impl Entry {
     /// Encodes an answer under `key`; None if hickory cannot encode it (then it is not
     /// cached).
-    fn new(key: &[u8], resolved: &Resolved, stored: Instant, ttl: u32) -> Option<Entry> {
+    fn new(key: &[u8], hash: u64, resolved: &Resolved, stored: u32, ttl: u32) -> Option<Entry> {
         let mut buf = key.to_vec();
         // Compression pointers count from the start of `data`, key included.
         let mut encoder = BinEncoder::with_offset(&mut buf, u32::try_from(key.len()).ok()?);
@@ -46,13 +50,15 @@ impl Entry {
             record.emit(&mut encoder).ok()?;
         }
         Some(Entry {
-            rcode: resolved.rcode,
             data: buf.into_boxed_slice(),
+            hash,
+            stored,
+            ttl,
+            rcode: resolved.rcode.into(),
             key_len: u16::try_from(key.len()).ok()?,
             answers: u16::try_from(resolved.answers.len()).ok()?,
             has_soa: resolved.soa.is_some(),
-            stored,
-            ttl,
+            used: false,
         })
     }
 
@@ -67,7 +73,7 @@ impl Entry {
 
     /// The answer as resolved (TTLs as stored). None only if the encoding does not decode,
     /// which would be a bug: the caller treats it as a miss.
-    pub fn resolved(&self) -> Option<Resolved> {
+    fn resolved(&self) -> Option<Resolved> {
         let mut decoder = BinDecoder::new(&self.data);
         decoder.read_slice(usize::from(self.key_len)).ok()?;
         let mut answers = Vec::with_capacity(usize::from(self.answers));
@@ -79,21 +85,20 @@ impl Entry {
             false => None,
         };
         Some(Resolved {
-            rcode: self.rcode,
+            rcode: <ResponseCode as From<u16>>::from(self.rcode),
             answers,
             soa,
         })
     }
+}
 
-    /// Seconds of freshness left (0 when stale).
-    pub fn remaining(&self, now: Instant) -> u32 {
-        self.ttl
-            .saturating_sub(now.saturating_duration_since(self.stored).as_secs() as u32)
+impl Slot for Entry {
+    fn hash(&self) -> u64 {
+        self.hash
     }
 
-    /// Seconds since it was stored.
-    pub fn age(&self, now: Instant) -> u32 {
-        now.saturating_duration_since(self.stored).as_secs() as u32
+    fn take_used(&mut self) -> bool {
+        std::mem::replace(&mut self.used, false)
     }
 }
 
@@ -123,36 +128,43 @@ impl Key {
     }
 }
 
-/// A bounded LRU cache. One lock: entries are looked up and cloned as an `Arc`, never held.
-/// The map is keyed by a seeded hash of the key, and each entry carries its key, checked on
-/// a hit: a key is then stored once, inside its entry's one allocation.
+/// A bounded cache of answers in [`crate::clock`] shards, found by a seeded hash of the
+/// key; each entry carries its key, checked on a hit. A hit decodes the records under its
+/// shard's lock (one of 16).
 pub struct Cache {
-    map: Mutex<LruCache<u64, Arc<Entry>>>,
-    size: usize,
-    stale: Duration,
+    shards: Shards<Entry>,
+    /// Seconds an answer is kept past its TTL, for serve-stale.
+    stale: u32,
     seed: u64,
+    /// What `stored` counts from.
+    epoch: Instant,
 }
 
 /// Result of a cache lookup.
 pub enum Lookup {
-    /// Fresh.
-    Fresh(Arc<Entry>),
+    /// Fresh, stored `age` seconds ago (TTLs as stored).
+    Fresh {
+        /// The answer.
+        resolved: Resolved,
+        /// Seconds since it was stored.
+        age: u32,
+    },
     /// Expired but within the serve-stale window: usable only if upstream fails.
-    Stale(Arc<Entry>),
+    Stale(Resolved),
     /// Nothing usable.
     Miss,
 }
 
 impl Cache {
-    /// A cache of at most `size` answers (at least one) keeping stale answers for `stale_secs`.
+    /// A cache of at most `size` answers (at least one; rounded up to a multiple of 16)
+    /// keeping stale answers for `stale_secs`. Its memory is reserved here and becomes
+    /// resident as answers fill it.
     pub fn new(size: usize, stale_secs: u32) -> Cache {
-        // Unbounded to the `lru` crate, which would otherwise reserve the whole table up
-        // front (and keep pages of it resident); `put` keeps it to `size`.
         Cache {
-            map: Mutex::new(LruCache::unbounded()),
-            size: size.max(1),
-            stale: Duration::from_secs(u64::from(stale_secs)),
+            shards: Shards::new(size),
+            stale: stale_secs,
             seed: crate::packet_cache::key_seed(),
+            epoch: Instant::now(),
         }
     }
 
@@ -160,24 +172,35 @@ impl Cache {
         xxhash_rust::xxh3::xxh3_64_with_seed(key.bytes(), self.seed)
     }
 
+    /// Seconds since the cache was made (u32: 136 years).
+    fn now(&self) -> u32 {
+        self.epoch.elapsed().as_secs() as u32
+    }
+
     /// Looks an answer up.
     pub fn get(&self, name: &LowerName, rtype: RecordType) -> Lookup {
-        let now = Instant::now();
+        let now = self.now();
         let key = Key::new(name, rtype);
         let h = self.hash(&key);
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(entry) = map.get(&h).filter(|e| e.key() == key.bytes()).cloned() else {
+        let mut shard = self.shards.lock(h);
+        let Some(i) = shard.find(h) else {
             return Lookup::Miss;
         };
-        if entry.remaining(now) > 0 {
-            Lookup::Fresh(entry)
-        } else if now.saturating_duration_since(entry.stored)
-            < Duration::from_secs(u64::from(entry.ttl)) + self.stale
-        {
-            Lookup::Stale(entry)
-        } else {
-            map.pop(&h);
-            Lookup::Miss
+        let entry = shard.get_mut(i);
+        if entry.key() != key.bytes() {
+            return Lookup::Miss;
+        }
+        let age = now.saturating_sub(entry.stored);
+        let fresh = age < entry.ttl;
+        let usable = fresh || age < entry.ttl.saturating_add(self.stale);
+        let Some(resolved) = entry.resolved().filter(|_| usable) else {
+            shard.remove(i);
+            return Lookup::Miss;
+        };
+        entry.used = true;
+        match fresh {
+            true => Lookup::Fresh { resolved, age },
+            false => Lookup::Stale(resolved),
         }
     }
 
@@ -189,20 +212,15 @@ impl Cache {
             return;
         }
         let key = Key::new(name, rtype);
-        let Some(entry) = Entry::new(key.bytes(), resolved, Instant::now(), ttl) else {
-            return;
-        };
         let h = self.hash(&key);
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= self.size && !map.contains(&h) {
-            map.pop_lru();
+        if let Some(entry) = Entry::new(key.bytes(), h, resolved, self.now(), ttl) {
+            self.shards.lock(h).put(entry);
         }
-        map.put(h, Arc::new(entry));
     }
 
     /// Number of cached answers.
     pub fn len(&self) -> usize {
-        self.map.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.shards.len()
     }
 
     /// True when empty.
@@ -292,7 +310,7 @@ mod tests {
             )),
         };
         let key = Key::new(&LowerName::new(&name("www.example.")), RecordType::A);
-        let entry = Entry::new(key.bytes(), &resolved, Instant::now(), 30).expect("encodes");
+        let entry = Entry::new(key.bytes(), 7, &resolved, 0, 30).expect("encodes");
         let back = entry.resolved().expect("decodes");
         assert_eq!(back.rcode, resolved.rcode);
         assert_eq!(back.answers, resolved.answers);
@@ -306,31 +324,57 @@ mod tests {
         let cache = Cache::new(4, 0);
         let key = LowerName::new(&name("WWW.example."));
         cache.put(&key, RecordType::A, &resolved);
-        let Lookup::Fresh(hit) = cache.get(&LowerName::new(&name("www.EXAMPLE.")), RecordType::A)
+        let Lookup::Fresh { resolved: hit, .. } =
+            cache.get(&LowerName::new(&name("www.EXAMPLE.")), RecordType::A)
         else {
             panic!("the name's case does not matter");
         };
-        assert_eq!(hit.resolved().expect("decodes").answers, resolved.answers);
+        assert_eq!(hit.answers, resolved.answers);
         assert!(matches!(cache.get(&key, RecordType::AAAA), Lookup::Miss));
     }
 
     #[test]
-    fn keeps_at_most_size_answers_dropping_the_least_recently_used() {
-        let cache = Cache::new(2, 0);
-        let (a, ra) = answer("a.example.");
-        let (b, rb) = answer("b.example.");
-        let (c, rc) = answer("c.example.");
-        cache.put(&a, RecordType::A, &ra);
-        cache.put(&b, RecordType::A, &rb);
-        assert!(matches!(cache.get(&a, RecordType::A), Lookup::Fresh(_)));
-        cache.put(&c, RecordType::A, &rc);
-        assert_eq!(cache.len(), 2);
-        assert!(matches!(cache.get(&b, RecordType::A), Lookup::Miss));
-        assert!(matches!(cache.get(&a, RecordType::A), Lookup::Fresh(_)));
-        assert!(matches!(cache.get(&c, RecordType::A), Lookup::Fresh(_)));
+    fn keeps_at_most_size_answers_and_the_ones_asked_for_again() {
+        let cache = Cache::new(64, 0);
+        let (hot, rhot) = answer("hot.example.");
+        cache.put(&hot, RecordType::A, &rhot);
+        for i in 0..2_000 {
+            let (n, r) = answer(&format!("n{i}.example."));
+            cache.put(&n, RecordType::A, &r);
+            assert!(
+                matches!(cache.get(&hot, RecordType::A), Lookup::Fresh { .. }),
+                "evicted after {i} one-off names"
+            );
+        }
+        assert_eq!(cache.len(), 64);
         // Replacing a cached answer does not evict another one.
-        cache.put(&c, RecordType::A, &rb);
-        assert_eq!(cache.len(), 2);
-        assert!(matches!(cache.get(&a, RecordType::A), Lookup::Fresh(_)));
+        cache.put(&hot, RecordType::A, &rhot);
+        assert_eq!(cache.len(), 64);
+    }
+
+    #[test]
+    fn expired_answers_are_stale_within_the_window_then_gone() {
+        let (a, ra) = answer("a.example.");
+        // A cache made 5,000 s ago, so entries can be stored in its past.
+        let cache = Cache {
+            epoch: Instant::now() - std::time::Duration::from_secs(5_000),
+            ..Cache::new(16, 3_600)
+        };
+        let key = Key::new(&a, RecordType::A);
+        let h = cache.hash(&key);
+        for (age, want) in [(10, "fresh"), (400, "stale"), (4_000, "gone")] {
+            let e = Entry::new(key.bytes(), h, &ra, cache.now() - age, 300).expect("encodes");
+            cache.shards.lock(h).put(e);
+            let got = match cache.get(&a, RecordType::A) {
+                Lookup::Fresh { age: seen, .. } => {
+                    assert_eq!(seen, age);
+                    "fresh"
+                }
+                Lookup::Stale(_) => "stale",
+                Lookup::Miss => "gone",
+            };
+            assert_eq!(got, want, "stored {age} s ago with TTL 300");
+        }
+        assert!(cache.is_empty(), "an answer past the window is dropped");
     }
 }

@@ -39,6 +39,7 @@ use tokio::task::JoinHandle;
 
 pub mod answer;
 pub mod cache;
+mod clock;
 pub mod config;
 mod mmsg;
 pub mod packet_cache;

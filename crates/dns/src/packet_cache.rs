@@ -1,23 +1,17 @@
 //! The packet cache: whole encoded answers by (listener, question, EDNS shape), served by
 //! patching only the ID, the RD/CD bits and the case of the name ([`crate::wire::patch`]).
-//!
-//! Each shard keeps its entries in one vector reserved at full size, found through a table
-//! of indices. The vector fills from the front, so only pages that hold answers become
-//! resident, and an entry is never moved by a table growing; the index table is 4 bytes a
-//! slot. (A hash map of entries, grown by doubling and churned by evictions, kept 2-4
-//! times its entries' bytes resident.)
+//! Entries live in [`crate::clock`] shards.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use hashbrown::HashTable;
 use hedge_lists::CategoryIdx;
 use smallvec::SmallVec;
 
 use crate::Outcome;
 use crate::answer::EDNS_PAYLOAD;
+use crate::clock::{Shards, Slot};
 use crate::wire::{FastQuery, patch};
 
 /// A question's packet-cache key (listener, type, EDNS shape, name in lower case) and its
@@ -106,98 +100,21 @@ impl Entry {
     }
 }
 
-/// One shard: entries, densely, and their indices by hash.
-struct Shard {
-    slots: HashTable<u32>,
-    entries: Vec<Entry>,
-}
-
-impl Shard {
-    fn with_capacity(cap: usize) -> Shard {
-        Shard {
-            slots: HashTable::with_capacity(cap),
-            entries: Vec::with_capacity(cap),
-        }
+impl Slot for Entry {
+    fn hash(&self) -> u64 {
+        self.hash
     }
 
-    fn find(&self, hash: u64) -> Option<usize> {
-        let entries = &self.entries;
-        let i = *self
-            .slots
-            .find(hash, |&i| entries[i as usize].hash == hash)?;
-        Some(i as usize)
-    }
-
-    /// Removes entry `i`; the last entry moves into its place.
-    fn remove(&mut self, i: usize) {
-        let Shard { slots, entries } = self;
-        let hash = entries[i].hash;
-        if let Ok(slot) = slots.find_entry(hash, |&j| j as usize == i) {
-            slot.remove();
-        }
-        let last = entries.len() - 1;
-        entries.swap_remove(i);
-        if i != last {
-            let moved = entries[i].hash;
-            if let Some(slot) = slots.find_mut(moved, |&j| j as usize == last) {
-                *slot = i as u32;
-            }
-        }
-    }
-
-    /// Stores `entry`: over an entry of the same key, else in a free place, else over a
-    /// [`victim`].
-    fn put(&mut self, entry: Entry, cap: usize) {
-        let hash = entry.hash;
-        if let Some(i) = self.find(hash) {
-            self.entries[i] = entry;
-            return;
-        }
-        let Shard { slots, entries } = self;
-        let i = if entries.len() < cap {
-            entries.push(entry);
-            entries.len() - 1
-        } else {
-            let victim = victim(entries, hash);
-            let old = entries[victim].hash;
-            if let Ok(slot) = slots.find_entry(old, |&j| j as usize == victim) {
-                slot.remove();
-            }
-            entries[victim] = entry;
-            victim
-        };
-        slots.insert_unique(hash, i as u32, |&j| entries[j as usize].hash);
+    fn take_used(&mut self) -> bool {
+        std::mem::replace(&mut self.used, false)
     }
 }
 
-/// Entries a full shard looks at before it gives one up.
-const EVICTION_PROBES: usize = 4;
-
-/// The entry a full shard gives up: of a few, starting where the new entry's hash points,
-/// the first not served since it was stored or last passed over (second chance; the ones
-/// passed over lose their mark). Names asked for once, such as floods of random
-/// subdomains, go before names asked for again.
-fn victim(entries: &mut [Entry], hash: u64) -> usize {
-    let start = (hash >> 8) as usize % entries.len();
-    for k in 0..EVICTION_PROBES {
-        let i = (start + k) % entries.len();
-        if !std::mem::replace(&mut entries[i].used, false) {
-            return i;
-        }
-    }
-    start
-}
-
-/// Encoded answers by (listener, question, EDNS shape), in shards found by the (already
-/// seeded) xxh3 of the key, so a hit is one lock and one probe. Expired entries go when
-/// they are next asked for.
+/// Encoded answers by (listener, question, EDNS shape), found by the (already seeded)
+/// xxh3 of the key. Expired entries go when they are next asked for.
 pub struct PacketCache {
-    shards: Box<[Mutex<Shard>]>,
-    shard_cap: usize,
+    shards: Shards<Entry>,
 }
-
-/// Shards of the packet cache.
-const SHARDS: usize = 16;
 
 /// How long an encoded answer may be reused, and what to count when it is.
 #[derive(Debug, Clone, Copy)]
@@ -267,14 +184,12 @@ pub struct Hit {
 }
 
 impl PacketCache {
-    /// A cache of at most `size` answers. Its memory is reserved here and becomes resident
-    /// as answers fill it.
+    /// A cache of at most `size` answers (rounded up to a multiple of 16). Its memory is
+    /// reserved here and becomes resident as answers fill it.
     pub fn new(size: usize) -> PacketCache {
-        let shard_cap = size.div_ceil(SHARDS).clamp(1, u32::MAX as usize);
-        let shards = (0..SHARDS)
-            .map(|_| Mutex::new(Shard::with_capacity(shard_cap)))
-            .collect();
-        PacketCache { shards, shard_cap }
+        PacketCache {
+            shards: Shards::new(size),
+        }
     }
 
     /// Writes the cached answer for `q` (whose key is `key`), patched for this query, into
@@ -287,12 +202,9 @@ impl PacketCache {
         now: Instant,
         out: &mut Vec<u8>,
     ) -> Option<Hit> {
-        let mut shard = self
-            .shard(key.hash)
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut shard = self.shards.lock(key.hash);
         let i = shard.find(key.hash)?;
-        let e = &mut shard.entries[i];
+        let e = shard.get_mut(i);
         if e.key() != key.bytes() {
             return None;
         }
@@ -366,30 +278,17 @@ impl PacketCache {
             outcome: meta.outcome,
             used: false,
         };
-        let mut shard = self
-            .shard(key.hash)
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        shard.put(entry, self.shard_cap);
+        self.shards.lock(key.hash).put(entry);
     }
 
     /// Number of cached answers (expired ones included until they are asked for).
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).entries.len())
-            .sum()
+        self.shards.len()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Bits 32-35 pick the shard: hashbrown takes a slot from the low bits and its tag
-    /// from the top seven, which must stay random within a shard.
-    fn shard(&self, h: u64) -> &Mutex<Shard> {
-        &self.shards[(h >> 32) as usize % SHARDS]
     }
 }
 
@@ -511,7 +410,7 @@ mod tests {
     #[test]
     fn a_full_cache_keeps_its_bound_and_finds_what_it_keeps() {
         let reuse = reuse(Outcome::Allowed, 60, false);
-        let cache = PacketCache::new(SHARDS * 4);
+        let cache = PacketCache::new(64);
         let packets: Vec<Vec<u8>> = (0..2_000)
             .map(|i| query(&format!("n{i}.example.")))
             .collect();
@@ -528,7 +427,7 @@ mod tests {
                 cache.answer(&PacketKey::new(&q, 0, 9), &q, 0, now, &mut out);
             }
         }
-        assert!(cache.len() <= SHARDS * 4, "bounded: {}", cache.len());
+        assert!(cache.len() <= 64, "bounded: {}", cache.len());
         let mut held = 0;
         for packet in &packets {
             let q = FastQuery::parse(packet).expect("parse");
@@ -542,14 +441,14 @@ mod tests {
                 }
             }
         }
-        assert!(held >= SHARDS * 2, "most slots hold an answer: {held}");
+        assert!(held >= 32, "most slots hold an answer: {held}");
     }
 
     /// A flood of names asked for once must not push out a name asked for between them.
     #[test]
     fn a_name_served_again_outlives_a_flood_of_one_off_names() {
         let reuse = reuse(Outcome::Blocked, 60, false);
-        let cache = PacketCache::new(SHARDS * 4);
+        let cache = PacketCache::new(64);
         let hot = query("hot.example.");
         let hot_q = FastQuery::parse(&hot).expect("parse");
         let hot_key = PacketKey::new(&hot_q, 0, 5);

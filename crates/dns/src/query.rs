@@ -384,11 +384,8 @@ async fn resolve_cached(
 ) -> Result<(Resolved, bool, bool), UpstreamError> {
     let key = LowerName::new(name);
     let stale = match shared.cache.get(&key, rtype) {
-        Lookup::Fresh(entry) => match entry.resolved() {
-            Some(r) => return Ok((aged(r, entry.age(Instant::now()), None), false, true)),
-            None => None,
-        },
-        Lookup::Stale(entry) => entry.resolved(),
+        Lookup::Fresh { resolved, age } => return Ok((aged(resolved, age, None), false, true)),
+        Lookup::Stale(resolved) => Some(resolved),
         Lookup::Miss => None,
     };
     match fetch(

@@ -99,6 +99,14 @@ async fn reload_under_load_loses_nothing() {
         "{}",
         hedge.log()
     );
+    // Free heap goes back to the kernel within a poll (2 s) of a reload (glibc only).
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        assert!(
+            hedge.wait_log("malloc_trim:", Duration::from_secs(5)),
+            "{}",
+            hedge.log()
+        );
+    }
     // A broken config: the reload fails and the old snapshot keeps serving.
     std::fs::write(&config, format!("{}{base}", profile("colour = \"red\""))).expect("config");
     hedge.signal("HUP");

@@ -56,7 +56,7 @@ impl Hedge {
         let mut child = Command::new(hedge_bin())
             .args(["serve", "--config"])
             .arg(&config)
-            .env("HEDGE_LOG", "info")
+            .env("HEDGE_LOG", "info,hedge::cmd::serve=debug")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

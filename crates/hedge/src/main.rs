@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::filter::Targets;
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
 mod cli;
@@ -30,11 +30,14 @@ fn main() -> ExitCode {
         },
         Err(_) => (default, None),
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .finish()
-        .with(filter)
+    // The filter decides alone: `fmt()`'s own subscriber would also cap events at INFO.
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_filter(filter),
+        )
         .init();
     if let Some((text, e)) = bad {
         tracing::warn!(

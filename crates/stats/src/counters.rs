@@ -8,9 +8,8 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::{Serialize, Serializer};
-
 use compact_str::CompactString;
+use serde::{Serialize, Serializer};
 
 use crate::batch::{Batch, OTHER_DOMAIN, QueryLogEntry, UNCATEGORISED};
 use crate::error::Error;

@@ -47,10 +47,14 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// The log filter of `-q`, the default and `-v`/`-vv`. The first two keep hickory's
+    /// recursor to errors: it warns on every NS probe that finds no records, which is most
+    /// cache misses (`www.example.com` is not a zone), and hedge reports upstream failures
+    /// itself (SERVFAIL with an EDE, the metrics and statistics).
     pub fn log_filter(&self) -> &'static str {
         match (self.quiet, self.verbose) {
-            (true, _) => "warn",
-            (_, 0) => "info",
+            (true, _) => "warn,hickory_resolver::recursor=error",
+            (_, 0) => "info,hickory_resolver::recursor=error",
             (_, 1) => "debug",
             _ => "trace",
         }
@@ -263,4 +267,42 @@ pub enum TableFormat {
     Csv,
     Json,
     Markdown,
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+    use tracing_subscriber::filter::Targets;
+
+    use super::*;
+
+    fn filter(args: &[&str]) -> Targets {
+        let cli = Cli::parse_from(["hedge"].iter().chain(args).chain(&[
+            "explain",
+            "--profile",
+            "p",
+            "x",
+        ]));
+        cli.log_filter()
+            .parse()
+            .expect("every level's filter parses")
+    }
+
+    #[test]
+    fn default_levels_keep_the_recursors_per_miss_warnings_out() {
+        let recursor = "hickory_resolver::recursor::handle";
+        for args in [&[][..], &["-q"]] {
+            let f = filter(args);
+            assert!(!f.would_enable(recursor, &Level::WARN), "{args:?}");
+            assert!(f.would_enable(recursor, &Level::ERROR), "{args:?}");
+            assert!(
+                f.would_enable("hedge::cmd::serve", &Level::WARN),
+                "{args:?}"
+            );
+        }
+        assert!(filter(&[]).would_enable("hedge_dns::udp", &Level::INFO));
+        assert!(!filter(&["-q"]).would_enable("hedge_dns::udp", &Level::INFO));
+        assert!(filter(&["-v"]).would_enable(recursor, &Level::DEBUG));
+        assert!(filter(&["-vv"]).would_enable(recursor, &Level::TRACE));
+    }
 }

@@ -608,7 +608,8 @@ def bench_list(tag, manifest, manifest_b, secs, n_cached, with_stats_off, out):
         cache = max(100_000, 2 * n_cached)
         hedge_config(hconf, live, root.addr, True, cache)
         hedge_config(hconf_off, live, root.addr, False, cache, port=OFF_PORT)
-        env = dict(os.environ, HEDGE_LOG="info")
+        # hedge's own default log level, as a service would run it (HEDGE_LOG overrides it).
+        env = {k: v for k, v in os.environ.items() if k != "HEDGE_LOG"}
 
         def hedge_reload(srv):
             tmp = live.with_suffix(".tmp")

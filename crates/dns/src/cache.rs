@@ -193,7 +193,7 @@ impl Cache {
         let age = now.saturating_sub(entry.stored);
         let fresh = age < entry.ttl;
         let usable = fresh || age < entry.ttl.saturating_add(self.stale);
-        let Some(resolved) = entry.resolved().filter(|_| usable) else {
+        let Some(resolved) = usable.then(|| entry.resolved()).flatten() else {
             shard.remove(i);
             return Lookup::Miss;
         };

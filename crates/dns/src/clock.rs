@@ -25,7 +25,7 @@ const SHARDS: usize = 16;
 /// Entries a full shard looks at before it gives one up.
 const EVICTION_PROBES: usize = 4;
 
-/// Entries in shards found by bits 32.. of their (already seeded) key hash: one lock and
+/// Entries in shards found by bits 32-47 of their (already seeded) key hash: one lock and
 /// one probe per lookup.
 pub(crate) struct Shards<E> {
     shards: Box<[Mutex<Shard<E>>]>,
@@ -42,10 +42,12 @@ impl<E: Slot> Shards<E> {
         }
     }
 
-    /// The shard of `hash`, locked. Bits 32.. pick it: hashbrown takes a slot from the low
-    /// bits and its tag from the top seven, which must stay random within a shard.
+    /// The shard of `hash`, locked. Bits 32-47 pick it, scaled to the shard count by a
+    /// multiply (no division on the hot path): hashbrown takes a slot from the low bits and
+    /// its tag from the top seven, which must stay random within a shard.
     pub(crate) fn lock(&self, hash: u64) -> MutexGuard<'_, Shard<E>> {
-        self.shards[(hash >> 32) as usize % self.shards.len()]
+        let i = (((hash >> 32) & 0xffff) * self.shards.len() as u64) >> 16;
+        self.shards[i as usize]
             .lock()
             .unwrap_or_else(|p| p.into_inner())
     }

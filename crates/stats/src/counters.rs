@@ -372,15 +372,21 @@ impl Counters {
             }
         }
         for shard in self.domains.shards.iter().filter(|_| domains) {
-            // Drained, not replaced: the table keeps its buckets for the next interval
-            // (at most the per-interval cap), instead of growing by doubling again.
-            let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
-            for e in shard.table.drain() {
+            // Taken out under the lock, drained without it (the resolver counts meanwhile),
+            // then put back if the shard is still empty: the table keeps its buckets for the
+            // next interval (at most the per-interval cap) instead of growing again.
+            let lock = || shard.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut table = std::mem::take(&mut lock().table);
+            for e in table.drain() {
                 for s in std::iter::once(e.first).chain(e.more.into_iter().flat_map(|m| *m)) {
                     let profile = self.profiles[usize::from(s.profile)].clone();
                     let category = self.category_name(s.category);
                     batch.add_domain(profile, category, &e.name, u64::from(s.n));
                 }
+            }
+            let mut shard = lock();
+            if shard.table.is_empty() {
+                shard.table = table;
             }
         }
         if let Some(log) = &self.query_log {

@@ -78,6 +78,11 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
                 }
             }
             _ = poll.tick() => {
+                trim_in -= 1;
+                if trim_in == 0 {
+                    trim_in = TRIM_EVERY;
+                    release_free_memory();
+                }
                 let now = index_path.as_deref().and_then(mtime);
                 if now != index_mtime {
                     index_mtime = now;
@@ -85,11 +90,6 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
                         index_path = path;
                         trim_in = 1;
                     }
-                }
-                trim_in -= 1;
-                if trim_in == 0 {
-                    trim_in = TRIM_EVERY;
-                    release_free_memory();
                 }
                 if let Some(s) = &stats {
                     counter!(m::STATS_FLUSH_FAILURES).absolute(s.failures());

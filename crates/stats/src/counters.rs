@@ -377,12 +377,20 @@ impl Counters {
             // next interval (at most the per-interval cap) instead of growing again.
             let lock = || shard.lock().unwrap_or_else(PoisonError::into_inner);
             let mut table = std::mem::take(&mut lock().table);
+            let counted = table.len();
             for e in table.drain() {
                 for s in std::iter::once(e.first).chain(e.more.into_iter().flat_map(|m| *m)) {
                     let profile = self.profiles[usize::from(s.profile)].clone();
                     let category = self.category_name(s.category);
                     batch.add_domain(profile, category, &e.name, u64::from(s.n));
                 }
+            }
+            // Memory follows the load: a table four times bigger than this interval needed
+            // gives most of it back (a burst of random names leaves no lasting heap).
+            if table.capacity() > 4 * counted.max(SHRINK_FLOOR) {
+                table.shrink_to(2 * counted.max(SHRINK_FLOOR), |e| {
+                    self.domains.hash(&e.name)
+                });
             }
             let mut shard = lock();
             if shard.table.is_empty() {
@@ -426,6 +434,9 @@ impl DomainCounts {
         self.hasher.hash_one(name)
     }
 }
+
+/// Names a shard's table always has room for (below this, shrinking saves too little).
+const SHRINK_FLOOR: usize = 64;
 
 /// One shard: the names counted this interval, found by their hash.
 #[derive(Default)]
@@ -591,6 +602,28 @@ mod tests {
         c.record_blocked_domain(0, Some(0), "bet.example");
         let again: Vec<u64> = c.swap_out().domains().map(|(_, n)| n).collect();
         assert_eq!(again, [1]);
+    }
+
+    #[test]
+    fn a_quiet_interval_gives_back_a_busy_one_s_table() {
+        let c = Counters::new(vec!["p".into()], vec!["c".into()]).expect("counters");
+        let capacity = |c: &Counters| -> usize {
+            c.domains
+                .shards
+                .iter()
+                .map(|s| s.lock().expect("lock").table.capacity())
+                .sum()
+        };
+        for i in 0..10_000 {
+            c.record_blocked_domain(0, Some(0), &format!("n{i}.example"));
+        }
+        assert_eq!(c.swap_out().domains().count(), 10_000);
+        let busy = capacity(&c);
+        assert!(busy >= 10_000, "kept for the next interval: {busy}");
+        c.record_blocked_domain(0, Some(0), "one.example");
+        assert_eq!(c.swap_out().domains().count(), 1);
+        let quiet = capacity(&c);
+        assert!(quiet * 4 <= busy, "given back: {busy} -> {quiet}");
     }
 
     #[test]

@@ -387,10 +387,9 @@ impl Counters {
             }
             // Memory follows the load: a table four times bigger than this interval needed
             // gives most of it back (a burst of random names leaves no lasting heap).
-            if table.capacity() > 4 * counted.max(SHRINK_FLOOR) {
-                table.shrink_to(2 * counted.max(SHRINK_FLOOR), |e| {
-                    self.domains.hash(&e.name)
-                });
+            let room = 2 * counted.max(SHRINK_FLOOR);
+            if table.capacity() > 2 * room {
+                table.shrink_to(room, |e| self.domains.hash(&e.name));
             }
             let mut shard = lock();
             if shard.table.is_empty() {

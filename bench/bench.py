@@ -114,11 +114,22 @@ def synthetic_list(path, n):
     tmp.replace(path)
 
 
-def compile_index(manifest, out):
+def compile_index(manifest, out, keep_covered=False):
     t = time.monotonic()
-    run([HEDGE, "-q", "lists", "compile", "--sources", manifest, "--out", out, "--stats-db", "-"],
-        stdout=subprocess.DEVNULL)
+    run([HEDGE, "-q", "lists", "compile", "--sources", manifest, "--out", out, "--stats-db", "-"]
+        + (["--keep-covered"] if keep_covered else []), stdout=subprocess.DEVNULL)
     return time.monotonic() - t
+
+
+def listed_policy(manifest, scratch):
+    """dump_policy over every listed name. hedge's own index folds a name into a listed
+    parent with the same labels; Unbound is given the lists as written, as an operator
+    converting them would."""
+    compile_index(manifest, scratch, keep_covered=True)
+    try:
+        return dump_policy(scratch)
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def prepare_synthetic(n, tag):
@@ -587,11 +598,11 @@ def bench_list(tag, manifest, manifest_b, secs, n_cached, with_stats_off, out):
     out["compile_s"] = compile_index(manifest, idx)
     compile_index(manifest_b, idx_b)
     log(f"{tag}: hedge index {idx.stat().st_size / 1e6:.1f} MB, compiled in {out['compile_s']:.1f} s")
-    adult, child_only = dump_policy(idx)
+    adult, child_only = listed_policy(manifest, WORK / f"{tag}-all.hidx")
     out["names_blocked_adult"] = len(adult)
     out["names_blocked_child_only"] = len(child_only)
     out["index_mb"] = idx.stat().st_size / 1e6
-    adult_b, child_only_b = dump_policy(idx_b)
+    adult_b, child_only_b = listed_policy(manifest_b, WORK / f"{tag}-b-all.hidx")
     g, c = unbound_blocklists(tag, adult, child_only)
     g_b, c_b = unbound_blocklists(f"{tag}-b", adult_b, child_only_b)
     del adult_b, child_only_b
@@ -816,7 +827,7 @@ def profile_hedge(tag, manifest, secs, n_cached, stats):
         raise SystemExit("perf not found: apt-get install linux-perf")
     idx = WORK / f"{tag}.hidx"
     compile_index(manifest, idx)
-    adult, _ = dump_policy(idx)
+    adult, _ = listed_policy(manifest, WORK / f"{tag}-all.hidx")
     files, sample = query_files(tag, adult, n_cached)
     root = Root()
     try:

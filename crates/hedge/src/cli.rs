@@ -237,6 +237,12 @@ pub struct CompileArgs {
     /// Warnings to print (all are counted).
     #[arg(long, default_value_t = 20)]
     pub show_warnings: usize,
+    /// Store every listed name. By default a name with the same categories and sources as a
+    /// listed parent (www.example.com under example.com) is folded into it: it is blocked
+    /// the same, but lookups, explanations and statistics name the parent. On the shipped
+    /// lists that is a fifth of the names and 6% of the index.
+    #[arg(long)]
+    pub keep_covered: bool,
 }
 
 #[derive(Debug, Args)]

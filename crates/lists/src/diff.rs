@@ -76,10 +76,10 @@ fn set_ids(index: &Index) -> Vec<Vec<&str>> {
 }
 
 /// Compares two indexes in one merged pass over their names (both are sorted), keeping at
-/// most `max_names` example names per category.
+/// most `max_names` example names per category. A name is compared by the categories each
+/// index gives it, so one that moves under a listed parent of the same category is unchanged.
 pub fn diff(old: &Index, new: &Index, max_names: usize) -> Diff {
     let (old_sets, new_sets) = (set_ids(old), set_ids(new));
-    let empty: Vec<&str> = Vec::new();
     let mut out = Diff::default();
     let mut record = |key: &[u8], before: &[&str], after: &[&str]| {
         for &c in after.iter().filter(|c| !before.contains(c)) {
@@ -118,6 +118,12 @@ pub fn diff(old: &Index, new: &Index, max_names: usize) -> Diff {
     fn pick<'s>(sets: &'s [Vec<&'s str>], v: u64) -> &'s [&'s str] {
         sets.get(v as usize).map_or(&[], |s| s.as_slice())
     }
+    // A name stored in one index only may still be covered in the other, by a listed
+    // parent (or folded into one, see `Compiler::finish`): compare with what it gets there.
+    fn covered<'s>(index: &Index, sets: &'s [Vec<&'s str>], key: &[u8]) -> &'s [&'s str] {
+        let set = index.lookup(&name_from_key(key)).map(|m| m.set);
+        set.map_or(&[], |s| pick(sets, u64::from(s)))
+    }
     let (mut a, mut b) = (old.fst_stream(), new.fst_stream());
     let (mut x, mut y) = (
         a.next().map(|(k, v)| (k.to_vec(), v.value())),
@@ -133,12 +139,12 @@ pub fn diff(old: &Index, new: &Index, max_names: usize) -> Diff {
         match order {
             Ordering::Less => {
                 let (k, v) = x.take().expect("present");
-                record(&k, pick(&old_sets, v), &empty);
+                record(&k, pick(&old_sets, v), covered(new, &new_sets, &k));
                 x = a.next().map(|(k, v)| (k.to_vec(), v.value()));
             }
             Ordering::Greater => {
                 let (k, v) = y.take().expect("present");
-                record(&k, &empty, pick(&new_sets, v));
+                record(&k, covered(old, &old_sets, &k), pick(&new_sets, v));
                 y = b.next().map(|(k, v)| (k.to_vec(), v.value()));
             }
             Ordering::Equal => {

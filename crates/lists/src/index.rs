@@ -123,6 +123,10 @@ pub struct IndexMeta {
     pub taxonomy_hash: String,
     /// Distinct names in the FST.
     pub names: u64,
+    /// Listed names not stored: each has its listed parent's label set, so a lookup finds
+    /// the parent with the same result. `names + folded` names were listed.
+    #[serde(default)]
+    pub folded: u64,
     /// Sources compiled in.
     pub sources: Vec<SourceInfo>,
     /// The taxonomy the label categories index into.
@@ -421,9 +425,9 @@ impl Index {
         self.file_len
     }
 
-    /// Number of listed names.
+    /// Number of listed names, folded ones included.
     pub fn len(&self) -> u64 {
-        self.meta.names
+        self.meta.names + self.meta.folded
     }
 
     /// True when no name is listed.

@@ -45,8 +45,9 @@ fn query() -> impl Strategy<Value = String> {
     ]
 }
 
-/// The model's answer: the longest listed suffix and the union of the categories of every
-/// listed name it is equal to or below.
+/// The model's answer: the union of the categories of every listed name the longest listed
+/// suffix is equal to or below, and the shortest of those names with the same union (the
+/// compiler folds a name into a parent with the same labels; here a source is a category).
 fn model(
     listed: &HashMap<String, BTreeSet<&'static str>>,
     q: &str,
@@ -64,14 +65,19 @@ fn model(
         }
     }
     let best = best?;
-    let mut cats = BTreeSet::new();
     let parts: Vec<&str> = best.split('.').collect();
+    // (suffix, union so far) for each listed suffix of `best`, shortest first.
+    let mut chain: Vec<(String, BTreeSet<&'static str>)> = Vec::new();
     for k in 1..=parts.len() {
-        if let Some(c) = listed.get(&parts[parts.len() - k..].join(".")) {
+        let suffix = parts[parts.len() - k..].join(".");
+        if let Some(c) = listed.get(&suffix) {
+            let mut cats = chain.last().map(|(_, c)| c.clone()).unwrap_or_default();
             cats.extend(c.iter().copied());
+            chain.push((suffix, cats));
         }
     }
-    Some((best, cats))
+    let cats = chain.last()?.1.clone();
+    chain.into_iter().find(|(_, c)| *c == cats)
 }
 
 proptest! {
@@ -103,6 +109,13 @@ proptest! {
     }
 }
 
+/// The listed suffix a lookup of `name` finds, and its categories.
+fn listed_as<'i>(index: &'i Index, name: &'i str) -> (&'i str, Vec<&'i str>) {
+    let m = index.lookup(name).unwrap();
+    let cats = index.categories(m.set).iter();
+    (m.suffix, cats.map(|&c| index.taxonomy().id(c)).collect())
+}
+
 #[test]
 fn suffix_matching_respects_label_boundaries() {
     let taxonomy = Taxonomy::builtin();
@@ -128,14 +141,8 @@ fn suffix_matching_respects_label_boundaries() {
     assert!(index.lookup("com").is_none());
     assert_eq!(index.lookup("x.y.bet.com").unwrap().suffix, "bet.com");
     // www.bet.com inherits bet.com's category from another source.
-    let m = index.lookup("a.www.bet.com").unwrap();
-    let cats: Vec<&str> = index
-        .categories(m.set)
-        .iter()
-        .map(|&c| index.taxonomy().id(c))
-        .collect();
     assert_eq!(
-        (m.suffix, cats),
+        listed_as(&index, "a.www.bet.com"),
         ("www.bet.com", vec!["gambling", "violence"])
     );
     // `example-foo.com` sorts between `example.com` and its subdomains; inheritance must survive.
@@ -226,6 +233,56 @@ fn diff_reports_added_removed_and_recategorised_names() {
             .any(|n| n.name == "bet.com" && n.change == hedge_lists::Change::Removed)
     );
     assert!(hedge_lists::diff(&new, &new, 10).categories.is_empty());
+
+    // www.bet.com is folded into bet.com once both are listed: still in gambling, not removed.
+    let (before, after) = (
+        build("www.bet.com\n", ""),
+        build("bet.com\nwww.bet.com\n", ""),
+    );
+    let g = &hedge_lists::diff(&before, &after, 10).categories["gambling"];
+    assert_eq!((g.added, g.removed, g.recategorised), (1, 0, 0));
+    assert_eq!(g.names[0].name, "bet.com");
+    let g = &hedge_lists::diff(&after, &before, 10).categories["gambling"];
+    assert_eq!((g.added, g.removed, g.recategorised), (0, 1, 0));
+    assert_eq!(g.names[0].name, "bet.com");
+}
+
+#[test]
+fn names_with_their_parents_labels_are_folded_into_it() {
+    let taxonomy = Taxonomy::builtin();
+    let compile = |keep_covered: bool| {
+        let mut c = Compiler::new(&taxonomy);
+        c.keep_covered(keep_covered);
+        let gambling = b"bet.com\nwww.bet.com\nx.www.bet.com\nother.com\n";
+        c.add_text("g", Format::Plain, &["gambling".into()], gambling, "t")
+            .unwrap();
+        c.add_text(
+            "v",
+            Format::Plain,
+            &["violence".into()],
+            b"www.bet.com\n",
+            "t",
+        )
+        .unwrap();
+        c.finish(&mut |_| {}).unwrap()
+    };
+    let compiled = compile(false);
+    // x.www.bet.com has www.bet.com's labels (its own gambling and both inherited).
+    assert_eq!((compiled.meta.names, compiled.meta.folded), (3, 1));
+    let index = Index::from_bytes(compiled.bytes).unwrap();
+    assert_eq!(index.len(), 4);
+    assert_eq!(
+        listed_as(&index, "a.x.www.bet.com"),
+        ("www.bet.com", vec!["gambling", "violence"])
+    );
+    assert_eq!(index.lookup("www.bet.com").unwrap().suffix, "www.bet.com");
+
+    // Asked to, the compiler keeps it, and lookups name it.
+    let compiled = compile(true);
+    assert_eq!((compiled.meta.names, compiled.meta.folded), (4, 0));
+    let index = Index::from_bytes(compiled.bytes).unwrap();
+    let m = index.lookup("a.x.www.bet.com").unwrap();
+    assert_eq!(m.suffix, "x.www.bet.com");
 }
 
 /// Lookups start past the top-level label when the index has few of them; with more than

@@ -33,6 +33,7 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let mut compiler = Compiler::new(&taxonomy);
+    compiler.keep_covered(args.keep_covered);
     compiler.add_manifest(&manifest, &mut on_progress)?;
     let compiled = compiler.finish(&mut on_progress)?;
     bar.finish_and_clear();
@@ -91,12 +92,20 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
             thousands(compiled.warning_count - shown)
         );
     }
-    let names = compiled.meta.names.max(1);
+    let meta = &compiled.meta;
+    let names = (meta.names + meta.folded).max(1);
+    let folded = match meta.folded {
+        0 => String::new(),
+        n => format!(
+            " ({} folded into a listed parent with the same labels)",
+            thousands(n)
+        ),
+    };
     println!(
-        "wrote {}: {} names, {} label sets, {} bytes ({:.1} bytes/name), version {}, in {:.2} s",
+        "wrote {}: {} names{folded}, {} label sets, {} bytes ({:.1} bytes/name), version {}, in {:.2} s",
         args.out.display(),
-        thousands(compiled.meta.names),
-        compiled.meta.sets.len(),
+        thousands(names),
+        meta.sets.len(),
         thousands(compiled.bytes.len() as u64),
         compiled.bytes.len() as f64 / names as f64,
         compiled.meta.version,
@@ -261,7 +270,7 @@ pub fn verify(path: &Path) -> anyhow::Result<ExitCode> {
         meta.version,
         timestamp(meta.built_at),
         meta.built_by,
-        thousands(meta.names),
+        thousands(index.len()),
         meta.sets.len(),
         index.taxonomy().len(),
         thousands(index.file_len()),
@@ -307,7 +316,12 @@ pub fn stats(path: &Path, format: TableFormat) -> anyhow::Result<ExitCode> {
     rows.push(vec![
         "total".into(),
         "distinct names".into(),
-        meta.names.to_string(),
+        index.len().to_string(),
+    ]);
+    rows.push(vec![
+        "total".into(),
+        "folded into a listed parent with the same labels".into(),
+        meta.folded.to_string(),
     ]);
     print!("{}", rows.render(format));
     Ok(ExitCode::SUCCESS)

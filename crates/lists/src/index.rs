@@ -139,6 +139,13 @@ pub struct IndexMeta {
     pub set_names: Vec<u64>,
 }
 
+impl IndexMeta {
+    /// Number of listed names, folded ones included.
+    pub fn listed(&self) -> u64 {
+        self.names + self.folded
+    }
+}
+
 /// The index bytes: a read-only mapping or an owned buffer.
 enum Backing {
     Mmap(memmap2::Mmap),
@@ -427,7 +434,7 @@ impl Index {
 
     /// Number of listed names, folded ones included.
     pub fn len(&self) -> u64 {
-        self.meta.names + self.meta.folded
+        self.meta.listed()
     }
 
     /// True when no name is listed.

@@ -93,7 +93,7 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let meta = &compiled.meta;
-    let names = (meta.names + meta.folded).max(1);
+    let names = meta.listed().max(1);
     let folded = match meta.folded {
         0 => String::new(),
         n => format!(
@@ -108,7 +108,7 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
         meta.sets.len(),
         thousands(compiled.bytes.len() as u64),
         compiled.bytes.len() as f64 / names as f64,
-        compiled.meta.version,
+        meta.version,
         started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)

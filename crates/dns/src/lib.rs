@@ -17,8 +17,9 @@
 //! written straight to the wire, all batched with `recvmmsg`/`sendmmsg`. Anything it cannot
 //! answer takes the full path above; both ask the same [`Policy::decide`].
 //!
-//! Listeners are hedge's own tokio sockets, one per bound address (hickory-server's handler
-//! cannot see the local address and answers pipelined TCP queries one at a time);
+//! Listeners are hedge's own sockets, one per bound address (hickory-server's handler
+//! cannot see the local address and answers pipelined TCP queries one at a time): a thread
+//! per UDP socket blocked in `recvmmsg` ([`udp`]), tokio tasks for TCP and the full path;
 //! hickory-proto parses and encodes, hickory-resolver recurses or forwards.
 //!
 //! Policy and index live in a [`Snapshot`]; [`Server::reload`] swaps in a new one atomically,
@@ -183,6 +184,7 @@ pub struct Shared {
 pub struct Server {
     shared: Arc<Shared>,
     tasks: Vec<JoinHandle<()>>,
+    udp: Vec<udp::UdpListener>,
     bound: Vec<(usize, &'static str, SocketAddr)>,
 }
 
@@ -222,6 +224,7 @@ impl Server {
         let mut server = Server {
             shared: shared.clone(),
             tasks: Vec::new(),
+            udp: Vec::new(),
             bound: Vec::new(),
         };
         for (i, l) in listeners.iter().enumerate() {
@@ -235,11 +238,13 @@ impl Server {
                     server
                         .bound
                         .push((i, "udp", socket.local_addr().unwrap_or(addr)));
-                    server.tasks.push(tokio::spawn(udp::serve(
-                        Arc::new(socket),
-                        shared.clone(),
-                        i,
-                    )));
+                    let runtime = tokio::runtime::Handle::current();
+                    let started = udp::UdpListener::start(socket, shared.clone(), i, runtime);
+                    server.udp.push(started.map_err(|source| DnsError::Bind {
+                        proto: "udp",
+                        addr,
+                        source,
+                    })?);
                 }
                 if l.tcp {
                     let socket = tcp::bind(addr).map_err(|source| DnsError::Bind {
@@ -284,6 +289,7 @@ impl Server {
 
     /// Stops every listener.
     pub fn shutdown(self) {
+        drop(self.udp);
         for t in self.tasks {
             t.abort();
         }

@@ -1,13 +1,22 @@
-//! UDP listener: one task reading, one task per query, a bound on queries in flight.
+//! UDP listener: a thread per socket, blocked in `recvmmsg`, answers what the fast path can
+//! itself and hands every other query to a task on the runtime.
+//!
+//! A thread rather than a task because waiting is then part of the receive call: a task
+//! wakes from `epoll_wait`, receives, and must receive once more to learn the socket is
+//! empty, three system calls per wakeup where the thread makes one. Under load a wakeup
+//! often brings one or two queries, so this is a large share of a cached answer's cost.
 
+use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use std::os::fd::AsRawFd;
-
-use tokio::io::Interest;
-use tokio::net::UdpSocket;
+use socket2::SockRef;
+use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 
 use crate::Shared;
@@ -15,85 +24,146 @@ use crate::answer;
 use crate::mmsg::Batch;
 use crate::query::{Transport, fast_answer, handle_guarded};
 
-/// Binds a UDP socket to exactly `addr` (never a wildcard: replies must leave from the
-/// address the client asked), with a large receive buffer for bursts.
-pub fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+/// Binds a blocking UDP socket to exactly `addr` (never a wildcard: replies must leave from
+/// the address the client asked), with a large receive buffer for bursts.
+pub fn bind(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
     }
     let _ = socket.set_recv_buffer_size(4 << 20);
-    socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
-    UdpSocket::from_std(socket.into())
+    Ok(socket.into())
 }
 
-/// Serves one UDP socket until the task is aborted: receives in batches, answers what the
-/// fast path can in the receive loop (sent back in one batch), and hands the rest to tasks.
-pub async fn serve(socket: Arc<UdpSocket>, shared: Arc<Shared>, listener: usize) {
+/// A running UDP listener; dropping it ends its thread.
+pub struct UdpListener {
+    socket: Arc<std::net::UdpSocket>,
+    stopping: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl UdpListener {
+    /// Starts serving `socket` for listener `listener`; queries the fast path cannot answer
+    /// run as tasks on `runtime`.
+    pub fn start(
+        socket: std::net::UdpSocket,
+        shared: Arc<Shared>,
+        listener: usize,
+        runtime: Handle,
+    ) -> io::Result<UdpListener> {
+        let socket = Arc::new(socket);
+        let stopping = Arc::new(AtomicBool::new(false));
+        let thread = std::thread::Builder::new()
+            .name("hedge-udp".into())
+            .spawn({
+                let (socket, stopping) = (socket.clone(), stopping.clone());
+                move || receive_loop(&socket, &shared, listener, &runtime, &stopping)
+            })?;
+        Ok(UdpListener {
+            socket,
+            stopping,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// Dropping the listener stops its receiving and waits for the thread; tasks already
+/// started still answer.
+impl Drop for UdpListener {
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::Release);
+        // Wakes the blocked receive. Linux reports ENOTCONN for an unconnected UDP socket
+        // but shuts it down and wakes the receiver all the same.
+        let _ = SockRef::from(&*self.socket).shutdown(std::net::Shutdown::Read);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn receive_loop(
+    socket: &Arc<std::net::UdpSocket>,
+    shared: &Arc<Shared>,
+    listener: usize,
+    runtime: &Handle,
+    stopping: &AtomicBool,
+) {
     let in_flight = Arc::new(Semaphore::new(shared.limits.udp_in_flight.max(1)));
     let fd = socket.as_raw_fd();
     let mut batch = Batch::default();
     loop {
-        if socket.readable().await.is_err() {
-            continue;
+        let received = batch.recv(fd);
+        if stopping.load(Ordering::Acquire) {
+            return;
         }
-        let n = match socket.try_io(Interest::READABLE, || batch.recv(fd)) {
+        let n = match received {
             Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                // ICMP errors from earlier sends surface here on Linux; keep serving.
                 tracing::debug!("udp receive on {:?}: {e}", socket.local_addr());
+                // Never a busy loop, whatever the error.
+                std::thread::sleep(Duration::from_millis(1));
                 continue;
             }
         };
-        let received = std::time::Instant::now();
+        let received = Instant::now();
         for i in 0..n {
             let Some((packet, peer, out)) = batch.slot(i) else {
                 continue;
             };
             // Cached answers and blocks: answered here, without a task or an allocation.
             let fast = AssertUnwindSafe(|| {
-                fast_answer(&shared, listener, packet, peer.ip(), out, received)
+                fast_answer(shared, listener, packet, peer.ip(), out, received)
             });
             if matches!(std::panic::catch_unwind(fast), Ok(Some(_))) {
                 batch.commit_reply(peer);
-                if batch.replies_full() {
-                    flush(&socket, fd, &mut batch).await;
-                }
-                continue;
+            } else {
+                let packet = packet.to_vec();
+                let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                    let why = "resolver busy: too many queries in flight";
+                    if let Some(reply) = answer::servfail_with_ede(&packet, why) {
+                        out.clear();
+                        out.extend_from_slice(&reply);
+                        batch.commit_reply(peer);
+                    }
+                    continue;
+                };
+                let (socket, shared) = (socket.clone(), shared.clone());
+                runtime.spawn(async move {
+                    let reply =
+                        handle_guarded(&shared, listener, &packet, peer.ip(), Transport::Udp).await;
+                    if let Some(reply) = reply {
+                        send_reply(&socket, &reply, peer).await;
+                    }
+                    drop(permit);
+                });
             }
-            let packet = packet.to_vec();
-            let Ok(permit) = in_flight.clone().try_acquire_owned() else {
-                if let Some(reply) =
-                    answer::servfail_with_ede(&packet, "resolver busy: too many queries in flight")
-                {
-                    let _ = socket.send_to(&reply, peer).await;
-                }
-                continue;
-            };
-            let (socket, shared) = (socket.clone(), shared.clone());
-            tokio::spawn(async move {
-                let reply =
-                    handle_guarded(&shared, listener, &packet, peer.ip(), Transport::Udp).await;
-                if let Some(reply) = reply {
-                    let _ = socket.send_to(&reply, peer).await;
-                }
-                drop(permit);
-            });
+            if batch.replies_full() {
+                batch.send(fd);
+            }
         }
-        flush(&socket, fd, &mut batch).await;
+        batch.send(fd);
     }
 }
 
-/// Sends the batch's replies in one call; whatever the kernel does not take is sent one
-/// by one, waiting for the socket, so no answer is dropped.
-async fn flush(socket: &UdpSocket, fd: std::os::fd::RawFd, batch: &mut Batch) {
-    let sent = socket
-        .try_io(Interest::WRITABLE, || batch.send(fd))
-        .unwrap_or(0);
-    for (reply, peer) in batch.take_unsent(sent) {
-        let _ = socket.send_to(&reply, peer).await;
+/// Sends a full-path answer from a task. The socket blocks (for the receiving thread), so
+/// the task asks for a non-blocking send and waits on the runtime while the buffer is full.
+async fn send_reply(socket: &std::net::UdpSocket, reply: &[u8], peer: SocketAddr) {
+    let to = peer.into();
+    for _ in 0..1000 {
+        match SockRef::from(socket).send_to_with_flags(reply, &to, libc::MSG_DONTWAIT) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                tracing::debug!("udp send to {peer}: {e}");
+                return;
+            }
+            Ok(_) => return,
+        }
     }
+    tracing::debug!("udp send to {peer}: socket buffer full for a second; answer dropped");
 }

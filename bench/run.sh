@@ -25,6 +25,9 @@ command -v python3 >/dev/null || { echo "bench: python3 is required" >&2; exit 2
 
 echo "bench: building hedge and hedge-bench-root (release)"
 cargo build --release --quiet -p hedge -p hedge-bench-root
+# Write the build's dirty pages out now rather than during the first measurements, where
+# their interrupts would be charged to whichever server runs (tick-based CPU accounting).
+sync
 
 export HEDGE_DATA="${HEDGE_DATA:-$(cd "$repo/.." && pwd)/shared/data}"
 exec python3 "$here/bench.py" --data "$HEDGE_DATA" "$@"

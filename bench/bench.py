@@ -647,10 +647,10 @@ def bench_list(tag, manifest, manifest_b, secs, n_cached, with_stats_off, out):
 
         out["unbound"] = measure("unbound", lambda: Server("unbound", ["unbound", "-d", "-c", uconf]),
                                  probe, files, sample, n_cached, secs, tag, reload_fn=unbound_reload)
-        # After Unbound: the two servers' mixes run minutes apart, not a quarter of an hour
-        # (the shared machine drifts).
-        # Both servers again, up at once, in alternating rounds: the ratios that hold when
-        # the machine's kernel costs drift between one server's runs and the other's.
+        # Right after Unbound, so the two servers' own mixes run minutes apart, not a
+        # quarter of an hour. Then both again, up at once, in alternating rounds: the ratios
+        # that hold when the machine's kernel costs drift between one server's runs and the
+        # other's.
         shutil.copy(idx, live)
         hconf_p, uconf_p = WORK / f"{tag}-hedge-paired.toml", WORK / f"{tag}-unbound-paired.conf"
         hedge_config(hconf_p, live, root.addr, True, cache, port=PAIRED_PORT)

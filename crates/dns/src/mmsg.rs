@@ -111,15 +111,10 @@ impl Batch {
         self.pending += 1;
     }
 
-    /// Whether every reply slot is taken (flush before queueing more).
-    pub fn replies_full(&self) -> bool {
-        self.pending == BATCH
-    }
-
     /// Sends the queued replies, waiting for buffer space if need be, then clears the
     /// queue. A reply the kernel refuses (an address it cannot send to) is skipped, so one
-    /// bad peer cannot hold up the others; returns how many were skipped.
-    pub fn send(&mut self, fd: RawFd) -> usize {
+    /// bad peer cannot hold up the others.
+    pub fn send(&mut self, fd: RawFd) {
         let pending = std::mem::take(&mut self.pending);
         let names = &mut self.send_names;
         let mut name_lens = [0 as libc::socklen_t; BATCH];
@@ -138,7 +133,7 @@ impl Batch {
             msgs[i].msg_hdr.msg_iov = &mut iovs[i];
             msgs[i].msg_hdr.msg_iovlen = 1;
         }
-        let (mut sent, mut skipped) = (0, 0);
+        let mut sent = 0;
         while sent < pending {
             // SAFETY: entries sent..pending of msgs are initialised and point to live buffers.
             let n = unsafe {
@@ -153,10 +148,8 @@ impl Batch {
                 sent += n as usize;
             } else if n == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
                 sent += 1; // the first unsent reply failed on its own
-                skipped += 1;
             }
         }
-        skipped
     }
 }
 

@@ -120,16 +120,16 @@ fn receive_loop(
             if matches!(std::panic::catch_unwind(fast), Ok(Some(_))) {
                 batch.commit_reply(peer);
             } else {
-                let packet = packet.to_vec();
                 let Ok(permit) = in_flight.clone().try_acquire_owned() else {
                     let why = "resolver busy: too many queries in flight";
-                    if let Some(reply) = answer::servfail_with_ede(&packet, why) {
+                    if let Some(reply) = answer::servfail_with_ede(packet, why) {
                         out.clear();
                         out.extend_from_slice(&reply);
                         batch.commit_reply(peer);
                     }
                     continue;
                 };
+                let packet = packet.to_vec();
                 let (socket, shared) = (socket.clone(), shared.clone());
                 runtime.spawn(async move {
                     let reply =
@@ -140,10 +140,8 @@ fn receive_loop(
                     drop(permit);
                 });
             }
-            if batch.replies_full() {
-                batch.send(fd);
-            }
         }
+        // At most one reply per datagram received, so the batch's reply slots never run out.
         batch.send(fd);
     }
 }

@@ -19,13 +19,20 @@ pub fn hedge_bin() -> &'static str {
     env!("CARGO_BIN_EXE_hedge")
 }
 
-/// A port free for both UDP and TCP on 127.0.0.1.
+/// A port free for both UDP and TCP on 127.0.0.1, and not handed out before in this test
+/// process: the sockets that find it are closed at once, so the kernel may offer the same
+/// port again to the next call (two listeners of one config got the same port in CI).
 pub fn free_port() -> u16 {
+    static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
     loop {
         let tcp = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
         let port = tcp.local_addr().expect("addr").port();
         if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
+            let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+            if !handed_out.contains(&port) {
+                handed_out.push(port);
+                return port;
+            }
         }
     }
 }

@@ -118,6 +118,11 @@ pub struct ForwardServer {
     /// DoH path (default `/dns-query`).
     #[serde(default)]
     pub path: Option<String>,
+    /// For tls and https: a PEM file of the CA certificate(s) the server's certificate must
+    /// chain to, instead of the public roots (e.g. a council's internal CA). Default: the
+    /// public web PKI roots.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Forwarding transport.
@@ -129,9 +134,9 @@ pub enum ForwardProtocol {
     Udp,
     /// TCP.
     Tcp,
-    /// DNS over TLS (certificates verified against the webpki roots).
+    /// DNS over TLS (certificates verified against `ca_file`, or the webpki roots).
     Tls,
-    /// DNS over HTTPS (certificates verified against the webpki roots).
+    /// DNS over HTTPS (certificates verified against `ca_file`, or the webpki roots).
     Https,
 }
 

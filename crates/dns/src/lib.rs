@@ -48,6 +48,7 @@ pub mod query;
 mod tcp;
 mod udp;
 pub mod upstream;
+mod upstream_tls;
 pub mod wire;
 
 pub use config::{

@@ -9,15 +9,18 @@ use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use hickory_resolver::Resolver;
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ProtocolConfig, ResolveHosts, ResolverConfig, ResolverOpts,
 };
+use hickory_resolver::lookup::Lookup;
+use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::recursor::{Recursor, RecursorOptions};
+use hickory_resolver::{Resolver, TokioResolver};
 
 use crate::DnsError;
 use crate::config::{ForwardProtocol, UpstreamConfig, UpstreamMode};
+use crate::upstream_tls::{self, TlsFailures};
 
 /// Entries in the recursor's own response cache (hickory's default is a million). Its
 /// zone cuts live in a separate name-server cache; this one holds NS answers and glue
@@ -96,7 +99,35 @@ pub enum Upstream {
     /// Full recursion.
     Recursive(Box<Recursor<TokioRuntimeProvider>>),
     /// Forwarding.
-    Forward(Box<Resolver<TokioRuntimeProvider>>),
+    Forward(Box<Forwarder>),
+}
+
+/// hickory's forwarding resolver, with the certificate refusals of its DoT/DoH servers.
+pub struct Forwarder {
+    resolver: TokioResolver,
+    tls_failures: Arc<TlsFailures>,
+}
+
+impl Forwarder {
+    /// Looks `name` up. hickory reports a refused server certificate as "no connections
+    /// available"; a failure during which a certificate was refused says so instead.
+    pub async fn lookup(&self, name: Name, rtype: RecordType) -> Result<Lookup, NetError> {
+        let started = Instant::now();
+        let result = self.resolver.lookup(name, rtype).await;
+        match result {
+            Err(e) if !e.is_nx_domain() && !e.is_no_records_found() => {
+                match self.tls_failures.since(started) {
+                    // "No connections" says nothing more than the refusal.
+                    Some(refused) if matches!(e, NetError::NoConnections) => {
+                        Err(NetError::Msg(refused))
+                    }
+                    Some(refused) => Err(NetError::Msg(format!("{refused} ({e})"))),
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
 }
 
 /// A negative result from hickory: (NXDOMAIN?, SOA).
@@ -169,16 +200,21 @@ impl Upstream {
                 opts.use_hosts_file = ResolveHosts::Never;
                 opts.preserve_intermediates = true;
                 opts.ndots = 0;
+                let (tls, tls_failures) = upstream_tls::client_config(&cfg.servers)?;
                 let resolver = Resolver::builder_with_config(
                     ResolverConfig::from_parts(None, vec![], servers),
                     provider,
                 )
                 .with_options(opts)
+                .with_tls_config(tls)
                 .build()
                 .map_err(|e| {
                     DnsError::Config(format!("upstream: cannot start the forwarder: {e}"))
                 })?;
-                Ok(Upstream::Forward(Box::new(resolver)))
+                Ok(Upstream::Forward(Box::new(Forwarder {
+                    resolver,
+                    tls_failures,
+                })))
             }
         }
     }
@@ -290,7 +326,7 @@ fn negative_answer(chain: Vec<Record>, nx: bool, soa: Option<Record>) -> Resolve
 }
 
 /// Checks what [`Upstream::new`] would refuse, without starting anything (for
-/// `check-config`): forwarding servers, TLS names, the root hints file.
+/// `check-config`): forwarding servers, TLS names and CA files, the root hints file.
 pub fn validate(cfg: &UpstreamConfig) -> Result<(), DnsError> {
     match cfg.mode {
         UpstreamMode::Recursive => root_hints(cfg).map(|_| ()),
@@ -310,7 +346,7 @@ pub fn validate(cfg: &UpstreamConfig) -> Result<(), DnsError> {
                     )));
                 }
             }
-            Ok(())
+            upstream_tls::validate(&cfg.servers)
         }
     }
 }

@@ -345,6 +345,9 @@ impl Loaded {
     pub fn upstream(&self) -> UpstreamConfig {
         let mut u = self.config.upstream.clone();
         u.root_hints = u.root_hints.map(|h| self.base_dir.join(h));
+        for s in &mut u.servers {
+            s.ca_file = s.ca_file.take().map(|f| self.base_dir.join(f));
+        }
         u
     }
 }

@@ -66,8 +66,10 @@ mod internet;
 pub mod names;
 mod serve;
 mod server;
+pub mod tls;
 mod upstream;
 mod zones;
 
 pub use internet::FakeInternet;
+pub use tls::TlsUpstream;
 pub use upstream::Upstream;

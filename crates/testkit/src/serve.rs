@@ -42,7 +42,23 @@ impl Sockets {
     pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
         self.udp.local_addr()
     }
+
+    /// Registers UDP and TCP with a hickory server.
+    fn into_register(self) -> Register {
+        Box::new(move |server| {
+            server.register_socket(tokio::net::UdpSocket::from_std(self.udp)?);
+            server.register_listener(
+                tokio::net::TcpListener::from_std(self.tcp)?,
+                TCP_IDLE_TIMEOUT,
+                TCP_RESPONSE_BUFFER,
+            );
+            Ok(())
+        })
+    }
 }
+
+/// Hands a server its listeners; runs inside the server runtime (tokio sockets need it).
+pub(crate) type Register = Box<dyn FnOnce(&mut Server<ZoneServer>) -> io::Result<()> + Send>;
 
 /// Servers running on a background thread; stopping is idempotent and happens on drop.
 ///
@@ -65,6 +81,19 @@ impl Running {
             .iter()
             .map(|(_, sockets)| sockets.udp.try_clone())
             .collect::<io::Result<Vec<_>>>()?;
+        let servers = servers
+            .into_iter()
+            .map(|(handler, sockets)| (handler, sockets.into_register()))
+            .collect();
+        Self::start_with(servers, reserved).await
+    }
+
+    /// Starts one hickory server per `(handler, register)` pair, `register` handing it its
+    /// listeners; `reserved` are held until drop (see the type's comment).
+    pub(crate) async fn start_with(
+        servers: Vec<(ZoneServer, Register)>,
+        reserved: Vec<UdpSocket>,
+    ) -> io::Result<Self> {
         let (ready_tx, ready_rx) = oneshot::channel::<io::Result<()>>();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -113,7 +142,7 @@ impl Drop for Running {
 
 /// The server thread: a current-thread runtime that serves until told to stop.
 fn serve(
-    servers: Vec<(ZoneServer, Sockets)>,
+    servers: Vec<(ZoneServer, Register)>,
     ready: oneshot::Sender<io::Result<()>>,
     stop: oneshot::Receiver<()>,
 ) {
@@ -129,8 +158,9 @@ fn serve(
     };
     runtime.block_on(async move {
         let mut running = Vec::with_capacity(servers.len());
-        for (handler, sockets) in servers {
-            match register(handler, sockets) {
+        for (handler, register) in servers {
+            let mut server = Server::new(handler);
+            match register(&mut server).map(|()| server) {
                 Ok(server) => running.push(server),
                 Err(error) => {
                     let _ = ready.send(Err(error));
@@ -149,16 +179,4 @@ fn serve(
             }
         }
     });
-}
-
-/// Hands the sockets to a hickory server (must run inside the server runtime).
-fn register(handler: ZoneServer, sockets: Sockets) -> io::Result<Server<ZoneServer>> {
-    let mut server = Server::new(handler);
-    server.register_socket(tokio::net::UdpSocket::from_std(sockets.udp)?);
-    server.register_listener(
-        tokio::net::TcpListener::from_std(sockets.tcp)?,
-        TCP_IDLE_TIMEOUT,
-        TCP_RESPONSE_BUFFER,
-    );
-    Ok(server)
 }

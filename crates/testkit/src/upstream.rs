@@ -48,11 +48,7 @@ impl Upstream {
         }
         let sockets = bind(addr)?;
         let addr = sockets.local_addr()?;
-        let zones = HIERARCHY
-            .iter()
-            .map(|spec| spec.load(GLUE_NETWORK))
-            .collect::<io::Result<Vec<_>>>()?;
-        let server = ZoneServer::new(zones)?;
+        let server = every_zone()?;
         let answered = server.counter();
         let running = Running::start(vec![(server, sockets)]).await?;
         Ok(Upstream {
@@ -96,6 +92,15 @@ impl std::fmt::Debug for Upstream {
             .field("queries_answered", &self.queries_answered())
             .finish()
     }
+}
+
+/// A server answering for every zone of the standard hierarchy.
+pub(crate) fn every_zone() -> io::Result<ZoneServer> {
+    let zones = HIERARCHY
+        .iter()
+        .map(|spec| spec.load(GLUE_NETWORK))
+        .collect::<io::Result<Vec<_>>>()?;
+    ZoneServer::new(zones)
 }
 
 /// Binds `addr`; with port 0, retries when the port UDP got is taken for TCP.

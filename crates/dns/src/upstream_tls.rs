@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
@@ -40,25 +41,9 @@ pub(crate) fn client_config(
     servers: &[ForwardServer],
 ) -> Result<(ClientConfig, Arc<TlsFailures>), DnsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = |roots: RootCertStore| {
-        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()
-            .map_err(|e| DnsError::Config(format!("upstream.servers: TLS verifier: {e}")))
-    };
-    let mut pinned = HashMap::new();
-    for (tls_name, path) in pinned_names(servers)? {
-        pinned.insert(tls_name, verifier(load_ca_file(path)?)?);
-    }
-    let public = verifier(RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    })?;
-    let failures = Arc::new(TlsFailures::default());
-    let trust = TrustByName {
-        pinned,
-        public,
-        failures: failures.clone(),
-    };
-    let config = ClientConfig::builder_with_provider(provider.clone())
+    let trust = TrustByName::new(servers, &provider)?;
+    let failures = trust.failures.clone();
+    let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| DnsError::Config(format!("upstream.servers: TLS versions: {e}")))?
         .dangerous()
@@ -182,6 +167,28 @@ struct TrustByName {
     /// Everyone else: the public web PKI.
     public: Arc<WebPkiServerVerifier>,
     failures: Arc<TlsFailures>,
+}
+
+impl TrustByName {
+    fn new(servers: &[ForwardServer], provider: &Arc<CryptoProvider>) -> Result<Self, DnsError> {
+        let verifier = |roots: RootCertStore| {
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .map_err(|e| DnsError::Config(format!("upstream.servers: TLS verifier: {e}")))
+        };
+        let mut pinned = HashMap::new();
+        for (tls_name, path) in pinned_names(servers)? {
+            pinned.insert(tls_name, verifier(load_ca_file(path)?)?);
+        }
+        let public = verifier(RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        })?;
+        Ok(TrustByName {
+            pinned,
+            public,
+            failures: Arc::default(),
+        })
+    }
 }
 
 impl ServerCertVerifier for TrustByName {
@@ -315,5 +322,156 @@ fn explain(trusted: Trust, error: &rustls::Error) -> String {
             )
         }
         _ => error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hedge_testkit::tls::TestCa;
+
+    fn server(protocol: ForwardProtocol, tls_name: &str, ca_file: Option<&Path>) -> ForwardServer {
+        ForwardServer {
+            address: [192, 0, 2, 53].into(),
+            protocol,
+            port: None,
+            tls_name: Some(tls_name.into()),
+            path: None,
+            ca_file: ca_file.map(Path::to_path_buf),
+        }
+    }
+
+    fn error(r: Result<impl std::fmt::Debug, DnsError>) -> String {
+        r.expect_err("should be refused").to_string()
+    }
+
+    #[test]
+    fn ca_file_errors_name_the_key_the_file_and_the_fault() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = |name: &str, bytes: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).expect("write");
+            p
+        };
+        let ca = TestCa::new("unit CA").expect("CA");
+        let der =
+            rustls::pki_types::CertificateDer::from_pem_slice(ca.pem().as_bytes()).expect("pem");
+        let cases = [
+            (dir.path().join("missing.pem"), "No such file or directory"),
+            (file("empty.pem", b""), "no certificate found"),
+            (file("der.crt", der.as_ref()), "convert a DER file"),
+            (
+                file("truncated.pem", b"-----BEGIN CERTIFICATE-----\nMIIB\n"),
+                "bad PEM",
+            ),
+            (
+                file(
+                    "junk.pem",
+                    b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                ),
+                "certificate 1 is not a usable X.509 CA certificate",
+            ),
+        ];
+        for (path, fault) in cases {
+            let e = error(load_ca_file(&path));
+            assert!(
+                e.starts_with(&format!(
+                    "key `upstream.servers.ca_file`: {}: ",
+                    path.display()
+                )),
+                "{e}"
+            );
+            assert!(e.contains(fault), "{e}");
+        }
+        let two = format!("{}{}", ca.pem(), TestCa::new("second").expect("CA").pem());
+        let roots = load_ca_file(&file("two.pem", two.as_bytes())).expect("two CAs");
+        assert_eq!(roots.len(), 2);
+    }
+
+    #[test]
+    fn trust_settings_that_cannot_work_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (dir.path().join("a.pem"), dir.path().join("b.pem"));
+        for p in [&a, &b] {
+            std::fs::write(p, TestCa::new("CA").expect("CA").pem()).expect("write");
+        }
+        let e = error(validate(&[server(ForwardProtocol::Udp, "x", Some(&a))]));
+        assert!(
+            e.contains("only tls and https servers have a certificate"),
+            "{e}"
+        );
+        let e = error(validate(&[
+            server(ForwardProtocol::Tls, "dns.council.test", Some(&a)),
+            server(ForwardProtocol::Https, "DNS.council.test", Some(&b)),
+        ]));
+        assert!(
+            e.contains("both have tls_name = \"dns.council.test\""),
+            "{e}"
+        );
+        let e = error(validate(&[
+            server(ForwardProtocol::Tls, "dns.council.test", Some(&a)),
+            server(ForwardProtocol::Tls, "dns.council.test", None),
+        ]));
+        assert!(e.contains("the public roots"), "{e}");
+        let e = error(validate(&[server(
+            ForwardProtocol::Tls,
+            "not a name!",
+            None,
+        )]));
+        assert!(e.contains("key `upstream.servers.tls_name`"), "{e}");
+        validate(&[
+            server(ForwardProtocol::Tls, "dns.council.test", Some(&a)),
+            server(ForwardProtocol::Https, "dns.council.test", Some(&a)),
+            server(ForwardProtocol::Tls, "dns.quad9.net", None),
+        ])
+        .expect("one CA per name");
+    }
+
+    /// The verifier checks a pinned name against its ca_file only, anyone else against the
+    /// public roots, and remembers why it refused.
+    #[test]
+    fn each_name_is_checked_against_its_own_roots() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = TestCa::new("council CA").expect("CA");
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, ca.pem()).expect("write");
+        let trust = TrustByName::new(
+            &[server(
+                ForwardProtocol::Tls,
+                "DNS.council.test",
+                Some(&path),
+            )],
+            &Arc::new(rustls::crypto::ring::default_provider()),
+        )
+        .expect("verifier");
+        let failures = trust.failures.clone();
+        let check = |issued_for: &str, asked: &str| {
+            let issued = ca.issue(issued_for).expect("cert");
+            let name = ServerName::try_from(asked.to_string()).expect("name");
+            trust.verify_server_cert(
+                &issued.chain[0],
+                &issued.chain[1..],
+                &name,
+                &[],
+                UnixTime::now(),
+            )
+        };
+        let start = Instant::now();
+        assert!(check("dns.council.test", "dns.council.test").is_ok());
+        assert_eq!(failures.since(start), None);
+        assert!(check("other.council.test", "other.council.test").is_err());
+        let why = failures.since(start).expect("recorded");
+        assert!(
+            why.contains("other.council.test refused: not trusted: not signed by a public CA"),
+            "{why}"
+        );
+        assert!(check("www.council.test", "dns.council.test").is_err());
+        let why = failures.since(start).expect("recorded");
+        assert!(
+            why.contains("dns.council.test refused: not valid for this name"),
+            "{why}"
+        );
+        assert!(check("dns.council.test", "dns.council.test").is_ok());
+        assert_eq!(failures.since(start), None, "a good handshake clears it");
     }
 }

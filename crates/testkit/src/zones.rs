@@ -278,7 +278,10 @@ mod tests {
         }
         let short = names::SHORT_TTL_DIFF_NET;
         let key = RrKey::new(name(short), RecordType::A);
-        assert_eq!(zone_holding(&zones, short).records[&key].ttl(), names::SHORT_TTL);
+        assert_eq!(
+            zone_holding(&zones, short).records[&key].ttl(),
+            names::SHORT_TTL
+        );
         for (owner, target) in names::CNAME_RECORDS {
             let found = rdata(zone_holding(&zones, owner), owner, RecordType::CNAME);
             let target = Name::from_ascii(target).expect("valid name");

@@ -3,7 +3,7 @@
 on loopback, are asked the same questions, and their answers are compared. See
 bench/README.md ("Differential run").
 
-    sudo python3 bench/differential.py [--keep] [--verbose]
+    sudo python3 bench/differential.py [--keep] [--verbose] [--no-build] [--hedge PATH]
 
 Needs root (the fake internet binds port 53 on 127.53.x.y), `unbound` (apt-get install
 unbound) and dnspython (pip install dnspython). It builds hedge and the testkit's
@@ -550,7 +550,9 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="use the binaries already in target/debug")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (configs, logs)")
     ap.add_argument("--verbose", action="store_true", help="print every question")
+    ap.add_argument("--hedge", type=Path, help="the hedge binary to test (default: build target/debug/hedge)")
     args = ap.parse_args()
+    hedge_bin = args.hedge or HEDGE
 
     if os.geteuid() != 0:
         fail("needs root: the fake internet binds port 53 on 127.53.x.y (sudo python3 bench/differential.py)")
@@ -559,7 +561,7 @@ def main():
     if not args.no_build:
         subprocess.run(["cargo", "build", "--quiet", "-p", "hedge", "-p", "hedge-testkit",
                         "--bin", "hedge", "--bin", "fake-internet"], cwd=REPO, check=True)
-    for binary in (HEDGE, FAKE_INTERNET):
+    for binary in (hedge_bin, FAKE_INTERNET):
         if not binary.exists():
             fail(f"{binary} is missing (cargo build -p hedge -p hedge-testkit)")
 
@@ -573,7 +575,7 @@ def main():
         unbound_config(work / "unbound.conf", root, uport, work)
         subprocess.run(["unbound-checkconf", str(work / "unbound.conf")], check=True,
                        stdout=subprocess.DEVNULL)
-        hedge = Resolver("hedge", [str(HEDGE), "serve", "--config", str(work / "hedge.toml")],
+        hedge = Resolver("hedge", [str(hedge_bin), "serve", "--config", str(work / "hedge.toml")],
                          hport, work / "hedge.log")
         resolvers.append(hedge)
         unbound = Resolver("unbound", ["unbound", "-d", "-c", str(work / "unbound.conf")],

@@ -15,6 +15,8 @@
 //!   target for forwarding tests.
 //! - [`names`]: every name, address and zone as constants, and the table of cases they test.
 //! - [`client`]: a bare UDP/TCP client to check exactly what a server sent.
+//! - The `fake-internet` binary (`src/bin/fake-internet.rs`): the hierarchy as a process, for
+//!   tools that are not Rust tests (`bench/differential.py` compares hedge with Unbound on it).
 //!
 //! Zone data lives in zone files (`crates/testkit/zones/*.zone`), parsed by hickory's zone
 //! parser and served by hickory-server's in-memory zone handlers. The only thing added on top

@@ -31,8 +31,14 @@
 //! | `safe.duckduckgo.com.` | A | 52.142.124.215 | SafeSearch target |
 //! | `duckduckgo.com.` | A | 52.142.124.216 | |
 //!
+//! | `short.ttl-diff.net.` | A, AAAA, TXT | 192.0.2.80, TTL [`SHORT_TTL`] | short-lived records, asked again after expiry |
+//!
+//! `differential.net.` holds one name per record type and kind of answer (MX, SRV, CAA, PTR,
+//! multi-record RRsets, NODATA, an empty non-terminal, chains ending in NODATA and NXDOMAIN)
+//! and `arpa.` one reverse name; `bench/differential.py` asks every name of every zone file.
+//!
 //! Anything else inside a zone is NXDOMAIN (for example [`NXDOMAIN_EXAMPLE_COM`]); every zone's
-//! SOA has minimum (and TTL) [`NEGATIVE_TTL`].
+//! SOA has minimum (and TTL) [`NEGATIVE_TTL`], except `ttl-diff.net.`'s ([`SHORT_TTL`]).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -46,6 +52,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// | 10, 11 | `example.com.`, `sub.example.com.` |
 /// | 12 to 17 | `example.net.`, `example.org.`, `cdn-provider.net.`, `tracker-cloak.com.`, `adtracker.net.`, `bbc.co.uk.` |
 /// | 20 to 23 | `google.com.`, `bing.com.`, `youtube.com.`, `duckduckgo.com.` |
+/// | 24 to 26 | `differential.net.`, `ttl-diff.net.`, `arpa.` |
 ///
 /// Leaf zones' name servers are `ns1.<zone>`; every parent holds the NS records and glue.
 pub const ZONES: &[&str] = &[
@@ -67,6 +74,9 @@ pub const ZONES: &[&str] = &[
     "bing.com.",
     "youtube.com.",
     "duckduckgo.com.",
+    "differential.net.",
+    "ttl-diff.net.",
+    "arpa.",
 ];
 
 /// SOA minimum and SOA TTL of every zone: how long a negative answer may be cached.
@@ -192,6 +202,18 @@ pub const DUCKDUCKGO_COM: &str = "duckduckgo.com.";
 /// `duckduckgo.com. A`.
 pub const DUCKDUCKGO_COM_A: Ipv4Addr = Ipv4Addr::new(52, 142, 124, 216);
 
+// Short-lived records: ttl-diff.net.
+
+/// The zone `ttl-diff.net.`: every record in it lives [`SHORT_TTL`] seconds, and so do its
+/// negative answers (SOA TTL and minimum).
+pub const TTL_DIFF_NET: &str = "ttl-diff.net.";
+/// The TTL of the short-lived records, and `ttl-diff.net.`'s negative TTL.
+pub const SHORT_TTL: u32 = 2;
+/// A name whose A, AAAA and TXT records live [`SHORT_TTL`] seconds.
+pub const SHORT_TTL_DIFF_NET: &str = "short.ttl-diff.net.";
+/// `short.ttl-diff.net. A`.
+pub const SHORT_TTL_DIFF_NET_A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 80);
+
 /// Every name with an A record and its address, for table-driven tests.
 pub const A_RECORDS: &[(&str, Ipv4Addr)] = &[
     (EXAMPLE_COM, EXAMPLE_COM_A),
@@ -211,6 +233,7 @@ pub const A_RECORDS: &[(&str, Ipv4Addr)] = &[
     (WWW_YOUTUBE_COM, WWW_YOUTUBE_COM_A),
     (SAFE_DUCKDUCKGO_COM, SAFE_DUCKDUCKGO_COM_A),
     (DUCKDUCKGO_COM, DUCKDUCKGO_COM_A),
+    (SHORT_TTL_DIFF_NET, SHORT_TTL_DIFF_NET_A),
 ];
 
 /// Every CNAME and its target, for table-driven tests.

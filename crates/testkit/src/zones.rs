@@ -83,6 +83,17 @@ pub(crate) const HIERARCHY: &[ZoneSpec] = &[
         23,
         include_str!("../zones/duckduckgo.com.zone"),
     ),
+    zone(
+        "differential.net.",
+        24,
+        include_str!("../zones/differential.net.zone"),
+    ),
+    zone(
+        "ttl-diff.net.",
+        25,
+        include_str!("../zones/ttl-diff.net.zone"),
+    ),
+    zone("arpa.", 26, include_str!("../zones/arpa.zone")),
 ];
 
 const fn zone(origin: &'static str, host: u8, text: &'static str) -> ZoneSpec {
@@ -205,9 +216,14 @@ mod tests {
             let [RData::SOA(soa)] = soa.as_slice() else {
                 panic!("{}: expected one SOA, found {soa:?}", spec.origin);
             };
-            assert_eq!(soa.minimum, names::NEGATIVE_TTL, "{}", spec.origin);
+            let negative_ttl = if spec.origin == names::TTL_DIFF_NET {
+                names::SHORT_TTL
+            } else {
+                names::NEGATIVE_TTL
+            };
+            assert_eq!(soa.minimum, negative_ttl, "{}", spec.origin);
             let soa_ttl = zone.records[&RrKey::new(name(spec.origin), RecordType::SOA)].ttl();
-            assert_eq!(soa_ttl, names::NEGATIVE_TTL, "{}", spec.origin);
+            assert_eq!(soa_ttl, negative_ttl, "{}", spec.origin);
             assert!(!zone.origin.is_wildcard());
         }
     }
@@ -260,6 +276,12 @@ mod tests {
             let found = rdata(zone_holding(&zones, owner), owner, RecordType::A);
             assert_eq!(found, [RData::A((*address).into())], "{owner} A");
         }
+        let short = names::SHORT_TTL_DIFF_NET;
+        let key = RrKey::new(name(short), RecordType::A);
+        assert_eq!(
+            zone_holding(&zones, short).records[&key].ttl(),
+            names::SHORT_TTL
+        );
         for (owner, target) in names::CNAME_RECORDS {
             let found = rdata(zone_holding(&zones, owner), owner, RecordType::CNAME);
             let target = Name::from_ascii(target).expect("valid name");

@@ -56,11 +56,17 @@ impl Hedge {
     }
 
     pub fn start_at(dir: tempfile::TempDir, config: PathBuf) -> Hedge {
+        Hedge::start_via(dir, config, Command::new(hedge_bin()))
+    }
+
+    /// Starts `<command> serve --config <config>`, where `command` runs the hedge binary
+    /// (directly, or through a wrapper such as `sh -c 'ulimit …; exec "$@"' sh <hedge>`).
+    pub fn start_via(dir: tempfile::TempDir, config: PathBuf, mut command: Command) -> Hedge {
         let expected = std::fs::read_to_string(&config)
             .expect("config")
             .matches("[[listener]]")
             .count();
-        let mut child = Command::new(hedge_bin())
+        let mut child = command
             .args(["serve", "--config"])
             .arg(&config)
             .env("HEDGE_LOG", "info,hedge::cmd::serve=debug")

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use hedge_policy::{BlockAction, Profile};
 use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::opt::EdnsOption;
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, SOA};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, HINFO, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 /// EDNS option code of Extended DNS Errors (RFC 8914). hickory-proto 0.26 has no typed
@@ -27,6 +27,8 @@ pub enum Ede {
     Filtered = 17,
     /// 18 Prohibited: the client is not allowed to use this listener.
     Prohibited = 18,
+    /// 21 Not Supported: zone transfers and meta query types.
+    NotSupported = 21,
     /// 22 No Reachable Authority.
     NoReachableAuthority = 22,
 }
@@ -187,15 +189,9 @@ pub fn cname(name: &Name, target: &Name, ttl: u32) -> Record {
 
 /// FORMERR for a packet that does not parse: header only, id and opcode echoed if present.
 pub fn formerr(packet: &[u8]) -> Option<Vec<u8>> {
-    if packet.len() < 12 || packet[2] & 0x80 != 0 {
-        return None; // too short to carry an id, or a response: never answer those
-    }
-    let mut out = vec![0u8; 12];
-    out[0] = packet[0];
-    out[1] = packet[1];
-    out[2] = 0x80 | (packet[2] & 0x79); // QR, opcode, RD
-    out[3] = 0x80 | 1; // RA, FORMERR
-    Some(out)
+    let mut out = Vec::with_capacity(12);
+    // Too short to carry an id, or a response: never answer those.
+    crate::wire::write_header_only(packet, 1, &mut out).then_some(out)
 }
 
 /// SERVFAIL with an EDE for a packet the server could not handle (busy, internal error):
@@ -209,9 +205,8 @@ pub fn servfail_with_ede(packet: &[u8], why: &str) -> Option<Vec<u8>> {
         }
         Ok(_) => None,
         Err(_) => {
-            let mut out = formerr(packet)?;
-            out[3] = 0x80 | 2;
-            Some(out)
+            let mut out = Vec::with_capacity(12);
+            crate::wire::write_header_only(packet, 2, &mut out).then_some(out)
         }
     }
 }
@@ -232,7 +227,74 @@ pub fn encode(m: &Message, max: usize) -> Option<Vec<u8>> {
     t.to_vec().ok()
 }
 
+/// SERVFAIL for a response that could not be encoded, with an EDE saying so, and a
+/// header-only SERVFAIL if even that fails: the client always gets an answer.
+pub fn unencodable(m: &Message) -> Vec<u8> {
+    // `m` answers a request with the same id, opcode, flags and question.
+    let mut s = response(m, ResponseCode::ServFail);
+    add_ede(&mut s, Ede::Other, "the answer could not be encoded");
+    s.to_vec().unwrap_or_else(|_| {
+        let mut out = Vec::with_capacity(12);
+        out.extend_from_slice(&m.metadata.id.to_be_bytes());
+        out.push(
+            0x80 | (u8::from(m.metadata.op_code) << 3) | u8::from(m.metadata.recursion_desired),
+        );
+        out.push(0x80 | 2);
+        out.extend_from_slice(&[0; 8]);
+        out
+    })
+}
+
+/// The answer to ANY for a name the policy allows (RFC 8482 section 4.2): one synthesised
+/// HINFO record, CPU "RFC8482", instead of every record of the name. Nothing is asked
+/// upstream, and the answer cannot be used to amplify traffic.
+pub fn any_hinfo(req: &Message, query: &Query, ttl: u32) -> Message {
+    let mut m = response(req, ResponseCode::NoError);
+    m.answers.push(Record::from_rdata(
+        query.name().clone(),
+        ttl,
+        RData::HINFO(HINFO::new("RFC8482".into(), String::new())),
+    ));
+    m
+}
+
 /// Whether an opcode is one hedge answers (QUERY); others get NOTIMP.
 pub fn supported(op: OpCode) -> bool {
     op == OpCode::Query
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::rr::rdata::TXT;
+
+    use super::*;
+
+    #[test]
+    fn an_answer_that_cannot_be_encoded_becomes_servfail() {
+        let mut req = Message::query();
+        req.metadata.id = 0x1234;
+        req.metadata.recursion_desired = true;
+        let name = Name::from_ascii("t.example.").expect("name");
+        req.add_query(Query::query(name.clone(), RecordType::TXT));
+        req.edns = Some(Edns::new());
+        let mut m = response(&req, ResponseCode::NoError);
+        // A character-string longer than 255 bytes has no wire form.
+        let txt = TXT::new(vec!["x".repeat(300)]);
+        m.answers
+            .push(Record::from_rdata(name, 60, RData::TXT(txt)));
+        assert!(
+            encode(&m, 65_535).is_none(),
+            "the test needs an unencodable answer"
+        );
+        let reply = Message::from_vec(&unencodable(&m)).expect("SERVFAIL parses");
+        assert_eq!(reply.metadata.response_code, ResponseCode::ServFail);
+        assert_eq!(reply.metadata.id, 0x1234);
+        assert!(reply.metadata.recursion_desired);
+        assert_eq!(reply.queries, req.queries);
+        assert!(reply.answers.is_empty());
+        assert_eq!(
+            decode_ede(&reply),
+            vec![(0, "the answer could not be encoded".to_string())]
+        );
+    }
 }

@@ -16,9 +16,14 @@ pub struct ListenerConfig {
     /// Addresses to bind, each explicitly (a wildcard bind makes UDP replies leave from the
     /// wrong source address on multi-homed hosts), e.g. `["10.20.0.53:53", "[fd00:20::53]:53"]`.
     pub bind: Vec<SocketAddr>,
-    /// Source subnets allowed to query; anything else gets REFUSED (EDE 18). Required: hedge
-    /// is never an open resolver.
+    /// Source subnets allowed to query; anything else gets REFUSED (EDE 18) over UDP, and
+    /// its TCP connections are closed at once. Required: hedge is never an open resolver.
     pub allow: Vec<IpNet>,
+    /// Lets `allow` cover public (globally routed) address space, e.g. a campus's own global
+    /// IPv6 prefix (default false: check-config refuses such subnets, so that `0.0.0.0/0`
+    /// can never make hedge an open resolver by mistake).
+    #[serde(default)]
+    pub allow_public: bool,
     /// Serve UDP (default true).
     #[serde(default = "yes")]
     pub udp: bool,
@@ -148,9 +153,14 @@ pub struct Limits {
     /// SERVFAIL with an EDE saying the resolver is busy.
     #[serde(default = "default_udp_in_flight")]
     pub udp_in_flight: usize,
-    /// Open TCP connections per listener address (default 256).
+    /// Open TCP connections per listener address (default 256). When all are taken, a new
+    /// connection replaces the one idle longest.
     #[serde(default = "default_tcp_connections")]
     pub tcp_connections: usize,
+    /// Open TCP connections per client address and listener address (default 16); a client
+    /// at its cap replaces its own connection idle longest.
+    #[serde(default = "default_tcp_per_client")]
+    pub tcp_per_client: usize,
     /// Queries in flight on one TCP connection (default 32); pipelined queries are
     /// answered as they complete, not in order.
     #[serde(default = "default_tcp_pipeline")]
@@ -158,6 +168,11 @@ pub struct Limits {
     /// Close a TCP connection idle for this long (milliseconds, default 10000).
     #[serde(default = "default_tcp_idle_ms")]
     pub tcp_idle_ms: u64,
+    /// A TCP message (query, or answer being sent) must be complete within this long of its
+    /// first byte (milliseconds, default 2000), so a client sending a byte at a time cannot
+    /// hold a connection.
+    #[serde(default = "default_tcp_message_ms")]
+    pub tcp_message_ms: u64,
 }
 
 impl Default for Limits {
@@ -165,8 +180,10 @@ impl Default for Limits {
         Limits {
             udp_in_flight: default_udp_in_flight(),
             tcp_connections: default_tcp_connections(),
+            tcp_per_client: default_tcp_per_client(),
             tcp_pipeline: default_tcp_pipeline(),
             tcp_idle_ms: default_tcp_idle_ms(),
+            tcp_message_ms: default_tcp_message_ms(),
         }
     }
 }
@@ -177,9 +194,15 @@ fn default_udp_in_flight() -> usize {
 fn default_tcp_connections() -> usize {
     256
 }
+fn default_tcp_per_client() -> usize {
+    16
+}
 fn default_tcp_pipeline() -> usize {
     32
 }
 fn default_tcp_idle_ms() -> u64 {
     10_000
+}
+fn default_tcp_message_ms() -> u64 {
+    2000
 }

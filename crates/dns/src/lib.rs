@@ -3,8 +3,10 @@
 //!
 //! ```text
 //! client ─UDP/TCP─▶ listener (bound to one address, serves one profile)
-//!   1. ACL: client in the listener's `allow` subnets?               no → REFUSED + EDE 18
-//!   2. parse (FORMERR on garbage; a panic becomes SERVFAIL, never a dropped query)
+//!   1. ACL: client in the listener's `allow` subnets?  no → UDP: REFUSED + EDE 18, written
+//!      on the receiving thread; TCP: closed at accept, before it takes a slot
+//!   2. parse (FORMERR on garbage; a panic becomes SERVFAIL, never a dropped query);
+//!      EDNS version ≠ 0 → BADVERS; AXFR/IXFR/meta types → REFUSED/NOTIMP; ANY → HINFO
 //!   3. Policy::decide(profile, qname) ─▶ Block → sinkhole + EDE 15/17 naming the category
 //!                                      ─▶ Rewrite → CNAME to the safe endpoint + its answer
 //!                                      ─▶ Allow → cache or upstream (recursor/forwarder),
@@ -46,6 +48,7 @@ mod mmsg;
 pub mod packet_cache;
 pub mod query;
 mod tcp;
+mod tcp_slots;
 mod udp;
 pub mod upstream;
 mod upstream_tls;

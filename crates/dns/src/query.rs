@@ -29,9 +29,57 @@ pub enum Transport {
 /// Longest time an upstream answer's encoding is reused (its TTLs count down meanwhile).
 const PACKET_REUSE: Duration = Duration::from_secs(3600);
 
-/// Answers a UDP query without the full path when it can: a packet-cache hit, or a block
-/// decided and written straight to the wire. Returns the answer's length in `out`.
-/// `received` is when the batch holding the packet arrived (one clock read per batch).
+/// Answers a client outside the listener's ACL on the receiving thread: REFUSED with
+/// EDE 18 written straight into `out`, with no parse beyond the fast one, no task and no
+/// query slot. Returns whether `out` holds an answer (packets too short to answer and
+/// responses get none).
+pub fn refuse_outsider(
+    shared: &Shared,
+    listener: usize,
+    packet: &[u8],
+    client: IpAddr,
+    out: &mut Vec<u8>,
+    received: Instant,
+) -> bool {
+    if !wire::write_prohibited(packet, out) {
+        return false;
+    }
+    let qtype = FastQuery::parse(packet).map_or(0, |q| q.qtype);
+    let live = shared.live.load();
+    observe_refusal(&live, listener, client, qtype, Outcome::Refused, received);
+    true
+}
+
+/// Counts an answer given without a lookup: no name, no category.
+fn observe_refusal(
+    live: &Live,
+    listener: usize,
+    client: IpAddr,
+    qtype: u16,
+    outcome: Outcome,
+    received: Instant,
+) {
+    if let Some(observer) = live.snapshot.observer.as_deref() {
+        let obs = Observation {
+            client,
+            qtype,
+            profile: live.snapshot.listener_profiles[listener],
+            category: None,
+            outcome,
+            qname: None,
+            domain: None,
+            cache_hit: false,
+            upstream_error: None,
+        };
+        observer.observe(&live.snapshot.policy, &obs, received);
+    }
+}
+
+/// Answers a UDP query without the full path when it can: a packet-cache hit, a block
+/// decided and written straight to the wire, or a refusal that needs no lookup (BADVERS,
+/// meta query types). Returns the answer's length in `out`. The caller has checked the
+/// ACL ([`refuse_outsider`]). `received` is when the batch holding the packet arrived
+/// (one clock read per batch).
 pub fn fast_answer(
     shared: &Shared,
     listener: usize,
@@ -41,12 +89,14 @@ pub fn fast_answer(
     received: Instant,
 ) -> Option<usize> {
     let q = FastQuery::parse(packet)?;
-    if !shared.listeners[listener].allows(client) {
-        return None; // REFUSED with its EDE: the full path
-    }
     let live = shared.live.load();
     let profile = live.snapshot.listener_profiles[listener];
     let observer = live.snapshot.observer.as_deref();
+    if let Some(rcode) = wire::write_refusal(&q, out) {
+        let outcome = refusal_outcome(rcode);
+        observe_refusal(&live, listener, client, q.qtype, outcome, received);
+        return Some(out.len());
+    }
     let key = PacketKey::new(&q, listener, shared.key_seed);
     let mut name_buf = [0u8; 256];
     let cached = shared
@@ -115,8 +165,22 @@ struct Facts {
     listed_labels: Option<u8>,
 }
 
-/// Answers one packet. `None` only for packets that must not be answered (responses, or
-/// fewer than 12 bytes: no id to answer to).
+/// How a refusal without lookup is counted: REFUSED as refused, the rest (NOTIMP,
+/// BADVERS) with the errors.
+fn refusal_outcome(rcode: u16) -> Outcome {
+    if rcode == 5 {
+        Outcome::Refused
+    } else {
+        Outcome::Servfail
+    }
+}
+
+/// How long the RFC 8482 answer to ANY lives (seconds).
+const ANY_TTL: u32 = 3600;
+
+/// Answers one packet from a client the listener allows (the caller checks the ACL, on the
+/// UDP receiving thread or at TCP accept). `None` only for packets that must not be
+/// answered (responses, or fewer than 12 bytes: no id to answer to).
 pub async fn handle(
     shared: &Shared,
     listener: usize,
@@ -152,14 +216,12 @@ pub async fn handle(
             .trim_end_matches('.')
             .to_ascii_lowercase()
     });
-    let response = if !shared.listeners[listener].allows(client) {
-        facts.outcome = Outcome::Refused;
-        let mut m = answer::response(&req, ResponseCode::Refused);
-        answer::add_ede(
-            &mut m,
-            Ede::Prohibited,
-            "this network is not allowed to use this resolver",
-        );
+    let qtype = req.queries.first().map_or(0, |q| u16::from(q.query_type()));
+    let local = wire::meta_type_answer(qtype);
+    let response = if req.edns.as_ref().is_some_and(|e| e.version() != 0) {
+        // RFC 6891: BADVERS, with the version hedge speaks (0) in the OPT record.
+        let mut m = answer::response(&req, ResponseCode::BADVERS);
+        answer::add_ede(&mut m, Ede::Other, "only EDNS version 0 is supported");
         m
     } else if !answer::supported(req.metadata.op_code) {
         answer::response(&req, ResponseCode::NotImp)
@@ -168,6 +230,19 @@ pub async fn handle(
     } else if req.queries[0].query_class() != DNSClass::IN {
         facts.outcome = Outcome::Refused;
         answer::response(&req, ResponseCode::Refused)
+    } else if let Some((rcode, text)) = local {
+        facts.outcome = refusal_outcome(rcode);
+        let mut m = answer::response(&req, ResponseCode::from(0, rcode as u8));
+        answer::add_ede(&mut m, Ede::NotSupported, text);
+        m
+    } else if let Some(m) = any_answer(
+        &live,
+        &req,
+        profile,
+        qname.as_deref().unwrap_or(""),
+        &mut facts,
+    ) {
+        m
     } else {
         resolve_query(
             shared,
@@ -179,10 +254,19 @@ pub async fn handle(
         )
         .await
     };
+    let bytes = answer::encode(&response, max_len).unwrap_or_else(|| {
+        tracing::warn!(
+            "the answer to {:?} {qtype} could not be encoded; answered SERVFAIL",
+            qname.as_deref().unwrap_or("")
+        );
+        facts.outcome = Outcome::Servfail;
+        facts.reuse = None;
+        answer::unencodable(&response)
+    });
     if let Some(observer) = &live.snapshot.observer {
         let obs = Observation {
             client,
-            qtype: req.queries.first().map_or(0, |q| u16::from(q.query_type())),
+            qtype,
             profile,
             category: facts.category,
             outcome: facts.outcome,
@@ -197,7 +281,6 @@ pub async fn handle(
         };
         observer.observe(&live.snapshot.policy, &obs, started);
     }
-    let bytes = answer::encode(&response, max_len)?;
     if transport == Transport::Udp
         && let Some(reuse) = facts.reuse
         && let Some(q) = FastQuery::parse(packet)
@@ -223,6 +306,31 @@ pub async fn handle(
         );
     }
     Some(bytes)
+}
+
+/// ANY for a name the policy allows or rewrites gets the RFC 8482 HINFO, asked of no one;
+/// None for blocked names, whose sinkhole [`resolve_query`] gives as for any type.
+fn any_answer(
+    live: &Live,
+    req: &Message,
+    profile: ProfileId,
+    qname: &str,
+    facts: &mut Facts,
+) -> Option<Message> {
+    let query = &req.queries[0];
+    if query.query_type() != RecordType::ANY {
+        return None;
+    }
+    let policy = &live.snapshot.policy;
+    let decision = policy.decide(profile, qname);
+    facts.outcome = match decision {
+        Decision::Allow(_) => Outcome::Allowed,
+        Decision::Rewrite(_) => Outcome::Rewritten,
+        Decision::Block(_) | Decision::Bypass(_) => return None,
+    };
+    facts.category = decision.category(policy.index());
+    facts.reuse = Some(Duration::from_secs(u64::from(ANY_TTL)));
+    Some(answer::any_hinfo(req, query, ANY_TTL))
 }
 
 /// Decides and answers a well-formed single question.

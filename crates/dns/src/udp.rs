@@ -1,5 +1,6 @@
-//! UDP listener: a thread per socket, blocked in `recvmmsg`, answers what the fast path can
-//! itself and hands every other query to a task on the runtime.
+//! UDP listener: a thread per socket, blocked in `recvmmsg`, refuses clients outside the
+//! ACL and answers what the fast path can itself, and hands every other query to a task on
+//! the runtime.
 //!
 //! A thread rather than a task because waiting is then part of the receive call: a task
 //! wakes from `epoll_wait`, receives, and must receive once more to learn the socket is
@@ -22,7 +23,7 @@ use tokio::sync::Semaphore;
 use crate::Shared;
 use crate::answer;
 use crate::mmsg::Batch;
-use crate::query::{Transport, fast_answer, handle_guarded};
+use crate::query::{Transport, fast_answer, handle_guarded, refuse_outsider};
 
 /// Binds a blocking UDP socket to exactly `addr` (never a wildcard: replies must leave from
 /// the address the client asked), with a large receive buffer for bursts.
@@ -113,6 +114,17 @@ fn receive_loop(
             let Some((packet, peer, out)) = batch.slot(i) else {
                 continue;
             };
+            // The ACL first, and only here: a client outside it costs no task, no full
+            // parse and no query slot.
+            if !shared.listeners[listener].allows(peer.ip()) {
+                let refused = AssertUnwindSafe(|| {
+                    refuse_outsider(shared, listener, packet, peer.ip(), out, received)
+                });
+                if matches!(std::panic::catch_unwind(refused), Ok(true)) {
+                    batch.commit_reply(peer);
+                }
+                continue;
+            }
             // Cached answers and blocks: answered here, without a task or an allocation.
             let fast = AssertUnwindSafe(|| {
                 fast_answer(shared, listener, packet, peer.ip(), out, received)

@@ -1,6 +1,8 @@
-//! The UDP fast path: a zero-copy parse of ordinary queries and sinkhole answers written
-//! straight to the wire (cached answers are in [`crate::packet_cache`]). Everything it cannot handle goes to the full path
-//! in [`crate::query`]; the one place that decides stays [`hedge_policy::Policy::decide`].
+//! The UDP fast path: a zero-copy parse of ordinary queries, and the answers hedge writes
+//! straight to the wire: sinkholes, and the refusals that need no lookup (a client outside
+//! the ACL, an EDNS version other than 0, a meta query type). Cached answers are in
+//! [`crate::packet_cache`]. Everything it cannot handle goes to the full path in
+//! [`crate::query`]; the one place that decides stays [`hedge_policy::Policy::decide`].
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -24,6 +26,8 @@ pub struct FastQuery<'p> {
     pub qtype: u16,
     /// EDNS: (advertised payload size, DO bit).
     pub edns: Option<(u16, bool)>,
+    /// The EDNS version asked for (0 without EDNS); hedge speaks only 0.
+    pub edns_version: u8,
 }
 
 impl<'p> FastQuery<'p> {
@@ -65,6 +69,7 @@ impl<'p> FastQuery<'p> {
         }
         let question_end = i + 4;
         let mut edns = None;
+        let mut edns_version = 0;
         if counts[7] == 1 {
             // OPT: root name, type 41, class = payload, ttl = ext-rcode/version/flags, rdata.
             let at = question_end;
@@ -74,10 +79,11 @@ impl<'p> FastQuery<'p> {
             let payload = field(at + 3)?;
             let (version, do_bit) = (*packet.get(at + 6)?, packet.get(at + 7)? & 0x80 != 0);
             let rdlen = usize::from(field(at + 9)?);
-            if version != 0 || at + 11 + rdlen != packet.len() {
+            if at + 11 + rdlen != packet.len() {
                 return None;
             }
             edns = Some((payload, do_bit));
+            edns_version = version;
         } else if question_end != packet.len() {
             return None;
         }
@@ -87,6 +93,7 @@ impl<'p> FastQuery<'p> {
             question_end,
             qtype,
             edns,
+            edns_version,
         })
     }
 
@@ -222,22 +229,104 @@ pub fn write_block(
         }
     }
     if q.edns.is_some() {
-        let text = text.as_bytes();
-        let text = &text[..text.len().min(400)];
-        out.extend_from_slice(&[0, 0, 41]);
-        out.extend_from_slice(&EDNS_PAYLOAD.to_be_bytes());
-        out.extend_from_slice(&[0, 0, 0, 0]);
-        out.extend_from_slice(&((text.len() + 6) as u16).to_be_bytes());
-        out.extend_from_slice(&EDE_OPTION.to_be_bytes());
-        out.extend_from_slice(&((text.len() + 2) as u16).to_be_bytes());
-        out.extend_from_slice(&(ede as u16).to_be_bytes());
-        out.extend_from_slice(text);
+        push_opt(out, 0, ede, &text);
     }
     if out.len() > q.max_udp() {
         return None; // does not fit: the full path truncates properly
     }
     let outcome = Outcome::Blocked;
     Some((outcome, Duration::from_secs(3600)))
+}
+
+/// Appends an OPT record (our payload size, version 0) carrying the high bits of an
+/// extended rcode and an Extended DNS Error.
+fn push_opt(out: &mut Vec<u8>, rcode_high: u8, ede: Ede, text: &str) {
+    let text = text.as_bytes();
+    let text = &text[..text.len().min(400)];
+    out.extend_from_slice(&[0, 0, 41]);
+    out.extend_from_slice(&EDNS_PAYLOAD.to_be_bytes());
+    out.extend_from_slice(&[rcode_high, 0, 0, 0]);
+    out.extend_from_slice(&((text.len() + 6) as u16).to_be_bytes());
+    out.extend_from_slice(&EDE_OPTION.to_be_bytes());
+    out.extend_from_slice(&((text.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&(ede as u16).to_be_bytes());
+    out.extend_from_slice(text);
+}
+
+/// RCODE 16 (RFC 6891), for a query of an EDNS version hedge does not speak.
+pub const BADVERS: u16 = 16;
+
+/// What a client outside the listener's `allow` subnets is told.
+pub const PROHIBITED_TEXT: &str = "this network is not allowed to use this resolver";
+
+/// The answer to a query type hedge never resolves: zone transfers are REFUSED (as by any
+/// resolver), other meta types (RFC 6895: OPT, TKEY, TSIG, MAILA, MAILB, the unassigned
+/// 128-248) and the reserved type 0 are NOTIMP; both with EDE 21 (Not Supported). ANY is
+/// not among them (see `query::any_answer`).
+pub fn meta_type_answer(qtype: u16) -> Option<(u16, &'static str)> {
+    match qtype {
+        251 | 252 => Some((5, "zone transfers are not served by this resolver")),
+        0 | 41 | 128..=254 => Some((4, "this query type is not supported")),
+        _ => None,
+    }
+}
+
+/// The answers the fast path gives without a lookup, in the order the full path checks
+/// them: BADVERS for an EDNS version other than 0, then meta query types.
+pub fn write_refusal(q: &FastQuery<'_>, out: &mut Vec<u8>) -> Option<u16> {
+    let (rcode, ede, text) = if q.edns_version != 0 {
+        (BADVERS, Ede::Other, "only EDNS version 0 is supported")
+    } else {
+        let (rcode, text) = meta_type_answer(q.qtype)?;
+        (rcode, Ede::NotSupported, text)
+    };
+    write_rcode(q, rcode, ede, text, out);
+    Some(rcode)
+}
+
+/// Writes an answer of the question alone with `rcode` and, when the query has EDNS, an
+/// OPT record with the EDE (and an extended rcode's high bits). Never allocates: the
+/// reply buffers hold 1232 bytes, more than a question and an OPT record.
+pub fn write_rcode(q: &FastQuery<'_>, rcode: u16, ede: Ede, text: &str, out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(&q.packet[..2]);
+    out.push(0x80 | (q.packet[2] & 0x01)); // QR, opcode 0, RD copied
+    out.push(0x80 | (q.packet[3] & 0x10) | (rcode & 0x0f) as u8); // RA, CD copied
+    for c in [1u16, 0, 0, u16::from(q.edns.is_some())] {
+        out.extend_from_slice(&c.to_be_bytes());
+    }
+    out.extend_from_slice(&q.packet[12..q.question_end]);
+    if q.edns.is_some() {
+        push_opt(out, (rcode >> 4) as u8, ede, text);
+    }
+}
+
+/// Writes a header-only answer with `rcode` for a packet that may not parse: its id,
+/// opcode and RD echoed. False for packets that get no answer (shorter than a header,
+/// or responses).
+pub fn write_header_only(packet: &[u8], rcode: u8, out: &mut Vec<u8>) -> bool {
+    if packet.len() < 12 || packet[2] & 0x80 != 0 {
+        return false;
+    }
+    out.clear();
+    out.extend_from_slice(&packet[..2]);
+    out.push(0x80 | (packet[2] & 0x79)); // QR, opcode, RD
+    out.push(0x80 | (rcode & 0x0f)); // RA
+    out.extend_from_slice(&[0; 8]);
+    true
+}
+
+/// The answer to a client outside the listener's ACL, written on the receiving thread:
+/// REFUSED with EDE 18 for a query the fast parser reads, a header-only REFUSED for
+/// anything else. False when the packet gets no answer.
+pub fn write_prohibited(packet: &[u8], out: &mut Vec<u8>) -> bool {
+    match FastQuery::parse(packet) {
+        Some(q) => {
+            write_rcode(&q, 5, Ede::Prohibited, PROHIBITED_TEXT, out);
+            true
+        }
+        None => write_header_only(packet, 5, out),
+    }
 }
 
 /// The sinkhole's MNAME and RNAME (`hedge.invalid.`, `blocked.hedge.invalid.`) in wire form.
@@ -437,6 +526,152 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn query_bytes(qtype: RecordType, edns_version: Option<u8>) -> (Message, Vec<u8>) {
+        let mut req = Message::query();
+        req.metadata.id = 0x5151;
+        req.metadata.recursion_desired = true;
+        req.metadata.checking_disabled = true;
+        req.add_query(Query::query(
+            Name::from_ascii("Www.Example.com.").expect("name"),
+            qtype,
+        ));
+        if let Some(version) = edns_version {
+            let mut edns = Edns::new();
+            edns.set_version(version);
+            req.edns = Some(edns);
+        }
+        let bytes = req.to_vec().expect("encode");
+        (req, bytes)
+    }
+
+    /// The refusals written on the fast path say what the full path's messages say.
+    #[test]
+    fn fast_refusals_equal_the_full_path() {
+        use hickory_proto::op::ResponseCode;
+        let cases = [
+            (
+                RecordType::A,
+                Some(1),
+                Some((ResponseCode::BADVERS, Ede::Other)),
+            ),
+            (
+                RecordType::AXFR,
+                Some(0),
+                Some((ResponseCode::Refused, Ede::NotSupported)),
+            ),
+            (
+                RecordType::IXFR,
+                None,
+                Some((ResponseCode::Refused, Ede::NotSupported)),
+            ),
+            (
+                RecordType::OPT,
+                Some(0),
+                Some((ResponseCode::NotImp, Ede::NotSupported)),
+            ),
+            (
+                RecordType::TSIG,
+                Some(0),
+                Some((ResponseCode::NotImp, Ede::NotSupported)),
+            ),
+            (
+                RecordType::from(249),
+                Some(0),
+                Some((ResponseCode::NotImp, Ede::NotSupported)),
+            ),
+            (
+                RecordType::from(253),
+                Some(0),
+                Some((ResponseCode::NotImp, Ede::NotSupported)),
+            ),
+            (
+                RecordType::from(128),
+                None,
+                Some((ResponseCode::NotImp, Ede::NotSupported)),
+            ),
+            (
+                RecordType::from(0),
+                Some(0),
+                Some((ResponseCode::NotImp, Ede::NotSupported)),
+            ),
+            (RecordType::ANY, Some(0), None),
+            (RecordType::A, Some(0), None),
+            (RecordType::from(127), Some(0), None),
+        ];
+        for (qtype, version, expected) in cases {
+            let (req, bytes) = query_bytes(qtype, version);
+            let q = FastQuery::parse(&bytes).expect("parses");
+            assert_eq!(q.edns_version, version.unwrap_or(0));
+            let mut out = Vec::with_capacity(1232);
+            let rcode = write_refusal(&q, &mut out);
+            let ctx = format!("{qtype} edns {version:?}");
+            let Some((rcode_expected, ede)) = expected else {
+                assert_eq!(rcode, None, "{ctx}: resolved, not refused");
+                continue;
+            };
+            assert_eq!(rcode, Some(u16::from(rcode_expected)), "{ctx}");
+            assert!(out.capacity() == 1232, "{ctx}: written in place");
+            let fast = Message::from_vec(&out).expect("the fast answer parses");
+            let mut slow = answer::response(&req, rcode_expected);
+            let text = match ede {
+                Ede::Other => "only EDNS version 0 is supported",
+                _ => meta_type_answer(u16::from(qtype)).expect("meta").1,
+            };
+            answer::add_ede(&mut slow, ede, text);
+            let slow = Message::from_vec(&slow.to_vec().expect("encode")).expect("parse");
+            assert_eq!(fast.metadata, slow.metadata, "{ctx}");
+            assert_eq!(
+                u16::from(fast.metadata.response_code),
+                u16::from(rcode_expected)
+            );
+            assert_eq!(
+                fast.queries, slow.queries,
+                "{ctx}: the question, its case kept"
+            );
+            assert_eq!(fast.edns.is_some(), version.is_some(), "{ctx}");
+            assert_eq!(
+                fast.edns.as_ref().map(|e| e.version()),
+                slow.edns.as_ref().map(|e| e.version())
+            );
+            assert_eq!(
+                answer::decode_ede(&fast),
+                answer::decode_ede(&slow),
+                "{ctx}"
+            );
+        }
+    }
+
+    #[test]
+    fn outsiders_get_refused_with_ede_18_or_a_bare_header() {
+        use hickory_proto::op::ResponseCode;
+        let (req, bytes) = query_bytes(RecordType::A, Some(0));
+        let mut out = Vec::with_capacity(1232);
+        assert!(write_prohibited(&bytes, &mut out));
+        let m = Message::from_vec(&out).expect("parses");
+        assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+        assert_eq!(m.metadata.id, req.metadata.id);
+        assert!(m.metadata.recursion_desired && m.metadata.checking_disabled);
+        assert_eq!(m.queries, req.queries);
+        assert_eq!(
+            answer::decode_ede(&m),
+            vec![(Ede::Prohibited as u16, PROHIBITED_TEXT.to_string())]
+        );
+        // What the fast parser cannot read gets a header, never a full parse.
+        let garbage = b"\x12\x34\x01\x00\x00\x05\xff\xff\xff\xff\xff\xff\x03ab";
+        assert!(write_prohibited(garbage, &mut out));
+        assert_eq!(out, b"\x12\x34\x81\x85\0\0\0\0\0\0\0\0");
+        let mut response = bytes.clone();
+        response[2] |= 0x80;
+        assert!(
+            !write_prohibited(&response, &mut out),
+            "responses get no answer"
+        );
+        assert!(
+            !write_prohibited(&bytes[..11], &mut out),
+            "nor does a short packet"
+        );
     }
 
     #[test]

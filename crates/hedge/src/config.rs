@@ -250,6 +250,17 @@ pub fn check(loaded: &Loaded) -> anyhow::Result<Checked> {
                 at("allow")
             )));
         }
+        if !l.allow_public
+            && let Some(open) = l
+                .allow
+                .iter()
+                .find(|n| crate::public_space::covers_public(n))
+        {
+            return Err(bad(format!(
+                "{}: {open} covers public address space, so anyone on the internet who can reach this listener could use hedge (an open resolver, which attackers use to amplify floods); list your own client subnets, or, if they really are public addresses (a campus's global IPv6 prefix), set `allow_public = true` on this listener",
+                at("allow")
+            )));
+        }
         if !l.udp && !l.tcp {
             return Err(bad(format!(
                 "{}: udp and tcp are both off; the listener would serve nothing",
@@ -319,14 +330,20 @@ pub fn check(loaded: &Loaded) -> anyhow::Result<Checked> {
     for (key, v) in [
         ("udp_in_flight", srv.udp_in_flight),
         ("tcp_connections", srv.tcp_connections),
+        ("tcp_per_client", srv.tcp_per_client),
         ("tcp_pipeline", srv.tcp_pipeline),
     ] {
         if v == 0 {
             return Err(bad(format!("key `server.{key}`: must be at least 1")));
         }
     }
-    if srv.tcp_idle_ms == 0 {
-        return Err(bad("key `server.tcp_idle_ms`: must be at least 1".into()));
+    for (key, v) in [
+        ("tcp_idle_ms", srv.tcp_idle_ms),
+        ("tcp_message_ms", srv.tcp_message_ms),
+    ] {
+        if v == 0 {
+            return Err(bad(format!("key `server.{key}`: must be at least 1")));
+        }
     }
     if u.timeout_ms == 0 || u.timeout_ms > 60_000 {
         return Err(bad(

@@ -12,9 +12,11 @@ use tracing_subscriber::util::SubscriberInitExt;
 mod cli;
 mod cmd;
 mod config;
+mod fd_limit;
 mod metrics;
 mod observe;
 mod output;
+mod public_space;
 mod starter;
 mod stats;
 

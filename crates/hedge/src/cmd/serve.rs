@@ -9,7 +9,9 @@ use hedge_dns::Server;
 use metrics::counter;
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::cli::UsageError;
 use crate::config::{self, Loaded};
+use crate::fd_limit;
 use crate::metrics as m;
 use crate::stats::{self, Stats};
 
@@ -18,6 +20,14 @@ pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let checked = config::check(&loaded)?;
     for n in &checked.notices {
         tracing::warn!("{n}");
+    }
+    let fd_limit = fd_limit::raise().or_else(|e| {
+        tracing::warn!("cannot raise the file-descriptor limit: {e}");
+        fd_limit::hard()
+    })?;
+    match fd_limit::check(&loaded.config, fd_limit) {
+        Ok(warning) => warning.iter().for_each(|w| tracing::warn!("{w}")),
+        Err(e) => return Err(anyhow::Error::new(UsageError(e))),
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -292,10 +292,11 @@ pub fn block_text_via(
                 p.name
             ),
         ),
-        BlockReason::CustomBlock => (
+        BlockReason::CustomBlock(list) => (
             Ede::Blocked,
             format!(
-                "blocked: custom block list{via} (profile {}, index {version})",
+                "blocked: custom list {}{via} (profile {}, index {version})",
+                policy.custom_list_name(list),
                 p.name
             ),
         ),

@@ -49,6 +49,8 @@ pub struct Profile {
     /// Effective block flag per category index.
     pub(crate) blocked: Vec<bool>,
     pub(crate) custom_block: Option<Index>,
+    /// The custom list of each label set of `custom_block` (set by `Policy::new`).
+    pub(crate) custom_block_lists: Vec<crate::CustomListId>,
     pub(crate) custom_allow: Option<Index>,
 }
 
@@ -60,7 +62,42 @@ impl Profile {
             .copied()
             .unwrap_or(false)
     }
+
+    /// The custom block list that lists `name` (lower case), if one does.
+    pub(crate) fn custom_block_list(&self, name: &str) -> Option<crate::CustomListId> {
+        let m = self.custom_block.as_ref()?.lookup(name)?;
+        Some(
+            self.custom_block_lists
+                .get(m.set as usize)
+                .copied()
+                .unwrap_or(0),
+        )
+    }
+
+    /// Numbers this profile's custom block lists in `lists`, the policy's list of every
+    /// profile's lists (a name in two lists counts under the first).
+    pub(crate) fn number_custom_lists(&mut self, lists: &mut Vec<String>) {
+        let Some(index) = &self.custom_block else {
+            return;
+        };
+        self.custom_block_lists = (0..index.meta().sets.len())
+            .map(|set| {
+                let name = index
+                    .labels(set as hedge_lists::LabelSetId)
+                    .next()
+                    .map_or_else(|| BLOCK_DOMAINS.to_string(), |l| l.source.clone());
+                let at = lists.iter().position(|l| *l == name).unwrap_or_else(|| {
+                    lists.push(name);
+                    lists.len() - 1
+                });
+                crate::CustomListId::try_from(at).unwrap_or(crate::CustomListId::MAX)
+            })
+            .collect();
+    }
 }
+
+/// The list name of a profile's inline `block_domains` (files are named by their stem).
+const BLOCK_DOMAINS: &str = "block_domains";
 
 /// Merges a profile with its ancestors: the child's own entries win over inherited ones.
 pub(crate) fn flatten(
@@ -254,6 +291,7 @@ pub(crate) fn build(
         allow_entries,
         blocked,
         custom_block,
+        custom_block_lists: Vec::new(),
         custom_allow,
         name,
     })
@@ -276,15 +314,18 @@ fn custom_index(
         .map_err(|e| PolicyError::at(profile, kind, e.to_string()))?;
     let mut compiler = Compiler::new(&taxonomy);
     let key = format!("{kind}_domains");
-    compiler
-        .add_text(
-            &format!("{profile}-{kind}"),
-            Format::Plain,
-            &[],
-            inline.join("\n").as_bytes(),
-            &format!("profile `{profile}` {key}"),
-        )
-        .map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
+    // Sources are named after their lists, so a block is counted under its list.
+    if !inline.is_empty() {
+        compiler
+            .add_text(
+                &key,
+                Format::Plain,
+                &[],
+                inline.join("\n").as_bytes(),
+                &format!("profile `{profile}` {key}"),
+            )
+            .map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
+    }
     for file in files {
         let path = base_dir.join(file);
         let text = std::fs::read(&path).map_err(|e| {
@@ -297,9 +338,12 @@ fn custom_index(
                 ),
             )
         })?;
+        let list = file
+            .file_stem()
+            .map_or_else(|| key.clone(), |s| s.to_string_lossy().into_owned());
         compiler
             .add_text(
-                &format!("{profile}-{kind}"),
+                &list,
                 Format::Plain,
                 &[],
                 &text,

@@ -770,6 +770,17 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
+    /// The first and last UTC day (`YYYY-MM-DD`) that have query counts; `None` when the
+    /// store holds none (a new store, or one only `hedge lists compile` wrote to).
+    pub fn counted_days(&self) -> Result<Option<(String, String)>, Error> {
+        self.conn
+            .query_row("SELECT MIN(day), MAX(day) FROM counts", [], |r| {
+                Ok(r.get::<_, Option<String>>(0)?
+                    .zip(r.get::<_, Option<String>>(1)?))
+            })
+            .map_err(self.err("reading the counted days"))
+    }
+
     /// Rows in a table, for tests and `hedge` diagnostics.
     #[doc(hidden)]
     pub fn row_count(&self, table: &str) -> Result<u64, Error> {

@@ -44,6 +44,9 @@ pub struct Profile {
     pub allow_categories: Vec<String>,
     /// Custom blocked entries as configured (names, files' entries).
     pub block_entries: Vec<String>,
+    /// Custom blocked entries with a URL path (`news.sky.com/#watchlive`), as written: part
+    /// of the published policy, but DNS cannot enforce them (it sees only the host).
+    pub block_path_entries: Vec<String>,
     /// Custom allowed entries (the walled garden in allowlist mode).
     pub allow_entries: Vec<String>,
     /// Effective block flag per category index.
@@ -251,7 +254,7 @@ pub(crate) fn build(
                 .into(),
         ));
     }
-    let (custom_block, block_entries) = custom_index(
+    let (custom_block, block_entries, block_path_entries) = custom_index(
         &name,
         "block",
         &cfg.block_domains,
@@ -259,7 +262,7 @@ pub(crate) fn build(
         base_dir,
         notices,
     )?;
-    let (custom_allow, allow_entries) = custom_index(
+    let (custom_allow, allow_entries, _) = custom_index(
         &name,
         "allow",
         &cfg.allow_domains,
@@ -288,6 +291,7 @@ pub(crate) fn build(
         block_categories: cfg.block,
         allow_categories: cfg.allow,
         block_entries,
+        block_path_entries,
         allow_entries,
         blocked,
         custom_block,
@@ -298,7 +302,8 @@ pub(crate) fn build(
 }
 
 /// Compiles inline domains and domain files into a small index (the same suffix lookup as
-/// the category index). Returns the entries kept, for `policy show`.
+/// the category index). Returns the entries kept and those with a path DNS cannot enforce,
+/// for `policy show`.
 fn custom_index(
     profile: &str,
     kind: &str,
@@ -306,16 +311,18 @@ fn custom_index(
     files: &[std::path::PathBuf],
     base_dir: &Path,
     notices: &mut Vec<String>,
-) -> Result<(Option<Index>, Vec<String>), PolicyError> {
+) -> Result<(Option<Index>, Vec<String>, Vec<String>), PolicyError> {
     if inline.is_empty() && files.is_empty() {
-        return Ok((None, Vec::new()));
+        return Ok((None, Vec::new(), Vec::new()));
     }
+    let mut path_entries = Vec::new();
     let taxonomy = Taxonomy::from_defs(Vec::new(), "custom lists")
         .map_err(|e| PolicyError::at(profile, kind, e.to_string()))?;
     let mut compiler = Compiler::new(&taxonomy);
     let key = format!("{kind}_domains");
     // Sources are named after their lists, so a block is counted under its list.
     if !inline.is_empty() {
+        path_entries.extend(hedge_lists::path_entries(Format::Plain, &inline.join("\n")));
         compiler
             .add_text(
                 &key,
@@ -338,6 +345,10 @@ fn custom_index(
                 ),
             )
         })?;
+        path_entries.extend(hedge_lists::path_entries(
+            Format::Plain,
+            &String::from_utf8_lossy(&text),
+        ));
         let list = file
             .file_stem()
             .map_or_else(|| key.clone(), |s| s.to_string_lossy().into_owned());
@@ -366,5 +377,5 @@ fn custom_index(
         .map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
     let mut entries = Vec::new();
     index.for_each_name(|k, _| entries.push(hedge_lists::name_from_key(k)));
-    Ok((Some(index), entries))
+    Ok((Some(index), entries, path_entries))
 }

@@ -292,11 +292,10 @@ pub fn block_text_via(
                 p.name
             ),
         ),
-        BlockReason::CustomBlock(list) => (
+        BlockReason::CustomBlock(_) => (
             Ede::Blocked,
             format!(
-                "blocked: custom list {}{via} (profile {}, index {version})",
-                policy.custom_list_name(list),
+                "blocked: custom block list{via} (profile {}, index {version})",
                 p.name
             ),
         ),

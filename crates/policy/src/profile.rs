@@ -254,7 +254,11 @@ pub(crate) fn build(
                 .into(),
         ));
     }
-    let (custom_block, block_entries, block_path_entries) = custom_index(
+    let CustomIndex {
+        index: custom_block,
+        entries: block_entries,
+        path_entries: block_path_entries,
+    } = custom_index(
         &name,
         "block",
         &cfg.block_domains,
@@ -262,7 +266,11 @@ pub(crate) fn build(
         base_dir,
         notices,
     )?;
-    let (custom_allow, allow_entries, _) = custom_index(
+    let CustomIndex {
+        index: custom_allow,
+        entries: allow_entries,
+        ..
+    } = custom_index(
         &name,
         "allow",
         &cfg.allow_domains,
@@ -301,6 +309,16 @@ pub(crate) fn build(
     })
 }
 
+/// A profile's custom domains, compiled.
+#[derive(Default)]
+struct CustomIndex {
+    index: Option<Index>,
+    /// The names kept, for `policy show`.
+    entries: Vec<String>,
+    /// The entries with a URL path, which DNS cannot enforce, as written.
+    path_entries: Vec<String>,
+}
+
 /// Compiles inline domains and domain files into a small index (the same suffix lookup as
 /// the category index). Returns the entries kept and those with a path DNS cannot enforce,
 /// for `policy show`.
@@ -311,9 +329,9 @@ fn custom_index(
     files: &[std::path::PathBuf],
     base_dir: &Path,
     notices: &mut Vec<String>,
-) -> Result<(Option<Index>, Vec<String>, Vec<String>), PolicyError> {
+) -> Result<CustomIndex, PolicyError> {
     if inline.is_empty() && files.is_empty() {
-        return Ok((None, Vec::new(), Vec::new()));
+        return Ok(CustomIndex::default());
     }
     let mut path_entries = Vec::new();
     let taxonomy = Taxonomy::from_defs(Vec::new(), "custom lists")
@@ -377,5 +395,9 @@ fn custom_index(
         .map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
     let mut entries = Vec::new();
     index.for_each_name(|k, _| entries.push(hedge_lists::name_from_key(k)));
-    Ok((Some(index), entries, path_entries))
+    Ok(CustomIndex {
+        index: Some(index),
+        entries,
+        path_entries,
+    })
 }

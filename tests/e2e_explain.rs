@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use hickory_proto::rr::RecordType;
 use support::*;
@@ -16,14 +16,10 @@ block_domains = ["adtracker.net"]
 "#;
 
 fn explain(config: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(hedge_bin())
-        .args(["explain", "--config"])
-        .arg(config)
-        .args(["--profile", "adult"])
-        .args(args)
-        .env("HEDGE_LOG", "warn")
-        .output()
-        .expect("run hedge explain")
+    let config = config.to_str().expect("utf-8");
+    let mut all = vec!["explain", "--config", config, "--profile", "adult"];
+    all.extend_from_slice(args);
+    run_hedge(all)
 }
 
 fn stdout(o: &Output) -> String {

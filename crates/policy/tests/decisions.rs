@@ -428,42 +428,23 @@ fn blocks_without_a_category_count_under_their_rule() {
         d.category(p.index())
             .map(|c| labels[usize::from(c)].clone())
     };
-    assert_eq!(
-        counted("adult", "www.bet365.com").as_deref(),
-        Some("gambling")
-    );
-    assert_eq!(
-        counted("adult", "watchlive.channel4.com").as_deref(),
-        Some("custom:tv")
-    );
-    assert_eq!(
-        counted("child", "watchlive.channel4.com").as_deref(),
-        Some("custom:tv"),
-        "an inherited list keeps its name"
-    );
-    assert_eq!(
-        counted("child", "www.secondlife.com").as_deref(),
-        Some("custom:worlds")
-    );
-    assert_eq!(
-        counted("adult", "inline.example").as_deref(),
-        Some("custom:block_domains")
-    );
-    assert_eq!(
-        counted("adult", "use-application-dns.net").as_deref(),
-        Some("bypass:doh-canary")
-    );
-    assert_eq!(
-        counted("adult", "mask.icloud.com").as_deref(),
-        Some("bypass:private-relay")
-    );
-    assert_eq!(
-        counted("adult", "_dns.resolver.arpa").as_deref(),
-        Some("bypass:ddr")
-    );
-    assert_eq!(
-        counted("garden", "example.com").as_deref(),
-        Some("walled-garden")
-    );
+    for (profile, name, label) in [
+        ("adult", "www.bet365.com", "gambling"),
+        ("adult", "watchlive.channel4.com", "custom:tv"),
+        // An inherited list keeps its name.
+        ("child", "watchlive.channel4.com", "custom:tv"),
+        ("child", "www.secondlife.com", "custom:worlds"),
+        ("adult", "inline.example", "custom:block_domains"),
+        ("adult", "use-application-dns.net", "bypass:doh-canary"),
+        ("adult", "mask.icloud.com", "bypass:private-relay"),
+        ("adult", "_dns.resolver.arpa", "bypass:ddr"),
+        ("garden", "example.com", "walled-garden"),
+    ] {
+        assert_eq!(
+            counted(profile, name).as_deref(),
+            Some(label),
+            "{profile} {name}"
+        );
+    }
     assert_eq!(counted("adult", "example.com"), None);
 }

@@ -158,18 +158,17 @@ fn policy_show_of_the_example_is_the_published_policy() {
 
 #[test]
 fn every_filtering_profile_of_the_defaults_blocks_encrypted_dns_resolvers() {
-    let example = repo().join("deploy/hedge.toml");
-    for args in [
-        vec!["policy", "show", "--format", "json"],
-        vec![
-            "policy",
-            "show",
-            "--format",
-            "json",
-            "--config",
-            example.to_str().expect("utf-8"),
-        ],
-    ] {
+    let examples = [
+        "deploy/hedge.toml",
+        "deploy/hedge-minimal.toml",
+        "deploy/hedge-extended.toml",
+    ]
+    .map(|e| repo().join(e).to_str().expect("utf-8").to_string());
+    let mut runs = vec![vec!["policy", "show", "--format", "json"]];
+    for e in &examples {
+        runs.push(vec!["policy", "show", "--format", "json", "--config", e]);
+    }
+    for args in runs {
         let o = hedge(&args);
         assert!(o.status.success(), "{}", stderr(&o));
         let profiles: Vec<Value> = serde_json::from_slice(&o.stdout).expect("json");

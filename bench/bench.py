@@ -767,7 +767,7 @@ def counting_overhead(tag, conf_on, conf_off, env, probe, files, secs):
             ratios = sorted(p["on"] / p["off"] - 1 for p in pairs if p["on"] and p["off"])
             busy = sum(p["on_cpu_s"] for p in pairs)
             res[mix] = {"pairs": pairs,
-                        # Over all runs, not a median: the per-name write is once a minute.
+                        # Over all runs, not a median: the per-name write is every 5 s.
                         "flusher_share": sum(p["on_flusher_s"] for p in pairs) / busy if busy else None,
                         "overhead": statistics.median(ratios) if ratios else None,
                         "min": ratios[0] if ratios else None, "max": ratios[-1] if ratios else None,

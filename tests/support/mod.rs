@@ -214,3 +214,16 @@ pub fn rcode(m: &Message) -> ResponseCode {
 pub fn repo() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
+
+/// Runs a `hedge` command (not `serve`) to completion, with warnings only in its log.
+pub fn run_hedge<I, S>(args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(hedge_bin())
+        .args(args)
+        .env("HEDGE_LOG", "warn")
+        .output()
+        .expect("run hedge")
+}

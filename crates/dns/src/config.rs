@@ -60,7 +60,8 @@ pub struct UpstreamConfig {
     /// client then gets a stale answer if one is cached, otherwise SERVFAIL.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
-    /// Answers kept in the response cache (default 20000; a few kB each).
+    /// Answers kept in the response cache (default 20000; about 40 bytes each plus the
+    /// encoded answer).
     #[serde(default = "default_cache_size")]
     pub cache_size: usize,
     /// Serve expired answers for up to this many seconds when upstreams fail (RFC 8767;

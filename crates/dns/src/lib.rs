@@ -103,7 +103,9 @@ pub struct Observation<'a> {
     pub qtype: u16,
     /// The listener's profile.
     pub profile: ProfileId,
-    /// The category it was blocked for, or its first category when listed and allowed.
+    /// The category it was blocked for, or its first category when listed and allowed; for
+    /// a block no category explains, the rule's label (an index into
+    /// [`Policy::count_labels`], past the taxonomy's categories).
     pub category: Option<CategoryIdx>,
     /// What happened.
     pub outcome: Outcome,

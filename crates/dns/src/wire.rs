@@ -381,7 +381,7 @@ pub fn block_text_via(
                 p.name
             ),
         ),
-        BlockReason::CustomBlock => (
+        BlockReason::CustomBlock(_) => (
             Ede::Blocked,
             format!(
                 "blocked: custom block list{via} (profile {}, index {version})",

@@ -91,6 +91,11 @@ pub enum Command {
         config: Option<PathBuf>,
     },
     /// Explain the decision for a name: profile → rule or category → source list → index version.
+    ///
+    /// An allowed name is resolved through the configured upstream, as `serve` does, and
+    /// every CNAME target in its answer decided too: the verdict is the one `serve` gives.
+    /// `--offline` decides from the index and custom lists alone. Exit status 0; 1 when the
+    /// upstream failed (the offline decision is then printed, marked as such).
     Explain(ExplainArgs),
     /// Query statistics for Freedom of Information answers, from the aggregates hedge keeps.
     #[command(verbatim_doc_comment)]
@@ -178,6 +183,10 @@ pub struct ExplainArgs {
     /// The query type (the decision is the same for every type; the answer's shape is not).
     #[arg(default_value = "A")]
     pub qtype: String,
+    /// Decide from the index and custom lists alone, without resolving the name (CNAME
+    /// targets, which `serve` also checks, are then not seen).
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Subcommand)]

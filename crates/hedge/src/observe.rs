@@ -47,11 +47,10 @@ impl StatsSink {
             .iter()
             .map(|p| counters.profile_index(&p.name))
             .collect();
-        let taxonomy = policy.index().taxonomy();
-        let category_map = taxonomy
-            .defs()
+        let category_map = policy
+            .count_labels()
             .iter()
-            .map(|c| counters.category_index(&c.id))
+            .map(|label| counters.category_index(label))
             .collect();
         StatsSink {
             counters,
@@ -83,12 +82,20 @@ pub struct QueryObserver {
 impl QueryObserver {
     pub fn new(policy: &Policy, stats: Option<StatsSink>, metrics_exported: bool) -> QueryObserver {
         let taxonomy = policy.index().taxonomy();
+        // Metric slots: "-", each root category, then each rule label (bypass controls,
+        // walled garden, custom lists), which have no root.
+        let labels = policy.count_labels();
         let root_ids: Vec<usize> = (0..taxonomy.len())
             .filter(|&c| taxonomy.parent(c as u16).is_none())
+            .chain(taxonomy.len()..labels.len())
             .collect();
-        let roots = (0..taxonomy.len())
+        let roots = (0..labels.len())
             .map(|c| {
-                let root = taxonomy.parent(c as u16).map_or(c, usize::from);
+                let root = if c < taxonomy.len() {
+                    taxonomy.parent(c as u16).map_or(c, usize::from)
+                } else {
+                    c
+                };
                 root_ids
                     .iter()
                     .position(|&r| r == root)
@@ -103,7 +110,7 @@ impl QueryObserver {
                     let category = if r == 0 {
                         "-".to_string()
                     } else {
-                        taxonomy.id(root_ids[r - 1] as u16).to_string()
+                        labels[root_ids[r - 1]].clone()
                     };
                     queries.push(counter!(m::QUERIES, "profile" => p.name.clone(), "action" => action(o).as_str(), "category" => category));
                 }

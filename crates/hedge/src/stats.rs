@@ -26,15 +26,9 @@ fn names(checked: &Checked) -> (Vec<String>, Vec<String>) {
         .iter()
         .map(|p| p.name.clone())
         .collect();
-    let categories = checked
-        .policy
-        .index()
-        .taxonomy()
-        .defs()
-        .iter()
-        .map(|c| c.id.clone())
-        .collect();
-    (profiles, categories)
+    // Categories, then the rules that block without one (custom lists, bypass controls,
+    // the walled garden), so no block is counted under `-`.
+    (profiles, checked.policy.count_labels())
 }
 
 /// Starts counting, or says why it cannot (the resolver then serves without counting).

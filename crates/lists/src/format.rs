@@ -123,6 +123,21 @@ pub(crate) fn parse_line<'a>(
     }
 }
 
+/// The entries of a list that carry a URL path (`news.sky.com/#watchlive`), as written. DNS
+/// cannot enforce them and the compiler leaves them out, but a published policy must show them.
+pub fn path_entries(format: Format, text: &str) -> Vec<String> {
+    let mut state = LineState::default();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        parse_line(format, line, &mut state, &mut |item| {
+            if let Item::Path(p) = item {
+                out.push(p.to_string());
+            }
+        });
+    }
+    out
+}
+
 fn strip_comment(line: &str, marker: char) -> &str {
     line.split(marker).next().unwrap_or("").trim()
 }

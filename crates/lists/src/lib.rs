@@ -50,7 +50,7 @@ pub mod taxonomy;
 pub use compile::{Compiled, Compiler, Progress, Warning};
 pub use diff::{CategoryDiff, Change, Diff, NameDiff, diff};
 pub use error::{Error, Result};
-pub use format::{Format, Item};
+pub use format::{Format, Item, path_entries};
 pub use index::{
     FORMAT_VERSION, Index, IndexMeta, Label, LabelSetId, ListStats, MAGIC, Match, SourceInfo,
     write_atomic,

@@ -77,8 +77,12 @@ impl Policy {
                 steps.push("rule: walled garden, and this name is not in its allow_domains".into());
                 "blocked"
             }
-            Decision::Block(BlockReason::CustomBlock) => {
-                steps.push("rule: in the profile's block_domains".into());
+            Decision::Block(BlockReason::CustomBlock(list)) => {
+                steps.push(format!(
+                    "rule: in the profile's custom block list `{}` (counted as `{}`)",
+                    self.custom_list_name(list),
+                    crate::custom_label(self.custom_list_name(list))
+                ));
                 "blocked"
             }
             Decision::Block(BlockReason::Category(c, set, _)) => {

@@ -51,6 +51,23 @@ pub use profile::{DEFAULT_BLOCK_TTL, Profile};
 /// Index of a profile in its [`Policy`].
 pub type ProfileId = usize;
 
+/// Index of a custom block list in [`Policy::custom_lists`].
+pub type CustomListId = u16;
+
+/// What blocks that no category explains are counted under, after the taxonomy's
+/// categories (see [`Decision::category`] and [`Policy::count_labels`]).
+pub const RULE_LABELS: [&str; 4] = [
+    "bypass:doh-canary",
+    "bypass:private-relay",
+    "bypass:ddr",
+    "walled-garden",
+];
+
+/// The counting label of a custom block list (`custom:adult`).
+pub fn custom_label(list: &str) -> String {
+    format!("custom:{list}")
+}
+
 /// A configuration error, naming the profile and key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("profile `{profile}`, key `{key}`: {problem}")]
@@ -105,8 +122,9 @@ pub enum BlockReason {
     /// A blocked category, from this label set, matched by the listed suffix of this many
     /// labels (`bet365.com` for `www.bet365.com`: 2).
     Category(CategoryIdx, LabelSetId, u8),
-    /// The profile's blocked domains.
-    CustomBlock,
+    /// The profile's blocked domains, from this custom list (an index into
+    /// [`Policy::custom_lists`]).
+    CustomBlock(CustomListId),
     /// A walled garden, and the name is not in it.
     NotInGarden,
 }
@@ -144,12 +162,24 @@ impl Decision {
         }
     }
 
-    /// The category to count this decision under, if any.
+    /// What to count this decision under, if anything: an index into
+    /// [`Policy::count_labels`]. Below the taxonomy's length it is a category; above, a
+    /// rule that blocked without a category: a bypass control, the walled garden, or a
+    /// custom list ([`RULE_LABELS`], then the custom lists).
     pub fn category(&self, index: &Index) -> Option<CategoryIdx> {
+        let rules = index.taxonomy().len() as CategoryIdx;
+        let rule = |i: usize| rules.saturating_add(i as CategoryIdx);
         match *self {
             Decision::Block(BlockReason::Category(c, _, _)) => Some(c),
             Decision::Allow(AllowReason::Listed(set)) => index.categories(set).first().copied(),
-            _ => None,
+            Decision::Bypass(Bypass::DohCanary) => Some(rule(0)),
+            Decision::Bypass(Bypass::PrivateRelay) => Some(rule(1)),
+            Decision::Bypass(Bypass::Ddr) => Some(rule(2)),
+            Decision::Block(BlockReason::NotInGarden) => Some(rule(3)),
+            Decision::Block(BlockReason::CustomBlock(list)) => {
+                Some(rule(RULE_LABELS.len()).saturating_add(list))
+            }
+            Decision::Allow(_) | Decision::Rewrite(_) => None,
         }
     }
 }
@@ -160,6 +190,8 @@ pub struct Policy {
     index: Arc<Index>,
     profiles: Vec<Profile>,
     notices: Vec<String>,
+    /// Names of the custom block lists of every profile (file stems, `block_domains`).
+    custom_lists: Vec<String>,
 }
 
 impl Policy {
@@ -203,11 +235,39 @@ impl Policy {
                 }
             }
         }
+        let mut custom_lists = Vec::new();
+        for p in &mut profiles {
+            p.number_custom_lists(&mut custom_lists);
+        }
         Ok(Policy {
             index,
             profiles,
             notices,
+            custom_lists,
         })
+    }
+
+    /// The custom block lists' names, as counted (`custom:<name>`) and shown in EDE texts.
+    pub fn custom_lists(&self) -> &[String] {
+        &self.custom_lists
+    }
+
+    /// One custom block list's name (`block_domains` for a profile's inline entries).
+    pub fn custom_list_name(&self, list: CustomListId) -> &str {
+        self.custom_lists
+            .get(usize::from(list))
+            .map_or("block_domains", String::as_str)
+    }
+
+    /// What [`Decision::category`] indexes: the taxonomy's category ids, then
+    /// [`RULE_LABELS`], then `custom:<list>` for each custom block list.
+    pub fn count_labels(&self) -> Vec<String> {
+        let taxonomy = self.index.taxonomy();
+        (0..taxonomy.len())
+            .map(|c| taxonomy.id(c as CategoryIdx).to_string())
+            .chain(RULE_LABELS.iter().map(|l| l.to_string()))
+            .chain(self.custom_lists.iter().map(|l| custom_label(l)))
+            .collect()
     }
 
     /// Things an operator should know that do not stop the policy (shadowed allows, URL
@@ -267,11 +327,8 @@ impl Policy {
         if in_allow {
             return Decision::Allow(AllowReason::CustomAllow);
         }
-        if p.custom_block
-            .as_ref()
-            .is_some_and(|i| i.lookup(lower).is_some())
-        {
-            return Decision::Block(BlockReason::CustomBlock);
+        if let Some(list) = p.custom_block_list(lower) {
+            return Decision::Block(BlockReason::CustomBlock(list));
         }
         let hit = self.index.lookup(lower);
         let listed = hit.map(|m| m.set);

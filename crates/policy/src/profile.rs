@@ -44,11 +44,16 @@ pub struct Profile {
     pub allow_categories: Vec<String>,
     /// Custom blocked entries as configured (names, files' entries).
     pub block_entries: Vec<String>,
+    /// Custom blocked entries with a URL path (`news.sky.com/#watchlive`), as written: part
+    /// of the published policy, but DNS cannot enforce them (it sees only the host).
+    pub block_path_entries: Vec<String>,
     /// Custom allowed entries (the walled garden in allowlist mode).
     pub allow_entries: Vec<String>,
     /// Effective block flag per category index.
     pub(crate) blocked: Vec<bool>,
     pub(crate) custom_block: Option<Index>,
+    /// The custom list of each label set of `custom_block` (set by `Policy::new`).
+    pub(crate) custom_block_lists: Vec<crate::CustomListId>,
     pub(crate) custom_allow: Option<Index>,
 }
 
@@ -60,7 +65,42 @@ impl Profile {
             .copied()
             .unwrap_or(false)
     }
+
+    /// The custom block list that lists `name` (lower case), if one does.
+    pub(crate) fn custom_block_list(&self, name: &str) -> Option<crate::CustomListId> {
+        let m = self.custom_block.as_ref()?.lookup(name)?;
+        Some(
+            self.custom_block_lists
+                .get(m.set as usize)
+                .copied()
+                .unwrap_or(0),
+        )
+    }
+
+    /// Numbers this profile's custom block lists in `lists`, the policy's list of every
+    /// profile's lists (a name in two lists counts under the first).
+    pub(crate) fn number_custom_lists(&mut self, lists: &mut Vec<String>) {
+        let Some(index) = &self.custom_block else {
+            return;
+        };
+        self.custom_block_lists = (0..index.meta().sets.len())
+            .map(|set| {
+                let name = index
+                    .labels(set as hedge_lists::LabelSetId)
+                    .next()
+                    .map_or_else(|| BLOCK_DOMAINS.to_string(), |l| l.source.clone());
+                let at = lists.iter().position(|l| *l == name).unwrap_or_else(|| {
+                    lists.push(name);
+                    lists.len() - 1
+                });
+                crate::CustomListId::try_from(at).unwrap_or(crate::CustomListId::MAX)
+            })
+            .collect();
+    }
 }
+
+/// The list name of a profile's inline `block_domains` (files are named by their stem).
+const BLOCK_DOMAINS: &str = "block_domains";
 
 /// Merges a profile with its ancestors: the child's own entries win over inherited ones.
 pub(crate) fn flatten(
@@ -214,7 +254,11 @@ pub(crate) fn build(
                 .into(),
         ));
     }
-    let (custom_block, block_entries) = custom_index(
+    let CustomIndex {
+        index: custom_block,
+        entries: block_entries,
+        path_entries: block_path_entries,
+    } = custom_index(
         &name,
         "block",
         &cfg.block_domains,
@@ -222,7 +266,11 @@ pub(crate) fn build(
         base_dir,
         notices,
     )?;
-    let (custom_allow, allow_entries) = custom_index(
+    let CustomIndex {
+        index: custom_allow,
+        entries: allow_entries,
+        ..
+    } = custom_index(
         &name,
         "allow",
         &cfg.allow_domains,
@@ -251,16 +299,29 @@ pub(crate) fn build(
         block_categories: cfg.block,
         allow_categories: cfg.allow,
         block_entries,
+        block_path_entries,
         allow_entries,
         blocked,
         custom_block,
+        custom_block_lists: Vec::new(),
         custom_allow,
         name,
     })
 }
 
+/// A profile's custom domains, compiled.
+#[derive(Default)]
+struct CustomIndex {
+    index: Option<Index>,
+    /// The names kept, for `policy show`.
+    entries: Vec<String>,
+    /// The entries with a URL path, which DNS cannot enforce, as written.
+    path_entries: Vec<String>,
+}
+
 /// Compiles inline domains and domain files into a small index (the same suffix lookup as
-/// the category index). Returns the entries kept, for `policy show`.
+/// the category index). Returns the entries kept and those with a path DNS cannot enforce,
+/// for `policy show`.
 fn custom_index(
     profile: &str,
     kind: &str,
@@ -268,23 +329,28 @@ fn custom_index(
     files: &[std::path::PathBuf],
     base_dir: &Path,
     notices: &mut Vec<String>,
-) -> Result<(Option<Index>, Vec<String>), PolicyError> {
+) -> Result<CustomIndex, PolicyError> {
     if inline.is_empty() && files.is_empty() {
-        return Ok((None, Vec::new()));
+        return Ok(CustomIndex::default());
     }
+    let mut path_entries = Vec::new();
     let taxonomy = Taxonomy::from_defs(Vec::new(), "custom lists")
         .map_err(|e| PolicyError::at(profile, kind, e.to_string()))?;
     let mut compiler = Compiler::new(&taxonomy);
     let key = format!("{kind}_domains");
-    compiler
-        .add_text(
-            &format!("{profile}-{kind}"),
-            Format::Plain,
-            &[],
-            inline.join("\n").as_bytes(),
-            &format!("profile `{profile}` {key}"),
-        )
-        .map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
+    // Sources are named after their lists, so a block is counted under its list.
+    if !inline.is_empty() {
+        path_entries.extend(hedge_lists::path_entries(Format::Plain, &inline.join("\n")));
+        compiler
+            .add_text(
+                &key,
+                Format::Plain,
+                &[],
+                inline.join("\n").as_bytes(),
+                &format!("profile `{profile}` {key}"),
+            )
+            .map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
+    }
     for file in files {
         let path = base_dir.join(file);
         let text = std::fs::read(&path).map_err(|e| {
@@ -297,9 +363,16 @@ fn custom_index(
                 ),
             )
         })?;
+        path_entries.extend(hedge_lists::path_entries(
+            Format::Plain,
+            &String::from_utf8_lossy(&text),
+        ));
+        let list = file
+            .file_stem()
+            .map_or_else(|| key.clone(), |s| s.to_string_lossy().into_owned());
         compiler
             .add_text(
-                &format!("{profile}-{kind}"),
+                &list,
                 Format::Plain,
                 &[],
                 &text,
@@ -322,5 +395,9 @@ fn custom_index(
         .map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
     let mut entries = Vec::new();
     index.for_each_name(|k, _| entries.push(hedge_lists::name_from_key(k)));
-    Ok((Some(index), entries))
+    Ok(CustomIndex {
+        index: Some(index),
+        entries,
+        path_entries,
+    })
 }

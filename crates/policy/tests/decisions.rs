@@ -78,6 +78,7 @@ fn blocked_as(p: &Policy, profile: &str, name: &str) -> Option<String> {
         Decision::Block(BlockReason::Category(c, _, _)) => {
             Some(p.index().taxonomy().id(c).to_string())
         }
+        Decision::Block(BlockReason::CustomBlock(l)) => Some(custom_label(p.custom_list_name(l))),
         Decision::Block(r) => Some(format!("{r:?}")),
         _ => None,
     }
@@ -123,7 +124,7 @@ fn council_profiles() {
     assert_eq!(blocked_as(&p, "adult", "chatroom.example"), None);
     assert_eq!(
         blocked_as(&p, "adult", "watchlive.channel4.com").as_deref(),
-        Some("CustomBlock")
+        Some("custom:block_domains")
     );
     // Child = Adult + web chat + dating + its custom URLs.
     assert_eq!(
@@ -140,11 +141,11 @@ fn council_profiles() {
     );
     assert_eq!(
         blocked_as(&p, "child", "watchlive.channel4.com").as_deref(),
-        Some("CustomBlock")
+        Some("custom:block_domains")
     );
     assert_eq!(
         blocked_as(&p, "child", "www.secondlife.com").as_deref(),
-        Some("CustomBlock")
+        Some("custom:block_domains")
     );
     assert_eq!(blocked_as(&p, "adult", "www.secondlife.com"), None);
     assert_eq!(
@@ -277,9 +278,11 @@ fn allow_overrides_block_and_inherited_entries() {
         verdict(&p, "parent", "ok.example"),
         Decision::Allow(AllowReason::CustomAllow)
     );
-    assert_eq!(
-        verdict(&p, "kid", "ok.example"),
-        Decision::Block(BlockReason::CustomBlock),
+    assert!(
+        matches!(
+            verdict(&p, "kid", "ok.example"),
+            Decision::Block(BlockReason::CustomBlock(_))
+        ),
         "the child's own block beats an inherited allow"
     );
 }
@@ -393,4 +396,55 @@ fn explain_names_profile_category_source_and_version() {
         text.contains(&format!("index version {}", p.index().version())),
         "{text}"
     );
+}
+
+/// What a block is counted under: its category, or the rule that blocked it (each custom
+/// list, each bypass control and the walled garden under a name of its own, never `-`).
+#[test]
+fn blocks_without_a_category_count_under_their_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tv.txt"), "watchlive.channel4.com\n").unwrap();
+    std::fs::write(dir.path().join("worlds.txt"), "secondlife.com\n").unwrap();
+    let adult = ProfileConfig {
+        block: vec!["gambling".into()],
+        block_domains: vec!["inline.example".into()],
+        block_domain_files: vec!["tv.txt".into()],
+        ..profile("adult")
+    };
+    let child = ProfileConfig {
+        inherit: Some("adult".into()),
+        block_domain_files: vec!["worlds.txt".into()],
+        ..profile("child")
+    };
+    let garden = ProfileConfig {
+        mode: Some(Mode::Allowlist),
+        allow_domains: vec!["pbskids.org".into()],
+        ..profile("garden")
+    };
+    let p = Policy::new(index(), vec![adult, child, garden], dir.path()).unwrap();
+    let labels = p.count_labels();
+    let counted = |profile: &str, name: &str| {
+        let d = verdict(&p, profile, name);
+        d.category(p.index())
+            .map(|c| labels[usize::from(c)].clone())
+    };
+    for (profile, name, label) in [
+        ("adult", "www.bet365.com", "gambling"),
+        ("adult", "watchlive.channel4.com", "custom:tv"),
+        // An inherited list keeps its name.
+        ("child", "watchlive.channel4.com", "custom:tv"),
+        ("child", "www.secondlife.com", "custom:worlds"),
+        ("adult", "inline.example", "custom:block_domains"),
+        ("adult", "use-application-dns.net", "bypass:doh-canary"),
+        ("adult", "mask.icloud.com", "bypass:private-relay"),
+        ("adult", "_dns.resolver.arpa", "bypass:ddr"),
+        ("garden", "example.com", "walled-garden"),
+    ] {
+        assert_eq!(
+            counted(profile, name).as_deref(),
+            Some(label),
+            "{profile} {name}"
+        );
+    }
+    assert_eq!(counted("adult", "example.com"), None);
 }

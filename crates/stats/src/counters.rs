@@ -87,8 +87,8 @@ impl Serialize for Action {
 /// Limits and opt-ins for [`Counters`].
 #[derive(Debug, Clone)]
 pub struct CountersOptions {
-    /// Distinct blocked domains kept between two writes of the domain counts (about a
-    /// minute in `hedge serve`); further domains are counted under `(other)` until the next
+    /// Distinct blocked domains kept between two writes of the domain counts (5 seconds
+    /// in `hedge serve`); further domains are counted under `(other)` until the next
     /// write. Default 20 000.
     pub max_domains_per_interval: usize,
     /// The raw query log: `None` (the default) keeps no per-query record at all.

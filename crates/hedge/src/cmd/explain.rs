@@ -1,9 +1,19 @@
-//! `hedge explain`: the decision chain for one name in one profile.
+//! `hedge explain`: the decision chain for one name in one profile, as `serve` decides it.
+//!
+//! `serve` decides the name, and for an allowed name resolves it and decides every CNAME
+//! target in the answer (CNAME cloaking). Explain does the same through the configured
+//! upstream, so its verdict is the server's; `--offline` stops at the name itself.
 
 use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Duration;
+
+use hedge_dns::Upstream;
+use hedge_policy::{Decision, Policy, ProfileId};
+use hickory_proto::rr::{Name, RData, RecordType};
 
 use crate::cli::ExplainArgs;
-use crate::config;
+use crate::config::{self, Loaded};
 
 pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let loaded = config::load(args.config.as_deref())?;
@@ -22,13 +32,110 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     } else {
         hedge_lists::normalize(&args.name).unwrap_or(args.name.clone())
     };
+    let name = name.trim_end_matches('.').to_string();
+    let qtype = args.qtype.to_ascii_uppercase();
+    let Ok(rtype) = RecordType::from_str(&qtype) else {
+        crate::usage!("unknown query type `{}`; e.g. A, AAAA, MX, TXT", args.qtype);
+    };
     let e = policy.explain(profile, &name);
-    println!(
-        "{} {}: {}",
-        name,
-        args.qtype.to_ascii_uppercase(),
-        e.verdict
-    );
-    print!("{e}");
-    Ok(ExitCode::SUCCESS)
+    // Only an allowed name is resolved by `serve`; every other verdict is final here.
+    if args.offline || !matches!(e.decision, Decision::Allow(_)) {
+        let how = if args.offline {
+            " (offline: from the index and custom lists alone; CNAME targets not checked)"
+        } else {
+            ""
+        };
+        println!("{name} {qtype}: {}{how}", e.verdict);
+        print!("{e}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    match resolve_chain(&loaded, &name, rtype) {
+        Err(why) => {
+            println!(
+                "{name} {qtype}: {} (OFFLINE DECISION: the upstream failed, so CNAME targets \
+                 could not be checked as `serve` does)",
+                e.verdict
+            );
+            print!("{e}");
+            println!("  → upstream: {why}");
+            eprintln!(
+                "hedge explain: the upstream failed ({why}); the verdict above is the offline decision"
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Ok(chain) => {
+            let blocked = blocked_target(policy, profile, &chain);
+            match &blocked {
+                Some(target) => println!("{name} {qtype}: blocked (via CNAME {target})"),
+                None => println!("{name} {qtype}: {}", e.verdict),
+            }
+            print!("{e}");
+            println!("  → {}", describe_chain(&loaded, &name, &chain));
+            match blocked {
+                Some(target) => {
+                    let t = policy.explain(profile, &target);
+                    println!(
+                        "  → CNAME target `{target}` decides: {} (the server answers as for a block of the name)",
+                        t.verdict
+                    );
+                    for step in t.steps.iter().skip(1) {
+                        println!("      {step}");
+                    }
+                }
+                None if !chain.is_empty() => {
+                    println!("  → every CNAME target is allowed in this profile")
+                }
+                None => {}
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The CNAME targets of `name`'s answer, in order, through the configured upstream.
+fn resolve_chain(loaded: &Loaded, name: &str, rtype: RecordType) -> Result<Vec<String>, String> {
+    let cfg = loaded.upstream();
+    let timeout = Duration::from_millis(cfg.timeout_ms);
+    let qname = Name::from_ascii(format!("{name}.")).map_err(|e| format!("`{name}`: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let upstream = Upstream::new(&cfg).map_err(|e| e.to_string())?;
+        let resolved = tokio::time::timeout(timeout, upstream.resolve(&qname, rtype))
+            .await
+            .map_err(|_| format!("no upstream answer within {} ms", cfg.timeout_ms))?
+            .map_err(|e| e.to_string())?;
+        Ok(resolved
+            .answers
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::CNAME(target) => Some(target.0.to_ascii().trim_end_matches('.').to_string()),
+                _ => None,
+            })
+            .collect())
+    })
+}
+
+/// The first CNAME target the profile blocks: the one `serve` sinkholes the answer for
+/// (the same rule, `Policy::decide_cname_target`, in the same order).
+fn blocked_target(policy: &Policy, profile: ProfileId, chain: &[String]) -> Option<String> {
+    chain
+        .iter()
+        .find(|t| matches!(policy.decide_cname_target(profile, t), Decision::Block(_)))
+        .cloned()
+}
+
+fn describe_chain(loaded: &Loaded, name: &str, chain: &[String]) -> String {
+    let via = format!(
+        "resolved through the configured upstream ({:?})",
+        loaded.config.upstream.mode
+    )
+    .to_lowercase();
+    if chain.is_empty() {
+        format!("{via}: no CNAME in the answer")
+    } else {
+        format!("{via}: CNAME chain {name} → {}", chain.join(" → "))
+    }
 }

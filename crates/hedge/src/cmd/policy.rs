@@ -11,10 +11,13 @@ use crate::cli::PolicyFormat;
 use crate::config;
 use crate::output::Rows;
 
-/// One category line of a profile: (id, name, depth 0/1, status).
+/// One category line of a profile: (id, name, depth 0/1, status). With `every_child`, each
+/// child of a listed root is listed (CSV and JSON, read by programs); without, only those
+/// whose status differs from their fully blocked root's (the Markdown a person reads).
 fn category_lines(
     p: &Profile,
     taxonomy: &hedge_lists::Taxonomy,
+    every_child: bool,
 ) -> Vec<(String, String, u8, &'static str)> {
     let mut out = Vec::new();
     for root in (0..taxonomy.len() as CategoryIdx).filter(|&c| taxonomy.parent(c).is_none()) {
@@ -38,7 +41,7 @@ fn category_lines(
             } else {
                 "allowed"
             };
-            if p.is_blocked(c) != p.is_blocked(root) || status != "blocked" {
+            if every_child || p.is_blocked(c) != p.is_blocked(root) || status != "blocked" {
                 out.push((
                     taxonomy.id(c).to_string(),
                     taxonomy.def(c).name.clone(),
@@ -50,6 +53,9 @@ fn category_lines(
     }
     out
 }
+
+/// How `policy show` marks a custom entry with a URL path.
+const NOT_ENFORCEABLE: &str = "listed, not enforceable by DNS";
 
 fn extras(p: &Profile) -> Vec<(&'static str, String)> {
     vec![
@@ -121,7 +127,7 @@ pub fn show(
                 );
                 if p.mode == Mode::Filter {
                     println!("### Categories\n");
-                    for (id, name, depth, status) in category_lines(p, taxonomy) {
+                    for (id, name, depth, status) in category_lines(p, taxonomy, false) {
                         println!(
                             "{}- {name} (`{id}`): {status}",
                             "  ".repeat(usize::from(depth))
@@ -139,6 +145,16 @@ pub fn show(
                     }
                 };
                 list("Custom blocked domains", &p.block_entries);
+                if !p.block_path_entries.is_empty() {
+                    println!("### Custom blocked URLs that DNS cannot enforce\n");
+                    println!(
+                        "In the policy, but a DNS filter sees only the host name, not the path: an HTTP proxy would have to block these.\n"
+                    );
+                    for e in &p.block_path_entries {
+                        println!("- `{e}` ({NOT_ENFORCEABLE})");
+                    }
+                    println!();
+                }
                 list(
                     if p.mode == Mode::Allowlist {
                         "Walled garden"
@@ -163,7 +179,7 @@ pub fn show(
                     action(p),
                     String::new(),
                 ]);
-                for (id, _, _, status) in category_lines(p, taxonomy) {
+                for (id, _, _, status) in category_lines(p, taxonomy, true) {
                     rows.push(vec![p.name.clone(), "category".into(), id, status.into()]);
                 }
                 for e in &p.block_entries {
@@ -172,6 +188,14 @@ pub fn show(
                         "domain".into(),
                         e.clone(),
                         "blocked".into(),
+                    ]);
+                }
+                for e in &p.block_path_entries {
+                    rows.push(vec![
+                        p.name.clone(),
+                        "url".into(),
+                        e.clone(),
+                        NOT_ENFORCEABLE.into(),
                     ]);
                 }
                 for e in &p.allow_entries {
@@ -198,8 +222,9 @@ pub fn show(
                         "mode": format!("{:?}", p.mode).to_lowercase(),
                         "action": action(p),
                         "block_ttl": p.block_ttl,
-                        "categories": category_lines(p, taxonomy).into_iter().map(|(id, name, _, status)| json!({"id": id, "name": name, "status": status})).collect::<Vec<_>>(),
+                        "categories": category_lines(p, taxonomy, true).into_iter().map(|(id, name, _, status)| json!({"id": id, "name": name, "status": status})).collect::<Vec<_>>(),
                         "blocked_domains": p.block_entries,
+                        "blocked_urls_not_enforceable_by_dns": p.block_path_entries,
                         "allowed_domains": p.allow_entries,
                         "enforcement": extras(p).into_iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v))).collect::<serde_json::Map<_, _>>(),
                     })

@@ -51,6 +51,20 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     query.top_domains = args.top_domains;
     query.suppress_below = args.suppress_below;
     let store = SqliteStore::open(&db).with_context(|| "cannot read the statistics")?;
+    // Say which store was read: a report of zeros from the wrong file looks like an answer.
+    eprintln!("hedge report: statistics from {}", db.display());
+    let Some((first, last)) = store
+        .counted_days()
+        .with_context(|| "cannot read the statistics")?
+    else {
+        eprintln!(
+            "hedge report: {} holds no query counts at all. `hedge serve` writes them to \
+             `[stats] path` (see `hedge check-config`); the store `hedge lists compile` keeps \
+             beside the index holds only list changes.",
+            db.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    };
     let report = Report::build(&store, &query).map_err(|e| match e {
         hedge_stats::Error::Invalid(msg) => anyhow::Error::new(crate::cli::UsageError(msg)),
         other => anyhow::Error::new(other),
@@ -64,5 +78,13 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         None => Format::Csv,
     };
     print!("{}", render(&report, format));
+    if last < report.from || first > report.to {
+        eprintln!(
+            "hedge report: no counts from {} to {}: {} holds counts from {first} to {last}",
+            report.from,
+            report.to,
+            db.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -104,13 +104,13 @@ impl Slot for Entry {
 
 /// Cache key: the name's labels in lower case, in wire form, then the type. At most 255
 /// bytes of name and 2 of type; built on the stack.
-struct Key {
+pub(crate) struct Key {
     buf: [u8; 257],
     len: usize,
 }
 
 impl Key {
-    fn new(name: &LowerName, rtype: RecordType) -> Key {
+    pub(crate) fn new(name: &LowerName, rtype: RecordType) -> Key {
         let mut buf = [0u8; 257];
         let mut len = 0;
         for label in name.iter() {
@@ -123,7 +123,7 @@ impl Key {
         Key { buf, len: len + 2 }
     }
 
-    fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
 }
@@ -148,6 +148,8 @@ pub enum Lookup {
         resolved: Resolved,
         /// Seconds since it was stored.
         age: u32,
+        /// Seconds it stays fresh (at least 1): how long a copy of it may be kept.
+        lifetime: u32,
     },
     /// Expired but within the serve-stale window: usable only if upstream fails.
     Stale(Resolved),
@@ -199,15 +201,18 @@ impl Cache {
         };
         entry.used = true;
         match fresh {
-            true => Lookup::Fresh { resolved, age },
+            true => Lookup::Fresh {
+                resolved,
+                age,
+                lifetime: entry.ttl - age,
+            },
             false => Lookup::Stale(resolved),
         }
     }
 
-    /// Stores an answer with the TTL it deserves: the smallest record TTL, or for a negative
-    /// answer the SOA's minimum (capped by the SOA's own TTL, RFC 2308).
+    /// Stores an answer for its [`lifetime`] (at most a day; not at all if 0).
     pub fn put(&self, name: &LowerName, rtype: RecordType, resolved: &Resolved) {
-        let ttl = ttl_of(resolved).min(MAX_TTL);
+        let ttl = lifetime(resolved, rtype).min(MAX_TTL);
         if ttl == 0 {
             return;
         }
@@ -229,21 +234,22 @@ impl Cache {
     }
 }
 
-fn ttl_of(r: &Resolved) -> u32 {
-    let negative = r
-        .answers
-        .iter()
-        .all(|a| a.record_type() == RecordType::CNAME);
-    if negative {
-        return match &r.soa {
-            Some(soa) => match &soa.data {
-                RData::SOA(s) => s.minimum.min(soa.ttl),
-                _ => DEFAULT_NEGATIVE_TTL,
-            },
-            None => DEFAULT_NEGATIVE_TTL,
-        };
+/// How long an answer to an `rtype` question may be used: its smallest record TTL; for a
+/// negative answer, also no longer than the SOA's minimum and TTL (RFC 2308), or
+/// [`DEFAULT_NEGATIVE_TTL`] without an SOA. The CNAMEs of a chain count too.
+pub fn lifetime(r: &Resolved, rtype: RecordType) -> u32 {
+    let records = r.answers.iter().map(|a| a.ttl).min();
+    if !r.is_negative(rtype) {
+        return records.unwrap_or(0);
     }
-    r.answers.iter().map(|a| a.ttl).min().unwrap_or(0)
+    let negative = match &r.soa {
+        Some(soa) => match &soa.data {
+            RData::SOA(s) => s.minimum.min(soa.ttl),
+            _ => DEFAULT_NEGATIVE_TTL,
+        },
+        None => DEFAULT_NEGATIVE_TTL,
+    };
+    records.map_or(negative, |r| r.min(negative))
 }
 
 #[cfg(test)]

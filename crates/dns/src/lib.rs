@@ -42,12 +42,15 @@ pub mod answer;
 pub mod cache;
 mod clock;
 pub mod config;
+pub mod failures;
+pub mod fetch;
 mod mmsg;
 pub mod packet_cache;
 pub mod query;
 mod tcp;
 mod udp;
 pub mod upstream;
+mod upstream_socket;
 pub mod wire;
 
 pub use config::{
@@ -173,9 +176,8 @@ pub struct Shared {
     key_seed: u64,
     packets: packet_cache::PacketCache,
     blocked_packets: packet_cache::PacketCache,
-    upstream: Upstream,
-    cache: cache::Cache,
-    timeout: Duration,
+    /// The response cache, recent failures and upstream.
+    fetcher: Arc<fetch::Fetcher>,
     limits: Limits,
     listeners: Vec<ListenerRuntime>,
 }
@@ -210,9 +212,12 @@ impl Server {
             key_seed: packet_cache::key_seed(),
             packets: packet_cache::PacketCache::new(PACKET_CACHE_SIZE),
             blocked_packets: packet_cache::PacketCache::new(BLOCKED_CACHE_SIZE),
-            upstream: Upstream::new(upstream)?,
-            cache: cache::Cache::new(upstream.cache_size, upstream.serve_stale_secs),
-            timeout: Duration::from_millis(upstream.timeout_ms),
+            fetcher: Arc::new(fetch::Fetcher::new(
+                Upstream::new(upstream)?,
+                cache::Cache::new(upstream.cache_size, upstream.serve_stale_secs),
+                failures::Failures::new(Duration::from_secs(upstream.failure_cache_secs.into())),
+                Duration::from_millis(upstream.timeout_ms),
+            )),
             limits,
             listeners: listeners
                 .iter()
@@ -284,7 +289,7 @@ impl Server {
 
     /// Answers in the response cache.
     pub fn cache_len(&self) -> usize {
-        self.shared.cache.len()
+        self.shared.fetcher.cache.len()
     }
 
     /// Stops every listener.

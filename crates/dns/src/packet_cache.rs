@@ -266,8 +266,8 @@ impl PacketCache {
         bytes: &[u8],
         meta: Reuse,
     ) {
-        if bytes.len() < q.question_end {
-            return;
+        if bytes.len() < q.question_end || meta.lifetime.as_secs() == 0 {
+            return; // a lifetime under a second would expire before it is asked for
         }
         let ttls = if meta.age_ttls {
             match ttl_offsets(bytes) {

@@ -13,11 +13,11 @@ use hickory_resolver::Resolver;
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ProtocolConfig, ResolveHosts, ResolverConfig, ResolverOpts,
 };
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::recursor::{Recursor, RecursorOptions};
 
 use crate::DnsError;
 use crate::config::{ForwardProtocol, UpstreamConfig, UpstreamMode};
+use crate::upstream_socket::Runtime;
 
 /// Entries in the recursor's own response cache (hickory's default is a million). Its
 /// zone cuts live in a separate name-server cache; this one holds NS answers and glue
@@ -70,6 +70,19 @@ pub struct Resolved {
     pub soa: Option<Record>,
 }
 
+impl Resolved {
+    /// NXDOMAIN or NODATA for `rtype`, maybe after a CNAME chain: no record of the asked
+    /// type.
+    pub fn is_negative(&self, rtype: RecordType) -> bool {
+        self.answers.is_empty()
+            || rtype != RecordType::CNAME
+                && self
+                    .answers
+                    .iter()
+                    .all(|a| a.record_type() == RecordType::CNAME)
+    }
+}
+
 /// Why an upstream answer is missing.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {
@@ -94,9 +107,9 @@ impl UpstreamError {
 /// The configured upstream.
 pub enum Upstream {
     /// Full recursion.
-    Recursive(Box<Recursor<TokioRuntimeProvider>>),
+    Recursive(Box<Recursor<Runtime>>),
     /// Forwarding.
-    Forward(Box<Resolver<TokioRuntimeProvider>>),
+    Forward(Box<Resolver<Runtime>>),
 }
 
 /// A negative result from hickory: (NXDOMAIN?, SOA).
@@ -105,7 +118,9 @@ type Negative = (bool, Option<Record>);
 impl Upstream {
     /// Builds the upstream; reads the root hints file if one is configured.
     pub fn new(cfg: &UpstreamConfig) -> Result<Upstream, DnsError> {
-        let provider = TokioRuntimeProvider::default();
+        // Upstream UDP sockets that report ICMP errors: a server with nothing listening
+        // fails at once instead of after the whole timeout.
+        let provider = Runtime::default();
         match cfg.mode {
             UpstreamMode::Recursive => {
                 let roots = root_hints(cfg)?;
@@ -183,8 +198,18 @@ impl Upstream {
         }
     }
 
-    /// Resolves `name`/`rtype`, following and keeping CNAME chains that end negatively.
+    /// Resolves `name`/`rtype`, following and keeping CNAME chains that end negatively. A
+    /// negative answer's SOA carries the answer's lifetime (see [`negative_soa_ttl`]).
     pub async fn resolve(&self, name: &Name, rtype: RecordType) -> Result<Resolved, UpstreamError> {
+        let resolved = self.resolve_chain(name, rtype).await?;
+        Ok(negative_soa_ttl(resolved, rtype))
+    }
+
+    async fn resolve_chain(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Result<Resolved, UpstreamError> {
         let first = self.query(name, rtype).await?;
         let (nx, soa) = match first {
             Ok(msg) => return Ok(positive(msg)),
@@ -275,6 +300,18 @@ fn positive(msg: Message) -> Resolved {
         answers: msg.answers,
         soa,
     }
+}
+
+/// RFC 2308 (section 5): a negative answer lives min(SOA TTL, SOA minimum), and the SOA
+/// sent with it carries that TTL (authoritative servers often send the SOA's own TTL).
+fn negative_soa_ttl(mut r: Resolved, rtype: RecordType) -> Resolved {
+    if r.is_negative(rtype)
+        && let Some(soa) = &mut r.soa
+        && let RData::SOA(data) = &soa.data
+    {
+        soa.ttl = soa.ttl.min(data.minimum);
+    }
+    r
 }
 
 fn negative_answer(chain: Vec<Record>, nx: bool, soa: Option<Record>) -> Resolved {

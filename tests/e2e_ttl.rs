@@ -4,9 +4,10 @@
 
 mod support;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, MessageType, ResponseCode};
@@ -56,6 +57,22 @@ fn start(upstream: &str) -> (Hedge, SocketAddr) {
     (Hedge::start(&format!("{PROFILE}\n{l}\n{upstream}")), addr)
 }
 
+/// hedge recursing through a fake internet of its own. Fails, never skips, when the fake
+/// internet cannot start.
+async fn recursive(timeout_ms: u64) -> (FakeInternet, Hedge, SocketAddr) {
+    let net = FakeInternet::start_or_skip()
+        .await
+        .expect("these tests need the fake internet (port 53 on 127.53.0.0/16)");
+    let (hedge, addr) = start(&recursive_upstream(&net, timeout_ms));
+    (net, hedge, addr)
+}
+
+/// Queries answered by the server of `ttl.example.com.`.
+fn ttl_zone_queries(net: &FakeInternet) -> u64 {
+    net.queries_answered_by(names::TTL_EXAMPLE_COM)
+        .expect("a standard zone")
+}
+
 /// The one A record's TTL of an answer for `short.ttl.example.com.`.
 fn short_ttl(m: &Message) -> u32 {
     assert_eq!(rcode(m), ResponseCode::NoError, "{m}");
@@ -100,14 +117,8 @@ async fn expires_and_is_fetched_again(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn recursive_answers_are_fetched_again_after_their_ttl() {
-    let Some(net) = FakeInternet::start_or_skip().await else {
-        return;
-    };
-    let (hedge, addr) = start(&recursive_upstream(&net, 3000));
-    let authoritative = || {
-        net.queries_answered_by(names::TTL_EXAMPLE_COM)
-            .expect("a standard zone")
-    };
+    let (net, hedge, addr) = recursive(3000).await;
+    let authoritative = || ttl_zone_queries(&net);
     for via in [Via::Udp, Via::Tcp] {
         expires_and_is_fetched_again(via, addr, &authoritative).await;
     }
@@ -128,14 +139,8 @@ async fn forwarded_answers_are_fetched_again_after_their_ttl() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn negative_answers_expire_at_the_soa_minimum() {
-    let Some(net) = FakeInternet::start_or_skip().await else {
-        return;
-    };
-    let (hedge, addr) = start(&recursive_upstream(&net, 3000));
-    let authoritative = || {
-        net.queries_answered_by(names::TTL_EXAMPLE_COM)
-            .expect("a standard zone")
-    };
+    let (net, hedge, addr) = recursive(3000).await;
+    let authoritative = || ttl_zone_queries(&net);
     // RFC 2308: a negative answer lives min(SOA TTL, SOA minimum), and the SOA sent with
     // it carries that TTL, counting down.
     let lifetime = names::SHORT_SOA_TTL.min(names::SHORT_NEGATIVE_TTL);
@@ -309,15 +314,112 @@ async fn a_silent_forwarder_gets_the_stale_answer_within_the_client_timer() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_silent_internet_gets_the_stale_answer_within_the_client_timer() {
-    let Some(mut net) = FakeInternet::start_or_skip().await else {
-        return;
-    };
-    let (hedge, addr) = start(&recursive_upstream(&net, 6000));
+    let (mut net, hedge, addr) = recursive(6000).await;
     short_ttl(&tcp(addr, names::SHORT_TTL_EXAMPLE_COM, RecordType::A).await);
     tokio::time::sleep(PAST_SHORT_TTL).await;
     net.shutdown();
     for via in [Via::Udp, Via::Tcp] {
         stale_at_once(via, addr, "internet silent").await;
     }
+    drop(hedge);
+}
+
+/// A UDP forwarder in front of `target` that holds each query for `delay_ms` first,
+/// counting the distinct queries (by id) it receives: a client's retransmissions of one
+/// query count once.
+struct SlowForwarder {
+    addr: SocketAddr,
+    delay_ms: Arc<AtomicU64>,
+    ids: Arc<Mutex<HashSet<u16>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SlowForwarder {
+    async fn start(target: SocketAddr) -> SlowForwarder {
+        let socket = Arc::new(
+            tokio::net::UdpSocket::bind("127.0.0.1:0")
+                .await
+                .expect("bind the forwarder"),
+        );
+        let addr = socket.local_addr().expect("its address");
+        let delay_ms = Arc::new(AtomicU64::new(0));
+        let ids: Arc<Mutex<HashSet<u16>>> = Arc::default();
+        let (delay, seen) = (delay_ms.clone(), Arc::clone(&ids));
+        let task = tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            loop {
+                let Ok((n, client)) = socket.recv_from(&mut buf).await else {
+                    continue;
+                };
+                if n < 2 {
+                    continue;
+                }
+                let id = u16::from_be_bytes([buf[0], buf[1]]);
+                seen.lock().expect("ids").insert(id);
+                let (query, socket) = (buf[..n].to_vec(), socket.clone());
+                let wait = Duration::from_millis(delay.load(Ordering::Relaxed));
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    let out = tokio::net::UdpSocket::bind("127.0.0.1:0")
+                        .await
+                        .expect("bind");
+                    out.send_to(&query, target).await.expect("forward");
+                    let mut reply = vec![0u8; 4096];
+                    if let Ok(Ok(n)) =
+                        tokio::time::timeout(Duration::from_secs(2), out.recv(&mut reply)).await
+                    {
+                        let _ = socket.send_to(&reply[..n], client).await;
+                    }
+                });
+            }
+        });
+        SlowForwarder {
+            addr,
+            delay_ms,
+            ids,
+            task,
+        }
+    }
+
+    fn queries(&self) -> usize {
+        self.ids.lock().expect("ids").len()
+    }
+}
+
+impl Drop for SlowForwarder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// RFC 8767: a client answered stale because upstream was slow does not cancel the fetch;
+/// it completes and refreshes the cache, and a client asking meanwhile shares it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_upstream_answer_refreshes_the_cache_after_a_stale_answer() {
+    let target = hedge_testkit::Upstream::start_local()
+        .await
+        .expect("start the forwarding target");
+    let slow = SlowForwarder::start(target.addr()).await;
+    let (hedge, addr) = start(&forward_upstream(&[slow.addr], 6000));
+    short_ttl(&udp(addr, names::SHORT_TTL_EXAMPLE_COM, RecordType::A).await);
+    tokio::time::sleep(PAST_SHORT_TTL).await;
+    // Slower than the client-response timer, well within the upstream timeout.
+    slow.delay_ms.store(2_500, Ordering::Relaxed);
+    let before = slow.queries();
+    stale_at_once(Via::Udp, addr, "upstream slow").await;
+    // Asked while the fetch still runs: this client waits for the same fetch and gets its
+    // fresh answer.
+    let m = tcp(addr, names::SHORT_TTL_EXAMPLE_COM, RecordType::A).await;
+    let ttl = short_ttl(&m);
+    assert!(
+        (1..=names::SHORT_TTL).contains(&ttl) && ede(&m).is_empty(),
+        "the refreshed answer, not a stale one: TTL {ttl}, EDE {:?}",
+        ede(&m)
+    );
+    assert_eq!(
+        slow.queries() - before,
+        1,
+        "one upstream query for both clients"
+    );
     drop(hedge);
 }

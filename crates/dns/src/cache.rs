@@ -383,4 +383,84 @@ mod tests {
         }
         assert!(cache.is_empty(), "an answer past the window is dropped");
     }
+
+    /// A negative answer with an SOA of TTL `soa_ttl` and minimum `minimum`, after `chain`.
+    fn negative(chain: Vec<Record>, soa_ttl: u32, minimum: u32) -> Resolved {
+        use hickory_proto::rr::rdata::SOA;
+        let name = |s: &str| Name::from_str(s).unwrap();
+        let soa = SOA::new(name("ns."), name("admin."), 1, 3600, 600, 86400, minimum);
+        Resolved {
+            rcode: ResponseCode::NXDomain,
+            answers: chain,
+            soa: Some(Record::from_rdata(
+                name("example."),
+                soa_ttl,
+                RData::SOA(soa),
+            )),
+        }
+    }
+
+    #[test]
+    fn an_answer_lives_for_its_smallest_ttl_a_negative_one_for_its_soa_at_most() {
+        use hickory_proto::rr::rdata::CNAME;
+        let (_, mut positive) = answer("a.example.");
+        positive.answers[0].ttl = 2;
+        assert_eq!(lifetime(&positive, RecordType::A), 2);
+        // RFC 2308: min(SOA TTL, SOA minimum).
+        assert_eq!(lifetime(&negative(vec![], 60, 2), RecordType::A), 2);
+        assert_eq!(lifetime(&negative(vec![], 5, 300), RecordType::A), 5);
+        // A chain ending negatively: its CNAMEs' TTLs count too.
+        let cname = Record::from_rdata(
+            Name::from_str("www.example.").unwrap(),
+            3,
+            RData::CNAME(CNAME(Name::from_str("gone.example.").unwrap())),
+        );
+        assert_eq!(
+            lifetime(&negative(vec![cname.clone()], 300, 300), RecordType::A),
+            3
+        );
+        // The CNAME asked for is a positive answer.
+        let asked = Resolved {
+            rcode: ResponseCode::NoError,
+            answers: vec![cname],
+            soa: None,
+        };
+        assert_eq!(lifetime(&asked, RecordType::CNAME), 3);
+        // No SOA: a minute.
+        let bare = Resolved {
+            soa: None,
+            ..negative(vec![], 1, 1)
+        };
+        assert_eq!(lifetime(&bare, RecordType::A), DEFAULT_NEGATIVE_TTL);
+    }
+
+    /// Entries stored `age` seconds ago with TTL 2: fresh with what is left of it, then
+    /// stale at 2 s (never served fresh past its TTL).
+    #[test]
+    fn a_short_ttl_expires_on_time_and_a_hit_says_how_long_is_left() {
+        let (a, mut ra) = answer("a.example.");
+        ra.answers[0].ttl = 2;
+        let cache = Cache {
+            epoch: Instant::now() - std::time::Duration::from_secs(100),
+            ..Cache::new(16, 3_600)
+        };
+        let key = Key::new(&a, RecordType::A);
+        let h = cache.hash(&key);
+        for (age, want) in [(0, Some(2)), (1, Some(1)), (2, None), (3, None)] {
+            let ttl = lifetime(&ra, RecordType::A);
+            let e = Entry::new(key.bytes(), h, &ra, cache.now() - age, ttl).expect("encodes");
+            cache.shards.lock(h).put(e);
+            let got = match cache.get(&a, RecordType::A) {
+                Lookup::Fresh { lifetime, .. } => Some(lifetime),
+                Lookup::Stale(_) => None,
+                Lookup::Miss => panic!("within the stale window"),
+            };
+            assert_eq!(got, want, "stored {age} s ago with TTL 2");
+        }
+        // A TTL of 0 is not cached at all.
+        ra.answers[0].ttl = 0;
+        let empty = Cache::new(16, 3_600);
+        empty.put(&a, RecordType::A, &ra);
+        assert!(empty.is_empty());
+    }
 }

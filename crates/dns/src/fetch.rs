@@ -212,3 +212,54 @@ fn stale_ttl(mut r: Resolved) -> Resolved {
     }
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use hedge_testkit::names;
+
+    use super::*;
+    use crate::config::UpstreamConfig;
+
+    /// A fetcher forwarding to a testkit upstream.
+    async fn fetcher() -> (Arc<Fetcher>, hedge_testkit::Upstream) {
+        let target = hedge_testkit::Upstream::start_local()
+            .await
+            .expect("start the forwarding target");
+        let (ip, port) = (target.addr().ip(), target.addr().port());
+        let cfg: UpstreamConfig = toml::from_str(&format!(
+            "mode = \"forward\"\nservers = [{{ address = \"{ip}\", port = {port} }}]"
+        ))
+        .expect("an upstream table");
+        let fetcher = Fetcher::new(
+            Upstream::new(&cfg).expect("upstream"),
+            Cache::new(64, 3_600),
+            Failures::new(Duration::from_secs(5)),
+            Duration::from_secs(3),
+        );
+        (Arc::new(fetcher), target)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn clients_asking_at_once_share_one_upstream_query() {
+        let (fetcher, target) = fetcher().await;
+        let name = Name::from_ascii(names::WWW_EXAMPLE_COM).expect("name");
+        let asks: Vec<_> = (0..20)
+            .map(|_| {
+                let (fetcher, name) = (fetcher.clone(), name.clone());
+                tokio::spawn(async move { fetcher.answer(&name, RecordType::A).await })
+            })
+            .collect();
+        for ask in asks {
+            let found = ask.await.expect("task").expect("an answer");
+            assert_eq!(found.resolved.answers.len(), 1);
+        }
+        assert_eq!(
+            target.queries_answered(),
+            1,
+            "one upstream query for 20 clients"
+        );
+        let again = fetcher.answer(&name, RecordType::A).await.expect("cached");
+        assert!(again.cache_hit && !again.stale && again.lifetime > 0);
+        assert_eq!(target.queries_answered(), 1);
+    }
+}

@@ -385,3 +385,37 @@ fn root_hints(cfg: &UpstreamConfig) -> Result<Vec<IpAddr>, DnsError> {
     }
     Ok(addrs)
 }
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::rr::rdata::{A, SOA};
+
+    use super::*;
+
+    fn soa(ttl: u32, minimum: u32) -> Record {
+        let name = |s: &str| Name::from_ascii(s).expect("name");
+        let data = SOA::new(name("ns."), name("admin."), 1, 3600, 600, 86400, minimum);
+        Record::from_rdata(name("example."), ttl, RData::SOA(data))
+    }
+
+    #[test]
+    fn a_negative_answers_soa_carries_its_lifetime() {
+        let ttl = |r: Resolved| r.soa.map(|s| s.ttl);
+        let negative = negative_answer(Vec::new(), true, Some(soa(60, 2)));
+        assert_eq!(ttl(negative_soa_ttl(negative, RecordType::A)), Some(2));
+        let negative = negative_answer(Vec::new(), false, Some(soa(5, 300)));
+        assert_eq!(ttl(negative_soa_ttl(negative, RecordType::A)), Some(5));
+        // A positive answer's SOA (if any) is left alone.
+        let a = Record::from_rdata(
+            Name::from_ascii("example.").expect("name"),
+            30,
+            RData::A(A([192, 0, 2, 1].into())),
+        );
+        let positive = Resolved {
+            rcode: ResponseCode::NoError,
+            answers: vec![a],
+            soa: Some(soa(60, 2)),
+        };
+        assert_eq!(ttl(negative_soa_ttl(positive, RecordType::A)), Some(60));
+    }
+}

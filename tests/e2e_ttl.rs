@@ -423,3 +423,13 @@ async fn a_slow_upstream_answer_refreshes_the_cache_after_a_stale_answer() {
     );
     drop(hedge);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recursion_with_unreachable_roots_fails_at_once() {
+    // Nothing listens on port 53 there: every root query gets ICMP port unreachable.
+    let upstream = "[upstream]\nmode = \"recursive\"\nroots = [\"127.254.53.1\", \"127.254.53.2\"]\nallow_servers = [\"127.0.0.0/8\"]\ntimeout_ms = 3000\n";
+    let (hedge, addr) = start(upstream);
+    fails_at_once(Via::Udp, addr, names::WWW_EXAMPLE_COM, "roots unreachable").await;
+    fails_at_once(Via::Tcp, addr, names::WWW_EXAMPLE_COM, "roots unreachable").await;
+    drop(hedge);
+}

@@ -16,7 +16,7 @@ use support::*;
 
 const PROFILE: &str = "[[profile]]\nname = \"p\"\nblock = [\"gambling\"]\n";
 
-/// Waits long enough for a record with TTL [`names::SHORT_TTL`] (and the negative answers
+/// Waits long enough for a record with TTL [`names::SHORT_A_TTL`] (and the negative answers
 /// of `ttl.example.com.`) to expire.
 const PAST_SHORT_TTL: Duration = Duration::from_secs(3);
 
@@ -99,7 +99,7 @@ async fn expires_and_is_fetched_again(
 ) {
     let first = short_ttl(&ask(via, hedge, names::SHORT_TTL_EXAMPLE_COM).await);
     assert!(
-        (1..=names::SHORT_TTL).contains(&first),
+        (1..=names::SHORT_A_TTL).contains(&first),
         "{via:?}: first TTL {first}"
     );
     let before = upstream_queries();
@@ -412,7 +412,7 @@ async fn a_slow_upstream_answer_refreshes_the_cache_after_a_stale_answer() {
     let m = tcp(addr, names::SHORT_TTL_EXAMPLE_COM, RecordType::A).await;
     let ttl = short_ttl(&m);
     assert!(
-        (1..=names::SHORT_TTL).contains(&ttl) && ede(&m).is_empty(),
+        (1..=names::SHORT_A_TTL).contains(&ttl) && ede(&m).is_empty(),
         "the refreshed answer, not a stale one: TTL {ttl}, EDE {:?}",
         ede(&m)
     );

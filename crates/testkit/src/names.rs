@@ -14,7 +14,7 @@
 //! | `dangling.example.com.` | CNAME | `nothere.example.net.` | chain ending in NXDOMAIN |
 //! | `big.example.com.` | TXT | [`BIG_TXT_COUNT`] strings, > 4 KB | TC=1 over UDP, full over TCP |
 //! | `host.sub.example.com.` | A | 192.0.2.30 | delegated sub-zone on its own server |
-//! | `short.ttl.example.com.` | A | 192.0.2.60, TTL [`SHORT_TTL`] | an answer that expires (zone `ttl.example.com.`) |
+//! | `short.ttl.example.com.` | A | 192.0.2.60, TTL [`SHORT_A_TTL`] | an answer that expires (zone `ttl.example.com.`) |
 //! | `gone.ttl.example.com.` | — | NXDOMAIN, lives [`SHORT_NEGATIVE_TTL`] | a negative answer that expires |
 //! | `www.example.net.` | A | 192.0.2.20 | target of `alias` |
 //! | `kids.example.org.` | CNAME | `kids-site.cdn-provider.net.` | walled garden CNAME to a CDN |
@@ -111,12 +111,12 @@ pub const HOST_SUB_EXAMPLE_COM_A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 30);
 /// The zone `ttl.example.com.`, delegated by `example.com.` to its own server: data that
 /// expires within seconds, for TTL tests.
 pub const TTL_EXAMPLE_COM: &str = "ttl.example.com.";
-/// A name whose A record has TTL [`SHORT_TTL`].
+/// A name whose A record has TTL [`SHORT_A_TTL`].
 pub const SHORT_TTL_EXAMPLE_COM: &str = "short.ttl.example.com.";
 /// `short.ttl.example.com. A`.
 pub const SHORT_TTL_EXAMPLE_COM_A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 60);
 /// TTL of `short.ttl.example.com. A`.
-pub const SHORT_TTL: u32 = 2;
+pub const SHORT_A_TTL: u32 = 2;
 /// A name that does not exist in `ttl.example.com.`: its NXDOMAIN lives
 /// min([`SHORT_SOA_TTL`], [`SHORT_NEGATIVE_TTL`]) seconds (RFC 2308).
 pub const GONE_TTL_EXAMPLE_COM: &str = "gone.ttl.example.com.";

@@ -229,7 +229,7 @@ mod tests {
         let zone = zone_holding(&zones, owner);
         assert_eq!(zone.origin.to_ascii(), names::TTL_EXAMPLE_COM);
         let ttl = zone.records[&RrKey::new(name(owner), RecordType::A)].ttl();
-        assert_eq!(ttl, names::SHORT_TTL);
+        assert_eq!(ttl, names::SHORT_A_TTL);
     }
 
     /// The invariant that makes recursion work: every zone is delegated from its parent,

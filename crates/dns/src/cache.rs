@@ -104,13 +104,13 @@ impl Slot for Entry {
 
 /// Cache key: the name's labels in lower case, in wire form, then the type. At most 255
 /// bytes of name and 2 of type; built on the stack.
-struct Key {
+pub(crate) struct Key {
     buf: [u8; 257],
     len: usize,
 }
 
 impl Key {
-    fn new(name: &LowerName, rtype: RecordType) -> Key {
+    pub(crate) fn new(name: &LowerName, rtype: RecordType) -> Key {
         let mut buf = [0u8; 257];
         let mut len = 0;
         for label in name.iter() {
@@ -123,7 +123,7 @@ impl Key {
         Key { buf, len: len + 2 }
     }
 
-    fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
 }
@@ -148,6 +148,8 @@ pub enum Lookup {
         resolved: Resolved,
         /// Seconds since it was stored.
         age: u32,
+        /// Seconds it stays fresh (at least 1): how long a copy of it may be kept.
+        lifetime: u32,
     },
     /// Expired but within the serve-stale window: usable only if upstream fails.
     Stale(Resolved),
@@ -199,15 +201,18 @@ impl Cache {
         };
         entry.used = true;
         match fresh {
-            true => Lookup::Fresh { resolved, age },
+            true => Lookup::Fresh {
+                resolved,
+                age,
+                lifetime: entry.ttl - age,
+            },
             false => Lookup::Stale(resolved),
         }
     }
 
-    /// Stores an answer with the TTL it deserves: the smallest record TTL, or for a negative
-    /// answer the SOA's minimum (capped by the SOA's own TTL, RFC 2308).
+    /// Stores an answer for its [`lifetime`] (at most a day; not at all if 0).
     pub fn put(&self, name: &LowerName, rtype: RecordType, resolved: &Resolved) {
-        let ttl = ttl_of(resolved).min(MAX_TTL);
+        let ttl = lifetime(resolved, rtype).min(MAX_TTL);
         if ttl == 0 {
             return;
         }
@@ -229,21 +234,22 @@ impl Cache {
     }
 }
 
-fn ttl_of(r: &Resolved) -> u32 {
-    let negative = r
-        .answers
-        .iter()
-        .all(|a| a.record_type() == RecordType::CNAME);
-    if negative {
-        return match &r.soa {
-            Some(soa) => match &soa.data {
-                RData::SOA(s) => s.minimum.min(soa.ttl),
-                _ => DEFAULT_NEGATIVE_TTL,
-            },
-            None => DEFAULT_NEGATIVE_TTL,
-        };
+/// How long an answer to an `rtype` question may be used: its smallest record TTL; for a
+/// negative answer, also no longer than the SOA's minimum and TTL (RFC 2308), or
+/// [`DEFAULT_NEGATIVE_TTL`] without an SOA. The CNAMEs of a chain count too.
+pub fn lifetime(r: &Resolved, rtype: RecordType) -> u32 {
+    let records = r.answers.iter().map(|a| a.ttl).min();
+    if !r.is_negative(rtype) {
+        return records.unwrap_or(0);
     }
-    r.answers.iter().map(|a| a.ttl).min().unwrap_or(0)
+    let negative = match &r.soa {
+        Some(soa) => match &soa.data {
+            RData::SOA(s) => s.minimum.min(soa.ttl),
+            _ => DEFAULT_NEGATIVE_TTL,
+        },
+        None => DEFAULT_NEGATIVE_TTL,
+    };
+    records.map_or(negative, |r| r.min(negative))
 }
 
 #[cfg(test)]
@@ -376,5 +382,85 @@ mod tests {
             assert_eq!(got, want, "stored {age} s ago with TTL 300");
         }
         assert!(cache.is_empty(), "an answer past the window is dropped");
+    }
+
+    /// A negative answer with an SOA of TTL `soa_ttl` and minimum `minimum`, after `chain`.
+    fn negative(chain: Vec<Record>, soa_ttl: u32, minimum: u32) -> Resolved {
+        use hickory_proto::rr::rdata::SOA;
+        let name = |s: &str| Name::from_str(s).unwrap();
+        let soa = SOA::new(name("ns."), name("admin."), 1, 3600, 600, 86400, minimum);
+        Resolved {
+            rcode: ResponseCode::NXDomain,
+            answers: chain,
+            soa: Some(Record::from_rdata(
+                name("example."),
+                soa_ttl,
+                RData::SOA(soa),
+            )),
+        }
+    }
+
+    #[test]
+    fn an_answer_lives_for_its_smallest_ttl_a_negative_one_for_its_soa_at_most() {
+        use hickory_proto::rr::rdata::CNAME;
+        let (_, mut positive) = answer("a.example.");
+        positive.answers[0].ttl = 2;
+        assert_eq!(lifetime(&positive, RecordType::A), 2);
+        // RFC 2308: min(SOA TTL, SOA minimum).
+        assert_eq!(lifetime(&negative(vec![], 60, 2), RecordType::A), 2);
+        assert_eq!(lifetime(&negative(vec![], 5, 300), RecordType::A), 5);
+        // A chain ending negatively: its CNAMEs' TTLs count too.
+        let cname = Record::from_rdata(
+            Name::from_str("www.example.").unwrap(),
+            3,
+            RData::CNAME(CNAME(Name::from_str("gone.example.").unwrap())),
+        );
+        assert_eq!(
+            lifetime(&negative(vec![cname.clone()], 300, 300), RecordType::A),
+            3
+        );
+        // The CNAME asked for is a positive answer.
+        let asked = Resolved {
+            rcode: ResponseCode::NoError,
+            answers: vec![cname],
+            soa: None,
+        };
+        assert_eq!(lifetime(&asked, RecordType::CNAME), 3);
+        // No SOA: a minute.
+        let bare = Resolved {
+            soa: None,
+            ..negative(vec![], 1, 1)
+        };
+        assert_eq!(lifetime(&bare, RecordType::A), DEFAULT_NEGATIVE_TTL);
+    }
+
+    /// Entries stored `age` seconds ago with TTL 2: fresh with what is left of it, then
+    /// stale at 2 s (never served fresh past its TTL).
+    #[test]
+    fn a_short_ttl_expires_on_time_and_a_hit_says_how_long_is_left() {
+        let (a, mut ra) = answer("a.example.");
+        ra.answers[0].ttl = 2;
+        let cache = Cache {
+            epoch: Instant::now() - std::time::Duration::from_secs(100),
+            ..Cache::new(16, 3_600)
+        };
+        let key = Key::new(&a, RecordType::A);
+        let h = cache.hash(&key);
+        for (age, want) in [(0, Some(2)), (1, Some(1)), (2, None), (3, None)] {
+            let ttl = lifetime(&ra, RecordType::A);
+            let e = Entry::new(key.bytes(), h, &ra, cache.now() - age, ttl).expect("encodes");
+            cache.shards.lock(h).put(e);
+            let got = match cache.get(&a, RecordType::A) {
+                Lookup::Fresh { lifetime, .. } => Some(lifetime),
+                Lookup::Stale(_) => None,
+                Lookup::Miss => panic!("within the stale window"),
+            };
+            assert_eq!(got, want, "stored {age} s ago with TTL 2");
+        }
+        // A TTL of 0 is not cached at all.
+        ra.answers[0].ttl = 0;
+        let empty = Cache::new(16, 3_600);
+        empty.put(&a, RecordType::A, &ra);
+        assert!(empty.is_empty());
     }
 }

@@ -57,9 +57,15 @@ pub struct UpstreamConfig {
     #[serde(default)]
     pub servers: Vec<ForwardServer>,
     /// Give up on an upstream answer after this long (milliseconds, default 3000); the
-    /// client then gets a stale answer if one is cached, otherwise SERVFAIL.
+    /// client then gets SERVFAIL. A client with a stale answer cached gets it after 1.8 s
+    /// at most (RFC 8767), while the fetch goes on to refresh the cache.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// After a question fails upstream (timeout, SERVFAIL, REFUSED, unreachable), answer
+    /// it from the failure for this many seconds without asking again (RFC 9520; default
+    /// 5, 1 to 300); doubled while it keeps failing, up to 60 s (or this value if larger).
+    #[serde(default = "default_failure_cache_secs")]
+    pub failure_cache_secs: u32,
     /// Answers kept in the response cache (default 20000; about 40 bytes each plus the
     /// encoded answer).
     #[serde(default = "default_cache_size")]
@@ -79,6 +85,7 @@ impl Default for UpstreamConfig {
             allow_servers: Vec::new(),
             servers: Vec::new(),
             timeout_ms: default_timeout_ms(),
+            failure_cache_secs: default_failure_cache_secs(),
             cache_size: default_cache_size(),
             serve_stale_secs: default_stale_secs(),
         }
@@ -87,6 +94,9 @@ impl Default for UpstreamConfig {
 
 fn default_timeout_ms() -> u64 {
     3000
+}
+fn default_failure_cache_secs() -> u32 {
+    5
 }
 fn default_cache_size() -> usize {
     20_000

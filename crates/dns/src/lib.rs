@@ -44,6 +44,8 @@ pub mod answer;
 pub mod cache;
 mod clock;
 pub mod config;
+pub mod failures;
+pub mod fetch;
 mod mmsg;
 pub mod packet_cache;
 pub mod query;
@@ -51,6 +53,7 @@ mod tcp;
 mod tcp_slots;
 mod udp;
 pub mod upstream;
+mod upstream_socket;
 mod upstream_tls;
 pub mod wire;
 
@@ -179,9 +182,8 @@ pub struct Shared {
     key_seed: u64,
     packets: packet_cache::PacketCache,
     blocked_packets: packet_cache::PacketCache,
-    upstream: Upstream,
-    cache: cache::Cache,
-    timeout: Duration,
+    /// The response cache, recent failures and upstream.
+    fetcher: Arc<fetch::Fetcher>,
     limits: Limits,
     listeners: Vec<ListenerRuntime>,
 }
@@ -216,9 +218,12 @@ impl Server {
             key_seed: packet_cache::key_seed(),
             packets: packet_cache::PacketCache::new(PACKET_CACHE_SIZE),
             blocked_packets: packet_cache::PacketCache::new(BLOCKED_CACHE_SIZE),
-            upstream: Upstream::new(upstream)?,
-            cache: cache::Cache::new(upstream.cache_size, upstream.serve_stale_secs),
-            timeout: Duration::from_millis(upstream.timeout_ms),
+            fetcher: Arc::new(fetch::Fetcher::new(
+                Upstream::new(upstream)?,
+                cache::Cache::new(upstream.cache_size, upstream.serve_stale_secs),
+                failures::Failures::new(Duration::from_secs(upstream.failure_cache_secs.into())),
+                Duration::from_millis(upstream.timeout_ms),
+            )),
             limits,
             listeners: listeners
                 .iter()
@@ -290,7 +295,7 @@ impl Server {
 
     /// Answers in the response cache.
     pub fn cache_len(&self) -> usize {
-        self.shared.cache.len()
+        self.shared.fetcher.cache.len()
     }
 
     /// Stops every listener.

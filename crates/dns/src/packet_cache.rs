@@ -266,8 +266,8 @@ impl PacketCache {
         bytes: &[u8],
         meta: Reuse,
     ) {
-        if bytes.len() < q.question_end {
-            return;
+        if bytes.len() < q.question_end || meta.lifetime.as_secs() == 0 {
+            return; // a lifetime under a second would expire before it is asked for
         }
         let ttls = if meta.age_ttls {
             match ttl_offsets(bytes) {
@@ -515,5 +515,28 @@ mod tests {
                 "still cached after {i} one-off names"
             );
         }
+    }
+
+    /// An entry is served for its lifetime and not a second more (whole seconds, so it may
+    /// go up to a second early); a lifetime under a second is not stored.
+    #[test]
+    fn an_entry_lives_for_its_lifetime_only() {
+        let packet = query("short.example.");
+        let q = FastQuery::parse(&packet).expect("parse");
+        let key = PacketKey::new(&q, 0, 1);
+        let cache = PacketCache::new(16);
+        let stored = Instant::now();
+        cache.insert(&key, &q, 0, &packet, reuse(Outcome::Allowed, 2, false));
+        let mut out = Vec::new();
+        let mut served = |after_ms: u64| {
+            let at = stored + Duration::from_millis(after_ms);
+            cache.answer(&key, &q, 0, at, &mut out).is_some()
+        };
+        assert!(served(0));
+        assert!(!served(2_000), "served at its lifetime");
+        assert!(!served(0), "and dropped");
+        let cache = PacketCache::new(16);
+        cache.insert(&key, &q, 0, &packet, reuse(Outcome::Allowed, 0, false));
+        assert!(cache.is_empty(), "lifetime 0");
     }
 }

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use hedge_policy::{Bypass, Decision, ProfileId};
 use hickory_proto::op::{Message, MessageType, ResponseCode};
-use hickory_proto::rr::{DNSClass, LowerName, Name, RData, RecordType};
+use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
 
 use crate::answer::{self, Ede};
-use crate::cache::{Cache, Lookup};
+use crate::fetch::Answer;
 use crate::packet_cache::{PacketKey, Reuse};
-use crate::upstream::{Resolved, Upstream, UpstreamError};
+use crate::upstream::UpstreamError;
 use crate::wire::{self, FastQuery};
 use crate::{Live, Observation, Outcome, Shared};
 
@@ -25,9 +25,6 @@ pub enum Transport {
     /// TCP.
     Tcp,
 }
-
-/// Longest time an upstream answer's encoding is reused (its TTLs count down meanwhile).
-const PACKET_REUSE: Duration = Duration::from_secs(3600);
 
 /// Answers a client outside the listener's ACL on the receiving thread: REFUSED with
 /// EDE 18 written straight into `out`, with no parse beyond the fast one, no task and no
@@ -352,13 +349,13 @@ async fn resolve_query(
     match decision {
         Decision::Block(reason) => {
             facts.outcome = Outcome::Blocked;
-            facts.reuse = Some(Duration::from_secs(3600));
+            facts.reuse = block_reuse(p.block_ttl);
             let (ede, text) = wire::block_text(policy, p, reason, version);
             answer::sinkhole(req, query, p, ede, &text)
         }
         Decision::Bypass(b) => {
             facts.outcome = Outcome::Blocked;
-            facts.reuse = Some(Duration::from_secs(3600));
+            facts.reuse = block_reuse(p.block_ttl);
             let text = format!("{} (profile {})", wire::bypass_text(b), p.name);
             answer::local_negative(req, query, b != Bypass::Ddr, p.block_ttl, &text)
         }
@@ -367,25 +364,35 @@ async fn resolve_query(
             let Ok(target_name) = Name::from_ascii(format!("{target}.")) else {
                 return servfail(req, "bad rewrite target");
             };
-            match resolve_cached(shared, &target_name, query.query_type()).await {
-                Ok((resolved, stale, hit)) => {
-                    facts.cache_hit = hit;
-                    facts.reuse = reuse(&resolved, stale);
-                    let mut m = answer::response(req, resolved.rcode);
+            match shared
+                .fetcher
+                .answer(&target_name, query.query_type())
+                .await
+            {
+                Ok(found) => {
+                    facts.cache_hit = found.cache_hit;
+                    facts.reuse = reuse(&found);
+                    let mut m = answer::response(req, found.resolved.rcode);
                     m.answers
                         .push(answer::cname(query.name(), &target_name, 300));
-                    m.answers.extend(resolved.answers);
-                    mark_stale(&mut m, stale);
+                    m.answers.extend(found.resolved.answers);
+                    mark_stale(&mut m, found.stale);
                     m
                 }
                 Err(e) => upstream_failed(req, facts, &e),
             }
         }
         Decision::Allow(_) => {
-            match resolve_cached(shared, query.name(), query.query_type()).await {
-                Ok((resolved, stale, hit)) => {
-                    facts.cache_hit = hit;
+            match shared
+                .fetcher
+                .answer(query.name(), query.query_type())
+                .await
+            {
+                Ok(found) => {
+                    facts.cache_hit = found.cache_hit;
                     facts.outcome = Outcome::Allowed;
+                    let reuse = reuse(&found);
+                    let (resolved, stale) = (found.resolved, found.stale);
                     // CNAME cloaking: every target in the chain must pass the policy too.
                     for record in &resolved.answers {
                         if let RData::CNAME(target) = &record.data {
@@ -395,7 +402,8 @@ async fn resolve_query(
                             {
                                 facts.outcome = Outcome::Blocked;
                                 facts.category = Decision::Block(reason).category(policy.index());
-                                facts.reuse = reuse(&resolved, stale);
+                                // Decided by upstream data: kept no longer than it lives.
+                                facts.reuse = reuse.min(block_reuse(p.block_ttl));
                                 let (ede, text) = wire::block_text_via(
                                     policy,
                                     p,
@@ -407,7 +415,7 @@ async fn resolve_query(
                             }
                         }
                     }
-                    facts.reuse = reuse(&resolved, stale);
+                    facts.reuse = reuse;
                     let mut m = answer::response(req, resolved.rcode);
                     m.answers = resolved.answers;
                     if let Some(soa) = resolved.soa.filter(|_| {
@@ -426,17 +434,17 @@ async fn resolve_query(
     }
 }
 
-/// How long an upstream answer's encoding may be reused: a second at most (TTLs then
-/// count down), never for stale answers or TTL 0.
-fn reuse(r: &Resolved, stale: bool) -> Option<Duration> {
-    let min_ttl = r
-        .answers
-        .iter()
-        .chain(r.soa.iter())
-        .map(|a| a.ttl)
-        .min()
-        .unwrap_or(1);
-    (!stale && min_ttl > 0).then_some(PACKET_REUSE)
+/// How long an upstream answer's encoding may be reused: for as long as the answer lives
+/// (its TTLs count down meanwhile). Never a stale answer: each one goes through the full
+/// path, so the next query asks upstream again (or waits out a remembered failure).
+fn reuse(found: &Answer) -> Option<Duration> {
+    (!found.stale && found.lifetime > 0).then(|| Duration::from_secs(found.lifetime.into()))
+}
+
+/// How long a block hedge decided itself may be reused: its TTL at most (re-deciding is
+/// cheap, and a changed decision then shows within the TTL clients were told).
+fn block_reuse(block_ttl: u32) -> Option<Duration> {
+    (block_ttl > 0).then(|| Duration::from_secs(block_ttl.into()))
 }
 
 /// Says so when an answer came from the cache because upstream failed (RFC 8767).
@@ -481,59 +489,4 @@ fn servfail(req: &Message, why: &str) -> Message {
     let mut m = answer::response(req, ResponseCode::ServFail);
     answer::add_ede(&mut m, Ede::NoReachableAuthority, why);
     m
-}
-
-/// Cache first; upstream on a miss (with the timeout); stale if upstream fails.
-/// Returns (answer with TTLs aged, stale?, cache hit?).
-async fn resolve_cached(
-    shared: &Shared,
-    name: &Name,
-    rtype: RecordType,
-) -> Result<(Resolved, bool, bool), UpstreamError> {
-    let key = LowerName::new(name);
-    let stale = match shared.cache.get(&key, rtype) {
-        Lookup::Fresh { resolved, age } => return Ok((aged(resolved, age, None), false, true)),
-        Lookup::Stale(resolved) => Some(resolved),
-        Lookup::Miss => None,
-    };
-    match fetch(
-        &shared.upstream,
-        &shared.cache,
-        &key,
-        name,
-        rtype,
-        shared.timeout,
-    )
-    .await
-    {
-        Ok(resolved) => Ok((resolved, false, false)),
-        Err(e) => match stale {
-            // RFC 8767: answer with the expired data and a short TTL.
-            Some(resolved) => Ok((aged(resolved, 0, Some(30)), true, true)),
-            None => Err(e),
-        },
-    }
-}
-
-async fn fetch(
-    upstream: &Upstream,
-    cache: &Cache,
-    key: &LowerName,
-    name: &Name,
-    rtype: RecordType,
-    timeout: Duration,
-) -> Result<Resolved, UpstreamError> {
-    let resolved = tokio::time::timeout(timeout, upstream.resolve(name, rtype))
-        .await
-        .map_err(|_| UpstreamError::Timeout(timeout.as_millis() as u64))??;
-    cache.put(key, rtype, &resolved);
-    Ok(resolved)
-}
-
-/// A cached answer with TTLs reduced by its age (or set to `fixed`).
-fn aged(mut r: Resolved, age: u32, fixed: Option<u32>) -> Resolved {
-    for rec in r.answers.iter_mut().chain(r.soa.iter_mut()) {
-        rec.ttl = fixed.unwrap_or(rec.ttl.saturating_sub(age));
-    }
-    r
 }

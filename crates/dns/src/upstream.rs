@@ -9,17 +9,17 @@ use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_resolver::Resolver;
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ProtocolConfig, ResolveHosts, ResolverConfig, ResolverOpts,
 };
 use hickory_resolver::lookup::Lookup;
 use hickory_resolver::net::NetError;
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::recursor::{Recursor, RecursorOptions};
-use hickory_resolver::{Resolver, TokioResolver};
 
 use crate::DnsError;
 use crate::config::{ForwardProtocol, UpstreamConfig, UpstreamMode};
+use crate::upstream_socket::Runtime;
 use crate::upstream_tls::{self, TlsFailures};
 
 /// Entries in the recursor's own response cache (hickory's default is a million). Its
@@ -73,6 +73,19 @@ pub struct Resolved {
     pub soa: Option<Record>,
 }
 
+impl Resolved {
+    /// NXDOMAIN or NODATA for `rtype`, maybe after a CNAME chain: no record of the asked
+    /// type.
+    pub fn is_negative(&self, rtype: RecordType) -> bool {
+        self.answers.is_empty()
+            || rtype != RecordType::CNAME
+                && self
+                    .answers
+                    .iter()
+                    .all(|a| a.record_type() == RecordType::CNAME)
+    }
+}
+
 /// Why an upstream answer is missing.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum UpstreamError {
@@ -97,14 +110,14 @@ impl UpstreamError {
 /// The configured upstream.
 pub enum Upstream {
     /// Full recursion.
-    Recursive(Box<Recursor<TokioRuntimeProvider>>),
+    Recursive(Box<Recursor<Runtime>>),
     /// Forwarding.
     Forward(Box<Forwarder>),
 }
 
 /// hickory's forwarding resolver, with the certificate refusals of its DoT/DoH servers.
 pub struct Forwarder {
-    resolver: TokioResolver,
+    resolver: Resolver<Runtime>,
     tls_failures: Arc<TlsFailures>,
 }
 
@@ -136,7 +149,9 @@ type Negative = (bool, Option<Record>);
 impl Upstream {
     /// Builds the upstream; reads the root hints file if one is configured.
     pub fn new(cfg: &UpstreamConfig) -> Result<Upstream, DnsError> {
-        let provider = TokioRuntimeProvider::default();
+        // Upstream UDP sockets that report ICMP errors: a server with nothing listening
+        // fails at once instead of after the whole timeout.
+        let provider = Runtime::default();
         match cfg.mode {
             UpstreamMode::Recursive => {
                 let roots = root_hints(cfg)?;
@@ -219,8 +234,18 @@ impl Upstream {
         }
     }
 
-    /// Resolves `name`/`rtype`, following and keeping CNAME chains that end negatively.
+    /// Resolves `name`/`rtype`, following and keeping CNAME chains that end negatively. A
+    /// negative answer's SOA carries the answer's lifetime (see [`negative_soa_ttl`]).
     pub async fn resolve(&self, name: &Name, rtype: RecordType) -> Result<Resolved, UpstreamError> {
+        let resolved = self.resolve_chain(name, rtype).await?;
+        Ok(negative_soa_ttl(resolved, rtype))
+    }
+
+    async fn resolve_chain(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Result<Resolved, UpstreamError> {
         let first = self.query(name, rtype).await?;
         let (nx, soa) = match first {
             Ok(msg) => return Ok(positive(msg)),
@@ -313,6 +338,18 @@ fn positive(msg: Message) -> Resolved {
     }
 }
 
+/// RFC 2308 (section 5): a negative answer lives min(SOA TTL, SOA minimum), and the SOA
+/// sent with it carries that TTL (authoritative servers often send the SOA's own TTL).
+fn negative_soa_ttl(mut r: Resolved, rtype: RecordType) -> Resolved {
+    if r.is_negative(rtype)
+        && let Some(soa) = &mut r.soa
+        && let RData::SOA(data) = &soa.data
+    {
+        soa.ttl = soa.ttl.min(data.minimum);
+    }
+    r
+}
+
 fn negative_answer(chain: Vec<Record>, nx: bool, soa: Option<Record>) -> Resolved {
     Resolved {
         rcode: if nx {
@@ -383,4 +420,38 @@ fn root_hints(cfg: &UpstreamConfig) -> Result<Vec<IpAddr>, DnsError> {
         )));
     }
     Ok(addrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::rr::rdata::{A, SOA};
+
+    use super::*;
+
+    fn soa(ttl: u32, minimum: u32) -> Record {
+        let name = |s: &str| Name::from_ascii(s).expect("name");
+        let data = SOA::new(name("ns."), name("admin."), 1, 3600, 600, 86400, minimum);
+        Record::from_rdata(name("example."), ttl, RData::SOA(data))
+    }
+
+    #[test]
+    fn a_negative_answers_soa_carries_its_lifetime() {
+        let ttl = |r: Resolved| r.soa.map(|s| s.ttl);
+        let negative = negative_answer(Vec::new(), true, Some(soa(60, 2)));
+        assert_eq!(ttl(negative_soa_ttl(negative, RecordType::A)), Some(2));
+        let negative = negative_answer(Vec::new(), false, Some(soa(5, 300)));
+        assert_eq!(ttl(negative_soa_ttl(negative, RecordType::A)), Some(5));
+        // A positive answer's SOA (if any) is left alone.
+        let a = Record::from_rdata(
+            Name::from_ascii("example.").expect("name"),
+            30,
+            RData::A(A([192, 0, 2, 1].into())),
+        );
+        let positive = Resolved {
+            rcode: ResponseCode::NoError,
+            answers: vec![a],
+            soa: Some(soa(60, 2)),
+        };
+        assert_eq!(ttl(negative_soa_ttl(positive, RecordType::A)), Some(60));
+    }
 }

@@ -154,7 +154,8 @@ pub(crate) fn patch(q: &FastQuery<'_>, out: &mut [u8]) {
 
 /// Writes a complete sinkhole answer for a blocked or bypass decision straight to the wire;
 /// the same answers as [`crate::answer::sinkhole`] and [`crate::answer::local_negative`].
-/// Returns the outcome to count and the answer's lifetime in the packet cache.
+/// Returns the outcome to count and the answer's lifetime in the packet cache: the block's
+/// TTL (re-deciding is cheap; 0 keeps it out of the cache).
 pub fn write_block(
     q: &FastQuery<'_>,
     policy: &Policy,
@@ -234,8 +235,7 @@ pub fn write_block(
     if out.len() > q.max_udp() {
         return None; // does not fit: the full path truncates properly
     }
-    let outcome = Outcome::Blocked;
-    Some((outcome, Duration::from_secs(3600)))
+    Some((Outcome::Blocked, Duration::from_secs(ttl.into())))
 }
 
 /// Appends an OPT record (our payload size, version 0) carrying the high bits of an

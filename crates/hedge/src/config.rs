@@ -350,6 +350,11 @@ pub fn check(loaded: &Loaded) -> anyhow::Result<Checked> {
             "key `upstream.timeout_ms`: use a value between 1 and 60000".into(),
         ));
     }
+    if !(1..=300).contains(&u.failure_cache_secs) {
+        return Err(bad(
+            "key `upstream.failure_cache_secs`: use a value between 1 and 300 (RFC 9520)".into(),
+        ));
+    }
     Ok(Checked {
         policy: Arc::new(policy),
         listener_profiles,

@@ -14,6 +14,8 @@
 //! | `dangling.example.com.` | CNAME | `nothere.example.net.` | chain ending in NXDOMAIN |
 //! | `big.example.com.` | TXT | [`BIG_TXT_COUNT`] strings, > 4 KB | TC=1 over UDP, full over TCP |
 //! | `host.sub.example.com.` | A | 192.0.2.30 | delegated sub-zone on its own server |
+//! | `short.ttl.example.com.` | A | 192.0.2.60, TTL [`SHORT_A_TTL`] | an answer that expires (zone `ttl.example.com.`) |
+//! | `gone.ttl.example.com.` | — | NXDOMAIN, lives [`SHORT_NEGATIVE_TTL`] | a negative answer that expires |
 //! | `www.example.net.` | A | 192.0.2.20 | target of `alias` |
 //! | `kids.example.org.` | CNAME | `kids-site.cdn-provider.net.` | walled garden CNAME to a CDN |
 //! | `kids-site.cdn-provider.net.` | A | 192.0.2.40 | |
@@ -38,7 +40,8 @@
 //! and `arpa.` one reverse name; `bench/differential.py` asks every name of every zone file.
 //!
 //! Anything else inside a zone is NXDOMAIN (for example [`NXDOMAIN_EXAMPLE_COM`]); every zone's
-//! SOA has minimum (and TTL) [`NEGATIVE_TTL`], except `ttl-diff.net.`'s ([`SHORT_TTL`]).
+//! SOA has minimum (and TTL) [`NEGATIVE_TTL`], except `ttl-diff.net.`'s ([`SHORT_TTL`]) and
+//! `ttl.example.com.` (SOA TTL [`SHORT_SOA_TTL`], minimum [`SHORT_NEGATIVE_TTL`]).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -49,7 +52,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// |---|---|
 /// | 1 | `.` (name server `a.root-servers.test.`) |
 /// | 2 to 6 | `com.`, `net.`, `org.`, `uk.`, `co.uk.` (name servers `ns.nic.<zone>`) |
-/// | 10, 11 | `example.com.`, `sub.example.com.` |
+/// | 10, 11, 18 | `example.com.`, `sub.example.com.`, `ttl.example.com.` |
 /// | 12 to 17 | `example.net.`, `example.org.`, `cdn-provider.net.`, `tracker-cloak.com.`, `adtracker.net.`, `bbc.co.uk.` |
 /// | 20 to 23 | `google.com.`, `bing.com.`, `youtube.com.`, `duckduckgo.com.` |
 /// | 24 to 26 | `differential.net.`, `ttl-diff.net.`, `arpa.` |
@@ -64,6 +67,7 @@ pub const ZONES: &[&str] = &[
     "co.uk.",
     "example.com.",
     "sub.example.com.",
+    "ttl.example.com.",
     "example.net.",
     "example.org.",
     "cdn-provider.net.",
@@ -111,6 +115,25 @@ pub const SUB_EXAMPLE_COM: &str = "sub.example.com.";
 pub const HOST_SUB_EXAMPLE_COM: &str = "host.sub.example.com.";
 /// `host.sub.example.com. A`.
 pub const HOST_SUB_EXAMPLE_COM_A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 30);
+
+// ttl.example.com.: short-lived data.
+
+/// The zone `ttl.example.com.`, delegated by `example.com.` to its own server: data that
+/// expires within seconds, for TTL tests.
+pub const TTL_EXAMPLE_COM: &str = "ttl.example.com.";
+/// A name whose A record has TTL [`SHORT_A_TTL`].
+pub const SHORT_TTL_EXAMPLE_COM: &str = "short.ttl.example.com.";
+/// `short.ttl.example.com. A`.
+pub const SHORT_TTL_EXAMPLE_COM_A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 60);
+/// TTL of `short.ttl.example.com. A`.
+pub const SHORT_A_TTL: u32 = 2;
+/// A name that does not exist in `ttl.example.com.`: its NXDOMAIN lives
+/// min([`SHORT_SOA_TTL`], [`SHORT_NEGATIVE_TTL`]) seconds (RFC 2308).
+pub const GONE_TTL_EXAMPLE_COM: &str = "gone.ttl.example.com.";
+/// TTL of the SOA record of `ttl.example.com.`.
+pub const SHORT_SOA_TTL: u32 = 60;
+/// SOA minimum of `ttl.example.com.`: how long its negative answers live.
+pub const SHORT_NEGATIVE_TTL: u32 = 2;
 
 // example.net.
 
@@ -219,6 +242,7 @@ pub const A_RECORDS: &[(&str, Ipv4Addr)] = &[
     (EXAMPLE_COM, EXAMPLE_COM_A),
     (WWW_EXAMPLE_COM, WWW_EXAMPLE_COM_A),
     (HOST_SUB_EXAMPLE_COM, HOST_SUB_EXAMPLE_COM_A),
+    (SHORT_TTL_EXAMPLE_COM, SHORT_TTL_EXAMPLE_COM_A),
     (WWW_EXAMPLE_NET, WWW_EXAMPLE_NET_A),
     (WWW_EXAMPLE_ORG, WWW_EXAMPLE_ORG_A),
     (KIDS_SITE_CDN_PROVIDER_NET, KIDS_SITE_CDN_PROVIDER_NET_A),

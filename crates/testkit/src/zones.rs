@@ -46,6 +46,11 @@ pub(crate) const HIERARCHY: &[ZoneSpec] = &[
         include_str!("../zones/sub.example.com.zone"),
     ),
     zone(
+        "ttl.example.com.",
+        18,
+        include_str!("../zones/ttl.example.com.zone"),
+    ),
+    zone(
         "example.net.",
         12,
         include_str!("../zones/example.net.zone"),
@@ -216,16 +221,27 @@ mod tests {
             let [RData::SOA(soa)] = soa.as_slice() else {
                 panic!("{}: expected one SOA, found {soa:?}", spec.origin);
             };
-            let negative_ttl = if spec.origin == names::TTL_DIFF_NET {
-                names::SHORT_TTL
-            } else {
-                names::NEGATIVE_TTL
+            // ttl.example.com. and ttl-diff.net. hold the short-lived data.
+            let (minimum, ttl) = match spec.origin {
+                names::TTL_EXAMPLE_COM => (names::SHORT_NEGATIVE_TTL, names::SHORT_SOA_TTL),
+                names::TTL_DIFF_NET => (names::SHORT_TTL, names::SHORT_TTL),
+                _ => (names::NEGATIVE_TTL, names::NEGATIVE_TTL),
             };
-            assert_eq!(soa.minimum, negative_ttl, "{}", spec.origin);
+            assert_eq!(soa.minimum, minimum, "{}", spec.origin);
             let soa_ttl = zone.records[&RrKey::new(name(spec.origin), RecordType::SOA)].ttl();
-            assert_eq!(soa_ttl, negative_ttl, "{}", spec.origin);
+            assert_eq!(soa_ttl, ttl, "{}", spec.origin);
             assert!(!zone.origin.is_wildcard());
         }
+    }
+
+    #[test]
+    fn the_short_lived_record_has_its_short_ttl() {
+        let zones = load_all();
+        let owner = names::SHORT_TTL_EXAMPLE_COM;
+        let zone = zone_holding(&zones, owner);
+        assert_eq!(zone.origin.to_ascii(), names::TTL_EXAMPLE_COM);
+        let ttl = zone.records[&RrKey::new(name(owner), RecordType::A)].ttl();
+        assert_eq!(ttl, names::SHORT_A_TTL);
     }
 
     /// The invariant that makes recursion work: every zone is delegated from its parent,
@@ -290,7 +306,11 @@ mod tests {
         let www = names::WWW_EXAMPLE_COM;
         let found = rdata(zone_holding(&zones, www), www, RecordType::AAAA);
         assert_eq!(found, [RData::AAAA(names::WWW_EXAMPLE_COM_AAAA.into())]);
-        for absent in [names::NXDOMAIN_EXAMPLE_COM, names::NOTHERE_EXAMPLE_NET] {
+        for absent in [
+            names::NXDOMAIN_EXAMPLE_COM,
+            names::NOTHERE_EXAMPLE_NET,
+            names::GONE_TTL_EXAMPLE_COM,
+        ] {
             let zone = zone_holding(&zones, absent);
             let owner = name(absent);
             assert!(

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
+use crate::netns;
 use crate::serve::{Running, Sockets};
 use crate::server::ZoneServer;
 use crate::zones::{HIERARCHY, ZoneSpec};
@@ -208,16 +209,16 @@ fn bind_all(network: [u8; 3]) -> io::Result<Vec<Sockets>> {
 /// Adds what failed and what to do to a bind error.
 fn explain(network: [u8; 3], error: io::Error) -> io::Error {
     let [a, b, c] = network;
+    let what = format!("hedge-testkit: cannot bind port 53 on {a}.{b}.{c}.0/24: {error}");
     let hint = match error.kind() {
-        io::ErrorKind::PermissionDenied => crate::netns::how_to_run(),
-        io::ErrorKind::AddrInUse => "another fake internet or DNS server is using it".to_owned(),
-        io::ErrorKind::AddrNotAvailable => {
-            "this system does not route all of 127.0.0.0/8 to loopback (Linux does)".to_owned()
+        io::ErrorKind::PermissionDenied => {
+            return io::Error::new(error.kind(), format!("{what}. {}", netns::how_to_run()));
         }
-        _ => "check that loopback is up".to_owned(),
+        io::ErrorKind::AddrInUse => "another fake internet or DNS server is using it",
+        io::ErrorKind::AddrNotAvailable => {
+            "this system does not route all of 127.0.0.0/8 to loopback (Linux does)"
+        }
+        _ => "check that loopback is up",
     };
-    io::Error::new(
-        error.kind(),
-        format!("hedge-testkit: cannot bind port 53 on {a}.{b}.{c}.0/24: {error} ({hint})"),
-    )
+    io::Error::new(error.kind(), format!("{what} ({hint})"))
 }

@@ -111,7 +111,7 @@ fn enter_namespace() -> Result<(), String> {
             _ => "see unshare(2)",
         };
         return Err(format!(
-            "unshare(CLONE_NEWUSER | CLONE_NEWNET) failed: {error} ({why})"
+            "unshare(CLONE_NEWUSER | CLONE_NEWNET) failed with {error}: {why}"
         ));
     }
     // setgroups must be denied before an unprivileged process may write its gid_map.
@@ -158,25 +158,25 @@ pub(crate) fn how_to_run() -> String {
 
 fn advice(outcome: Option<&Outcome>) -> String {
     let tried = match outcome {
-        None => "this test binary does not declare hedge_testkit::port_53_for_any_user!(), \
-                 so it cannot enter its own network namespace"
+        None => "This test binary does not declare hedge_testkit::port_53_for_any_user!(), \
+                 so it cannot enter its own network namespace."
             .to_owned(),
         Some(Outcome::Privileged) => {
-            "port 53 was allowed when this test binary started, but is refused now".to_owned()
+            "Port 53 was allowed when this test binary started, but is refused now.".to_owned()
         }
         Some(Outcome::Entered) => {
-            "port 53 is refused even in this test binary's own network namespace".to_owned()
+            "Port 53 is refused even in this test binary's own network namespace.".to_owned()
         }
-        Some(Outcome::Failed(why)) => {
-            format!("this test binary could not enter its own user and network namespace: {why}")
-        }
+        Some(Outcome::Failed(why)) => format!(
+            "This test binary could not enter its own user and network namespace either: {why}."
+        ),
     };
     format!(
-        "{tried}. The fake internet needs port 53 on loopback. Run the tests as root, or \
+        "{tried} The fake internet needs port 53 on loopback. Run the tests as root, or \
          enable unprivileged user namespaces (sysctl user.max_user_namespaces=10000, \
          kernel.unprivileged_userns_clone=1 where it exists, \
          kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu), or let every user bind \
-         port 53 (sysctl net.ipv4.ip_unprivileged_port_start=53)"
+         port 53 (sysctl net.ipv4.ip_unprivileged_port_start=53)."
     )
 }
 
@@ -202,7 +202,7 @@ mod tests {
             ),
             (
                 Some(&failed),
-                "could not enter its own user and network namespace: unshare",
+                "could not enter its own user and network namespace either: unshare",
             ),
         ] {
             let advice = advice(outcome);

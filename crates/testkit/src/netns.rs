@@ -9,7 +9,7 @@
 //! already bind port 53 (root, as in CI, or `CAP_NET_BIND_SERVICE`) stays where it is.
 //!
 //! The outcome is kept so that a fake internet that cannot bind says why and how to run the
-//! tests ([`how_to_run`]); a test never passes without its servers.
+//! tests (`how_to_run`); a test never passes without its servers.
 
 // The constructor calls unshare(2) and ioctl(2): no safe wrapper in std or libc.
 #![allow(unsafe_code)]
@@ -63,7 +63,7 @@ const PROBE: (Ipv4Addr, u16) = (Ipv4Addr::new(127, 53, 255, 254), 53);
 /// Called by [`port_53_for_any_user!`](crate::port_53_for_any_user) before `main`. Not for
 /// other use: it must run while the process has a single thread. Never panics (a panic
 /// here would abort before the harness could report anything); failures are kept for
-/// [`how_to_run`].
+/// `how_to_run`.
 #[doc(hidden)]
 pub fn enter_if_unprivileged() {
     let outcome = if may_bind_port_53() {

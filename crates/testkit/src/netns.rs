@@ -158,8 +158,8 @@ pub(crate) fn how_to_run() -> String {
 
 fn advice(outcome: Option<&Outcome>) -> String {
     let tried = match outcome {
-        None => "This test binary does not declare hedge_testkit::port_53_for_any_user!(), \
-                 so it cannot enter its own network namespace."
+        None => "This program does not declare hedge_testkit::port_53_for_any_user!() (a test \
+                 binary should), so it cannot enter its own network namespace."
             .to_owned(),
         Some(Outcome::Privileged) => {
             "Port 53 was allowed when this test binary started, but is refused now.".to_owned()

@@ -28,9 +28,7 @@ fn stdout(o: &Output) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn explain_follows_the_cname_chain_like_the_server() {
-    let net = FakeInternet::start()
-        .await
-        .expect("the fake internet (needs port 53 on loopback)");
+    let net = FakeInternet::start_for_test().await;
     let (l, addr) = listener("adult", "127.0.0.0/8");
     let config = format!("{PROFILES}\n{l}\n{}", recursive_upstream(&net, 3000));
     let hedge = Hedge::start(&config);

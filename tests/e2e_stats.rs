@@ -68,9 +68,7 @@ fn report(db: &std::path::Path, extra: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_known_mix_is_counted_exactly() {
-    let Some(net) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let net = FakeInternet::start_for_test().await;
     let (text, adult, child) = config(&net);
     let mut hedge = Hedge::start(&text);
     for _ in 0..2 {
@@ -130,9 +128,7 @@ async fn a_known_mix_is_counted_exactly() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_corrupt_store_pauses_counting_but_not_answers() {
-    let Some(net) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let net = FakeInternet::start_for_test().await;
     let (text, _adult, child) = config(&net);
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("stats.sqlite"), vec![0x5a; 8192]).expect("garbage");
@@ -161,9 +157,7 @@ async fn a_corrupt_store_pauses_counting_but_not_answers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prometheus_metrics_count_queries() {
-    let Some(net) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let net = FakeInternet::start_for_test().await;
     let (text, _adult, child) = config(&net);
     let port = free_port();
     let mut hedge = Hedge::start(&format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n{text}"));

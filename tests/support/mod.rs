@@ -15,6 +15,9 @@ use hickory_proto::rr::{RData, RecordType};
 pub use hedge_testkit::FakeInternet;
 pub use hedge_testkit::names;
 
+// Port 53 for the fake internet, whoever runs the tests.
+hedge_testkit::port_53_for_any_user!();
+
 pub fn hedge_bin() -> &'static str {
     env!("CARGO_BIN_EXE_hedge")
 }

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
+use crate::netns;
 use crate::serve::{Running, Sockets};
 use crate::server::ZoneServer;
 use crate::zones::{HIERARCHY, ZoneSpec};
@@ -37,9 +38,8 @@ impl FakeInternet {
     ///
     /// # Errors
     ///
-    /// When port 53 on loopback cannot be bound at all (no privilege: run as root or grant
-    /// `CAP_NET_BIND_SERVICE`), or all 256 networks are busy. The message says which and what
-    /// to do; tests that need the fake internet should skip with it.
+    /// When port 53 on loopback cannot be bound at all (no privilege), or all 256 networks are
+    /// busy. The message says which and what to do.
     pub async fn start() -> io::Result<FakeInternet> {
         let first = NEXT_NETWORK.fetch_add(1, Ordering::Relaxed);
         // Spread processes apart too: two test binaries starting at once begin elsewhere.
@@ -63,20 +63,19 @@ impl FakeInternet {
         ))
     }
 
-    /// [`FakeInternet::start`] for tests that cannot run without it: `None` (after printing
-    /// why to stderr) when this process may not bind port 53, so the test can return early.
+    /// [`FakeInternet::start`] for tests, which cannot run without it.
+    ///
+    /// A user who may not bind port 53 gets it in the test binary's own network namespace
+    /// (see [`port_53_for_any_user!`](crate::port_53_for_any_user), which the binary must
+    /// declare).
     ///
     /// # Panics
     ///
-    /// On any other error (busy networks, broken zone data): those are failures, not reasons
-    /// to skip.
-    pub async fn start_or_skip() -> Option<FakeInternet> {
+    /// On any error, and so fails the test: never skip it. When port 53 cannot be bound, the
+    /// message says why and how to run the tests.
+    pub async fn start_for_test() -> FakeInternet {
         match Self::start().await {
-            Ok(internet) => Some(internet),
-            Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
-                eprintln!("skipped: {error}");
-                None
-            }
+            Ok(internet) => internet,
             Err(error) => panic!("{error}"),
         }
     }
@@ -210,16 +209,16 @@ fn bind_all(network: [u8; 3]) -> io::Result<Vec<Sockets>> {
 /// Adds what failed and what to do to a bind error.
 fn explain(network: [u8; 3], error: io::Error) -> io::Error {
     let [a, b, c] = network;
+    let what = format!("hedge-testkit: cannot bind port 53 on {a}.{b}.{c}.0/24: {error}");
     let hint = match error.kind() {
-        io::ErrorKind::PermissionDenied => "binding port 53 needs root or CAP_NET_BIND_SERVICE",
+        io::ErrorKind::PermissionDenied => {
+            return io::Error::new(error.kind(), format!("{what}. {}", netns::how_to_run()));
+        }
         io::ErrorKind::AddrInUse => "another fake internet or DNS server is using it",
         io::ErrorKind::AddrNotAvailable => {
             "this system does not route all of 127.0.0.0/8 to loopback (Linux does)"
         }
         _ => "check that loopback is up",
     };
-    io::Error::new(
-        error.kind(),
-        format!("hedge-testkit: cannot bind port 53 on {a}.{b}.{c}.0/24: {error} ({hint})"),
-    )
+    io::Error::new(error.kind(), format!("{what} ({hint})"))
 }

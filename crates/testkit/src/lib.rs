@@ -30,13 +30,12 @@
 //! use hedge_testkit::{FakeInternet, client, names};
 //! use hickory_proto::rr::{RData, RecordType};
 //!
+//! // Once per test binary: lets any user bind port 53 (see below).
+//! hedge_testkit::port_53_for_any_user!();
+//!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
-//! let internet = match FakeInternet::start().await {
-//!     Ok(internet) => internet,
-//!     // No privilege to bind port 53: skip, saying why.
-//!     Err(error) => return Ok(eprintln!("skipped: {error}")),
-//! };
+//! let internet = FakeInternet::start_for_test().await;
 //! let server = internet.server_for("example.com.").expect("a standard zone");
 //! let response = client::query_udp(server, names::WWW_EXAMPLE_COM, RecordType::A).await?;
 //! assert!(matches!(response.answers[0].data, RData::A(a) if a.0 == names::WWW_EXAMPLE_COM_A));
@@ -54,18 +53,29 @@
 //! - To tell a cache hit from a lookup, compare [`FakeInternet::queries_answered`] before
 //!   and after; to simulate an outage, [`FakeInternet::shutdown`].
 //!
+//! # Port 53 without root
+//!
+//! Binding port 53 needs root or `CAP_NET_BIND_SERVICE`. A test binary that declares
+//! [`port_53_for_any_user!`] gets it for any user: when it may not bind port 53, it moves
+//! itself, before `main`, into a new user and network namespace of its own, where it is root
+//! of a private loopback (unprivileged user namespaces must be enabled, as they are by
+//! default on most distributions). [`FakeInternet::start_for_test`] panics when port 53
+//! still cannot be bound, saying why and how to run the tests: a test never passes without
+//! its servers.
+//!
 //! # What it does not do
 //!
 //! No DNSSEC, no IPv6 servers (AAAA records are served, over IPv4), no dynamic updates or
-//! zone transfers, and no recursion: every server is authoritative only. Port 53 needs root
-//! or `CAP_NET_BIND_SERVICE`; [`FakeInternet::start`] says so in its error, and tests skip.
-//! It is a dev-dependency only.
+//! zone transfers, and no recursion: every server is authoritative only. It is a
+//! dev-dependency only.
 
 #![deny(missing_docs)]
 
 pub mod client;
 mod internet;
 pub mod names;
+#[doc(hidden)]
+pub mod netns;
 mod serve;
 mod server;
 pub mod tls;

@@ -10,6 +10,9 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::recursor::{Recursor, RecursorError, RecursorOptions};
 
+// Port 53 for the fake internet, whoever runs the tests.
+hedge_testkit::port_53_for_any_user!();
+
 fn recursor(internet: &FakeInternet) -> Recursor<TokioRuntimeProvider> {
     let options = RecursorOptions {
         // The default refuses loopback servers; the fake internet lives there.
@@ -44,9 +47,7 @@ fn ipv4s(message: &Message) -> Vec<Ipv4Addr> {
 
 #[tokio::test]
 async fn recursor_resolves_every_name_from_the_root_hints() {
-    let Some(internet) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let internet = FakeInternet::start_for_test().await;
     let recursor = recursor(&internet);
     for (owner, address) in names::A_RECORDS {
         let response = resolve(&recursor, owner, RecordType::A).await;
@@ -57,9 +58,7 @@ async fn recursor_resolves_every_name_from_the_root_hints() {
 
 #[tokio::test]
 async fn recursor_follows_cname_chains_across_zones() {
-    let Some(internet) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let internet = FakeInternet::start_for_test().await;
     let recursor = recursor(&internet);
     for (owner, address, hops) in [
         (names::ALIAS_EXAMPLE_COM, names::WWW_EXAMPLE_NET_A, 1),
@@ -89,9 +88,7 @@ async fn recursor_follows_cname_chains_across_zones() {
 
 #[tokio::test]
 async fn recursor_sees_nxdomain_including_at_the_end_of_a_chain() {
-    let Some(internet) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let internet = FakeInternet::start_for_test().await;
     let recursor = recursor(&internet);
     for owner in [names::NXDOMAIN_EXAMPLE_COM, names::DANGLING_EXAMPLE_COM] {
         match resolve(&recursor, owner, RecordType::A).await {
@@ -110,9 +107,7 @@ async fn recursor_sees_nxdomain_including_at_the_end_of_a_chain() {
 
 #[tokio::test]
 async fn recursor_gets_the_big_txt_over_tcp() {
-    let Some(internet) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let internet = FakeInternet::start_for_test().await;
     let recursor = recursor(&internet);
     let response = resolve(&recursor, names::BIG_EXAMPLE_COM, RecordType::TXT).await;
     let response = response.expect("big.example.com resolves");
@@ -122,9 +117,7 @@ async fn recursor_gets_the_big_txt_over_tcp() {
 
 #[tokio::test]
 async fn a_cached_answer_sends_no_query_and_shutdown_breaks_new_lookups() {
-    let Some(mut internet) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let mut internet = FakeInternet::start_for_test().await;
     let recursor = recursor(&internet);
     let first = resolve(&recursor, names::WWW_EXAMPLE_COM, RecordType::A).await;
     assert_eq!(ipv4s(&first.expect("resolves")), [names::WWW_EXAMPLE_COM_A]);

@@ -7,6 +7,9 @@ use hedge_testkit::{FakeInternet, client, names};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
+// Port 53 for the fake internet, whoever runs the tests.
+hedge_testkit::port_53_for_any_user!();
+
 fn name(text: &str) -> Name {
     Name::from_ascii(text).expect("valid name")
 }
@@ -60,9 +63,7 @@ fn assert_referral(internet: &FakeInternet, response: &Message, zone: &str) {
 
 #[tokio::test]
 async fn root_refers_to_the_tld_with_glue() {
-    let Some(internet) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let internet = FakeInternet::start_for_test().await;
     let root = SocketAddr::new(internet.root_hints()[0], 53);
     assert_eq!(Some(root), internet.server_for("."));
 
@@ -77,9 +78,7 @@ async fn root_refers_to_the_tld_with_glue() {
 
 #[tokio::test]
 async fn tld_and_leaf_servers_refer_to_their_children() {
-    let Some(internet) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let internet = FakeInternet::start_for_test().await;
     let cases = [
         ("com.", names::WWW_EXAMPLE_COM, "example.com."),
         ("com.", names::HOST_SUB_EXAMPLE_COM, "example.com."),
@@ -101,9 +100,7 @@ async fn tld_and_leaf_servers_refer_to_their_children() {
 
 #[tokio::test]
 async fn leaf_servers_answer_authoritatively() {
-    let Some(internet) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let internet = FakeInternet::start_for_test().await;
     let example_com = server(&internet, names::EXAMPLE_COM);
     for (owner, address) in [
         (names::WWW_EXAMPLE_COM, names::WWW_EXAMPLE_COM_A),
@@ -137,9 +134,7 @@ async fn leaf_servers_answer_authoritatively() {
 
 #[tokio::test]
 async fn cname_chains_are_followed_within_a_zone_only() {
-    let Some(internet) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let internet = FakeInternet::start_for_test().await;
     let example_com = server(&internet, names::EXAMPLE_COM);
     let response = client::query_udp(example_com, names::DEEP_EXAMPLE_COM, RecordType::A).await;
     let response = response.expect("example.com answers");
@@ -160,9 +155,7 @@ async fn cname_chains_are_followed_within_a_zone_only() {
 
 #[tokio::test]
 async fn unknown_names_get_nxdomain_and_missing_types_nodata_both_with_the_soa() {
-    let Some(internet) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let internet = FakeInternet::start_for_test().await;
     let example_com = server(&internet, names::EXAMPLE_COM);
     for (query, rtype, rcode) in [
         (
@@ -205,9 +198,7 @@ async fn unknown_names_get_nxdomain_and_missing_types_nodata_both_with_the_soa()
 
 #[tokio::test]
 async fn big_txt_is_truncated_over_udp_and_complete_over_tcp() {
-    let Some(internet) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let internet = FakeInternet::start_for_test().await;
     let example_com = server(&internet, names::EXAMPLE_COM);
 
     let mut plain = client::query(names::BIG_EXAMPLE_COM, RecordType::TXT).expect("valid query");
@@ -285,9 +276,7 @@ async fn iterate(
 
 #[tokio::test]
 async fn every_name_is_reachable_from_the_root_hints() {
-    let Some(internet) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let internet = FakeInternet::start_for_test().await;
     for (owner, address) in names::A_RECORDS {
         let (response, _) = iterate(&internet, owner, RecordType::A).await;
         assert_eq!(ipv4s(&response.answers), [*address], "{owner}");
@@ -312,9 +301,7 @@ async fn every_name_is_reachable_from_the_root_hints() {
 
 #[tokio::test]
 async fn queries_are_counted_per_server_and_in_total() {
-    let Some(internet) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let internet = FakeInternet::start_for_test().await;
     assert_eq!(internet.queries_answered(), 0);
     let (_, asked) = iterate(&internet, names::WWW_EXAMPLE_COM, RecordType::A).await;
     assert_eq!(asked.len(), 3);
@@ -338,9 +325,7 @@ async fn queries_are_counted_per_server_and_in_total() {
 
 #[tokio::test]
 async fn shutdown_stops_every_server() {
-    let Some(mut internet) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let mut internet = FakeInternet::start_for_test().await;
     let example_com = server(&internet, names::EXAMPLE_COM);
     let root = server(&internet, ".");
     client::query_udp(example_com, names::WWW_EXAMPLE_COM, RecordType::A)
@@ -372,9 +357,7 @@ async fn shutdown_stops_every_server() {
 
 #[tokio::test]
 async fn two_instances_run_side_by_side() {
-    let Some(first) = FakeInternet::start_or_skip().await else {
-        return;
-    };
+    let first = FakeInternet::start_for_test().await;
     let second = FakeInternet::start()
         .await
         .expect("a second network is free");
@@ -427,9 +410,6 @@ async fn start_on_uses_the_given_network_and_rejects_others() {
                 break;
             }
             Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => continue,
-            Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => {
-                return eprintln!("skipped: {error}");
-            }
             Err(error) => panic!("{error}"),
         }
     }

@@ -62,13 +62,9 @@ async fn upstream_binds_ipv6_loopback_refuses_others_and_stops() {
         Some(std::io::ErrorKind::InvalidInput)
     );
 
-    let mut upstream = match Upstream::start(SocketAddr::new(Ipv6Addr::LOCALHOST.into(), 0)).await {
-        Ok(upstream) => upstream,
-        Err(error) if error.kind() == std::io::ErrorKind::AddrNotAvailable => {
-            return eprintln!("skipped: no IPv6 loopback: {error}");
-        }
-        Err(error) => panic!("{error}"),
-    };
+    let mut upstream = Upstream::start(SocketAddr::new(Ipv6Addr::LOCALHOST.into(), 0))
+        .await
+        .unwrap_or_else(|error| panic!("{error} (this test needs IPv6 on loopback: ::1)"));
     let addr = upstream.addr();
     let response = client::query_udp(addr, names::WWW_EXAMPLE_COM, RecordType::AAAA).await;
     let answers = response.expect("answers over IPv6").answers;

@@ -6,7 +6,7 @@
 //! ```text
 //! lists/categories.toml ─▶ Taxonomy ─┐
 //! lists/sources.toml ─▶ Manifest ────┼─▶ Compiler ─▶ index file ─▶ Index::open ─▶ Index::lookup
-//! list files (plain, hosts, adblock, │     (parse, normalise, sort, inherit,     (mmap + checksum)  (longest listed
+//! list files (plain, hosts, adblock, │     (parse, normalise, sort, inherit,     (read + checksum)  (longest listed
 //!   UT1 dirs, RPZ; .gz/.zst) ────────┘      intern label sets, build the FST)                        suffix → categories)
 //! ```
 //!

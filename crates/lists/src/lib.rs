@@ -44,6 +44,7 @@ mod format;
 mod index;
 mod name;
 mod read;
+mod shrink;
 mod source;
 pub mod taxonomy;
 
@@ -56,5 +57,6 @@ pub use index::{
     write_atomic,
 };
 pub use name::{MAX_LABEL_LEN, MAX_NAME_LEN, NameError, name_from_key, normalize, reversed_key};
+pub use shrink::{Shrink, ShrinkList, category_names, shrunk};
 pub use source::{Manifest, SourceSpec};
 pub use taxonomy::{CategoryIdx, Taxonomy};

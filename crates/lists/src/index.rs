@@ -273,6 +273,8 @@ impl Index {
         if meta.set_names.len() != meta.sets.len() {
             return Err(bad("label-set counts do not match the label sets"));
         }
+        crate::fst_check::check(&bytes[fst_start..fst_end])
+            .map_err(|e| bad(&format!("name table damaged: {e}")))?;
         let file_len = bytes.len() as u64;
         let fst_bytes = FstBytes {
             bytes,
@@ -341,12 +343,12 @@ impl Index {
                         return self.label_set(best);
                     };
                     let t = node.transition(t);
-                    out = out.cat(t.out);
+                    out = cat(out, t.out);
                     node = fst.node(t.addr);
                 }
             }
             if node.is_final() {
-                best = Some((out.cat(node.final_output()).value(), start));
+                best = Some((cat(out, node.final_output()).value(), start));
             }
             if start == 0 {
                 break;
@@ -470,7 +472,7 @@ impl TopLabels {
             for t in node.transitions().filter(|t| t.inp != b'.') {
                 let mut next = label.clone();
                 next.push(t.inp);
-                stack.push((t.addr, out.cat(t.out), next));
+                stack.push((t.addr, cat(out, t.out), next));
             }
         }
         Some(TopLabels { table })
@@ -486,6 +488,12 @@ impl TopLabels {
         let t = self.table.find(hash(lower), |t| *t.label == *lower)?;
         Some((t.addr, t.out))
     }
+}
+
+/// `a.cat(b)`, which cannot overflow: `Output::cat` can, on a crafted name table (the
+/// label-set id a lookup ends with is checked against the table anyway).
+fn cat(a: Output, b: Output) -> Output {
+    Output::new(a.value().wrapping_add(b.value()))
 }
 
 /// The hash of a top-level label in [`TopLabels`].

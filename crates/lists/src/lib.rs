@@ -41,6 +41,7 @@ mod compile;
 mod diff;
 mod error;
 mod format;
+mod fst_check;
 mod index;
 mod name;
 mod read;

@@ -189,7 +189,7 @@ fn check_shrink(
         return Ok(());
     }
     anyhow::bail!(
-        "{categories} would lose more than {}% of their names against {} (version {}):{list}\n\
+        "{categories} would lose more than {}% of the names they have in {} (version {}):{list}\n\
          The index was not replaced. Check those sources (an empty or truncated download?); \
          if the lists really shrank, run again with --allow-shrink",
         args.max_shrink,

@@ -306,7 +306,10 @@ fn compile_one(dir: &Path, format: &str, list: &[u8], extra: &[&str]) -> Output 
 }
 
 fn names(n: usize) -> Vec<u8> {
-    (0..n).map(|i| format!("bet{i}.example\n")).collect::<String>().into_bytes()
+    (0..n)
+        .map(|i| format!("bet{i}.example\n"))
+        .collect::<String>()
+        .into_bytes()
 }
 
 #[test]
@@ -327,7 +330,10 @@ fn a_source_that_gives_no_names_fails_the_compile_naming_it() {
             t.contains(&format!("{feed}: source `feed`: no names")),
             "{what}: the error names the source and its path: {t}"
         );
-        assert!(!dir.path().join("x.hidx").exists(), "{what}: no index written");
+        assert!(
+            !dir.path().join("x.hidx").exists(),
+            "{what}: no index written"
+        );
     }
     // The count of every source is printed.
     let o = compile_one(dir.path(), "plain", &names(3), &[]);
@@ -358,15 +364,29 @@ fn a_category_that_shrinks_past_the_limit_keeps_the_old_index() {
             && t.contains("--allow-shrink"),
         "names the category, the source and both counts: {t}"
     );
-    assert_eq!(std::fs::read(&index).expect("index"), before, "old index untouched");
+    assert_eq!(
+        std::fs::read(&index).expect("index"),
+        before,
+        "old index untouched"
+    );
 
     // Within the limit, or with --allow-shrink, the new index is written.
     let o = compile_one(dir.path(), "plain", &names(4), &["--max-shrink", "70"]);
     assert!(o.status.success(), "{}", text(&o));
     let o = compile_one(dir.path(), "plain", &names(1), &["--allow-shrink"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("would shrink from 4 to 1 names"), "warned: {}", text(&o));
-    let o = hedge(&["lists", "stats", index.to_str().expect("utf-8"), "--format", "csv"]);
+    assert!(
+        text(&o).contains("would shrink from 4 to 1 names"),
+        "warned: {}",
+        text(&o)
+    );
+    let o = hedge(&[
+        "lists",
+        "stats",
+        index.to_str().expect("utf-8"),
+        "--format",
+        "csv",
+    ]);
     assert!(text(&o).contains("category,gambling,1"), "{}", text(&o));
 }
 

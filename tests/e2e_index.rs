@@ -124,7 +124,8 @@ async fn changes_to_the_served_index_file_never_reach_the_server() {
         .open(&index)
         .expect("open");
     file.seek(SeekFrom::Start(0)).expect("seek");
-    file.write_all(&vec![0xA5; len as usize]).expect("overwrite");
+    file.write_all(&vec![0xA5; len as usize])
+        .expect("overwrite");
     drop(file);
     assert_blocked(&mut hedge, addr, &next(), "overwriting the file").await;
     let log = rejected(&hedge, 2);
@@ -132,7 +133,13 @@ async fn changes_to_the_served_index_file_never_reach_the_server() {
         log.contains(&format!("{path}: not a hedge index file")),
         "the log names the file and why:\n{log}"
     );
-    assert_blocked(&mut hedge, addr, &next(), "the overwritten file was rejected").await;
+    assert_blocked(
+        &mut hedge,
+        addr,
+        &next(),
+        "the overwritten file was rejected",
+    )
+    .await;
 
     // Deleted.
     std::fs::remove_file(&index).expect("delete");
@@ -153,7 +160,13 @@ async fn changes_to_the_served_index_file_never_reach_the_server() {
         "{}",
         hedge.log()
     );
-    assert_blocked(&mut hedge, addr, "www.second17.example.", "copying a new index").await;
+    assert_blocked(
+        &mut hedge,
+        addr,
+        "www.second17.example.",
+        "copying a new index",
+    )
+    .await;
     let reply = udp(addr, &next(), RecordType::A).await;
     assert_ne!(ips(&reply), vec!["0.0.0.0"], "the old index is gone");
 }

@@ -11,8 +11,14 @@ fn index_bytes() -> Vec<u8> {
     let text: String = (0..400)
         .map(|i| format!("host{i}.bet{}.com\nbet{i}.example\n", i % 37))
         .collect();
-    c.add_text("s", Format::Plain, &["gambling".into()], text.as_bytes(), "t")
-        .unwrap();
+    c.add_text(
+        "s",
+        Format::Plain,
+        &["gambling".into()],
+        text.as_bytes(),
+        "t",
+    )
+    .unwrap();
     c.finish(&mut |_| {}).unwrap().bytes
 }
 
@@ -94,5 +100,8 @@ fn name_tables_crafted_to_pass_the_checksum_never_panic() {
             }
         }
     }
-    assert!(refused > 0 && loaded > 0, "{refused} refused, {loaded} loaded");
+    assert!(
+        refused > 0 && loaded > 0,
+        "{refused} refused, {loaded} loaded"
+    );
 }

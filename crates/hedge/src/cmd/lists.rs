@@ -97,7 +97,12 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
     }
     for s in &compiled.meta.sources {
         let names: u64 = s.lists.iter().map(|l| l.kept + l.allows).sum();
-        eprintln!("source {}: {} names from {}", s.name, thousands(names), s.origin);
+        eprintln!(
+            "source {}: {} names from {}",
+            s.name,
+            thousands(names),
+            s.origin
+        );
     }
     if let Some(old) = &previous {
         check_shrink(&args, old, &compiled.meta)?;
@@ -147,10 +152,9 @@ fn check_out_folder(out: &Path) -> Result<(), String> {
             dir.display()
         ));
     }
-    let file_name = out.file_name().map_or_else(
-        || "index".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    let file_name = out
+        .file_name()
+        .map_or_else(|| "index".into(), |n| n.to_string_lossy().into_owned());
     let probe = dir.join(format!(".{file_name}.{}.probe", std::process::id()));
     match std::fs::File::create(&probe) {
         Ok(_) => {

@@ -277,3 +277,142 @@ fn explain_prints_the_chain() {
     let o = hedge(&["explain", "--profile", "nobody", "x.com"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Writes `list` as the single source `feed` (category gambling) and compiles it to
+/// `dir/x.hidx` with `extra` arguments.
+fn compile_one(dir: &Path, format: &str, list: &[u8], extra: &[&str]) -> Output {
+    std::fs::write(dir.join("feed.txt"), list).expect("list");
+    std::fs::write(
+        dir.join("one.toml"),
+        format!(
+            "[[source]]\nname = \"feed\"\nformat = \"{format}\"\npath = \"feed.txt\"\ncategory = [\"gambling\"]\n"
+        ),
+    )
+    .expect("manifest");
+    let manifest = dir.join("one.toml");
+    let out = dir.join("x.hidx");
+    let mut args = vec![
+        "lists",
+        "compile",
+        "--stats-db",
+        "-",
+        "--sources",
+        manifest.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    hedge(&args)
+}
+
+fn names(n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| format!("bet{i}.example\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
+#[test]
+fn a_source_that_gives_no_names_fails_the_compile_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let feed = dir.path().join("feed.txt").display().to_string();
+    let cases: [(&str, &str, &[u8]); 4] = [
+        ("0-byte file", "plain", b""),
+        ("HTML error page", "plain", b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>\n<body><h1>Not Found</h1></body></html>\n"),
+        ("hosts file declared as adblock", "adblock", b"0.0.0.0 bet1.example\n0.0.0.0 bet2.example\n"),
+        ("adblock list declared as hosts", "hosts", b"||bet1.example^\n||bet2.example^\n"),
+    ];
+    for (what, format, list) in cases {
+        let o = compile_one(dir.path(), format, list, &[]);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{what}: {t}");
+        assert!(
+            t.contains(&format!("{feed}: source `feed`: no names")),
+            "{what}: the error names the source and its path: {t}"
+        );
+        assert!(
+            !dir.path().join("x.hidx").exists(),
+            "{what}: no index written"
+        );
+    }
+    // The count of every source is printed.
+    let o = compile_one(dir.path(), "plain", &names(3), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("source feed: 3 names from {feed}")),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn a_category_that_shrinks_past_the_limit_keeps_the_old_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index = dir.path().join("x.hidx");
+    let o = compile_one(dir.path(), "plain", &names(10), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let before = std::fs::read(&index).expect("index");
+
+    // 10 -> 4 names is a 60% loss: refused, the old index byte for byte in place.
+    let o = compile_one(dir.path(), "plain", &names(4), &[]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("category `gambling` would shrink from 10 to 4 names")
+            && t.contains("feed (")
+            && t.contains("10 -> 4 names")
+            && t.contains("--allow-shrink"),
+        "names the category, the source and both counts: {t}"
+    );
+    assert_eq!(
+        std::fs::read(&index).expect("index"),
+        before,
+        "old index untouched"
+    );
+
+    // Within the limit, or with --allow-shrink, the new index is written.
+    let o = compile_one(dir.path(), "plain", &names(4), &["--max-shrink", "70"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = compile_one(dir.path(), "plain", &names(1), &["--allow-shrink"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("would shrink from 4 to 1 names"),
+        "warned: {}",
+        text(&o)
+    );
+    let o = hedge(&[
+        "lists",
+        "stats",
+        index.to_str().expect("utf-8"),
+        "--format",
+        "csv",
+    ]);
+    assert!(text(&o).contains("category,gambling,1"), "{}", text(&o));
+}
+
+#[test]
+fn compile_into_a_missing_folder_fails_before_the_work_with_one_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_manifest(dir.path());
+    let missing = dir.path().join("no-such-folder");
+    let out = missing.join("x.hidx");
+    let o = hedge(&[
+        "lists",
+        "compile",
+        "--sources",
+        dir.path().join("sources.toml").to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert_eq!(
+        t.trim(),
+        format!(
+            "error: cannot write the index {}: folder {} does not exist; create it or choose another --out",
+            out.display(),
+            missing.display()
+        ),
+        "one message, before any source is read"
+    );
+}

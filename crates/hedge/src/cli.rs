@@ -252,6 +252,13 @@ pub struct CompileArgs {
     /// lists that is a fifth of the names and 6% of the index.
     #[arg(long)]
     pub keep_covered: bool,
+    /// Refuse to replace the index at --out when a category would lose more than this
+    /// share of its names (percent): a broken download looks like a category emptied.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub max_shrink: u8,
+    /// Replace the index even when categories shrink past --max-shrink (they are still listed).
+    #[arg(long)]
+    pub allow_shrink: bool,
 }
 
 #[derive(Debug, Args)]

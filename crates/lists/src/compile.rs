@@ -157,11 +157,15 @@ impl<'t> Compiler<'t> {
             });
             self.sources.push(info);
             let mut unmapped = Vec::new();
+            let mut read_lists: Vec<(String, std::path::PathBuf)> = Vec::new();
             for (list, file) in files {
                 let Some(cats) = map.get(&list) else {
                     unmapped.push(list);
                     continue;
                 };
+                if !read_lists.iter().any(|(l, _)| *l == list) {
+                    read_lists.push((list.clone(), file.clone()));
+                }
                 hasher.update(list.as_bytes());
                 let buf = read::open(&file, &mut hasher, &mut |n| progress(Progress::Read(n)))?;
                 let is_urls = file
@@ -181,6 +185,9 @@ impl<'t> Compiler<'t> {
                     &file.display().to_string(),
                     is_urls,
                 )?;
+            }
+            for (list, file) in &read_lists {
+                self.check_not_empty(source_idx, list, Some(list), file)?;
             }
             if !unmapped.is_empty() {
                 unmapped.dedup();
@@ -221,11 +228,48 @@ impl<'t> Compiler<'t> {
                 &path.display().to_string(),
                 false,
             )?;
+            self.check_not_empty(source_idx, &spec.name, None, path)?;
         }
         info = std::mem::take(&mut self.sources[source_idx]);
         info.digest = format!("{:x}", hasher.finalize());
         self.sources[source_idx] = info;
         Ok(())
+    }
+
+    /// Fails when a list read from `file` kept no name: an empty or truncated download, or
+    /// the wrong format, would otherwise compile into an index that unblocks its categories.
+    fn check_not_empty(
+        &self,
+        source_idx: usize,
+        list: &str,
+        shown_list: Option<&str>,
+        file: &Path,
+    ) -> Result<()> {
+        let source = &self.sources[source_idx];
+        let Some(stats) = source.lists.iter().find(|l| l.name == list) else {
+            return Ok(());
+        };
+        if stats.kept + stats.allows > 0 {
+            return Ok(());
+        }
+        let reasons: String = [
+            (stats.invalid, "invalid"),
+            (stats.unsupported, "unsupported rules"),
+            (stats.ip_literals, "IP literals"),
+            (stats.paths, "URLs with a path"),
+            (stats.ignored, "ignored"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!(", {n} {what}"))
+        .collect();
+        Err(Error::EmptySource {
+            source_name: source.name.clone(),
+            list: shown_list.map(str::to_string),
+            path: file.to_path_buf(),
+            lines: stats.lines,
+            reasons,
+        })
     }
 
     /// Adds a list held in memory, as a single-list source named `source`.

@@ -6,13 +6,14 @@ use std::path::PathBuf;
 /// they are counted [`crate::Warning`]s, so a million-line list with a few bad lines still compiles.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file could not be read or written. The OS error is part of the message and not a
+    /// `source`, so a printed error chain says it once.
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// What the operating system said.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A TOML file (taxonomy or manifest) is malformed or has unknown keys.
     #[error("{path}: {message}")]
@@ -64,6 +65,27 @@ pub enum Error {
         /// What is wrong and what to do.
         problem: String,
     },
+    /// A source, or one list of a directory source, gave no names: compiling it would
+    /// silently unblock its categories.
+    #[error(
+        "{}: source `{source_name}`{}: no names ({lines} lines read{reasons}). An empty or \
+         truncated download, or the wrong `format` (an HTML error page, a hosts file declared \
+         as adblock)? Fix the file or its `format`, or remove the source from the manifest",
+        path.display(),
+        list.as_ref().map(|l| format!(", list `{l}`")).unwrap_or_default()
+    )]
+    EmptySource {
+        /// The source's `name`.
+        source_name: String,
+        /// The list within a directory source.
+        list: Option<String>,
+        /// The file (or directory) read.
+        path: PathBuf,
+        /// Non-blank lines read.
+        lines: u64,
+        /// What became of them (`, 12 invalid, 3 unsupported`), or empty.
+        reasons: String,
+    },
     /// Building the FST failed (keys out of order would be a bug in the compiler).
     #[error("building the index failed: {0}")]
     Fst(#[from] fst::Error),
@@ -76,7 +98,7 @@ impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 }

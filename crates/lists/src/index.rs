@@ -1,4 +1,4 @@
-//! The index file: layout, atomic writing, mmap loading with verification, and lookup.
+//! The index file: layout, atomic writing, loading into memory with verification, and lookup.
 //!
 //! ```text
 //! offset  size  field
@@ -18,7 +18,6 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use fst::raw::{CompiledAddr, Fst, Output};
 use hashbrown::HashTable;
@@ -146,27 +145,18 @@ impl IndexMeta {
     }
 }
 
-/// The index bytes: a read-only mapping or an owned buffer.
-enum Backing {
-    Mmap(memmap2::Mmap),
-    Owned(Vec<u8>),
-}
-
-/// The FST's byte range inside the backing, shared cheaply.
-#[derive(Clone)]
+/// The FST's byte range inside the index file's bytes, which the index owns: once loaded,
+/// nothing done to the file on disk (truncated, overwritten in place, deleted) can reach
+/// the running server. A mapping of the file could: a truncated mapped file is SIGBUS.
 struct FstBytes {
-    backing: Arc<Backing>,
+    bytes: Vec<u8>,
     start: usize,
     end: usize,
 }
 
 impl AsRef<[u8]> for FstBytes {
     fn as_ref(&self) -> &[u8] {
-        let all: &[u8] = match &*self.backing {
-            Backing::Mmap(m) => m,
-            Backing::Owned(v) => v,
-        };
-        &all[self.start..self.end]
+        &self.bytes[self.start..self.end]
     }
 }
 
@@ -203,74 +193,58 @@ impl std::fmt::Debug for Index {
 }
 
 impl Index {
-    /// Maps an index file and verifies it (magic, version, lengths, checksum, metadata, FST).
+    /// Reads an index file into memory and verifies it (magic, version, lengths, checksum,
+    /// metadata, FST). The file is read once; the index never looks at it again.
     pub fn open(path: &Path) -> Result<Index> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        // SAFETY: the file is mapped read-only. hedge replaces index files by atomic rename and
-        // never writes into one in place; an operator truncating the file under a running server
-        // is the documented way to crash it (as with any mmap-based database).
-        #[allow(unsafe_code)]
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        Index::from_backing(Backing::Mmap(map), path, Some(&file))
+        let bytes = read_whole(path).map_err(|e| Error::io(path, e))?;
+        Index::verify(bytes, path)
     }
 
     /// Verifies and loads an index held in memory (the embedded starter index, tests).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Index> {
-        Index::from_backing(Backing::Owned(bytes), Path::new("<memory>"), None)
+        Index::verify(bytes, Path::new("<memory>"))
     }
 
-    fn from_backing(backing: Backing, path: &Path, file: Option<&File>) -> Result<Index> {
+    /// Checks every length against the buffer's size before using it, so no header, however
+    /// hostile, makes it index out of bounds or allocate more than the file holds.
+    fn verify(bytes: Vec<u8>, path: &Path) -> Result<Index> {
         let bad = |problem: &str| Error::BadIndex {
             path: path.to_path_buf(),
             problem: format!("{problem}; rebuild it with `hedge lists compile`"),
         };
-        let bytes: &[u8] = match &backing {
-            Backing::Mmap(m) => m,
-            Backing::Owned(v) => v,
-        };
         if bytes.len() < HEADER_LEN + TRAILER_LEN || &bytes[..8] != MAGIC {
             return Err(bad("not a hedge index file (no HEDGEIDX header)"));
         }
-        let le64 = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        let le64 = |at: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes[at..at + 8]);
+            u64::from_le_bytes(b)
+        };
+        let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
         if version != FORMAT_VERSION {
             return Err(bad(&format!(
                 "index format version {version}, but this hedge reads version {FORMAT_VERSION}"
             )));
         }
-        let (meta_len, fst_len) = (le64(16), le64(24));
-        let fst_start = usize::try_from(meta_len)
-            .ok()
-            .and_then(|m| (HEADER_LEN + m).checked_next_multiple_of(8));
-        let fst_end = fst_start
-            .zip(usize::try_from(fst_len).ok())
-            .and_then(|(s, f)| s.checked_add(f));
-        let Some((fst_start, fst_end)) = fst_start
-            .zip(fst_end)
-            .filter(|&(_, e)| e.checked_add(TRAILER_LEN) == Some(bytes.len()))
-        else {
+        let Some(layout) = Layout::of(le64(16), le64(24), bytes.len()) else {
             return Err(bad(&format!(
                 "file is {} bytes, which does not match its header (truncated or corrupted)",
                 bytes.len()
             )));
         };
+        let Layout {
+            meta_end,
+            fst_start,
+            fst_end,
+        } = layout;
         if &bytes[fst_end + 8..] != END_MAGIC {
             return Err(bad("trailer missing (truncated or corrupted)"));
         }
-        let sum = match (&backing, file) {
-            // Hash a mapped file by reading it, so verifying does not fault every page of the
-            // mapping into this process (a reload beside a running index stays small).
-            (Backing::Mmap(_), Some(file)) => {
-                checksum_by_reading(file, fst_end).map_err(|e| Error::io(path, e))?
-            }
-            _ => xxhash_rust::xxh3::xxh3_64(&bytes[..fst_end]),
-        };
-        if sum != le64(fst_end) {
+        if xxhash_rust::xxh3::xxh3_64(&bytes[..fst_end]) != le64(fst_end) {
             return Err(bad("checksum mismatch (the file is corrupted)"));
         }
-        let meta: IndexMeta =
-            serde_json::from_slice(&bytes[HEADER_LEN..HEADER_LEN + meta_len as usize])
-                .map_err(|e| bad(&format!("metadata unreadable: {e}")))?;
+        let meta: IndexMeta = serde_json::from_slice(&bytes[HEADER_LEN..meta_end])
+            .map_err(|e| bad(&format!("metadata unreadable: {e}")))?;
         let taxonomy = Taxonomy::from_defs(meta.categories.clone(), "index metadata")
             .map_err(|e| bad(&e.to_string()))?;
         let mut set_categories = Vec::with_capacity(meta.sets.len());
@@ -299,9 +273,11 @@ impl Index {
         if meta.set_names.len() != meta.sets.len() {
             return Err(bad("label-set counts do not match the label sets"));
         }
+        crate::fst_check::check(&bytes[fst_start..fst_end])
+            .map_err(|e| bad(&format!("name table damaged: {e}")))?;
         let file_len = bytes.len() as u64;
         let fst_bytes = FstBytes {
-            backing: Arc::new(backing),
+            bytes,
             start: fst_start,
             end: fst_end,
         };
@@ -367,12 +343,12 @@ impl Index {
                         return self.label_set(best);
                     };
                     let t = node.transition(t);
-                    out = out.cat(t.out);
+                    out = cat(out, t.out);
                     node = fst.node(t.addr);
                 }
             }
             if node.is_final() {
-                best = Some((out.cat(node.final_output()).value(), start));
+                best = Some((cat(out, node.final_output()).value(), start));
             }
             if start == 0 {
                 break;
@@ -496,7 +472,7 @@ impl TopLabels {
             for t in node.transitions().filter(|t| t.inp != b'.') {
                 let mut next = label.clone();
                 next.push(t.inp);
-                stack.push((t.addr, out.cat(t.out), next));
+                stack.push((t.addr, cat(out, t.out), next));
             }
         }
         Some(TopLabels { table })
@@ -514,33 +490,49 @@ impl TopLabels {
     }
 }
 
+/// `a.cat(b)`, which cannot overflow: `Output::cat` can, on a crafted name table (the
+/// label-set id a lookup ends with is checked against the table anyway).
+fn cat(a: Output, b: Output) -> Output {
+    Output::new(a.value().wrapping_add(b.value()))
+}
+
 /// The hash of a top-level label in [`TopLabels`].
 fn hash(label: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(label)
 }
 
-/// xxh3 of the first `len` bytes of a file, read in chunks.
-fn checksum_by_reading(file: &File, len: usize) -> std::io::Result<u64> {
+/// Where the parts of an index file lie, from the header's two lengths.
+#[derive(Debug, PartialEq, Eq)]
+struct Layout {
+    meta_end: usize,
+    fst_start: usize,
+    fst_end: usize,
+}
+
+impl Layout {
+    /// None unless header, metadata, padding, FST and trailer add up to exactly `file_len`
+    /// (every sum checked: a hostile length cannot overflow or point past the file).
+    fn of(meta_len: u64, fst_len: u64, file_len: usize) -> Option<Layout> {
+        let meta_end = HEADER_LEN.checked_add(usize::try_from(meta_len).ok()?)?;
+        let fst_start = meta_end.checked_next_multiple_of(8)?;
+        let fst_end = fst_start.checked_add(usize::try_from(fst_len).ok()?)?;
+        (fst_end.checked_add(TRAILER_LEN)? == file_len).then_some(Layout {
+            meta_end,
+            fst_start,
+            fst_end,
+        })
+    }
+}
+
+/// The whole file, read into a buffer of its own. The size the file has when opened is
+/// only a hint: a file that grows or shrinks while it is read is caught by the checksum.
+fn read_whole(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    let mut reader = file.take(len as u64);
-    let mut buf = vec![0u8; 1 << 16];
-    let mut file_pos = 0usize;
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        file_pos += n;
-    }
-    if file_pos != len {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "file changed while it was read",
-        ));
-    }
-    Ok(hasher.digest())
+    let mut file = File::open(path)?;
+    let hint = file.metadata().map_or(0, |m| m.len());
+    let mut bytes = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Lays out an index file from its parts.

@@ -6,7 +6,7 @@
 //! ```text
 //! lists/categories.toml ─▶ Taxonomy ─┐
 //! lists/sources.toml ─▶ Manifest ────┼─▶ Compiler ─▶ index file ─▶ Index::open ─▶ Index::lookup
-//! list files (plain, hosts, adblock, │     (parse, normalise, sort, inherit,     (mmap + checksum)  (longest listed
+//! list files (plain, hosts, adblock, │     (parse, normalise, sort, inherit,     (read + checksum)  (longest listed
 //!   UT1 dirs, RPZ; .gz/.zst) ────────┘      intern label sets, build the FST)                        suffix → categories)
 //! ```
 //!
@@ -41,9 +41,11 @@ mod compile;
 mod diff;
 mod error;
 mod format;
+mod fst_check;
 mod index;
 mod name;
 mod read;
+mod shrink;
 mod source;
 pub mod taxonomy;
 
@@ -56,5 +58,6 @@ pub use index::{
     write_atomic,
 };
 pub use name::{MAX_LABEL_LEN, MAX_NAME_LEN, NameError, name_from_key, normalize, reversed_key};
+pub use shrink::{Shrink, ShrinkList, category_names, shrunk};
 pub use source::{Manifest, SourceSpec};
 pub use taxonomy::{CategoryIdx, Taxonomy};

@@ -14,6 +14,8 @@ use crate::output::{Rows, thousands};
 
 pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    // Before minutes of work: the index must be writable where it goes.
+    check_out_folder(&args.out).map_err(|e| anyhow::Error::new(crate::cli::UsageError(e)))?;
     let taxonomy = match &args.taxonomy {
         Some(path) => Taxonomy::load(path).map_err(usage)?,
         None => Taxonomy::builtin(),
@@ -37,13 +39,14 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
     compiler.add_manifest(&manifest, &mut on_progress)?;
     let compiled = compiler.finish(&mut on_progress)?;
     bar.finish_and_clear();
-    let previous = args
-        .out
-        .exists()
-        .then(|| Index::open(&args.out))
-        .and_then(Result::ok);
-    write_atomic(&args.out, &compiled.bytes)?;
-    record_changes(&args, previous.as_ref());
+    let previous = match args.out.exists().then(|| Index::open(&args.out)) {
+        Some(Ok(index)) => Some(index),
+        Some(Err(e)) => {
+            eprintln!("warning: the index at --out cannot be read, so it is not compared: {e}");
+            None
+        }
+        None => None,
+    };
 
     let mut rows = Rows::new(&[
         "source/list",
@@ -92,6 +95,20 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
             thousands(compiled.warning_count - shown)
         );
     }
+    for s in &compiled.meta.sources {
+        let names: u64 = s.lists.iter().map(|l| l.kept + l.allows).sum();
+        eprintln!(
+            "source {}: {} names from {}",
+            s.name,
+            thousands(names),
+            s.origin
+        );
+    }
+    if let Some(old) = &previous {
+        check_shrink(&args, old, &compiled.meta)?;
+    }
+    write_atomic(&args.out, &compiled.bytes)?;
+    record_changes(&args, previous.as_ref());
     let meta = &compiled.meta;
     let names = meta.listed().max(1);
     let folded = match meta.folded {
@@ -112,6 +129,77 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fails when the output folder is missing or not writable: found after the compile, that
+/// would throw its work away.
+fn check_out_folder(out: &Path) -> Result<(), String> {
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if out.is_dir() {
+        return Err(format!(
+            "--out {} is a folder; give the index file's path (e.g. {}/hedge.hidx)",
+            out.display(),
+            out.display()
+        ));
+    }
+    if !dir.is_dir() {
+        return Err(format!(
+            "cannot write the index {}: folder {} does not exist; create it or choose another --out",
+            out.display(),
+            dir.display()
+        ));
+    }
+    let file_name = out
+        .file_name()
+        .map_or_else(|| "index".into(), |n| n.to_string_lossy().into_owned());
+    let probe = dir.join(format!(".{file_name}.{}.probe", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(format!(
+            "cannot write the index {}: folder {}: {e}",
+            out.display(),
+            dir.display()
+        )),
+    }
+}
+
+/// Refuses a compile in which a category lost more than `--max-shrink` percent of the
+/// names the index at --out gives it, unless `--allow-shrink`; the old index stays.
+fn check_shrink(
+    args: &CompileArgs,
+    old: &Index,
+    new: &hedge_lists::IndexMeta,
+) -> anyhow::Result<()> {
+    let shrunk = hedge_lists::shrunk(old.meta(), new, args.max_shrink);
+    if shrunk.is_empty() {
+        return Ok(());
+    }
+    let list: String = shrunk.iter().map(|s| format!("\n  {s}")).collect();
+    let categories = match shrunk.len() {
+        1 => "1 category".to_string(),
+        n => format!("{n} categories"),
+    };
+    if args.allow_shrink {
+        eprintln!(
+            "warning: {categories} lost more than {}% of their names (--allow-shrink):{list}",
+            args.max_shrink
+        );
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{categories} would lose more than {}% of the names they have in {} (version {}):{list}\n\
+         The index was not replaced. Check those sources (an empty or truncated download?); \
+         if the lists really shrank, run again with --allow-shrink",
+        args.max_shrink,
+        args.out.display(),
+        old.version()
+    )
 }
 
 /// Records what changed against the previous index in the statistics store (the

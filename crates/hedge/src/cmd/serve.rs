@@ -117,7 +117,9 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-/// How often the index file's mtime is checked.
+/// How often the index file's mtime and length are checked. A change is verified before it
+/// is served: the index in service is a private copy, so the file may be truncated,
+/// overwritten or deleted meanwhile, and a file that fails its checks is logged and ignored.
 const POLL: Duration = Duration::from_secs(2);
 /// Free heap memory is given back every this many polls (ten seconds: what a statistics
 /// flush or a burst of recursions frees does not stay resident for long).
@@ -218,6 +220,10 @@ fn reload(
     }
 }
 
-fn mtime(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// What tells a changed index file: its mtime and length (a copy caught half-written at
+/// a poll and finished within the same mtime tick still differs in length), None once gone.
+fn mtime(path: &Path) -> Option<(SystemTime, u64)> {
+    std::fs::metadata(path)
+        .and_then(|m| Ok((m.modified()?, m.len())))
+        .ok()
 }

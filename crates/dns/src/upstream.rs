@@ -246,7 +246,17 @@ impl Upstream {
         name: &Name,
         rtype: RecordType,
     ) -> Result<Resolved, UpstreamError> {
-        let first = self.query(name, rtype).await?;
+        // hickory's recursor fails an SOA query that is answered with a CNAME and no SOA (it
+        // takes the NS records beside the CNAME for a referral). Follow the chain as for a
+        // negative answer, as Unbound does; with no CNAME there, the failure stands.
+        let mut soa_failure = None;
+        let first = match self.query(name, rtype).await {
+            Err(e) if rtype == RecordType::SOA => {
+                soa_failure = Some(e);
+                Err((false, None))
+            }
+            other => other?,
+        };
         let (nx, soa) = match first {
             Ok(msg) => return Ok(positive(msg)),
             Err(negative) => negative,
@@ -275,7 +285,11 @@ impl Upstream {
             };
             let target = target.0.clone();
             chain.push(cname);
-            match self.query(&target, rtype).await? {
+            let answer = match self.query(&target, rtype).await {
+                Err(_) if rtype == RecordType::SOA => Err((false, None)),
+                other => other?,
+            };
+            match answer {
                 Ok(msg) => {
                     let mut answer = positive(msg);
                     chain.append(&mut answer.answers);
@@ -286,7 +300,10 @@ impl Upstream {
             }
             current = target;
         }
-        Ok(negative_answer(chain, last.0, last.1))
+        match soa_failure {
+            Some(e) if chain.is_empty() => Err(e),
+            _ => Ok(negative_answer(chain, last.0, last.1)),
+        }
     }
 
     /// One query: Ok(Ok(message)) for an answer, Ok(Err(negative)) for NXDOMAIN/NODATA.

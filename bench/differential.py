@@ -384,15 +384,19 @@ def check_one(kind, asked, qtype, r, ttls):
         problems.append(f"{kind}: question echoed as {r.question[0].name.to_text()} "
                         f"{dns.rdatatype.to_text(r.question[0].rdtype)}, asked {asked} {qtype}")
     checked = list(r.answer)
-    if is_negative(r, qtype):
-        checked += soas(r)
+    negative_soas = soas(r) if is_negative(r, qtype) else []
+    checked += negative_soas
     for rrset in checked:
         original = ttls.get(rrset.name.to_text(), rrset.rdtype)
         rtype = dns.rdatatype.to_text(rrset.rdtype)
         # A short-lived RRset may be served with TTL 0 in its last second (Unbound does, its
         # clock counts whole seconds); whether it was fetched again after expiry is checked by
-        # counting the authoritative server's queries (short_phase).
-        lowest = 0 if original is not None and original <= SHORT_TTL else 1
+        # counting the authoritative server's queries (short_phase). The SOA of a negative
+        # answer lives min(SOA TTL, SOA minimum) (RFC 2308), which may be short on its own.
+        lives = original
+        if original is not None and rrset in negative_soas:
+            lives = min(original, min(rd.minimum for rd in rrset))
+        lowest = 0 if lives is not None and lives <= SHORT_TTL else 1
         if original is None:
             problems.append(f"{kind}: {rrset.name} {rtype} is not served by its zone")
         elif not lowest <= rrset.ttl <= original:

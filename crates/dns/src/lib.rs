@@ -42,6 +42,9 @@ pub mod answer;
 pub mod cache;
 mod clock;
 pub mod config;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz;
 mod mmsg;
 pub mod packet_cache;
 pub mod query;
@@ -180,6 +183,34 @@ pub struct Shared {
     listeners: Vec<ListenerRuntime>,
 }
 
+impl Shared {
+    /// The state every listener shares: `allow` holds each listener's ACL, in order.
+    fn new(
+        allow: Vec<Vec<IpNet>>,
+        upstream: &UpstreamConfig,
+        limits: Limits,
+        snapshot: Snapshot,
+    ) -> Result<Shared, DnsError> {
+        Ok(Shared {
+            live: ArcSwap::from_pointee(Live {
+                snapshot,
+                generation: 0,
+            }),
+            key_seed: packet_cache::key_seed(),
+            packets: packet_cache::PacketCache::new(PACKET_CACHE_SIZE),
+            blocked_packets: packet_cache::PacketCache::new(BLOCKED_CACHE_SIZE),
+            upstream: Upstream::new(upstream)?,
+            cache: cache::Cache::new(upstream.cache_size, upstream.serve_stale_secs),
+            timeout: Duration::from_millis(upstream.timeout_ms),
+            limits,
+            listeners: allow
+                .into_iter()
+                .map(|allow| ListenerRuntime { allow })
+                .collect(),
+        })
+    }
+}
+
 /// A running resolver.
 pub struct Server {
     shared: Arc<Shared>,
@@ -202,25 +233,8 @@ impl Server {
                 "snapshot does not match the listeners".into(),
             ));
         }
-        let shared = Arc::new(Shared {
-            live: ArcSwap::from_pointee(Live {
-                snapshot,
-                generation: 0,
-            }),
-            key_seed: packet_cache::key_seed(),
-            packets: packet_cache::PacketCache::new(PACKET_CACHE_SIZE),
-            blocked_packets: packet_cache::PacketCache::new(BLOCKED_CACHE_SIZE),
-            upstream: Upstream::new(upstream)?,
-            cache: cache::Cache::new(upstream.cache_size, upstream.serve_stale_secs),
-            timeout: Duration::from_millis(upstream.timeout_ms),
-            limits,
-            listeners: listeners
-                .iter()
-                .map(|l| ListenerRuntime {
-                    allow: l.allow.clone(),
-                })
-                .collect(),
-        });
+        let allow = listeners.iter().map(|l| l.allow.clone()).collect();
+        let shared = Arc::new(Shared::new(allow, upstream, limits, snapshot)?);
         let mut server = Server {
             shared: shared.clone(),
             tasks: Vec::new(),

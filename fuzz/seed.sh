@@ -4,4 +4,5 @@
 # whatever the fuzzer added to a corpus stays.
 set -euo pipefail
 cd "$(dirname "$0")"
-cargo run --quiet --example seeds
+# The main workspace's target/ already holds most of the dependencies, built for debug.
+CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-../target} cargo run --quiet --example seeds

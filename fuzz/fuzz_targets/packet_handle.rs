@@ -6,7 +6,7 @@
 use std::sync::LazyLock;
 
 use hedge_dns::fuzz::{Harness, Transport};
-use hedge_fuzz::{ALLOWED_CLIENT, REFUSED_CLIENT, forward_to, snapshot, start_upstream};
+use hedge_fuzz::{ALLOWED_CLIENT, REFUSED_CLIENT, harness, start_upstream};
 use hickory_proto::op::{Message, MessageType};
 use libfuzzer_sys::fuzz_target;
 use tokio::runtime::Runtime;

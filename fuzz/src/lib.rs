@@ -69,6 +69,13 @@ pub fn snapshot() -> Snapshot {
     }
 }
 
+/// The state of one listener (allowing 127.0.0.0/8) serving [`snapshot`], forwarding to
+/// `upstream`. Call it inside a tokio runtime when the upstream is used.
+pub fn harness(upstream: SocketAddr) -> hedge_dns::fuzz::Harness {
+    let allow = vec!["127.0.0.0/8".parse().unwrap()];
+    hedge_dns::fuzz::Harness::new(allow, &forward_to(upstream), snapshot()).unwrap()
+}
+
 /// Forwarding to `addr` over UDP, with a short timeout: a lost datagram costs 200 ms, not 3 s.
 pub fn forward_to(addr: SocketAddr) -> UpstreamConfig {
     UpstreamConfig {

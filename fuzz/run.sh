@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the fuzz targets with the limits that make unbounded memory and hangs failures.
 #   fuzz/run.sh smoke [SECONDS]     every target for SECONDS each (default 20), as CI does
-#   fuzz/run.sh TARGET [RUNS]       one target for RUNS inputs (default 10000000)
+#   fuzz/run.sh TARGET [RUNS [LIBFUZZER FLAGS]]   one target for RUNS inputs (default 10000000)
 # One fuzzer process at a time (-workers=1): the machine's cores are shared. Needs cargo-fuzz
 # (`cargo install --locked cargo-fuzz`); builds with `-s none` (libFuzzer's coverage only:
 # the sanitizers need a nightly compiler, and hedge's own crates deny unsafe code).
@@ -39,7 +39,7 @@ case "${1:-}" in
         done
         ;;
     packet_parse | packet_handle | list_formats | index_load | config_load)
-        run "$1" -runs="${2:-10000000}"
+        run "$1" -runs="${2:-10000000}" "${@:3}"
         ;;
     *)
         echo "usage: $0 smoke [SECONDS] | $0 TARGET [RUNS]   (targets: ${TARGETS[*]})" >&2

@@ -20,13 +20,7 @@ static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
 
 static HARNESS: LazyLock<Harness> = LazyLock::new(|| {
     let _guard = RUNTIME.enter();
-    let upstream = forward_to(start_upstream());
-    Harness::new(
-        vec!["127.0.0.0/8".parse().expect("a net")],
-        &upstream,
-        snapshot(),
-    )
-    .expect("harness")
+    harness(start_upstream())
 });
 
 fuzz_target!(|data: &[u8]| {

@@ -46,6 +46,9 @@ mod clock;
 pub mod config;
 pub mod failures;
 pub mod fetch;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz;
 mod mmsg;
 pub mod packet_cache;
 pub mod query;
@@ -188,6 +191,37 @@ pub struct Shared {
     listeners: Vec<ListenerRuntime>,
 }
 
+impl Shared {
+    /// The state every listener shares: `allow` holds each listener's ACL, in order.
+    fn new(
+        allow: Vec<Vec<IpNet>>,
+        upstream: &UpstreamConfig,
+        limits: Limits,
+        snapshot: Snapshot,
+    ) -> Result<Shared, DnsError> {
+        Ok(Shared {
+            live: ArcSwap::from_pointee(Live {
+                snapshot,
+                generation: 0,
+            }),
+            key_seed: packet_cache::key_seed(),
+            packets: packet_cache::PacketCache::new(PACKET_CACHE_SIZE),
+            blocked_packets: packet_cache::PacketCache::new(BLOCKED_CACHE_SIZE),
+            fetcher: Arc::new(fetch::Fetcher::new(
+                Upstream::new(upstream)?,
+                cache::Cache::new(upstream.cache_size, upstream.serve_stale_secs),
+                failures::Failures::new(Duration::from_secs(upstream.failure_cache_secs.into())),
+                Duration::from_millis(upstream.timeout_ms),
+            )),
+            limits,
+            listeners: allow
+                .into_iter()
+                .map(|allow| ListenerRuntime { allow })
+                .collect(),
+        })
+    }
+}
+
 /// A running resolver.
 pub struct Server {
     shared: Arc<Shared>,
@@ -210,28 +244,8 @@ impl Server {
                 "snapshot does not match the listeners".into(),
             ));
         }
-        let shared = Arc::new(Shared {
-            live: ArcSwap::from_pointee(Live {
-                snapshot,
-                generation: 0,
-            }),
-            key_seed: packet_cache::key_seed(),
-            packets: packet_cache::PacketCache::new(PACKET_CACHE_SIZE),
-            blocked_packets: packet_cache::PacketCache::new(BLOCKED_CACHE_SIZE),
-            fetcher: Arc::new(fetch::Fetcher::new(
-                Upstream::new(upstream)?,
-                cache::Cache::new(upstream.cache_size, upstream.serve_stale_secs),
-                failures::Failures::new(Duration::from_secs(upstream.failure_cache_secs.into())),
-                Duration::from_millis(upstream.timeout_ms),
-            )),
-            limits,
-            listeners: listeners
-                .iter()
-                .map(|l| ListenerRuntime {
-                    allow: l.allow.clone(),
-                })
-                .collect(),
-        });
+        let allow = listeners.iter().map(|l| l.allow.clone()).collect();
+        let shared = Arc::new(Shared::new(allow, upstream, limits, snapshot)?);
         let mut server = Server {
             shared: shared.clone(),
             tasks: Vec::new(),

@@ -207,12 +207,7 @@ pub async fn handle(
         reuse: None,
         listed_labels: None,
     };
-    let qname = req.queries.first().map(|q| {
-        q.name()
-            .to_ascii()
-            .trim_end_matches('.')
-            .to_ascii_lowercase()
-    });
+    let qname = req.queries.first().map(|q| policy_name(q.name()));
     let qtype = req.queries.first().map_or(0, |q| u16::from(q.query_type()));
     let local = wire::meta_type_answer(qtype);
     let response = if req.edns.as_ref().is_some_and(|e| e.version() != 0) {
@@ -328,6 +323,21 @@ fn any_answer(
     facts.category = decision.category(policy.index());
     facts.reuse = Some(Duration::from_secs(u64::from(ANY_TTL)));
     Some(answer::any_hinfo(req, query, ANY_TTL))
+}
+
+/// The name the policy decides on: its labels as sent, lower case, joined by dots, the
+/// same text the fast path builds. Not `Name::to_ascii`, which escapes bytes (`\-bad`) and
+/// so would ask the policy about another name than the one listed.
+fn policy_name(name: &Name) -> String {
+    let mut out = String::with_capacity(name.len());
+    for (i, label) in name.iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        out.push_str(&String::from_utf8_lossy(label));
+    }
+    out.make_ascii_lowercase();
+    out
 }
 
 /// Decides and answers a well-formed single question.
@@ -489,4 +499,71 @@ fn servfail(req: &Message, why: &str) -> Message {
     let mut m = answer::response(req, ResponseCode::ServFail);
     answer::add_ede(&mut m, Ede::NoReachableAuthority, why);
     m
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests fail loudly by design
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use hedge_lists::{Compiler, Index, Taxonomy};
+    use hedge_policy::{Policy, ProfileConfig};
+    use hickory_proto::op::Message;
+    use hickory_proto::rr::RData;
+
+    use super::{Transport, handle};
+    use crate::{Limits, Shared, Snapshot, UpstreamConfig, UpstreamMode};
+
+    /// Found by the `packet_parse` fuzz target: hickory writes a label's leading `-`
+    /// escaped (`\-bad`), so the full path asked the policy about another name than the
+    /// fast path and let a listed name through over TCP.
+    #[tokio::test]
+    async fn full_path_decides_on_the_name_as_sent() {
+        let taxonomy = Taxonomy::builtin();
+        let compiled = Compiler::new(&taxonomy).finish(&mut |_| {}).unwrap();
+        let index = Arc::new(Index::from_bytes(compiled.bytes).unwrap());
+        let profile = ProfileConfig {
+            name: "p".into(),
+            block_domains: vec!["-bad.example".into()],
+            ..ProfileConfig::default()
+        };
+        let policy = Arc::new(Policy::new(index, vec![profile], Path::new(".")).unwrap());
+        let upstream = UpstreamConfig {
+            mode: UpstreamMode::Forward,
+            servers: vec![crate::ForwardServer {
+                address: Ipv4Addr::LOCALHOST.into(),
+                protocol: crate::ForwardProtocol::Udp,
+                port: Some(9),
+                tls_name: None,
+                path: None,
+                ca_file: None,
+            }],
+            timeout_ms: 100,
+            ..UpstreamConfig::default()
+        };
+        let snapshot = Snapshot {
+            policy,
+            listener_profiles: vec![0],
+            observer: None,
+        };
+        let allow = vec![vec!["127.0.0.0/8".parse().unwrap()]];
+        let shared = Shared::new(allow, &upstream, Limits::default(), snapshot).unwrap();
+        // hickory will not build a name with a leading `-`: the packet, by hand.
+        let mut packet = vec![0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        packet.extend_from_slice(b"\x04-bad\x07example\x00\x00\x01\x00\x01");
+        let client = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let reply = handle(&shared, 0, &packet, client, Transport::Tcp)
+            .await
+            .unwrap();
+        let reply = Message::from_vec(&reply).unwrap();
+        let answers: Vec<_> = reply.answers.iter().map(|r| r.data.clone()).collect();
+        assert_eq!(
+            answers,
+            [RData::A(Ipv4Addr::UNSPECIFIED.into())],
+            "{:?}",
+            reply.metadata.response_code
+        );
+    }
 }

@@ -169,7 +169,13 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<Loaded> {
             "built-in configuration".to_string(),
         ),
     };
-    let config: Config = toml::from_str(&text).map_err(|e| bad(format!("{origin}: {e}")))?;
+    parse(&text, &origin, path)
+}
+
+/// Parses a configuration's text; `origin` names it in errors, `path` is where it was read
+/// from (its folder is where relative paths start).
+pub fn parse(text: &str, origin: &str, path: Option<&Path>) -> anyhow::Result<Loaded> {
+    let config: Config = toml::from_str(text).map_err(|e| bad(format!("{origin}: {e}")))?;
     let base_dir = path
         .and_then(Path::parent)
         .map(Path::to_path_buf)
@@ -194,8 +200,12 @@ pub fn index_of(loaded: &Loaded) -> anyhow::Result<Index> {
 
 /// Everything `serve` checks before binding sockets.
 pub fn check(loaded: &Loaded) -> anyhow::Result<Checked> {
+    check_with_index(loaded, Arc::new(index_of(loaded)?))
+}
+
+/// [`check`] against an index already loaded (the one `loaded` names, or another).
+pub fn check_with_index(loaded: &Loaded, index: Arc<Index>) -> anyhow::Result<Checked> {
     let c = &loaded.config;
-    let index = Arc::new(index_of(loaded)?);
     if c.profiles.is_empty() {
         return Err(bad(
             "no [[profile]] defined: add at least one (see deploy/hedge.toml)".into(),

@@ -9,16 +9,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
-mod cli;
-mod cmd;
-mod config;
-mod fd_limit;
-mod metrics;
-mod observe;
-mod output;
-mod public_space;
-mod starter;
-mod stats;
+use hedge::{cli, cmd};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -285,6 +285,9 @@ impl Index {
         if fst.len() as u64 != meta.names {
             return Err(bad("name count does not match the metadata"));
         }
+        if meta.names.checked_add(meta.folded).is_none() {
+            return Err(bad("name counts overflow (names + folded)"));
+        }
         let top_labels = TopLabels::find(&fst, TOP_LABELS_MAX);
         Ok(Index {
             meta,
@@ -580,4 +583,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(Error::io(path, e));
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests fail loudly by design
+mod tests {
+    use super::*;
+    use crate::{Compiler, Format};
+
+    /// Found by the `index_load` fuzz target's review: a hostile file's name counts must
+    /// not overflow when added (a panic in debug builds, a nonsense total in release).
+    #[test]
+    fn name_counts_that_overflow_are_refused() {
+        let taxonomy = Taxonomy::builtin();
+        let mut compiler = Compiler::new(&taxonomy);
+        compiler
+            .add_text("t", Format::Plain, &["gambling".into()], b"bet.com\n", "t")
+            .unwrap();
+        let compiled = compiler.finish(&mut |_| {}).unwrap();
+        let fst = Index::from_bytes(compiled.bytes)
+            .unwrap()
+            .fst
+            .as_bytes()
+            .to_vec();
+        let mut meta = compiled.meta;
+        meta.folded = u64::MAX;
+        let hostile = encode(&meta, &fst).unwrap();
+        let err = Index::from_bytes(hostile).map(|i| i.len()).unwrap_err();
+        assert!(err.to_string().contains("name counts"), "{err}");
+    }
 }

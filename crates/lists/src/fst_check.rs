@@ -11,8 +11,10 @@
 //! addresses from the root down visits every node once, remembering them in a bitmap of
 //! one bit per byte (the only allocation).
 //!
-//! Outputs are not bounded here: lookups add them with wrapping arithmetic and check the
-//! label-set id they end with.
+//! Every output (a piece of a name's label-set id) must be at most `max_output`, the
+//! largest label-set id: `fst` adds outputs along a path with `+`, which overflows (a panic
+//! in debug builds) on a crafted table when walking it (`lists diff`, the shrink check).
+//! A path visits at most one node per byte, so the sums stay below `len * max_output`.
 
 /// The fst format version `fst` 0.4 writes (with a CRC32C checksum at the end).
 const FST_VERSION: u64 = 3;
@@ -22,8 +24,9 @@ const FST_FOOTER: usize = 20;
 /// AnyTrans nodes with more transitions than this carry a 256-byte input index.
 const TRANS_INDEX_THRESHOLD: usize = 32;
 
-/// Checks the FST in `bytes`; on failure, says what is wrong.
-pub(crate) fn check(bytes: &[u8]) -> Result<(), String> {
+/// Checks the FST in `bytes`, whose outputs may not exceed `max_output`; on failure, says
+/// what is wrong.
+pub(crate) fn check(bytes: &[u8], max_output: u64) -> Result<(), String> {
     if bytes.len() < FST_HEADER + FST_FOOTER {
         return Err(format!("{} bytes, too short", bytes.len()));
     }
@@ -52,6 +55,12 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), String> {
     if empty {
         return Ok(());
     }
+    if (bytes.len() as u64)
+        .checked_mul(max_output.max(1))
+        .is_none()
+    {
+        return Err(format!("{max_output} label sets is too many"));
+    }
     let mut todo = vec![0u64; root / 64 + 1];
     let mark = |todo: &mut [u64], addr: usize| todo[addr / 64] |= 1 << (addr % 64);
     mark(&mut todo, root);
@@ -61,7 +70,7 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), String> {
             todo[word] &= !(1 << bit);
             let addr = word * 64 + bit;
             // `children` only gives addresses below `addr`: still to come in this pass.
-            children(bytes, addr, &mut |child| {
+            children(bytes, addr, max_output, &mut |child| {
                 if child != 0 {
                     mark(&mut todo, child);
                 }
@@ -73,8 +82,13 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), String> {
 
 /// Calls `child` with the target address of each transition of the node at `addr` (0 is
 /// the empty final state), after checking that everything `fst` reads of this node lies
-/// within `bytes[..=addr]`.
-fn children(bytes: &[u8], addr: usize, child: &mut dyn FnMut(usize)) -> Result<(), String> {
+/// within `bytes[..=addr]` and that its outputs are at most `max_output`.
+fn children(
+    bytes: &[u8],
+    addr: usize,
+    max_output: u64,
+    child: &mut dyn FnMut(usize),
+) -> Result<(), String> {
     let bad = |what: &str| format!("node at {addr}: {what}");
     let overrun = || bad("its fields run past the start of the name table");
     let state = bytes[addr];
@@ -94,6 +108,7 @@ fn children(bytes: &[u8], addr: usize, child: &mut dyn FnMut(usize)) -> Result<(
             let (tsize, osize) = pack_sizes(sizes, 1).map_err(|e| bad(&e))?;
             let delta_at = sub(addr, input_len + 1 + tsize)?;
             let end = sub(delta_at, osize)?;
+            outputs(&bytes[end..delta_at], osize, max_output).map_err(|e| bad(&e))?;
             child(target(bytes, delta_at, tsize, end).map_err(|e| bad(&e))?);
             Ok(())
         }
@@ -120,6 +135,8 @@ fn children(bytes: &[u8], addr: usize, child: &mut dyn FnMut(usize)) -> Result<(
             let deltas_at = sub(deltas_end, ntrans * tsize)?;
             let outputs_at = sub(deltas_at, ntrans * osize)?;
             let end = sub(outputs_at, if is_final { osize } else { 0 })?;
+            // The final output, then the transitions' outputs.
+            outputs(&bytes[end..deltas_at], osize, max_output).map_err(|e| bad(&e))?;
             // The i-th delta is the i-th from the top of the deltas.
             for i in 0..ntrans {
                 let at = deltas_end - (i + 1) * tsize;
@@ -138,6 +155,25 @@ fn pack_sizes(sizes: u8, ntrans: usize) -> Result<(usize, usize), String> {
         return Err(format!("pack sizes {tsize}/{osize} out of range"));
     }
     Ok((tsize, osize))
+}
+
+/// Checks the outputs packed in `packed`, `osize` bytes each (little-endian).
+fn outputs(packed: &[u8], osize: usize, max_output: u64) -> Result<(), String> {
+    if osize == 0 {
+        return Ok(());
+    }
+    for output in packed.chunks(osize) {
+        let value = output
+            .iter()
+            .rev()
+            .fold(0u64, |n, &b| (n << 8) | u64::from(b));
+        if value > max_output {
+            return Err(format!(
+                "output {value} above the largest label-set id {max_output}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The target of a transition whose address delta is the `tsize` bytes at `at`, relative

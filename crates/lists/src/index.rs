@@ -647,4 +647,30 @@ mod tests {
             "{err}"
         );
     }
+
+    /// Found by the `index_load` fuzz target: a name table whose footer claims more (or
+    /// fewer) keys than its nodes hold loaded, so the index's name count was wrong, and a
+    /// table with many paths through a few nodes could make a walk go on for ever.
+    #[test]
+    fn a_key_count_that_does_not_match_the_table_is_refused() {
+        let mut build = fst::MapBuilder::memory();
+        build.insert("com.a", 0).unwrap();
+        build.insert("com.b", 0).unwrap();
+        let mut fst = build.into_inner().unwrap();
+        let count_at = fst.len() - 4 - 16;
+        fst[count_at] = 3;
+        let taxonomy = Taxonomy::builtin();
+        let mut compiler = Compiler::new(&taxonomy);
+        compiler
+            .add_text("t", Format::Plain, &["gambling".into()], b"bet.com\n", "t")
+            .unwrap();
+        let mut meta = compiler.finish(&mut |_| {}).unwrap().meta;
+        meta.names = 3;
+        meta.folded = 0;
+        let err = Index::from_bytes(encode(&meta, &fst).unwrap()).unwrap_err();
+        assert!(
+            err.to_string().contains("2 keys, but the footer says 3"),
+            "{err}"
+        );
+    }
 }

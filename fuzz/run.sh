@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-TARGETS=(packet_parse packet_handle list_formats index_load config_load)
+TARGETS=(packet_parse packet_handle list_formats list_compile index_load config_load)
 
 # Longest input per target: a UDP packet with room to spare, list and config files a few
 # times the largest seed, index files three times the largest seed.
@@ -30,19 +30,16 @@ run() {
         -workers=1 -print_final_stats=1 "$@"
 }
 
-# index_load is left out of the smoke until the loader survives a corrupt FST behind a valid
-# checksum (fuzz/README.md, "Open"): it finds that panic within seconds.
-SMOKE=(packet_parse packet_handle list_formats config_load)
 
 case "${1:-}" in
     smoke)
         seconds=${2:-20}
         cargo fuzz build -s none
-        for t in "${SMOKE[@]}"; do
+        for t in "${TARGETS[@]}"; do
             run "$t" -max_total_time="$seconds"
         done
         ;;
-    packet_parse | packet_handle | list_formats | index_load | config_load)
+    packet_parse | packet_handle | list_formats | list_compile | index_load | config_load)
         run "$1" -runs="${2:-10000000}" "${@:3}"
         ;;
     *)

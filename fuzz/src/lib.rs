@@ -86,6 +86,7 @@ pub fn forward_to(addr: SocketAddr) -> UpstreamConfig {
             port: Some(addr.port()),
             tls_name: None,
             path: None,
+            ca_file: None,
         }],
         timeout_ms: 200,
         ..UpstreamConfig::default()

@@ -4,26 +4,16 @@
 //! reads back the metadata with the whole taxonomy); `list_formats` fuzzes the readers fast.
 #![no_main]
 
-use hedge_lists::{Compiler, Format, Index, Taxonomy};
+use hedge_lists::{Compiler, Index, Taxonomy};
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 
 static TAXONOMY: LazyLock<Taxonomy> = LazyLock::new(Taxonomy::builtin);
 
-const FORMATS: [Format; 5] = [
-    Format::Plain,
-    Format::Hosts,
-    Format::Adblock,
-    Format::Ut1,
-    Format::Rpz,
-];
-
 fuzz_target!(|data: &[u8]| {
-    // First byte: the format; the rest: the list file.
-    let Some((&pick, text)) = data.split_first() else {
+    let Some((format, text)) = hedge_fuzz::list_input(data) else {
         return;
     };
-    let format = FORMATS[usize::from(pick) % FORMATS.len()];
     let mut compiler = Compiler::new(&TAXONOMY);
     if compiler
         .add_text("fuzz", format, &["gambling".into()], text, "fuzz.txt")

@@ -5,23 +5,13 @@
 #![no_main]
 
 use hedge_lists::fuzz::{normalize_entry, read_list};
-use hedge_lists::{Format, Item, MAX_LABEL_LEN, MAX_NAME_LEN, name_from_key, normalize, reversed_key};
+use hedge_lists::{Item, MAX_LABEL_LEN, MAX_NAME_LEN, name_from_key, normalize, reversed_key};
 use libfuzzer_sys::fuzz_target;
 
-const FORMATS: [Format; 5] = [
-    Format::Plain,
-    Format::Hosts,
-    Format::Adblock,
-    Format::Ut1,
-    Format::Rpz,
-];
-
 fuzz_target!(|data: &[u8]| {
-    // First byte: the format; the rest: the list file.
-    let Some((&pick, text)) = data.split_first() else {
+    let Some((format, text)) = hedge_fuzz::list_input(data) else {
         return;
     };
-    let format = FORMATS[usize::from(pick) % FORMATS.len()];
     let lines = text.split(|&b| b == b'\n').count();
     let input = text.as_ptr_range();
     let mut key = Vec::new();
@@ -37,12 +27,20 @@ fuzz_target!(|data: &[u8]| {
             "{entry:?} is not part of the input"
         );
         let fast = normalize_entry(entry);
-        assert_eq!(fast, normalize(entry), "fast and full normalisation of {entry:?}");
+        assert_eq!(
+            fast,
+            normalize(entry),
+            "fast and full normalisation of {entry:?}"
+        );
         let Ok(name) = fast else {
             return;
         };
         assert_valid(&name);
-        assert_eq!(normalize(&name).as_deref(), Ok(name.as_str()), "normalising {name:?} again");
+        assert_eq!(
+            normalize(&name).as_deref(),
+            Ok(name.as_str()),
+            "normalising {name:?} again"
+        );
         key.clear();
         reversed_key(&name, &mut key);
         assert_eq!(name_from_key(&key), name);

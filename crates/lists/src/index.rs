@@ -614,6 +614,17 @@ mod tests {
         assert!(err.to_string().contains("name counts"), "{err}");
     }
 
+    /// The metadata of an index listing `bet.com` (one label set), to pair with a crafted
+    /// name table.
+    fn meta_of_one_name() -> IndexMeta {
+        let taxonomy = Taxonomy::builtin();
+        let mut compiler = Compiler::new(&taxonomy);
+        compiler
+            .add_text("t", Format::Plain, &["gambling".into()], b"bet.com\n", "t")
+            .unwrap();
+        compiler.finish(&mut |_| {}).unwrap().meta
+    }
+
     /// Found by the `index_load` fuzz target's review: `fst` adds the outputs along a path
     /// with `+`, so a crafted name table whose outputs sum past u64::MAX made walking it
     /// (`for_each_name`, `lists diff`) panic in debug builds. Such a table is refused.
@@ -630,12 +641,7 @@ mod tests {
             .position(|w| w == (1u64 << 62).to_le_bytes())
             .unwrap();
         fst[at + 7] = 0x80;
-        let taxonomy = Taxonomy::builtin();
-        let mut compiler = Compiler::new(&taxonomy);
-        compiler
-            .add_text("t", Format::Plain, &["gambling".into()], b"bet.com\n", "t")
-            .unwrap();
-        let mut meta = compiler.finish(&mut |_| {}).unwrap().meta;
+        let mut meta = meta_of_one_name();
         meta.names = 2;
         meta.folded = 0;
         let hostile = encode(&meta, &fst).unwrap();
@@ -659,12 +665,7 @@ mod tests {
         let mut fst = build.into_inner().unwrap();
         let count_at = fst.len() - 4 - 16;
         fst[count_at] = 3;
-        let taxonomy = Taxonomy::builtin();
-        let mut compiler = Compiler::new(&taxonomy);
-        compiler
-            .add_text("t", Format::Plain, &["gambling".into()], b"bet.com\n", "t")
-            .unwrap();
-        let mut meta = compiler.finish(&mut |_| {}).unwrap().meta;
+        let mut meta = meta_of_one_name();
         meta.names = 3;
         meta.folded = 0;
         let err = Index::from_bytes(encode(&meta, &fst).unwrap()).unwrap_err();

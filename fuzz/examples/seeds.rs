@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut n = 0;
     n += packets(&corpus)?;
     n += lists(&repo, &corpus.join("list_formats"))?;
+    n += lists(&repo, &corpus.join("list_compile"))?;
     n += indexes(&repo, &corpus.join("index_load"))?;
     n += configs(&repo, &corpus.join("config_load"))?;
     println!("wrote {n} seeds under {}", corpus.display());

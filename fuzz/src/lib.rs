@@ -23,6 +23,21 @@ pub const LISTED: &[(&str, &str)] = &[
     ("entertainment/streaming-media", "netflix.com\n"),
 ];
 
+/// The list formats, in the order a list input's first byte picks them.
+const FORMATS: [Format; 5] = [
+    Format::Plain,
+    Format::Hosts,
+    Format::Adblock,
+    Format::Ut1,
+    Format::Rpz,
+];
+
+/// A list target's input: its first byte picks the format, the rest is the list file.
+pub fn list_input(data: &[u8]) -> Option<(Format, &[u8])> {
+    let (&pick, text) = data.split_first()?;
+    Some((FORMATS[usize::from(pick) % FORMATS.len()], text))
+}
+
 /// A small compiled index over [`LISTED`].
 pub fn small_index() -> Arc<Index> {
     let taxonomy = Taxonomy::builtin();
@@ -86,6 +101,7 @@ pub fn forward_to(addr: SocketAddr) -> UpstreamConfig {
             port: Some(addr.port()),
             tls_name: None,
             path: None,
+            ca_file: None,
         }],
         timeout_ms: 200,
         ..UpstreamConfig::default()

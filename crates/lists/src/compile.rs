@@ -569,7 +569,7 @@ impl<'t> Compiler<'t> {
 }
 
 /// [`normalize`] without an allocation for the common case: already lower-case valid ASCII.
-fn normalize_fast(entry: &str) -> Result<Cow<'_, str>, NameError> {
+pub(crate) fn normalize_fast(entry: &str) -> Result<Cow<'_, str>, NameError> {
     let trimmed = entry.trim();
     let plain = trimmed.bytes().all(|b| {
         b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.'

@@ -284,10 +284,13 @@ fn rpz<'a>(line: &'a str, state: &mut LineState, emit: &mut dyn FnMut(Item<'a>))
     if first.ends_with('.') {
         // An absolute owner carries the policy zone's name: strip it.
         if let Some(origin) = &state.rpz_origin {
+            // Compared as bytes: `cut` may fall inside a multi-byte character; once the
+            // byte there is a `.`, it is a character boundary.
+            let bytes = owner.as_bytes();
             match owner.len().checked_sub(origin.len() + 1) {
                 Some(cut)
-                    if owner[cut + 1..].eq_ignore_ascii_case(origin)
-                        && owner.as_bytes()[cut] == b'.' =>
+                    if bytes[cut] == b'.'
+                        && bytes[cut + 1..].eq_ignore_ascii_case(origin.as_bytes()) =>
                 {
                     owner = &owner[..cut]
                 }
@@ -376,6 +379,21 @@ mod tests {
             "third-party rules apply to the whole host in DNS"
         );
         assert_eq!(got[5], Item::Block("i.com"));
+    }
+
+    /// Found by the `list_formats` fuzz target: an absolute owner with a multi-byte character
+    /// where the origin's leading dot would be made the reader slice inside the character
+    /// and panic (`lists compile` of a hostile RPZ file).
+    #[test]
+    fn rpz_owner_with_a_multibyte_character_before_the_origin() {
+        let got = items(
+            Format::Rpz,
+            "$ORIGIN rpz.hedge.test.\nabsolute.example\u{48f}pz.hedge.test. CNAME .\n",
+        );
+        assert_eq!(
+            got,
+            vec![Item::Unsupported("RPZ owner outside the zone's origin")]
+        );
     }
 
     #[test]

@@ -9,10 +9,15 @@
 //! any node method reads lies inside the node and every transition leads to a lower
 //! address. Edges then always go downwards, so there is no cycle, and one pass over the
 //! addresses from the root down visits every node once, remembering them in a bitmap of
-//! one bit per byte (the only allocation).
+//! one bit per byte, and counting the keys (paths to a final state) in a map of the nodes
+//! still to visit.
 //!
-//! Outputs are not bounded here: lookups add them with wrapping arithmetic and check the
-//! label-set id they end with.
+//! Every output (a piece of a name's label-set id) must be at most `max_output`, the
+//! largest label-set id: `fst` adds outputs along a path with `+`, which overflows (a panic
+//! in debug builds) on a crafted table when walking it (`lists diff`, the shrink check).
+//! A path visits at most one node per byte, so the sums stay below `len * max_output`.
+
+use std::collections::HashMap;
 
 /// The fst format version `fst` 0.4 writes (with a CRC32C checksum at the end).
 const FST_VERSION: u64 = 3;
@@ -22,8 +27,9 @@ const FST_FOOTER: usize = 20;
 /// AnyTrans nodes with more transitions than this carry a 256-byte input index.
 const TRANS_INDEX_THRESHOLD: usize = 32;
 
-/// Checks the FST in `bytes`; on failure, says what is wrong.
-pub(crate) fn check(bytes: &[u8]) -> Result<(), String> {
+/// Checks the FST in `bytes`, whose outputs may not exceed `max_output`; on failure, says
+/// what is wrong.
+pub(crate) fn check(bytes: &[u8], max_output: u64) -> Result<(), String> {
     if bytes.len() < FST_HEADER + FST_FOOTER {
         return Err(format!("{} bytes, too short", bytes.len()));
     }
@@ -49,32 +55,67 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), String> {
             bytes.len()
         ));
     }
+    let claimed = le64(end - 16);
     if empty {
-        return Ok(());
+        return keys_match(0, claimed);
+    }
+    if (bytes.len() as u64)
+        .checked_mul(max_output.max(1))
+        .is_none()
+    {
+        return Err(format!("{max_output} label sets is too many"));
     }
     let mut todo = vec![0u64; root / 64 + 1];
     let mark = |todo: &mut [u64], addr: usize| todo[addr / 64] |= 1 << (addr % 64);
     mark(&mut todo, root);
+    // Paths from the root to each node still to visit; a node's count is complete when it
+    // is visited, since all its parents lie above it. The keys are the paths that end in a
+    // final state: the count the footer claims (and `lists diff` walks), not more, or a few
+    // crafted nodes would make a walk go on for ever.
+    let mut paths: HashMap<usize, u64> = HashMap::new();
+    paths.insert(root, 1);
+    let mut keys = 0u64;
     for word in (0..todo.len()).rev() {
         while todo[word] != 0 {
             let bit = 63 - todo[word].leading_zeros() as usize;
             todo[word] &= !(1 << bit);
             let addr = word * 64 + bit;
+            let here = paths.remove(&addr).unwrap_or(0);
             // `children` only gives addresses below `addr`: still to come in this pass.
-            children(bytes, addr, &mut |child| {
-                if child != 0 {
+            let is_final = children(bytes, addr, max_output, &mut |child| {
+                if child == 0 {
+                    keys = keys.saturating_add(here); // the empty final state
+                } else {
                     mark(&mut todo, child);
+                    let p = paths.entry(child).or_insert(0);
+                    *p = p.saturating_add(here);
                 }
             })?;
+            if is_final {
+                keys = keys.saturating_add(here);
+            }
         }
+    }
+    keys_match(keys, claimed)
+}
+
+fn keys_match(keys: u64, claimed: u64) -> Result<(), String> {
+    if keys != claimed {
+        return Err(format!("{keys} keys, but the footer says {claimed}"));
     }
     Ok(())
 }
 
 /// Calls `child` with the target address of each transition of the node at `addr` (0 is
 /// the empty final state), after checking that everything `fst` reads of this node lies
-/// within `bytes[..=addr]`.
-fn children(bytes: &[u8], addr: usize, child: &mut dyn FnMut(usize)) -> Result<(), String> {
+/// within `bytes[..=addr]` and that its outputs are at most `max_output`. Returns whether
+/// the node is final.
+fn children(
+    bytes: &[u8],
+    addr: usize,
+    max_output: u64,
+    child: &mut dyn FnMut(usize),
+) -> Result<bool, String> {
     let bad = |what: &str| format!("node at {addr}: {what}");
     let overrun = || bad("its fields run past the start of the name table");
     let state = bytes[addr];
@@ -85,7 +126,7 @@ fn children(bytes: &[u8], addr: usize, child: &mut dyn FnMut(usize)) -> Result<(
             let input_len = usize::from(state & 0b11_1111 == 0);
             let end = sub(addr, input_len)?;
             child(sub(end, 1)?);
-            Ok(())
+            Ok(false)
         }
         // One transition: [output] [delta] pack-sizes [input] state.
         0b10 => {
@@ -94,8 +135,9 @@ fn children(bytes: &[u8], addr: usize, child: &mut dyn FnMut(usize)) -> Result<(
             let (tsize, osize) = pack_sizes(sizes, 1).map_err(|e| bad(&e))?;
             let delta_at = sub(addr, input_len + 1 + tsize)?;
             let end = sub(delta_at, osize)?;
+            outputs(&bytes[end..delta_at], osize, max_output).map_err(|e| bad(&e))?;
             child(target(bytes, delta_at, tsize, end).map_err(|e| bad(&e))?);
-            Ok(())
+            Ok(false)
         }
         // Any number of transitions: [final output] [outputs] [deltas] [inputs]
         // [input index] pack-sizes [count] state.
@@ -120,12 +162,14 @@ fn children(bytes: &[u8], addr: usize, child: &mut dyn FnMut(usize)) -> Result<(
             let deltas_at = sub(deltas_end, ntrans * tsize)?;
             let outputs_at = sub(deltas_at, ntrans * osize)?;
             let end = sub(outputs_at, if is_final { osize } else { 0 })?;
+            // The final output, then the transitions' outputs.
+            outputs(&bytes[end..deltas_at], osize, max_output).map_err(|e| bad(&e))?;
             // The i-th delta is the i-th from the top of the deltas.
             for i in 0..ntrans {
                 let at = deltas_end - (i + 1) * tsize;
                 child(target(bytes, at, tsize, end).map_err(|e| bad(&e))?);
             }
-            Ok(())
+            Ok(is_final)
         }
     }
 }
@@ -138,6 +182,25 @@ fn pack_sizes(sizes: u8, ntrans: usize) -> Result<(usize, usize), String> {
         return Err(format!("pack sizes {tsize}/{osize} out of range"));
     }
     Ok((tsize, osize))
+}
+
+/// Checks the outputs packed in `packed`, `osize` bytes each (little-endian).
+fn outputs(packed: &[u8], osize: usize, max_output: u64) -> Result<(), String> {
+    if osize == 0 {
+        return Ok(());
+    }
+    for output in packed.chunks(osize) {
+        let value = output
+            .iter()
+            .rev()
+            .fold(0u64, |n, &b| (n << 8) | u64::from(b));
+        if value > max_output {
+            return Err(format!(
+                "output {value} above the largest label-set id {max_output}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The target of a transition whose address delta is the `tsize` bytes at `at`, relative

@@ -273,7 +273,8 @@ impl Index {
         if meta.set_names.len() != meta.sets.len() {
             return Err(bad("label-set counts do not match the label sets"));
         }
-        crate::fst_check::check(&bytes[fst_start..fst_end])
+        let max_set = meta.sets.len().saturating_sub(1) as u64;
+        crate::fst_check::check(&bytes[fst_start..fst_end], max_set)
             .map_err(|e| bad(&format!("name table damaged: {e}")))?;
         let file_len = bytes.len() as u64;
         let fst_bytes = FstBytes {
@@ -611,5 +612,66 @@ mod tests {
         let hostile = encode(&meta, &fst).unwrap();
         let err = Index::from_bytes(hostile).map(|i| i.len()).unwrap_err();
         assert!(err.to_string().contains("name counts"), "{err}");
+    }
+
+    /// The metadata of an index listing `bet.com` (one label set), to pair with a crafted
+    /// name table.
+    fn meta_of_one_name() -> IndexMeta {
+        let taxonomy = Taxonomy::builtin();
+        let mut compiler = Compiler::new(&taxonomy);
+        compiler
+            .add_text("t", Format::Plain, &["gambling".into()], b"bet.com\n", "t")
+            .unwrap();
+        compiler.finish(&mut |_| {}).unwrap().meta
+    }
+
+    /// Found by the `index_load` fuzz target's review: `fst` adds the outputs along a path
+    /// with `+`, so a crafted name table whose outputs sum past u64::MAX made walking it
+    /// (`for_each_name`, `lists diff`) panic in debug builds. Such a table is refused.
+    #[test]
+    fn outputs_that_overflow_are_refused() {
+        let mut build = fst::MapBuilder::memory();
+        build.insert("a", 1 << 63).unwrap();
+        build.insert("ab", (1 << 63) + (1 << 62)).unwrap();
+        let mut fst = build.into_inner().unwrap();
+        // The transition `b` carries 1 << 62 (8 bytes, little-endian): make it 1 << 63, so
+        // "ab" sums to 1 << 64.
+        let at = fst
+            .windows(8)
+            .position(|w| w == (1u64 << 62).to_le_bytes())
+            .unwrap();
+        fst[at + 7] = 0x80;
+        let mut meta = meta_of_one_name();
+        meta.names = 2;
+        meta.folded = 0;
+        let hostile = encode(&meta, &fst).unwrap();
+        let err = Index::from_bytes(hostile)
+            .map(|index| index.for_each_name(|_, _| {}))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("above the largest label-set id"),
+            "{err}"
+        );
+    }
+
+    /// Found by the `index_load` fuzz target: a name table whose footer claims more (or
+    /// fewer) keys than its nodes hold loaded, so the index's name count was wrong, and a
+    /// table with many paths through a few nodes could make a walk go on for ever.
+    #[test]
+    fn a_key_count_that_does_not_match_the_table_is_refused() {
+        let mut build = fst::MapBuilder::memory();
+        build.insert("com.a", 0).unwrap();
+        build.insert("com.b", 0).unwrap();
+        let mut fst = build.into_inner().unwrap();
+        let count_at = fst.len() - 4 - 16;
+        fst[count_at] = 3;
+        let mut meta = meta_of_one_name();
+        meta.names = 3;
+        meta.folded = 0;
+        let err = Index::from_bytes(encode(&meta, &fst).unwrap()).unwrap_err();
+        assert!(
+            err.to_string().contains("2 keys, but the footer says 3"),
+            "{err}"
+        );
     }
 }

@@ -42,6 +42,9 @@ mod diff;
 mod error;
 mod format;
 mod fst_check;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz;
 mod index;
 mod name;
 mod read;

@@ -52,7 +52,8 @@ impl<'p> FastQuery<'p> {
                 i += 1;
                 break;
             }
-            if len > 63 || i + 1 + len > 12 + 255 {
+            // The name, its final zero included, is at most 255 bytes (RFC 1035 3.1).
+            if len > 63 || i + 1 + len > 12 + 254 {
                 return None; // compression pointers or over-long names: full path
             }
             i += 1 + len;
@@ -409,6 +410,27 @@ pub fn bypass_text(b: Bypass) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+
+    /// Found by the `packet_parse` fuzz target: a 256-byte name passed the fast parser, whose
+    /// answer hickory (and any client) then could not read. 255 bytes is the most.
+    #[test]
+    fn names_longer_than_255_bytes_take_the_full_path() {
+        let packet = |labels: &[usize]| {
+            let mut p = vec![0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+            for &len in labels {
+                p.push(len as u8);
+                p.extend(std::iter::repeat_n(b'a', len));
+            }
+            p.extend_from_slice(&[0, 0, 1, 0, 1]);
+            p
+        };
+        let longest = packet(&[63, 63, 63, 61]);
+        assert_eq!(longest.len() - 12 - 4, 255);
+        assert!(FastQuery::parse(&longest).is_some(), "255 bytes is a name");
+        assert!(Message::from_vec(&longest).is_ok());
+        let over = packet(&[63, 63, 63, 62]);
+        assert!(FastQuery::parse(&over).is_none(), "256 bytes is not");
+    }
     use std::sync::Arc;
 
     use hedge_lists::{Compiler, Format, Index, Taxonomy};

@@ -13,6 +13,11 @@ mod public_space;
 mod starter;
 mod stats;
 
+/// `hedge.toml` as a whole, for tests/docs.rs, which checks docs/configuration.md against
+/// it. Not an API.
+#[doc(hidden)]
+pub use config::Config;
+
 /// Entry points for the fuzz targets (cargo feature `fuzzing`). Not an API.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

@@ -266,7 +266,11 @@ async fn a_reload_applies_profiles_and_statistics_and_warns_about_restart_only_s
         "{}",
         hedge.log()
     );
-    assert!(!hedge.log().contains("takes effect on restart"), "{}", hedge.log());
+    assert!(
+        !hedge.log().contains("takes effect on restart"),
+        "{}",
+        hedge.log()
+    );
 
     // Profiles and statistics reload; upstream, server and metrics only warn.
     std::fs::write(
@@ -286,7 +290,10 @@ async fn a_reload_applies_profiles_and_statistics_and_warns_about_restart_only_s
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let log = hedge.log();
-    assert!(log.contains("b.sqlite"), "statistics move to the new file:\n{log}");
+    assert!(
+        log.contains("b.sqlite"),
+        "statistics move to the new file:\n{log}"
+    );
     for section in ["upstream", "server", "metrics"] {
         assert!(
             log.contains(&format!(

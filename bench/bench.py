@@ -2,7 +2,8 @@
 """hedge vs Unbound, side by side, on loopback. Run through bench/run.sh (see bench/README.md).
 
 Each server in turn runs pinned to core 0, dnsperf pinned to core 1, both recursing from the
-same fake root (hedge-bench-root) with the same list and the same three profiles.
+same fake internet (the testkit's, crates/testkit/src/bin/fake-internet.rs) with the same
+list and the same three profiles.
 """
 
 import argparse
@@ -29,8 +30,8 @@ RESULTS = BENCH / "results"
 RAW = RESULTS / "raw"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target")) / "release"
 HEDGE = TARGET / "hedge"
-ROOT_BIN = TARGET / "hedge-bench-root"
-DUMP_BIN = TARGET / "hedge-bench-dump"
+FAKE_INTERNET = TARGET / "fake-internet"
+DUMP_BIN = TARGET / "examples" / "dump-names"
 
 SERVER_CORE = "0"
 LOAD_CORE = "1"
@@ -52,7 +53,7 @@ def subnet_of(server):
 LOAD_PROFILE = "child"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SINKHOLE = "0.0.0.0"
-RESOLVED = "192.0.2.1"  # what hedge-bench-root answers for *.bench.test
+RESOLVED = "192.0.2.1"  # what the fake internet answers for *.bench.net (names::BENCH_NET_A)
 
 # The profiles (as in crates/hedge/src/default.toml, minus SafeSearch/YouTube rewrites, which
 # Unbound cannot do the same way, and the two path-style block_domains DNS cannot enforce).
@@ -70,7 +71,7 @@ CHILD_DOMAINS = ["secondlife.com", "cybertown.com", "gameseverytime.com", "total
                  "virtualibiza.com"]
 GARDEN_ALLOW = ["pbskids.org", "sesamestreet.org", "starfall.com", "abcya.com", "funbrain.com",
                 "topmarks.co.uk", "oxfordowl.co.uk", "natgeokids.com", "kiddle.co",
-                "ducksters.com", "allowed.bench.test"]
+                "ducksters.com", "allowed.bench.net"]
 # hedge's built-in extras (every filter profile): DoH canary, iCloud Private Relay -> NXDOMAIN;
 # DDR -> NODATA. Given to Unbound too so both do the same work.
 EXTRAS_NX = ["use-application-dns.net", "mask.icloud.com", "mask-h2.icloud.com"]
@@ -198,7 +199,7 @@ def dump_policy(index):
         elif blocked_by(cats, child_block):
             child_only.append(name)
     if proc.wait() != 0:
-        raise SystemExit(f"hedge-bench-dump {index} failed")
+        raise SystemExit(f"dump-names {index} failed")
     return adult, child_only
 
 
@@ -237,7 +238,7 @@ allow_domains = {toml_list(GARDEN_ALLOW)}
 {listeners}[upstream]
 mode = "recursive"
 roots = ["{root}"]
-allow_servers = ["127.54.0.0/16"]
+allow_servers = ["{subnet_of(root)}"]
 timeout_ms = 2000
 cache_size = {cache_size}
 
@@ -266,7 +267,7 @@ def unbound_blocklists(tag, adult, child_only):
 
 def unbound_config(path, root, global_zones, child_zones, cache_mb, port=PORT):
     hints = path.with_suffix(".hints")
-    hints.write_text(f".\t3600000\tIN\tNS\ta.root.test.\na.root.test.\t3600000\tIN\tA\t{root}\n")
+    hints.write_text(f".\t3600000\tIN\tNS\ta.root-servers.test.\na.root-servers.test.\t3600000\tIN\tA\t{root}\n")
     ifaces = "".join(f"    interface: {a}@{port}\n" for a in LISTENERS.values())
     views = "".join(f"    access-control: {subnet_of(a)} allow\n    access-control-view: {subnet_of(a)} {p}\n"
                     for p, a in LISTENERS.items())
@@ -293,7 +294,7 @@ server:
     # as hedge's listeners (4 MiB): the default drops a few queries of dnsperf's first burst
     so-rcvbuf: 4m
     harden-referral-path: no
-    # The fake hierarchy lives under test. (RFC 6761), which Unbound answers NXDOMAIN by default.
+    # The fake root's name server is under test. (RFC 6761), which Unbound answers NXDOMAIN by default.
     local-zone: "test." nodefault
     include: "{global_zones}"
 
@@ -422,17 +423,26 @@ class Server:
 
 
 class Root:
+    """The testkit's fake internet (the e2e tests' DNS hierarchy) on the first free
+    127.53.N.0/24; every name under bench.net. resolves. `addr` is its root server."""
+
     def __init__(self):
-        self.proc = subprocess.Popen(["taskset", "-c", LOAD_CORE, str(ROOT_BIN)],
-                                     stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline().split()
-        if len(line) != 2 or line[0] != "root":
-            raise SystemExit("hedge-bench-root did not start (port 53 needs root)")
-        self.addr = line[1]
+        self.proc = subprocess.Popen(["taskset", "-c", LOAD_CORE, str(FAKE_INTERNET)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.addr = None
+        for line in self.proc.stdout:
+            words = line.split()
+            if words == ["ready"]:
+                break
+            if words[:2] == ["zone", "."] and len(words) == 3:
+                self.addr = words[2]
+        if self.addr is None:
+            raise SystemExit("fake-internet did not start (port 53 needs root)")
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait()
+        # End of input stops it.
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
 
 
 # --------------------------------------------------------------------------------------------
@@ -445,7 +455,7 @@ def query_files(tag, blocked_names, n_cached, seed=7):
     blocked = []
     for i, n in enumerate(sample):
         blocked.append(f"{n} A" if i % 2 == 0 else f"x{rng.randrange(10**6)}.{n} A")
-    cached = [f"w{i}.bench.test A" for i in range(n_cached)]
+    cached = [f"w{i}.bench.net A" for i in range(n_cached)]
     mix = []
     bi = ci = 0
     for i in range(100_000):
@@ -474,16 +484,16 @@ def spot_check(server, blocked_sample, n_cached):
         if r is None or SINKHOLE not in r[1]:
             bad.append(f"zz.{n}: {r}")
     for i in range(0, n_cached, max(1, n_cached // 10)):
-        r = dnsq.query(server, PORT, f"w{i}.bench.test", source=client_of(server))
+        r = dnsq.query(server, PORT, f"w{i}.bench.net", source=client_of(server))
         if r is None or RESOLVED not in r[1]:
-            bad.append(f"w{i}.bench.test: {r}")
+            bad.append(f"w{i}.bench.net: {r}")
     garden = LISTENERS["walled-garden"]
-    r = dnsq.query(garden, PORT, "w1.bench.test", source=client_of(garden))
+    r = dnsq.query(garden, PORT, "w1.bench.net", source=client_of(garden))
     if r is None or r[0] != 3:
-        bad.append(f"walled garden w1.bench.test: {r} (want NXDOMAIN)")
-    r = dnsq.query(garden, PORT, "x.allowed.bench.test", source=client_of(garden))
+        bad.append(f"walled garden w1.bench.net: {r} (want NXDOMAIN)")
+    r = dnsq.query(garden, PORT, "x.allowed.bench.net", source=client_of(garden))
     if r is None or RESOLVED not in r[1]:
-        bad.append(f"walled garden x.allowed.bench.test: {r}")
+        bad.append(f"walled garden x.allowed.bench.net: {r}")
     # Per-profile policy: a child-only block is blocked for child, resolved (NXDOMAIN from
     # the fake root) for adult.
     adult = LISTENERS["adult"]

@@ -12,7 +12,7 @@ repo="$(dirname "$here")"
 cd "$repo"
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "bench: needs root (the fake root server binds port 53 on loopback; apt-get installs)" >&2
+    echo "bench: needs root (the fake internet binds port 53 on loopback; apt-get installs)" >&2
     exit 2
 fi
 if [ "$(nproc)" -lt 2 ]; then
@@ -23,8 +23,9 @@ fi
 "$here/install-deps.sh"
 command -v python3 >/dev/null || { echo "bench: python3 is required" >&2; exit 2; }
 
-echo "bench: building hedge and hedge-bench-root (release)"
-cargo build --release --quiet -p hedge -p hedge-bench-root
+echo "bench: building hedge, the fake internet and dump-names (release)"
+cargo build --release --quiet -p hedge -p hedge-testkit --bin hedge --bin fake-internet
+cargo build --release --quiet -p hedge-lists --example dump-names
 # Write the build's dirty pages out now rather than during the first measurements, where
 # their interrupts would be charged to whichever server runs (tick-based CPU accounting).
 sync

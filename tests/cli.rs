@@ -39,6 +39,18 @@ fn every_good_config_passes_and_every_bad_one_fails_with_its_message() {
         let o = hedge(&["check-config", path.to_str().expect("utf-8")]);
         assert!(o.status.success(), "{}: {}", path.display(), text(&o));
         assert!(text(&o).contains("ok: "), "{}", text(&o));
+        for warning in std::fs::read_to_string(&path)
+            .expect("read")
+            .lines()
+            .filter_map(|l| l.strip_prefix("# warns: "))
+        {
+            assert!(
+                text(&o).contains(&format!("warning: {warning}")),
+                "{}: expected the warning {warning:?} in:\n{}",
+                path.display(),
+                text(&o)
+            );
+        }
     }
     let mut bad = 0;
     for entry in std::fs::read_dir(corpus.join("bad")).expect("bad/") {

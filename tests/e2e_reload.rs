@@ -237,3 +237,74 @@ async fn reordered_listeners_keep_their_profiles_and_listener_changes_need_a_res
         vec!["0.0.0.0"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_applies_profiles_and_statistics_and_warns_about_restart_only_settings() {
+    let net = FakeInternet::start_for_test().await;
+    let (l, addr) = listener("p", "127.0.0.0/8");
+    let config = |block: &str, stats: &str, timeout_ms: u64, rest: &str| {
+        format!(
+            "[[profile]]\nname = \"p\"\nblock_domains = [{block}]\n{l}\n{}[stats]\npath = \"{stats}\"\n{rest}",
+            recursive_upstream(&net, timeout_ms)
+        )
+    };
+    let hedge = Hedge::start(&config("", "a.sqlite", 3000, ""));
+    assert!(
+        hedge.wait_log("a.sqlite", Duration::from_secs(5)),
+        "{}",
+        hedge.log()
+    );
+    assert_eq!(
+        ips(&udp(addr, names::WWW_EXAMPLE_NET, RecordType::A).await),
+        vec![names::WWW_EXAMPLE_NET_A.to_string()]
+    );
+
+    // Nothing changed: no warning about restart-only settings.
+    hedge.signal("HUP");
+    assert!(
+        hedge.wait_log("reloaded (SIGHUP)", Duration::from_secs(5)),
+        "{}",
+        hedge.log()
+    );
+    assert!(
+        !hedge.log().contains("takes effect on restart"),
+        "{}",
+        hedge.log()
+    );
+
+    // Profiles and statistics reload; upstream, server and metrics only warn.
+    std::fs::write(
+        &hedge.config,
+        config(
+            "\"example.net\"",
+            "b.sqlite",
+            2000,
+            "[server]\ntcp_idle_ms = 5000\n[metrics]\nlisten = \"127.0.0.1:1\"\n",
+        ),
+    )
+    .expect("config");
+    hedge.signal("HUP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while hedge.log().matches("reloaded (SIGHUP)").count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "{}", hedge.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let log = hedge.log();
+    assert!(
+        log.contains("b.sqlite"),
+        "statistics move to the new file:\n{log}"
+    );
+    for section in ["upstream", "server", "metrics"] {
+        assert!(
+            log.contains(&format!(
+                "[{section}] changed: it takes effect on restart, not on reload"
+            )),
+            "{section}:\n{log}"
+        );
+    }
+    assert_eq!(
+        ips(&udp(addr, names::WWW_EXAMPLE_NET, RecordType::A).await),
+        vec!["0.0.0.0"],
+        "the new profile rule applies"
+    );
+}

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::DnsError;
+
 /// One DNS listener: a profile served on some addresses to some subnets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,6 +94,61 @@ impl Default for UpstreamConfig {
     }
 }
 
+impl UpstreamConfig {
+    /// Checks every upstream setting: the one place that does, for `check-config`, `serve`,
+    /// a reload and [`crate::Upstream::new`]. Reads the root hints and CA files (paths as
+    /// given: the caller makes them absolute), starts nothing. Returns warnings that do not
+    /// stop hedge.
+    pub fn validate(&self) -> Result<Vec<String>, DnsError> {
+        let mut notices = Vec::new();
+        match self.mode {
+            UpstreamMode::Forward if self.servers.is_empty() => {
+                return Err(DnsError::Config(
+                    "key `upstream.servers`: mode = \"forward\" needs at least one server".into(),
+                ));
+            }
+            UpstreamMode::Recursive if !self.servers.is_empty() => notices.push(
+                "upstream.servers is set but mode is \"recursive\": the servers are not used"
+                    .into(),
+            ),
+            _ => {}
+        }
+        if let Some(path) = &self.root_hints
+            && !path.is_file()
+        {
+            return Err(DnsError::Config(format!(
+                "key `upstream.root_hints`: {} does not exist",
+                path.display()
+            )));
+        }
+        match self.mode {
+            UpstreamMode::Recursive => {
+                crate::upstream::root_hints(self)?;
+            }
+            UpstreamMode::Forward => {
+                for s in &self.servers {
+                    if s.protocol.is_encrypted() {
+                        s.tls_name()?;
+                    }
+                }
+                crate::upstream_tls::validate(&self.servers)?;
+            }
+        }
+        if self.timeout_ms == 0 || self.timeout_ms > 60_000 {
+            return Err(DnsError::Config(
+                "key `upstream.timeout_ms`: use a value between 1 and 60000".into(),
+            ));
+        }
+        if !(1..=300).contains(&self.failure_cache_secs) {
+            return Err(DnsError::Config(
+                "key `upstream.failure_cache_secs`: use a value between 1 and 300 (RFC 9520)"
+                    .into(),
+            ));
+        }
+        Ok(notices)
+    }
+}
+
 fn default_timeout_ms() -> u64 {
     3000
 }
@@ -141,6 +198,21 @@ pub struct ForwardServer {
     pub ca_file: Option<PathBuf>,
 }
 
+impl ForwardServer {
+    /// The name its certificate must carry; tls and https need one.
+    pub(crate) fn tls_name(&self) -> Result<&str, DnsError> {
+        self.tls_name
+            .as_deref()
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| {
+                DnsError::Config(format!(
+                    "key `upstream.servers` ({}): tls and https need `tls_name`, the name in the server's certificate",
+                    self.address
+                ))
+            })
+    }
+}
+
 /// Forwarding transport.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -154,6 +226,13 @@ pub enum ForwardProtocol {
     Tls,
     /// DNS over HTTPS (certificates verified against `ca_file`, or the webpki roots).
     Https,
+}
+
+impl ForwardProtocol {
+    /// DoT or DoH: the server has a certificate.
+    pub(crate) fn is_encrypted(self) -> bool {
+        matches!(self, ForwardProtocol::Tls | ForwardProtocol::Https)
+    }
 }
 
 /// Resource bounds of the server.
@@ -216,4 +295,51 @@ fn default_tcp_idle_ms() -> u64 {
 }
 fn default_tcp_message_ms() -> u64 {
     2000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Upstream;
+
+    /// `Upstream::new` (serve, explain) refuses what `validate` (check-config) refuses, with
+    /// the same message.
+    #[test]
+    fn the_upstream_refuses_what_validation_refuses() {
+        let server = |protocol, tls_name: Option<&str>| ForwardServer {
+            address: IpAddr::from([192, 0, 2, 53]),
+            protocol,
+            port: None,
+            tls_name: tls_name.map(str::to_string),
+            path: None,
+            ca_file: None,
+        };
+        let forward = |servers| UpstreamConfig {
+            mode: UpstreamMode::Forward,
+            servers,
+            ..UpstreamConfig::default()
+        };
+        for cfg in [
+            forward(Vec::new()),
+            forward(vec![server(ForwardProtocol::Tls, None)]),
+            forward(vec![server(ForwardProtocol::Https, Some(""))]),
+            UpstreamConfig {
+                timeout_ms: 0,
+                ..UpstreamConfig::default()
+            },
+            UpstreamConfig {
+                failure_cache_secs: 301,
+                ..UpstreamConfig::default()
+            },
+            UpstreamConfig {
+                root_hints: Some(PathBuf::from("/nonexistent/named.root")),
+                ..UpstreamConfig::default()
+            },
+        ] {
+            let refused = cfg.validate().expect_err("invalid").to_string();
+            assert!(refused.starts_with("key `upstream."), "{refused}");
+            let started = Upstream::new(&cfg).err().map(|e| e.to_string());
+            assert_eq!(started.as_deref(), Some(refused.as_str()), "{cfg:?}");
+        }
+    }
 }

@@ -149,6 +149,7 @@ type Negative = (bool, Option<Record>);
 impl Upstream {
     /// Builds the upstream; reads the root hints file if one is configured.
     pub fn new(cfg: &UpstreamConfig) -> Result<Upstream, DnsError> {
+        cfg.validate()?;
         // Upstream UDP sockets that report ICMP errors: a server with nothing listening
         // fails at once instead of after the whole timeout.
         let provider = Runtime::default();
@@ -168,18 +169,9 @@ impl Upstream {
                 Ok(Upstream::Recursive(Box::new(recursor)))
             }
             UpstreamMode::Forward => {
-                if cfg.servers.is_empty() {
-                    return Err(DnsError::Config(
-                        "upstream.servers: mode = \"forward\" needs at least one server".into(),
-                    ));
-                }
                 let mut servers = Vec::new();
                 for s in &cfg.servers {
-                    let tls_name = || -> Result<Arc<str>, DnsError> {
-                        s.tls_name.as_deref().map(Arc::from).ok_or_else(|| {
-                            DnsError::Config(format!("upstream.servers {}: tls and https need `tls_name` (the name in its certificate)", s.address))
-                        })
-                    };
+                    let tls_name = || s.tls_name().map(Arc::from);
                     let (protocol, port) = match s.protocol {
                         ForwardProtocol::Udp => (ProtocolConfig::Udp, 53),
                         ForwardProtocol::Tcp => (ProtocolConfig::Tcp, 53),
@@ -379,34 +371,8 @@ fn negative_answer(chain: Vec<Record>, nx: bool, soa: Option<Record>) -> Resolve
     }
 }
 
-/// Checks what [`Upstream::new`] would refuse, without starting anything (for
-/// `check-config`): forwarding servers, TLS names and CA files, the root hints file.
-pub fn validate(cfg: &UpstreamConfig) -> Result<(), DnsError> {
-    match cfg.mode {
-        UpstreamMode::Recursive => root_hints(cfg).map(|_| ()),
-        UpstreamMode::Forward => {
-            if cfg.servers.is_empty() {
-                return Err(DnsError::Config(
-                    "key `upstream.servers`: mode = \"forward\" needs at least one server".into(),
-                ));
-            }
-            for s in &cfg.servers {
-                if matches!(s.protocol, ForwardProtocol::Tls | ForwardProtocol::Https)
-                    && s.tls_name.as_deref().is_none_or(str::is_empty)
-                {
-                    return Err(DnsError::Config(format!(
-                        "key `upstream.servers` ({}): tls and https need `tls_name`, the name in the server's certificate",
-                        s.address
-                    )));
-                }
-            }
-            upstream_tls::validate(&cfg.servers)
-        }
-    }
-}
-
 /// Root server addresses: configured addresses, a hints file, or the built-in IANA list.
-fn root_hints(cfg: &UpstreamConfig) -> Result<Vec<IpAddr>, DnsError> {
+pub(crate) fn root_hints(cfg: &UpstreamConfig) -> Result<Vec<IpAddr>, DnsError> {
     if !cfg.roots.is_empty() {
         return Ok(cfg.roots.clone());
     }

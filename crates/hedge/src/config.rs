@@ -1,11 +1,12 @@
 //! `hedge.toml`: loading, and the validation `serve` and `check-config` share.
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use hedge_dns::{Limits, ListenerConfig, Snapshot, UpstreamConfig, UpstreamMode};
+use hedge_dns::{Limits, ListenerConfig, Snapshot, UpstreamConfig};
 use hedge_lists::Index;
 use hedge_policy::{Policy, ProfileConfig};
 use serde::Deserialize;
@@ -44,7 +45,7 @@ pub struct Config {
 }
 
 /// `[stats]`: counting for `hedge report`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatsConfig {
     /// Count queries (default true). Counting keeps no client addresses.
@@ -73,7 +74,7 @@ impl Default for StatsConfig {
 }
 
 /// `[stats.query_log]`: one row per query, for troubleshooting; off by default.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueryLogConfig {
     /// Keep a row per query (default false).
@@ -105,7 +106,7 @@ pub enum ClientMode {
 }
 
 /// `[metrics]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsConfig {
     /// Address of the Prometheus endpoint, e.g. `127.0.0.1:9153` (keep it on loopback or a
@@ -206,6 +207,33 @@ pub fn check(loaded: &Loaded) -> anyhow::Result<Checked> {
 /// [`check`] against an index already loaded (the one `loaded` names, or another).
 pub fn check_with_index(loaded: &Loaded, index: Arc<Index>) -> anyhow::Result<Checked> {
     let c = &loaded.config;
+    let policy = check_policy(loaded, index)?;
+    let mut notices = Vec::new();
+    for n in policy.notices() {
+        if !notices.contains(n) {
+            notices.push(n.clone());
+        }
+    }
+    let listener_profiles = check_listeners(&c.listeners, &policy, &mut notices)?;
+    notices.extend(
+        loaded
+            .upstream()
+            .validate()
+            .map_err(|e| bad(e.to_string()))?,
+    );
+    check_stats(&c.stats, &mut notices)?;
+    check_metrics(c.metrics.as_ref(), &mut notices);
+    check_limits(&c.server)?;
+    Ok(Checked {
+        policy: Arc::new(policy),
+        listener_profiles,
+        notices,
+    })
+}
+
+/// The profiles, built into a policy over `index`.
+fn check_policy(loaded: &Loaded, index: Arc<Index>) -> anyhow::Result<Policy> {
+    let c = &loaded.config;
     if c.profiles.is_empty() {
         return Err(bad(
             "no [[profile]] defined: add at least one (see deploy/hedge.toml)".into(),
@@ -214,17 +242,19 @@ pub fn check_with_index(loaded: &Loaded, index: Arc<Index>) -> anyhow::Result<Ch
     if c.listeners.is_empty() {
         return Err(bad("no [[listener]] defined: add one per VLAN, with its profile, bind addresses and allowed subnets".into()));
     }
-    let policy =
-        Policy::new(index, c.profiles.clone(), &loaded.base_dir).map_err(|e| bad(e.to_string()))?;
-    let mut notices = Vec::new();
-    for n in policy.notices() {
-        if !notices.contains(n) {
-            notices.push(n.clone());
-        }
-    }
+    Policy::new(index, c.profiles.clone(), &loaded.base_dir).map_err(|e| bad(e.to_string()))
+}
+
+/// Each listener's profile id; refuses listeners that would serve nothing, bind a wildcard
+/// or an address twice, or make hedge an open resolver.
+fn check_listeners(
+    listeners: &[ListenerConfig],
+    policy: &Policy,
+    notices: &mut Vec<String>,
+) -> anyhow::Result<Vec<usize>> {
     let mut listener_profiles = Vec::new();
     let mut seen_binds = HashSet::new();
-    for (i, l) in c.listeners.iter().enumerate() {
+    for (i, l) in listeners.iter().enumerate() {
         let at = |key: &str| format!("listener {} (profile `{}`), key `{key}`", i + 1, l.profile);
         let Some(p) = policy.profile_id(&l.profile) else {
             return Err(bad(format!(
@@ -234,142 +264,133 @@ pub fn check_with_index(loaded: &Loaded, index: Arc<Index>) -> anyhow::Result<Ch
             )));
         };
         listener_profiles.push(p);
-        if l.bind.is_empty() {
-            return Err(bad(format!(
-                "{}: give at least one address, e.g. bind = [\"10.20.0.53:53\"]",
-                at("bind")
-            )));
-        }
-        for b in &l.bind {
-            if b.ip().is_unspecified() {
-                return Err(bad(format!(
-                    "{}: {b} is a wildcard; bind each address explicitly (a wildcard bind makes UDP replies leave from the wrong source address)",
-                    at("bind")
-                )));
-            }
-            if !seen_binds.insert(*b) {
-                return Err(bad(format!(
-                    "{}: {b} is bound by another listener too",
-                    at("bind")
-                )));
-            }
-        }
-        if l.allow.is_empty() {
-            return Err(bad(format!(
-                "{}: list the client subnets this listener serves, e.g. allow = [\"10.20.0.0/16\"]; hedge is never an open resolver",
-                at("allow")
-            )));
-        }
-        if !l.allow_public
-            && let Some(open) = l
-                .allow
-                .iter()
-                .find(|n| crate::public_space::covers_public(n))
-        {
-            return Err(bad(format!(
-                "{}: {open} covers public address space, so anyone on the internet who can reach this listener could use hedge (an open resolver, which attackers use to amplify floods); list your own client subnets, or, if they really are public addresses (a campus's global IPv6 prefix), set `allow_public = true` on this listener",
-                at("allow")
-            )));
-        }
+        check_binds(l, &mut seen_binds).map_err(|e| bad(format!("{}: {e}", at("bind"))))?;
+        check_allow(l).map_err(|e| bad(format!("{}: {e}", at("allow"))))?;
         if !l.udp && !l.tcp {
             return Err(bad(format!(
                 "{}: udp and tcp are both off; the listener would serve nothing",
                 at("udp")
             )));
         }
-        for (j, other) in c.listeners.iter().enumerate().take(i) {
-            if other.profile == l.profile {
-                continue;
-            }
-            for a in &l.allow {
-                if let Some(b) = other
-                    .allow
-                    .iter()
-                    .find(|b| a.contains(&b.network()) || b.contains(&a.network()))
-                {
-                    notices.push(format!(
-                        "listener {} (`{}`) allows {a} and listener {} (`{}`) allows {b}: clients in both can pick the less filtered profile by choosing its server",
-                        i + 1, l.profile, j + 1, other.profile
-                    ));
-                }
-            }
+        notices.extend(overlapping_profiles(listeners, i));
+    }
+    Ok(listener_profiles)
+}
+
+/// `bind`: explicit addresses, none bound by an earlier listener (recorded in `seen`).
+fn check_binds(l: &ListenerConfig, seen: &mut HashSet<SocketAddr>) -> Result<(), String> {
+    if l.bind.is_empty() {
+        return Err("give at least one address, e.g. bind = [\"10.20.0.53:53\"]".into());
+    }
+    for b in &l.bind {
+        if b.ip().is_unspecified() {
+            return Err(format!(
+                "{b} is a wildcard; bind each address explicitly (a wildcard bind makes UDP replies leave from the wrong source address)"
+            ));
+        }
+        if !seen.insert(*b) {
+            return Err(format!("{b} is bound by another listener too"));
         }
     }
-    let u = &c.upstream;
-    if u.mode == UpstreamMode::Forward && u.servers.is_empty() {
-        return Err(bad(
-            "key `upstream.servers`: mode = \"forward\" needs at least one server".into(),
+    Ok(())
+}
+
+/// `allow`: some subnets, and no public address space unless `allow_public` says so.
+fn check_allow(l: &ListenerConfig) -> Result<(), String> {
+    if l.allow.is_empty() {
+        return Err("list the client subnets this listener serves, e.g. allow = [\"10.20.0.0/16\"]; hedge is never an open resolver".into());
+    }
+    if !l.allow_public
+        && let Some(open) = l
+            .allow
+            .iter()
+            .find(|n| crate::public_space::covers_public(n))
+    {
+        return Err(format!(
+            "{open} covers public address space, so anyone on the internet who can reach this listener could use hedge (an open resolver, which attackers use to amplify floods); list your own client subnets, or, if they really are public addresses (a campus's global IPv6 prefix), set `allow_public = true` on this listener"
         ));
     }
-    if u.mode == UpstreamMode::Recursive && !u.servers.is_empty() {
-        notices.push(
-            "upstream.servers is set but mode is \"recursive\": the servers are not used".into(),
-        );
-    }
-    if let Some(h) = &u.root_hints {
-        let path = loaded.base_dir.join(h);
-        if !path.is_file() {
-            return Err(bad(format!(
-                "key `upstream.root_hints`: {} does not exist",
-                path.display()
-            )));
+    Ok(())
+}
+
+/// Warnings for subnets that listener `i` and an earlier listener of another profile both
+/// allow: their clients can pick the less filtered profile.
+fn overlapping_profiles(listeners: &[ListenerConfig], i: usize) -> Vec<String> {
+    let l = &listeners[i];
+    let mut notices = Vec::new();
+    for (j, other) in listeners.iter().enumerate().take(i) {
+        if other.profile == l.profile {
+            continue;
+        }
+        for a in &l.allow {
+            if let Some(b) = other
+                .allow
+                .iter()
+                .find(|b| a.contains(&b.network()) || b.contains(&a.network()))
+            {
+                notices.push(format!(
+                    "listener {} (`{}`) allows {a} and listener {} (`{}`) allows {b}: clients in both can pick the less filtered profile by choosing its server",
+                    i + 1, l.profile, j + 1, other.profile
+                ));
+            }
         }
     }
-    let s = &c.stats;
+    notices
+}
+
+/// `[stats]`: retention, and the query log's client addresses.
+fn check_stats(s: &StatsConfig, notices: &mut Vec<String>) -> anyhow::Result<()> {
     if s.retention_days == 0 {
         return Err(bad("key `stats.retention_days`: must be at least 1 (set `stats.enabled = false` to stop counting)".into()));
     }
-    if s.query_log.enabled
-        && s.query_log.clients == ClientMode::Hash
-        && s.query_log.hash_key.as_deref().is_none_or(str::is_empty)
+    let log = &s.query_log;
+    if log.enabled
+        && log.clients == ClientMode::Hash
+        && log.hash_key.as_deref().is_none_or(str::is_empty)
     {
         return Err(bad(
             "key `stats.query_log.hash_key`: clients = \"hash\" needs a secret key".into(),
         ));
     }
-    if s.query_log.enabled && s.query_log.clients == ClientMode::Full {
+    if log.enabled && log.clients == ClientMode::Full {
         notices.push("stats.query_log keeps full client addresses: make sure your privacy notice says so (docs/privacy.md)".into());
     }
-    if let Some(m) = &c.metrics
+    Ok(())
+}
+
+/// `[metrics]`: a warning when the endpoint is reachable from off the host.
+fn check_metrics(metrics: Option<&MetricsConfig>, notices: &mut Vec<String>) {
+    if let Some(m) = metrics
         && !m.listen.ip().is_loopback()
     {
         notices.push(format!("metrics.listen = {} is not a loopback address: anyone who can reach it sees traffic figures", m.listen));
     }
-    hedge_dns::upstream::validate(&loaded.upstream()).map_err(|e| bad(e.to_string()))?;
-    let srv = &c.server;
-    for (key, v) in [
-        ("udp_in_flight", srv.udp_in_flight),
-        ("tcp_connections", srv.tcp_connections),
-        ("tcp_per_client", srv.tcp_per_client),
-        ("tcp_pipeline", srv.tcp_pipeline),
-    ] {
-        if v == 0 {
-            return Err(bad(format!("key `server.{key}`: must be at least 1")));
-        }
+}
+
+/// `[server]`: every limit at least 1 (a zero would refuse all work).
+fn check_limits(srv: &Limits) -> anyhow::Result<()> {
+    let Limits {
+        udp_in_flight,
+        tcp_connections,
+        tcp_per_client,
+        tcp_pipeline,
+        tcp_idle_ms,
+        tcp_message_ms,
+    } = srv;
+    let zero = [
+        ("udp_in_flight", *udp_in_flight == 0),
+        ("tcp_connections", *tcp_connections == 0),
+        ("tcp_per_client", *tcp_per_client == 0),
+        ("tcp_pipeline", *tcp_pipeline == 0),
+        ("tcp_idle_ms", *tcp_idle_ms == 0),
+        ("tcp_message_ms", *tcp_message_ms == 0),
+    ]
+    .into_iter()
+    .find(|(_, zero)| *zero);
+    match zero {
+        Some((key, _)) => Err(bad(format!("key `server.{key}`: must be at least 1"))),
+        None => Ok(()),
     }
-    for (key, v) in [
-        ("tcp_idle_ms", srv.tcp_idle_ms),
-        ("tcp_message_ms", srv.tcp_message_ms),
-    ] {
-        if v == 0 {
-            return Err(bad(format!("key `server.{key}`: must be at least 1")));
-        }
-    }
-    if u.timeout_ms == 0 || u.timeout_ms > 60_000 {
-        return Err(bad(
-            "key `upstream.timeout_ms`: use a value between 1 and 60000".into(),
-        ));
-    }
-    if !(1..=300).contains(&u.failure_cache_secs) {
-        return Err(bad(
-            "key `upstream.failure_cache_secs`: use a value between 1 and 300 (RFC 9520)".into(),
-        ));
-    }
-    Ok(Checked {
-        policy: Arc::new(policy),
-        listener_profiles,
-        notices,
-    })
 }
 
 impl Loaded {
@@ -437,32 +458,42 @@ pub fn map_listeners(
         .collect()
 }
 
-/// Settings a reload cannot apply, as warnings.
-pub fn restart_only_changes(running: &Config, new: &Config) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut differs = |name: &str, a: String, b: String| {
-        if a != b {
-            out.push(format!(
-                "[{name}] changed: it takes effect on restart, not on reload"
-            ));
-        }
-    };
-    differs(
-        "upstream",
-        format!("{:?}", running.upstream),
-        format!("{:?}", new.upstream),
-    );
-    differs(
-        "server",
-        format!("{:?}", running.server),
-        format!("{:?}", new.server),
-    );
-    differs(
-        "metrics",
-        format!("{:?}", running.metrics),
-        format!("{:?}", new.metrics),
-    );
-    out
+/// What a reload does with a new configuration, beyond the new policy and index.
+pub struct ReloadChanges {
+    /// `[stats]` changed: counting restarts with the new settings.
+    pub stats_changed: bool,
+    /// Settings that changed but take effect on restart only, as warnings.
+    pub restart_only: Vec<String>,
+}
+
+/// Compares a new configuration with the running one, setting by setting. Every field is
+/// named: a new one does not compile until someone decides whether a reload applies it.
+pub fn reload_changes(running: &Config, new: &Config) -> ReloadChanges {
+    let Config {
+        // Reloaded: the new index and policy are swapped in whole.
+        index: _,
+        profiles: _,
+        // Each running listener keeps its sockets and gets its new profile; any other
+        // change refuses the reload (see `map_listeners`).
+        listeners: _,
+        upstream,
+        server,
+        stats,
+        metrics,
+    } = running;
+    let restart_only = [
+        ("upstream", *upstream != new.upstream),
+        ("server", *server != new.server),
+        ("metrics", *metrics != new.metrics),
+    ]
+    .into_iter()
+    .filter(|(_, changed)| *changed)
+    .map(|(name, _)| format!("[{name}] changed: it takes effect on restart, not on reload"))
+    .collect();
+    ReloadChanges {
+        stats_changed: *stats != new.stats,
+        restart_only,
+    }
 }
 
 impl Loaded {

@@ -19,8 +19,9 @@
 //!   tools that are not Rust tests (`bench/differential.py` compares hedge with Unbound on it).
 //!
 //! Zone data lives in zone files (`crates/testkit/zones/*.zone`), parsed by hickory's zone
-//! parser and served by hickory-server's in-memory zone handlers. The only thing added on top
-//! is the referral (see the `server` module): hickory's in-memory zones give no glue. The
+//! parser and served by hickory-server's in-memory zone handlers. Two things are added on top
+//! (see the `server` module): the referral, as hickory's in-memory zones give no glue, and
+//! NODATA for a wildcard-covered name of a type the wildcard lacks (hickory says NXDOMAIN). The
 //! servers run on a thread with their own tokio runtime, so tests may block, and any runtime
 //! flavour works.
 //!

@@ -39,6 +39,9 @@
 //! multi-record RRsets, NODATA, an empty non-terminal, chains ending in NODATA and NXDOMAIN)
 //! and `arpa.` one reverse name; `bench/differential.py` asks every name of every zone file.
 //!
+//! In `bench.net.` every name exists (a wildcard: `A 192.0.2.1`, TTL a day): the benchmark
+//! (`bench/bench.py`) resolves as many distinct names there as it likes.
+//!
 //! Anything else inside a zone is NXDOMAIN (for example [`NXDOMAIN_EXAMPLE_COM`]); every zone's
 //! SOA has minimum (and TTL) [`NEGATIVE_TTL`], except `ttl-diff.net.`'s ([`SHORT_TTL`]) and
 //! `ttl.example.com.` (SOA TTL [`SHORT_SOA_TTL`], minimum [`SHORT_NEGATIVE_TTL`]).
@@ -55,7 +58,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// | 10, 11, 18 | `example.com.`, `sub.example.com.`, `ttl.example.com.` |
 /// | 12 to 17 | `example.net.`, `example.org.`, `cdn-provider.net.`, `tracker-cloak.com.`, `adtracker.net.`, `bbc.co.uk.` |
 /// | 20 to 23 | `google.com.`, `bing.com.`, `youtube.com.`, `duckduckgo.com.` |
-/// | 24 to 26 | `differential.net.`, `ttl-diff.net.`, `arpa.` |
+/// | 24 to 27 | `differential.net.`, `ttl-diff.net.`, `arpa.`, `bench.net.` |
 ///
 /// Leaf zones' name servers are `ns1.<zone>`; every parent holds the NS records and glue.
 pub const ZONES: &[&str] = &[
@@ -81,6 +84,7 @@ pub const ZONES: &[&str] = &[
     "differential.net.",
     "ttl-diff.net.",
     "arpa.",
+    "bench.net.",
 ];
 
 /// SOA minimum and SOA TTL of every zone: how long a negative answer may be cached.
@@ -236,6 +240,13 @@ pub const SHORT_TTL: u32 = 2;
 pub const SHORT_TTL_DIFF_NET: &str = "short.ttl-diff.net.";
 /// `short.ttl-diff.net. A`.
 pub const SHORT_TTL_DIFF_NET_A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 80);
+
+// Any name: bench.net.
+
+/// The zone `bench.net.`, where every name below the apex has an A record.
+pub const BENCH_NET: &str = "bench.net.";
+/// The A record of every name below [`BENCH_NET`].
+pub const BENCH_NET_A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 
 /// Every name with an A record and its address, for table-driven tests.
 pub const A_RECORDS: &[(&str, Ipv4Addr)] = &[

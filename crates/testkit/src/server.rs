@@ -6,8 +6,14 @@
 //! referral for an in-bailiwick name server (`example.com. NS ns1.example.com.`) cannot find
 //! the server's address. So [`ZoneServer`] answers every query at or below a cut itself, as
 //! real servers do: AA=0, the cut's NS records in the authority section and their A/AAAA glue
-//! in the additional section. Everything else (answers, CNAME chains within the zone,
-//! NXDOMAIN and NODATA with the SOA, truncation over UDP) is hickory's.
+//! in the additional section.
+//!
+//! They also answer NXDOMAIN for a name a wildcard covers when the wildcard has no record of
+//! the asked type; a recursor's QNAME-minimisation probe (`w1.bench.net. NS`) then takes the
+//! name for non-existent (RFC 8020). The name exists (RFC 4592), so [`ZoneServer`] answers
+//! NODATA: AA=1, no answer, the zone's SOA. Everything else (answers, wildcard answers, CNAME
+//! chains within the zone, NXDOMAIN and NODATA with the SOA, truncation over UDP) is
+//! hickory's.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -36,12 +42,28 @@ struct Cut {
     glue: Vec<Record>,
 }
 
+/// A wildcard (`*.<encloser>`) of one of the served zones.
+struct Wildcard {
+    /// The zone that holds it.
+    zone: LowerName,
+    /// The name the `*` label stands below.
+    encloser: LowerName,
+    /// The types it has records of.
+    types: Vec<RecordType>,
+    /// Names of the zone below the encloser: the wildcard covers none of them, nor any name
+    /// below them.
+    existing: Vec<LowerName>,
+    /// The zone's SOA, for NODATA answers.
+    soa: Vec<Record>,
+}
+
 /// Serves a set of zones authoritatively (see the module docs) and counts the queries it
 /// answers.
 pub(crate) struct ZoneServer {
     catalog: Catalog,
     origins: Vec<LowerName>,
     cuts: Vec<Cut>,
+    wildcards: Vec<Wildcard>,
     answered: Arc<AtomicU64>,
 }
 
@@ -51,9 +73,11 @@ impl ZoneServer {
         let mut catalog = Catalog::new();
         let mut origins = Vec::with_capacity(zones.len());
         let mut cuts = Vec::new();
+        let mut wildcards = Vec::new();
         for zone in zones {
             let origin = LowerName::new(&zone.origin);
             cuts.extend(find_cuts(&origin, &zone.records));
+            wildcards.extend(find_wildcards(&origin, &zone.records));
             let handler = InMemoryZoneHandler::<TokioRuntimeProvider>::new(
                 zone.origin.clone(),
                 zone.records,
@@ -73,6 +97,7 @@ impl ZoneServer {
             catalog,
             origins,
             cuts,
+            wildcards,
             answered: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -82,9 +107,9 @@ impl ZoneServer {
         Arc::clone(&self.answered)
     }
 
-    /// The cut `request` must be referred to, if it is a plain query (one question, EDNS
-    /// version 0 or none) for a name at or below one. Everything else is the catalog's.
-    fn referral_for(&self, request: &Request) -> Option<&Cut> {
+    /// The question of `request`, if it is a plain query (one question, EDNS version 0 or
+    /// none). Everything else is the catalog's.
+    fn plain_query(request: &Request) -> Option<(LowerName, RecordType)> {
         let is_plain_query = request.metadata.message_type == MessageType::Query
             && request.metadata.op_code == OpCode::Query
             && request.edns.as_ref().is_none_or(|edns| edns.version() == 0);
@@ -92,23 +117,41 @@ impl ZoneServer {
             return None;
         }
         let query = request.request_info().ok()?.query;
-        self.cut_for(query.name(), query.query_type())
+        Some((query.name().clone(), query.query_type()))
+    }
+
+    /// The most specific zone served here that holds `name`.
+    fn zone_of(&self, name: &LowerName) -> Option<&LowerName> {
+        self.origins
+            .iter()
+            .filter(|origin| origin.zone_of(name))
+            .max_by_key(|origin| origin.num_labels())
     }
 
     /// The cut a query must be referred to, if any: the topmost cut at or above `name` in
     /// the most specific zone served here. A DS query at the cut itself is the parent's to
     /// answer (RFC 4035 §3.1.4.1), so it is not referred.
     fn cut_for(&self, name: &LowerName, query_type: RecordType) -> Option<&Cut> {
-        let zone = self
-            .origins
-            .iter()
-            .filter(|origin| origin.zone_of(name))
-            .max_by_key(|origin| origin.num_labels())?;
+        let zone = self.zone_of(name)?;
         self.cuts
             .iter()
             .filter(|cut| cut.zone == *zone && cut.name.zone_of(name))
             .filter(|cut| !(query_type == RecordType::DS && cut.name == *name))
             .min_by_key(|cut| cut.name.num_labels())
+    }
+
+    /// The wildcard that covers `name` but has no record of `query_type` (nor a CNAME): the
+    /// answer is NODATA, where hickory would say NXDOMAIN.
+    fn wildcard_nodata_for(&self, name: &LowerName, query_type: RecordType) -> Option<&Wildcard> {
+        let zone = self.zone_of(name)?;
+        self.wildcards.iter().find(|w| {
+            w.zone == *zone
+                && w.encloser.zone_of(name)
+                && w.encloser != *name
+                && !w.existing.iter().any(|e| e.zone_of(name))
+                && !w.types.contains(&query_type)
+                && !w.types.contains(&RecordType::CNAME)
+        })
     }
 }
 
@@ -122,8 +165,23 @@ impl RequestHandler for ZoneServer {
         // Counted before answering, so a client that has its answer sees the count.
         self.answered.fetch_add(1, Ordering::Relaxed);
 
-        if let Some(cut) = self.referral_for(request) {
-            return send_referral(request, cut, response_handle).await;
+        if let Some((name, query_type)) = Self::plain_query(request) {
+            if let Some(cut) = self.cut_for(&name, query_type) {
+                let answer = Answer {
+                    authoritative: false,
+                    authority: &cut.ns,
+                    additional: &cut.glue,
+                };
+                return send(request, answer, response_handle).await;
+            }
+            if let Some(wildcard) = self.wildcard_nodata_for(&name, query_type) {
+                let answer = Answer {
+                    authoritative: true,
+                    authority: &wildcard.soa,
+                    additional: &[],
+                };
+                return send(request, answer, response_handle).await;
+            }
         }
         self.catalog
             .handle_request::<R, T>(request, response_handle)
@@ -166,10 +224,47 @@ fn find_cuts(origin: &LowerName, records: &BTreeMap<RrKey, RecordSet>) -> Vec<Cu
         .collect()
 }
 
-/// Sends a referral to `cut`.
-async fn send_referral<R: ResponseHandler>(
+/// The wildcards of the zone `origin` (see the module docs).
+fn find_wildcards(origin: &LowerName, records: &BTreeMap<RrKey, RecordSet>) -> Vec<Wildcard> {
+    let soa: Vec<Record> = records
+        .get(&RrKey::new(origin.clone(), RecordType::SOA))
+        .into_iter()
+        .flat_map(|rrset| rrset.records_without_rrsigs().cloned())
+        .collect();
+    let mut wildcards: Vec<Wildcard> = Vec::new();
+    for key in records.keys().filter(|key| key.name.is_wildcard()) {
+        let encloser = key.name.base_name();
+        match wildcards.iter_mut().find(|w| w.encloser == encloser) {
+            Some(w) => w.types.push(key.record_type),
+            None => wildcards.push(Wildcard {
+                zone: origin.clone(),
+                existing: records
+                    .keys()
+                    .map(|other| other.name.clone())
+                    .filter(|other| encloser.zone_of(other) && *other != encloser)
+                    .filter(|other| !other.is_wildcard())
+                    .collect(),
+                encloser,
+                types: vec![key.record_type],
+                soa: soa.clone(),
+            }),
+        }
+    }
+    wildcards
+}
+
+/// A response the catalog would get wrong: no answer section, the given authority and
+/// additional sections, NOERROR.
+struct Answer<'a> {
+    authoritative: bool,
+    authority: &'a [Record],
+    additional: &'a [Record],
+}
+
+/// Sends `answer` (a referral, or a wildcard's NODATA).
+async fn send<R: ResponseHandler>(
     request: &Request,
-    cut: &Cut,
+    answer: Answer<'_>,
     mut response_handle: R,
 ) -> ResponseInfo {
     let edns = request.edns.as_ref().map(|request_edns| {
@@ -179,17 +274,18 @@ async fn send_referral<R: ResponseHandler>(
     });
     let mut metadata = Metadata::response_from_request(&request.metadata);
     metadata.response_code = ResponseCode::NoError;
+    metadata.authoritative = answer.authoritative;
     let response = MessageResponseBuilder::new(&request.queries, edns.as_ref()).build(
         metadata,
         iter::empty(),
-        cut.ns.iter(),
+        answer.authority.iter(),
         iter::empty(),
-        cut.glue.iter(),
+        answer.additional.iter(),
     );
     match response_handle.send_response(response).await {
         Ok(info) => info,
         Err(error) => {
-            tracing::warn!(%error, "hedge-testkit: could not send a referral");
+            tracing::warn!(%error, "hedge-testkit: could not send an answer");
             let mut metadata =
                 Metadata::new(request.metadata.id, MessageType::Response, OpCode::Query);
             metadata.response_code = ResponseCode::ServFail;

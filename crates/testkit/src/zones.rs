@@ -99,6 +99,7 @@ pub(crate) const HIERARCHY: &[ZoneSpec] = &[
         include_str!("../zones/ttl-diff.net.zone"),
     ),
     zone("arpa.", 26, include_str!("../zones/arpa.zone")),
+    zone("bench.net.", 27, include_str!("../zones/bench.net.zone")),
 ];
 
 const fn zone(origin: &'static str, host: u8, text: &'static str) -> ZoneSpec {

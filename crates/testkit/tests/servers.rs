@@ -422,3 +422,38 @@ async fn start_on_uses_the_given_network_and_rejects_others() {
     let (response, _) = iterate(&internet, names::COLLECTOR_ADTRACKER_NET, RecordType::A).await;
     assert_eq!(ipv4s(&response.answers), [names::COLLECTOR_ADTRACKER_NET_A]);
 }
+
+#[tokio::test]
+async fn every_name_below_bench_net_resolves() {
+    let internet = FakeInternet::start_for_test().await;
+    for owner in ["w0.bench.net.", "w19999.bench.net.", "x.allowed.bench.net."] {
+        let (response, asked) = iterate(&internet, owner, RecordType::A).await;
+        assert_eq!(response.metadata.response_code, ResponseCode::NoError);
+        assert_eq!(ipv4s(&response.answers), [names::BENCH_NET_A], "{owner}");
+        assert_eq!(response.answers[0].name, name(owner));
+        assert_eq!(asked.last(), Some(&server(&internet, names::BENCH_NET)));
+    }
+    // A type the wildcard lacks is NODATA (the name exists), not NXDOMAIN: a resolver's
+    // QNAME-minimisation probe must not conclude the name is gone.
+    let bench = server(&internet, names::BENCH_NET);
+    for (owner, rtype) in [
+        ("w1.bench.net.", RecordType::NS),
+        ("w1.bench.net.", RecordType::AAAA),
+        ("a.b.bench.net.", RecordType::TXT),
+    ] {
+        let response = client::query_udp(bench, owner, rtype).await;
+        let response = response.expect("bench.net answers");
+        assert_eq!(
+            response.metadata.response_code,
+            ResponseCode::NoError,
+            "{owner} {rtype}"
+        );
+        assert!(response.metadata.authoritative);
+        assert!(response.answers.is_empty(), "{:?}", response.answers);
+        assert!(
+            matches!(&response.authorities[..], [soa] if soa.record_type() == RecordType::SOA),
+            "{:?}",
+            response.authorities
+        );
+    }
+}

@@ -174,15 +174,11 @@ fn reload(
             return None;
         }
     };
-    for n in checked.notices.iter().chain(&config::restart_only_changes(
-        &running.config,
-        &loaded.config,
-    )) {
+    let changes = config::reload_changes(&running.config, &loaded.config);
+    for n in checked.notices.iter().chain(&changes.restart_only) {
         tracing::warn!("{n}");
     }
-    let stats_changed =
-        format!("{:?}", running.config.stats) != format!("{:?}", loaded.config.stats);
-    if stats_changed
+    if changes.stats_changed
         || stats.as_ref().is_some_and(|s| !s.fits(&checked))
         || (stats.is_none() && loaded.config.stats.enabled)
     {

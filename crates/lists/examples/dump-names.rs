@@ -1,6 +1,6 @@
-//! `hedge-bench-dump INDEX`: prints every name of a hedge index with its categories,
+//! `dump-names INDEX`: prints every name of a hedge index with its categories,
 //! `name<TAB>category,category` one per line, so bench/ can write the equivalent Unbound
-//! `local-zone` configuration.
+//! `local-zone` configuration. Build: `cargo build --release -p hedge-lists --example dump-names`.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -8,13 +8,13 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let Some(path) = std::env::args_os().nth(1).map(PathBuf::from) else {
-        eprintln!("usage: hedge-bench-dump INDEX.hidx");
+        eprintln!("usage: dump-names INDEX.hidx");
         return ExitCode::from(2);
     };
     let index = match hedge_lists::Index::open(&path) {
         Ok(index) => index,
         Err(error) => {
-            eprintln!("hedge-bench-dump: {}: {error}", path.display());
+            eprintln!("dump-names: {}: {error}", path.display());
             return ExitCode::from(1);
         }
     };
@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("hedge-bench-dump: {error}");
+            eprintln!("dump-names: {error}");
             ExitCode::from(1)
         }
     }

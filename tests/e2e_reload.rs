@@ -307,4 +307,19 @@ async fn a_reload_applies_profiles_and_statistics_and_warns_about_restart_only_s
         vec!["0.0.0.0"],
         "the new profile rule applies"
     );
+
+    // Reloaded again unchanged: counting goes on into the same file (a reload compares
+    // `[stats]` with the settings last applied, not with those hedge started with).
+    hedge.signal("HUP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while hedge.log().matches("reloaded (SIGHUP)").count() < 3 {
+        assert!(std::time::Instant::now() < deadline, "{}", hedge.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let log = hedge.log();
+    assert_eq!(
+        log.matches("counting queries into").count(),
+        2,
+        "counting restarts only when `[stats]` changed:\n{log}"
+    );
 }

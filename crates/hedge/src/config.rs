@@ -458,17 +458,10 @@ pub fn map_listeners(
         .collect()
 }
 
-/// What a reload does with a new configuration, beyond the new policy and index.
-pub struct ReloadChanges {
-    /// `[stats]` changed: counting restarts with the new settings.
-    pub stats_changed: bool,
-    /// Settings that changed but take effect on restart only, as warnings.
-    pub restart_only: Vec<String>,
-}
-
-/// Compares a new configuration with the running one, setting by setting. Every field is
-/// named: a new one does not compile until someone decides whether a reload applies it.
-pub fn reload_changes(running: &Config, new: &Config) -> ReloadChanges {
+/// The settings a reload cannot apply, as warnings: what differs from the configuration
+/// hedge started with. Every field is named: a new one does not compile until someone
+/// decides whether a reload applies it.
+pub fn restart_only_changes(started: &Config, new: &Config) -> Vec<String> {
     let Config {
         // Reloaded: the new index and policy are swapped in whole.
         index: _,
@@ -476,12 +469,14 @@ pub fn reload_changes(running: &Config, new: &Config) -> ReloadChanges {
         // Each running listener keeps its sockets and gets its new profile; any other
         // change refuses the reload (see `map_listeners`).
         listeners: _,
+        // Reloaded: `serve` restarts counting when `[stats]` differs from what it applied
+        // last (not from the start: that would restart it on every later reload).
+        stats: _,
         upstream,
         server,
-        stats,
         metrics,
-    } = running;
-    let restart_only = [
+    } = started;
+    [
         ("upstream", *upstream != new.upstream),
         ("server", *server != new.server),
         ("metrics", *metrics != new.metrics),
@@ -489,11 +484,7 @@ pub fn reload_changes(running: &Config, new: &Config) -> ReloadChanges {
     .into_iter()
     .filter(|(_, changed)| *changed)
     .map(|(name, _)| format!("[{name}] changed: it takes effect on restart, not on reload"))
-    .collect();
-    ReloadChanges {
-        stats_changed: *stats != new.stats,
-        restart_only,
-    }
+    .collect()
 }
 
 impl Loaded {

@@ -10,7 +10,7 @@ use metrics::counter;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::UsageError;
-use crate::config::{self, Loaded};
+use crate::config::{self, Loaded, StatsConfig};
 use crate::fd_limit;
 use crate::metrics as m;
 use crate::stats::{self, Stats};
@@ -42,8 +42,11 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
         m::install(metrics.listen)?;
         tracing::info!("metrics on http://{}/metrics", metrics.listen);
     }
-    let mut stats = stats::start(&loaded, &checked);
-    let observer = stats::observer(&checked, stats.as_ref(), c.metrics.is_some());
+    let mut counting = Counting {
+        stats: stats::start(&loaded, &checked),
+        settings: c.stats.clone(),
+    };
+    let observer = stats::observer(&checked, counting.stats.as_ref(), c.metrics.is_some());
     let server = Server::start(
         &c.listeners,
         &loaded.upstream(),
@@ -81,7 +84,7 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     loop {
         tokio::select! {
             _ = hup.recv() => {
-                if let Some(path) = reload(&server, &loaded, &mut stats, "SIGHUP") {
+                if let Some(path) = reload(&server, &loaded, &mut counting, "SIGHUP") {
                     index_path = path;
                     index_mtime = index_path.as_deref().and_then(mtime);
                     trim_in = 1;
@@ -96,12 +99,12 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
                 let now = index_path.as_deref().and_then(mtime);
                 if now != index_mtime {
                     index_mtime = now;
-                    if let Some(path) = reload(&server, &loaded, &mut stats, "index file changed") {
+                    if let Some(path) = reload(&server, &loaded, &mut counting, "index file changed") {
                         index_path = path;
                         trim_in = 1;
                     }
                 }
-                if let Some(s) = &stats {
+                if let Some(s) = &counting.stats {
                     counter!(m::STATS_FLUSH_FAILURES).absolute(s.failures());
                 }
             }
@@ -111,7 +114,7 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     }
     tracing::info!("shutting down");
     server.shutdown();
-    if let Some(s) = stats {
+    if let Some(s) = counting.stats {
         s.stop();
     }
     Ok(ExitCode::SUCCESS)
@@ -150,12 +153,19 @@ fn release_free_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn release_free_memory() {}
 
+/// Statistics as running, with the `[stats]` settings they were started with.
+struct Counting {
+    stats: Option<Stats>,
+    settings: StatsConfig,
+}
+
 /// Builds a new snapshot from the files and swaps it in; on any failure the running one
-/// stays. Returns the index path now watched, when the reload succeeded.
+/// stays. Returns the index path now watched, when the reload succeeded. `running` is the
+/// configuration hedge started with: its sockets, upstream and limits stay.
 fn reload(
     server: &Server,
     running: &Loaded,
-    stats: &mut Option<Stats>,
+    counting: &mut Counting,
     why: &str,
 ) -> Option<Option<PathBuf>> {
     let started = std::time::Instant::now();
@@ -174,21 +184,26 @@ fn reload(
             return None;
         }
     };
-    let changes = config::reload_changes(&running.config, &loaded.config);
-    for n in checked.notices.iter().chain(&changes.restart_only) {
+    let restart_only = config::restart_only_changes(&running.config, &loaded.config);
+    for n in checked.notices.iter().chain(&restart_only) {
         tracing::warn!("{n}");
     }
-    if changes.stats_changed
-        || stats.as_ref().is_some_and(|s| !s.fits(&checked))
-        || (stats.is_none() && loaded.config.stats.enabled)
+    if counting.settings != loaded.config.stats
+        || counting.stats.as_ref().is_some_and(|s| !s.fits(&checked))
+        || (counting.stats.is_none() && loaded.config.stats.enabled)
     {
-        if let Some(old) = stats.take() {
+        if let Some(old) = counting.stats.take() {
             old.stop();
         }
-        *stats = stats::start(&loaded, &checked);
+        counting.stats = stats::start(&loaded, &checked);
+        counting.settings = loaded.config.stats.clone();
     }
     // The metrics endpoint is a restart-only setting: it exists if it did at start.
-    let observer = stats::observer(&checked, stats.as_ref(), running.config.metrics.is_some());
+    let observer = stats::observer(
+        &checked,
+        counting.stats.as_ref(),
+        running.config.metrics.is_some(),
+    );
     let version = checked.policy.index().version().to_string();
     let mut snapshot = checked.snapshot(Some(observer));
     snapshot.listener_profiles = listener_profiles;

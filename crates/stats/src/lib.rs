@@ -28,7 +28,7 @@
 //!   file and says what to do.
 //! - [`Report::build`] answers a [`ReportQuery`] — counts by month/day, profile, category
 //!   (rolled up the category tree) and action, per-period totals, top blocked domains, and
-//!   optional small-count suppression that keeps hidden cells hidden (see [`report`]);
+//!   optional small-count suppression that keeps hidden cells hidden (see [`suppression`]);
 //!   [`render()`] prints it as a table, CSV, JSON or Markdown.
 //!
 //! # Example
@@ -85,6 +85,7 @@ pub mod render;
 pub mod report;
 mod sqlite;
 mod store;
+pub mod suppression;
 
 #[doc(hidden)]
 #[path = "fixture.rs"]

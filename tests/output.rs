@@ -1,5 +1,5 @@
-//! What the printing commands print, byte for byte: `report`, `policy show`, `lookup` and
-//! `explain` of one fixture, in every format, against the files in tests/fixtures/output/.
+//! What the printing commands print, byte for byte: `report`, `policy show`, `lookup`,
+//! `explain` and `lists stats` of one fixture, in every format, against the files in tests/fixtures/output/.
 //! Names with commas, quotes, line breaks and padding check CSV quoting; counts in the millions
 //! check thousands separators.
 //!
@@ -212,6 +212,19 @@ fn policy_lookup_and_explain_output_is_pinned() {
             "csv",
         ]),
     );
+
+    // `lists stats` prints through the same table renderer.
+    for (format, file) in [
+        ("table", "lists-stats.txt"),
+        ("csv", "lists-stats.csv"),
+        ("json", "lists-stats.json"),
+        ("markdown", "lists-stats.md"),
+    ] {
+        golden(
+            file,
+            &stdout_of(&["lists", "stats", index, "--format", format]),
+        );
+    }
 
     let names = [
         "www.bet.example",

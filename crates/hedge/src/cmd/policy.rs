@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::cli::PolicyFormat;
 use crate::config;
-use crate::output::Rows;
+use crate::output::{self, Format, Rows};
 
 /// One category line of a profile: (id, name, depth 0/1, status). With `every_child`, each
 /// child of a listed root is listed (CSV and JSON, read by programs); without, only those
@@ -210,7 +210,7 @@ pub fn show(
                     rows.push(vec![p.name.clone(), "setting".into(), k.into(), v]);
                 }
             }
-            print!("{}", rows.render(crate::cli::TableFormat::Csv));
+            print!("{}", rows.render(Format::Csv));
         }
         PolicyFormat::Json => {
             let out: Vec<_> = profiles
@@ -230,7 +230,7 @@ pub fn show(
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            print!("{}", output::json(&out));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -262,3 +262,51 @@ fn policy_lookup_and_explain_output_is_pinned() {
     golden("explain.txt", &explained);
     fail_if_blessed();
 }
+
+/// A reader that stops early (`hedge policy show | head`) closes the pipe: the command stops
+/// quietly, as `cat` would, instead of panicking on the failed write.
+#[test]
+fn printing_into_a_closed_pipe_is_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_policy(dir.path());
+    let db = dir.path().join("stats.sqlite");
+    write_store(&db);
+    let config = dir.path().join("hedge.toml");
+    let (config, db) = (config.to_str().expect("utf-8"), db.to_str().expect("utf-8"));
+    let index = dir.path().join("x.hidx");
+    let index = index.to_str().expect("utf-8");
+    let runs: [&[&str]; 6] = [
+        &["policy", "show", "--config", config],
+        &["policy", "show", "--config", config, "--format", "json"],
+        &[
+            "report", "--db", db, "--from", "2025-01", "--to", "2025-02", "--by", "month",
+        ],
+        &[
+            "explain",
+            "--config",
+            config,
+            "--profile",
+            "child",
+            "nude.example",
+        ],
+        &["lookup", "--index", index, "nude.example"],
+        &["lists", "stats", index],
+    ];
+    for args in runs {
+        // The reading end is closed before hedge starts: every write it makes fails.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let o = std::process::Command::new(hedge_bin())
+            .args(args)
+            .env("HEDGE_LOG", "warn")
+            .stdout(writer)
+            .output()
+            .expect("run hedge");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.success() && !stderr.contains("panicked"),
+            "hedge {args:?}: {:?}\n{stderr}",
+            o.status
+        );
+    }
+}

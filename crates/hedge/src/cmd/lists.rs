@@ -10,7 +10,7 @@ use hedge_lists::{Compiler, Index, Manifest, Progress, Taxonomy, write_atomic};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::CompileArgs;
-use crate::output::{Format, Rows, thousands};
+use crate::output::{self, Format, Rows, thousands};
 
 pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
@@ -317,9 +317,9 @@ pub fn diff(
         new.display(),
         b.version()
     );
-    print!("{}", summary.render(format));
+    output::print(&summary.render(format))?;
     if names > 0 && !detail.rows.is_empty() {
-        print!("{}", detail.render(format));
+        output::print(&detail.render(format))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -411,7 +411,7 @@ pub fn stats(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
         "folded into a listed parent with the same labels".into(),
         meta.folded.to_string(),
     ]);
-    print!("{}", rows.render(format));
+    output::print(&rows.render(format))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -75,7 +75,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         None if std::io::stdout().is_terminal() => Format::Table,
         None => Format::Csv,
     };
-    print!("{}", output::report::render(&report, format));
+    output::print(&output::report::render(&report, format))?;
     if last < report.from || first > report.to {
         eprintln!(
             "hedge report: no counts from {} to {}: {} holds counts from {first} to {last}",

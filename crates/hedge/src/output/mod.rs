@@ -5,7 +5,7 @@
 
 pub mod report;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde::Serialize;
@@ -101,6 +101,21 @@ impl Rows {
                 pairs.map(|(h, c)| (h.clone(), cell(c))).collect()
             })
             .collect()
+    }
+}
+
+/// Writes `text` to standard output. A reader that has stopped reading (`| head`) is not an
+/// error: nobody is left to tell, so the rest is dropped quietly, as `cat` does.
+pub fn print(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    quiet_if_gone(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
+
+/// `Ok` for a write to a pipe whose reader has gone.
+pub fn quiet_if_gone(written: std::io::Result<()>) -> std::io::Result<()> {
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }
 

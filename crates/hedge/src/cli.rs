@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::output::Format;
+
 /// A bad configuration or bad usage: `hedge` exits with status 2.
 #[derive(Debug)]
 pub struct UsageError(pub String);
@@ -167,7 +169,7 @@ pub struct ReportArgs {
     pub suppress_below: Option<u64>,
     /// Output format (default: table on a terminal, csv otherwise).
     #[arg(long, value_enum)]
-    pub format: Option<TableFormat>,
+    pub format: Option<Format>,
 }
 
 #[derive(Debug, Args)]
@@ -215,16 +217,16 @@ pub enum ListsCommand {
         #[arg(long, default_value_t = 20)]
         names: usize,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
-        format: TableFormat,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Names per category and per source list in an index.
     Stats {
         /// The index file.
         file: PathBuf,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
-        format: TableFormat,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 
@@ -281,14 +283,6 @@ pub enum LookupFormat {
     Text,
     Tsv,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TableFormat {
-    Table,
-    Csv,
-    Json,
-    Markdown,
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! resolver tasks ──record()──▶ Counters ──swap_out()──▶ Batch ──Store::write(day)──▶ SqliteStore
 //!   (lock-free atomics)          ▲   (every ~1 s, on the flusher thread)               │
 //!                                └── spawn_flusher: retries, retention ─ Store::prune ◀┘
-//! hedge report ──ReportQuery──▶ Report::build(store) ──▶ Report ──render(Format)──▶ text
+//! hedge report ──ReportQuery──▶ Report::build(store) ──▶ Report (serde) ──▶ hedge prints it
 //! ```
 //!
 //! - [`Counters`] counts every answered query by (profile, category, [`Action`]): one relaxed
@@ -28,15 +28,15 @@
 //!   file and says what to do.
 //! - [`Report::build`] answers a [`ReportQuery`] — counts by month/day, profile, category
 //!   (rolled up the category tree) and action, per-period totals, top blocked domains, and
-//!   optional small-count suppression that keeps hidden cells hidden (see [`report`]);
-//!   [`render()`] prints it as a table, CSV, JSON or Markdown.
+//!   optional small-count suppression that keeps hidden cells hidden (see [`suppression`]).
+//!   A [`Report`] is data (and `Serialize`): the `hedge` binary prints it as a table, CSV, JSON
+//!   or Markdown.
 //!
 //! # Example
 //!
 //! ```
 //! use hedge_stats::{
-//!     Action, Cell, Counters, Dim, Format, Period, Report, ReportQuery, SqliteStore, Store,
-//!     render, utc_today,
+//!     Action, Cell, Counters, Dim, Period, Report, ReportQuery, SqliteStore, Store, utc_today,
 //! };
 //!
 //! let dir = tempfile::tempdir()?;
@@ -62,7 +62,7 @@
 //! let report = Report::build(&store, &query)?;
 //! assert_eq!(report.total, Cell::Count(1));
 //! assert_eq!(report.rows[0].category.as_deref(), Some("gambling")); // includes its children
-//! print!("{}", render(&report, Format::Table));
+//! println!("{}", serde_json::to_string_pretty(&report)?);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -71,6 +71,7 @@
 //! - Know DNS: categories are taxonomy ids as strings (`adult-material/nudity`; the parent is
 //!   the part before the last `/`), profiles are names, query types are the caller's text.
 //! - Record who asked, outside the opt-in raw query log.
+//! - Print: the `hedge` binary renders reports (its `output` module).
 //! - Serve metrics or parse configuration: the `hedge` binary does that and passes the values.
 //! - Talk to PostgreSQL (yet): [`Store`] is the seam for it.
 
@@ -81,10 +82,10 @@ mod counters;
 mod error;
 pub mod flusher;
 mod privacy;
-pub mod render;
 pub mod report;
 mod sqlite;
 mod store;
+pub mod suppression;
 
 #[doc(hidden)]
 #[path = "fixture.rs"]
@@ -99,7 +100,6 @@ pub use flusher::{
     FlusherHandle, FlusherOptions, FlusherStatus, spawn_flusher, spawn_flusher_with, utc_today,
 };
 pub use privacy::{ClientId, ClientPrivacy};
-pub use render::{Format, render};
 pub use report::{Cell, Dim, Period, PeriodTotal, Report, ReportQuery, Row, TopDomain};
 pub use sqlite::{DEFAULT_BUSY_TIMEOUT, MIGRATIONS, Migration, SCHEMA_VERSION, SqliteStore};
 pub use store::{

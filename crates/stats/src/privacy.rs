@@ -7,7 +7,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 /// How a client address is turned into the client column of the raw query log.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -91,23 +92,13 @@ impl ClientPrivacy {
     }
 }
 
-/// HMAC-SHA-256 (RFC 2104).
+/// HMAC-SHA-256 (RFC 2104), from the RustCrypto `hmac` crate.
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha256::new();
-    inner.update(k.map(|b| b ^ 0x36));
-    inner.update(message);
-    let inner = inner.finalize();
-    let mut outer = Sha256::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner);
-    outer.finalize().into()
+    // HMAC takes a key of any length (a long one is hashed first), so this cannot fail.
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]
@@ -161,6 +152,27 @@ mod tests {
         assert_eq!(
             hex,
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    /// Pseudonyms already in query logs stay valid: the same key and address give the same
+    /// id as before (values from Python's `hmac` module, independent of this code).
+    #[test]
+    fn stored_pseudonyms_are_unchanged() {
+        let key = |k: &[u8]| ClientPrivacy::KeyedHash { key: k.to_vec() };
+        let council = key(b"council-2025-secret");
+        assert_eq!(
+            council.client_id(ip("10.20.4.17")).as_str(),
+            "h:18b36af0a24e9d37"
+        );
+        assert_eq!(
+            council.client_id(ip("2001:db8:1:2:3:4:5:6")).as_str(),
+            "h:f82d47aeb9c67682"
+        );
+        // A key longer than SHA-256's 64-byte block is hashed first (RFC 2104).
+        assert_eq!(
+            key(&[b'k'; 100]).client_id(ip("192.0.2.1")).as_str(),
+            "h:8a3bc4e27bd2f249"
         );
     }
 

@@ -1,11 +1,12 @@
-//! Record a known mix, flush it through the flusher thread, report and render it: exact values.
+//! Record a known mix, flush it through the flusher thread and report it: exact values. (How
+//! `hedge report` prints reports is pinned in tests/output.rs at the top of the repository.)
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hedge_stats::{
-    Action, Cell, Counters, Dim, FlusherOptions, Format, Period, Report, ReportQuery, SqliteStore,
-    render, spawn_flusher_with,
+    Action, Cell, Counters, Dim, FlusherOptions, Period, Report, ReportQuery, SqliteStore,
+    spawn_flusher_with,
 };
 use jiff::civil::Date;
 
@@ -121,27 +122,7 @@ fn monthly_blocked_by_category_rolls_up_the_tree() {
     assert_eq!(totals[11], ("2025-12".into(), Some(0)));
     assert_eq!(r.total, Cell::Count(12));
 
-    assert_eq!(
-        render(&r, Format::Csv),
-        "section,month,category,count\n\
-         row,2025-01,adult-material,7\n\
-         row,2025-01,adult-material/nudity,5\n\
-         row,2025-01,gambling,4\n\
-         row,2025-02,gambling,1\n\
-         total,2025-01,,11\n\
-         total,2025-02,,1\n\
-         total,2025-03,,0\n\
-         total,2025-04,,0\n\
-         total,2025-05,,0\n\
-         total,2025-06,,0\n\
-         total,2025-07,,0\n\
-         total,2025-08,,0\n\
-         total,2025-09,,0\n\
-         total,2025-10,,0\n\
-         total,2025-11,,0\n\
-         total,2025-12,,0\n\
-         grand-total,,,12\n"
-    );
+    assert!(totals[2..].iter().all(|(_, n)| *n == Some(0)), "{totals:?}");
 }
 
 #[test]
@@ -156,7 +137,7 @@ fn total_in_a_year_and_by_action() {
     blocked.action = Some(Action::Blocked);
     let r = Report::build(&store, &blocked).expect("report");
     assert_eq!(r.total, Cell::Count(12));
-    assert_eq!(render(&r, Format::Csv), "section,count\ngrand-total,12\n");
+    assert!(r.rows.is_empty() && r.totals.is_empty());
 
     let mut q = query(&[Dim::Profile, Dim::Action]);
     q.profile = Some("adult".into());
@@ -243,7 +224,7 @@ fn top_blocked_domains() {
 }
 
 #[test]
-fn renders_every_format() {
+fn serialises_hidden_cells_as_strings() {
     let (_dir, path) = recorded_store();
     let store = SqliteStore::open(&path).expect("reopen");
     let mut q = ReportQuery::new(
@@ -256,8 +237,7 @@ fn renders_every_format() {
     q.suppress_below = Some(3);
     let r = Report::build(&store, &q).expect("report");
 
-    let json: serde_json::Value =
-        serde_json::from_str(&render(&r, Format::Json)).expect("valid JSON");
+    let json = serde_json::to_value(&r).expect("serialisable");
     assert_eq!(json["total"], 12);
     assert_eq!(json["rows"][0]["category"], "adult-material");
     assert_eq!(json["rows"][0]["count"], 7);
@@ -269,19 +249,6 @@ fn renders_every_format() {
     assert_eq!(json["rows"][2]["count"], "[c]");
     assert_eq!(json["rows"][1]["count"], 5);
     assert_eq!(json["top_domains"][0]["domain"], "bet.example");
-
-    let md = render(&r, Format::Markdown);
-    assert!(md.starts_with("## Queries from 2025-01-01 to 2025-02-28, blocked\n"));
-    assert!(md.contains("| 2025-01 | adult-material | 7 |"), "{md}");
-    assert!(md.contains("| 2025-02 | gambling | <3 |"), "{md}");
-    assert!(md.contains("| 2025-01 | gambling | [c] |"), "{md}");
-    assert!(md.contains("**Total: 12**"), "{md}");
-
-    let table = render(&r, Format::Table);
-    assert!(table.contains("adult-material/nudity"), "{table}");
-    assert!(table.contains("<3"), "{table}");
-    assert!(table.contains("Total: 12"), "{table}");
-    assert!(table.contains("bet.example"), "{table}");
 }
 
 #[test]

@@ -4,16 +4,18 @@
 //! target in the answer (CNAME cloaking). Explain does the same through the configured
 //! upstream, so its verdict is the server's; `--offline` stops at the name itself.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Duration;
 
 use hedge_dns::Upstream;
-use hedge_policy::{Decision, Policy, ProfileId};
+use hedge_policy::{Decision, Explanation, Policy, ProfileId};
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use crate::cli::ExplainArgs;
 use crate::config::{self, Loaded};
+use crate::output;
 
 pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let loaded = config::load(args.config.as_deref())?;
@@ -38,57 +40,74 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
         crate::usage!("unknown query type `{}`; e.g. A, AAAA, MX, TXT", args.qtype);
     };
     let e = policy.explain(profile, &name);
+    let query = format!("{name} {qtype}");
     // Only an allowed name is resolved by `serve`; every other verdict is final here.
-    if args.offline || !matches!(e.decision, Decision::Allow(_)) {
+    let mut out = String::new();
+    let code = if args.offline || !matches!(e.decision, Decision::Allow(_)) {
         let how = if args.offline {
             " (offline: from the index and custom lists alone; CNAME targets not checked)"
         } else {
             ""
         };
-        println!("{name} {qtype}: {}{how}", e.verdict);
-        print!("{e}");
-        return Ok(ExitCode::SUCCESS);
-    }
-    match resolve_chain(&loaded, &name, rtype) {
-        Err(why) => {
-            println!(
-                "{name} {qtype}: {} (OFFLINE DECISION: the upstream failed, so CNAME targets \
-                 could not be checked as `serve` does)",
-                e.verdict
-            );
-            print!("{e}");
-            println!("  → upstream: {why}");
-            eprintln!(
-                "hedge explain: the upstream failed ({why}); the verdict above is the offline decision"
-            );
-            Ok(ExitCode::FAILURE)
-        }
-        Ok(chain) => {
-            let blocked = blocked_target(policy, profile, &chain);
-            match &blocked {
-                Some(target) => println!("{name} {qtype}: blocked (via CNAME {target})"),
-                None => println!("{name} {qtype}: {}", e.verdict),
+        let _ = write!(out, "{query}: {}{how}\n{e}", e.verdict);
+        ExitCode::SUCCESS
+    } else {
+        match resolve_chain(&loaded, &name, rtype) {
+            Err(why) => {
+                let _ = write!(
+                    out,
+                    "{query}: {} (OFFLINE DECISION: the upstream failed, so CNAME targets \
+                     could not be checked as `serve` does)\n{e}  → upstream: {why}\n",
+                    e.verdict
+                );
+                eprintln!(
+                    "hedge explain: the upstream failed ({why}); the verdict above is the offline decision"
+                );
+                ExitCode::FAILURE
             }
-            print!("{e}");
-            println!("  → {}", describe_chain(&loaded, &name, &chain));
-            match blocked {
-                Some(target) => {
-                    let t = policy.explain(profile, &target);
-                    println!(
-                        "  → CNAME target `{target}` decides: {} (the server answers as for a block of the name)",
-                        t.verdict
-                    );
-                    for step in t.steps.iter().skip(1) {
-                        println!("      {step}");
-                    }
-                }
-                None if !chain.is_empty() => {
-                    println!("  → every CNAME target is allowed in this profile")
-                }
-                None => {}
+            Ok(chain) => {
+                let how = describe_chain(&loaded, &name, &chain);
+                write_resolved(&mut out, policy, profile, (&query, &e), &chain, &how);
+                ExitCode::SUCCESS
             }
-            Ok(ExitCode::SUCCESS)
         }
+    };
+    output::print(&out)?;
+    Ok(code)
+}
+
+/// The verdict on `query`, a name that was resolved (its CNAME `chain`, resolved as `how`
+/// says): the first blocked CNAME target decides, as in `serve`.
+fn write_resolved(
+    out: &mut String,
+    policy: &Policy,
+    profile: ProfileId,
+    (query, e): (&str, &Explanation),
+    chain: &[String],
+    how: &str,
+) {
+    let blocked = blocked_target(policy, profile, chain);
+    let _ = match &blocked {
+        Some(target) => writeln!(out, "{query}: blocked (via CNAME {target})"),
+        None => writeln!(out, "{query}: {}", e.verdict),
+    };
+    let _ = writeln!(out, "{e}  → {how}");
+    match blocked {
+        Some(target) => {
+            let t = policy.explain(profile, &target);
+            let _ = writeln!(
+                out,
+                "  → CNAME target `{target}` decides: {} (the server answers as for a block of the name)",
+                t.verdict
+            );
+            for step in t.steps.iter().skip(1) {
+                let _ = writeln!(out, "      {step}");
+            }
+        }
+        None if !chain.is_empty() => {
+            out.push_str("  → every CNAME target is allowed in this profile\n");
+        }
+        None => {}
     }
 }
 

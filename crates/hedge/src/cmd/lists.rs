@@ -9,8 +9,8 @@ use anyhow::Context;
 use hedge_lists::{Compiler, Index, Manifest, Progress, Taxonomy, write_atomic};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{CompileArgs, TableFormat};
-use crate::output::{Rows, thousands};
+use crate::cli::CompileArgs;
+use crate::output::{self, Format, Rows, thousands};
 
 pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
@@ -81,7 +81,7 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
             ]);
         }
     }
-    eprint!("{}", rows.render(TableFormat::Table));
+    eprint!("{}", rows.render(Format::Table));
     for notice in &compiled.notices {
         eprintln!("notice: {notice}");
     }
@@ -282,7 +282,7 @@ pub fn diff(
     new: &Path,
     category: Option<String>,
     names: usize,
-    format: TableFormat,
+    format: Format,
 ) -> anyhow::Result<ExitCode> {
     let (a, b) = (open(old)?, open(new)?);
     let d = hedge_lists::diff(&a, &b, names);
@@ -317,9 +317,9 @@ pub fn diff(
         new.display(),
         b.version()
     );
-    print!("{}", summary.render(format));
+    output::print(&summary.render(format))?;
     if names > 0 && !detail.rows.is_empty() {
-        print!("{}", detail.render(format));
+        output::print(&detail.render(format))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -373,7 +373,7 @@ pub fn verify(path: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn stats(path: &Path, format: TableFormat) -> anyhow::Result<ExitCode> {
+pub fn stats(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
     let index = open(path)?;
     let meta = index.meta();
     let taxonomy = index.taxonomy();
@@ -411,7 +411,7 @@ pub fn stats(path: &Path, format: TableFormat) -> anyhow::Result<ExitCode> {
         "folded into a listed parent with the same labels".into(),
         meta.folded.to_string(),
     ]);
-    print!("{}", rows.render(format));
+    output::print(&rows.render(format))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use hedge_lists::Index;
 
 use crate::cli::{LookupArgs, LookupFormat};
+use crate::output;
 
 pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
     let index = match &args.index {
@@ -14,6 +15,12 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    output::quiet_if_gone(print_all(&args, &index, &mut out).and_then(|()| out.flush()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every name of `args` (`-`: each line of standard input), in the chosen format.
+fn print_all(args: &LookupArgs, index: &Index, out: &mut impl Write) -> std::io::Result<()> {
     if args.format == LookupFormat::Tsv {
         writeln!(out, "name\tmatched\tcategories\tsources")?;
     }
@@ -23,15 +30,14 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
                 let line = line?;
                 let line = line.trim();
                 if !line.is_empty() && !line.starts_with('#') {
-                    print_one(&index, line, args.format, &mut out)?;
+                    print_one(index, line, args.format, out)?;
                 }
             }
         } else {
-            print_one(&index, name, args.format, &mut out)?;
+            print_one(index, name, args.format, out)?;
         }
     }
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// One name's verdict, in the chosen format.

@@ -4,10 +4,11 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use hedge_stats::{Action, Dim, Format, Period, Report, ReportQuery, SqliteStore, render};
+use hedge_stats::{Action, Dim, Period, Report, ReportQuery, SqliteStore};
 
-use crate::cli::{ReportArgs, TableFormat};
+use crate::cli::ReportArgs;
 use crate::config;
+use crate::output::{self, Format};
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let db = match &args.db {
@@ -70,14 +71,11 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         other => anyhow::Error::new(other),
     })?;
     let format = match args.format {
-        Some(TableFormat::Table) => Format::Table,
-        Some(TableFormat::Csv) => Format::Csv,
-        Some(TableFormat::Json) => Format::Json,
-        Some(TableFormat::Markdown) => Format::Markdown,
+        Some(f) => f,
         None if std::io::stdout().is_terminal() => Format::Table,
         None => Format::Csv,
     };
-    print!("{}", render(&report, format));
+    output::print(&output::report::render(&report, format))?;
     if last < report.from || first > report.to {
         eprintln!(
             "hedge report: no counts from {} to {}: {} holds counts from {first} to {last}",

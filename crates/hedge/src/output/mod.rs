@@ -1,0 +1,224 @@
+//! Everything hedge prints as rows and columns, in one place: the `--format` choice, the
+//! terminal table, CSV (the `csv` crate), JSON, Markdown and thousands separators. The
+//! commands build [`Rows`] (or, for `hedge report`, a [`hedge_stats::Report`]: see
+//! [`report`]) and print what this module renders.
+
+pub mod report;
+
+use std::io::{IsTerminal, Write};
+
+use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use serde::Serialize;
+
+/// How a command prints a table (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A text table.
+    Table,
+    /// CSV with a header line (RFC 4180; fields quoted only when they must be).
+    Csv,
+    /// Pretty JSON.
+    Json,
+    /// Markdown tables.
+    Markdown,
+}
+
+/// How a text table is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// For a person at a terminal: boxes that fit its width; when piped, plain ASCII in
+    /// Markdown style, which greps and pastes well.
+    Terminal,
+    /// For a document (a report that is copied into an answer): UTF-8 boxes wherever it goes,
+    /// never wrapped, the count (the last column) right-aligned.
+    Document,
+}
+
+/// A rectangular result: a header and rows of cells.
+pub struct Rows {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Rows {
+    pub fn new(header: &[&str]) -> Rows {
+        Rows {
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    /// The rows in `format`, ending with a newline. JSON is an array of objects keyed by the
+    /// header, with cells that are whole numbers as numbers.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Table => format!("{}\n", self.table(Layout::Terminal)),
+            Format::Csv => csv(std::iter::once(&self.header).chain(&self.rows)),
+            Format::Json => json(&self.objects()),
+            Format::Markdown => markdown(&self.header, &self.rows, Layout::Terminal),
+        }
+    }
+
+    /// A text table, without a final newline.
+    pub fn table(&self, layout: Layout) -> String {
+        let mut t = Table::new();
+        let (preset, arrangement) = match layout {
+            Layout::Terminal if std::io::stdout().is_terminal() => {
+                (presets::UTF8_FULL_CONDENSED, ContentArrangement::Dynamic)
+            }
+            Layout::Terminal => (presets::ASCII_MARKDOWN, ContentArrangement::Dynamic),
+            Layout::Document => (presets::UTF8_FULL_CONDENSED, ContentArrangement::Disabled),
+        };
+        t.load_preset(preset)
+            .set_content_arrangement(arrangement)
+            .set_header(&self.header);
+        for r in &self.rows {
+            t.add_row(r);
+        }
+        if layout == Layout::Document {
+            let last = t.column_count().saturating_sub(1);
+            if let Some(col) = t.column_mut(last) {
+                col.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        t.to_string()
+    }
+
+    fn objects(&self) -> Vec<serde_json::Map<String, serde_json::Value>> {
+        let cell = |c: &String| {
+            c.parse::<u64>()
+                .map(serde_json::Value::from)
+                .unwrap_or_else(|_| c.clone().into())
+        };
+        self.rows
+            .iter()
+            .map(|r| {
+                let pairs = self.header.iter().zip(r);
+                pairs.map(|(h, c)| (h.clone(), cell(c))).collect()
+            })
+            .collect()
+    }
+}
+
+/// Writes `text` to standard output. A reader that has stopped reading (`| head`) is not an
+/// error: nobody is left to tell, so the rest is dropped quietly, as `cat` does.
+pub fn print(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    quiet_if_gone(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
+
+/// `Ok` for a write to a pipe whose reader has gone.
+pub fn quiet_if_gone(written: std::io::Result<()>) -> std::io::Result<()> {
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// Records as CSV, one line each (`\n`), quoted where RFC 4180 requires it.
+pub fn csv<R, F>(records: impl IntoIterator<Item = R>) -> String
+where
+    R: IntoIterator<Item = F>,
+    F: AsRef<[u8]>,
+{
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    for r in records {
+        // Writing to memory fails only for a record of no fields at all, which none is.
+        let _ = w.write_record(r);
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// `value` as pretty JSON, ending with a newline.
+pub fn json<T: Serialize + ?Sized>(value: &T) -> String {
+    let mut s =
+        serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+/// A Markdown table, each line ending with a newline. In a [`Layout::Document`] the last
+/// column (the count) is right-aligned.
+pub fn markdown(header: &[impl AsRef<str>], rows: &[Vec<String>], layout: Layout) -> String {
+    let line = |cells: &mut dyn Iterator<Item = String>| {
+        format!("| {} |\n", cells.collect::<Vec<_>>().join(" | "))
+    };
+    let n = header.len();
+    let align = (0..n).map(|i| {
+        let right = layout == Layout::Document && i + 1 == n;
+        if right { "--:" } else { "---" }.to_owned()
+    });
+    let mut out = line(&mut header.iter().map(|h| md_escape(h.as_ref())));
+    out.push_str(&line(&mut align.into_iter()));
+    for r in rows {
+        out.push_str(&line(&mut r.iter().map(|c| md_escape(c))));
+    }
+    out
+}
+
+/// A cell's text made safe inside a Markdown table row: `|` escaped, line breaks as `<br>`
+/// (a raw one would end the row).
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+        .replace("\r\n", "<br>")
+        .replace(['\n', '\r'], "<br>")
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
+    }
+
+    #[test]
+    fn csv_quotes_only_when_needed() {
+        let fields = [
+            "adult-material",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "cr\r",
+            "",
+        ];
+        assert_eq!(
+            csv([fields]),
+            "adult-material,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"cr\r\",\n"
+        );
+    }
+
+    #[test]
+    fn markdown_cells_cannot_break_the_table() {
+        let rows = vec![vec!["a|b".to_owned(), "two\nlines".to_owned()]];
+        assert_eq!(
+            markdown(&["x", "count"], &rows, Layout::Document),
+            "| x | count |\n| --- | --: |\n| a\\|b | two<br>lines |\n"
+        );
+    }
+}

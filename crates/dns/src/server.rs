@@ -11,6 +11,18 @@ use crate::error::DnsError;
 use crate::shared::{Shared, Snapshot};
 use crate::{tcp, udp};
 
+/// The error for a socket of `proto` that could not be bound to (or served on) `addr`.
+fn bind_failed(
+    proto: &'static str,
+    addr: SocketAddr,
+) -> impl Fn(std::io::Error) -> DnsError + Copy {
+    move |source| DnsError::Bind {
+        proto,
+        addr,
+        source,
+    }
+}
+
 /// A running resolver.
 pub struct Server {
     shared: Arc<Shared>,
@@ -44,28 +56,17 @@ impl Server {
         for (i, l) in listeners.iter().enumerate() {
             for &addr in &l.bind {
                 if l.udp {
-                    let socket = udp::bind(addr).map_err(|source| DnsError::Bind {
-                        proto: "udp",
-                        addr,
-                        source,
-                    })?;
+                    let failed = bind_failed("udp", addr);
+                    let socket = udp::bind(addr).map_err(failed)?;
                     server
                         .bound
                         .push((i, "udp", socket.local_addr().unwrap_or(addr)));
                     let runtime = tokio::runtime::Handle::current();
                     let started = udp::UdpListener::start(socket, shared.clone(), i, runtime);
-                    server.udp.push(started.map_err(|source| DnsError::Bind {
-                        proto: "udp",
-                        addr,
-                        source,
-                    })?);
+                    server.udp.push(started.map_err(failed)?);
                 }
                 if l.tcp {
-                    let socket = tcp::bind(addr).map_err(|source| DnsError::Bind {
-                        proto: "tcp",
-                        addr,
-                        source,
-                    })?;
+                    let socket = tcp::bind(addr).map_err(bind_failed("tcp", addr))?;
                     server
                         .bound
                         .push((i, "tcp", socket.local_addr().unwrap_or(addr)));

@@ -238,7 +238,7 @@ impl Upstream {
     }
 
     /// Resolves `name`/`rtype`, following and keeping CNAME chains that end negatively. A
-    /// negative answer's SOA carries the answer's lifetime (see [`negative_soa_ttl`]).
+    /// negative answer's SOA carries the answer's lifetime (see `negative_soa_ttl`).
     pub async fn resolve(&self, name: &Name, rtype: RecordType) -> Result<Resolved, UpstreamError> {
         let resolved = self.resolve_chain(name, rtype).await?;
         Ok(negative_soa_ttl(resolved, rtype))

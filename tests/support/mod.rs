@@ -207,7 +207,7 @@ pub fn cnames(m: &Message) -> Vec<String> {
 }
 
 pub fn ede(m: &Message) -> Vec<(u16, String)> {
-    hedge_dns::answer::decode_ede(m)
+    hedge_dns::decode_ede(m)
 }
 
 pub fn rcode(m: &Message) -> ResponseCode {

@@ -1,9 +1,9 @@
-//! Building responses: the header rules, sinkhole answers, Extended DNS Errors (RFC 8914),
-//! and encoding with truncation.
+//! Building responses: the header rules, sinkhole answers and the texts of their Extended
+//! DNS Errors (RFC 8914), and encoding with truncation.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use hedge_policy::{BlockAction, Profile};
+use hedge_policy::{BlockAction, BlockReason, Bypass, Policy, Profile};
 use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::opt::EdnsOption;
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, HINFO, SOA};
@@ -11,12 +11,12 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 /// EDNS option code of Extended DNS Errors (RFC 8914). hickory-proto 0.26 has no typed
 /// option for it, so it travels as an unknown option: 2 bytes of info-code, then UTF-8 text.
-pub const EDE_OPTION: u16 = 15;
+pub(crate) const EDE_OPTION: u16 = 15;
 
 /// EDE info-codes hedge uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u16)]
-pub enum Ede {
+pub(crate) enum Ede {
     /// 0 Other.
     Other = 0,
     /// 3 Stale Answer (RFC 8767).
@@ -34,10 +34,10 @@ pub enum Ede {
 }
 
 /// Our UDP payload size: the DNS Flag Day 2020 value, safe against fragmentation.
-pub const EDNS_PAYLOAD: u16 = 1232;
+pub(crate) const EDNS_PAYLOAD: u16 = 1232;
 
 /// Encodes an EDE option.
-pub fn ede_option(code: Ede, text: &str) -> EdnsOption {
+pub(crate) fn ede_option(code: Ede, text: &str) -> EdnsOption {
     let mut data = (code as u16).to_be_bytes().to_vec();
     data.extend_from_slice(text.as_bytes());
     EdnsOption::Unknown(EDE_OPTION, data)
@@ -63,7 +63,7 @@ pub fn decode_ede(msg: &Message) -> Vec<(u16, String)> {
 
 /// A response skeleton for `req`: same id, opcode, question and RD/CD; QR=1, RA=1, AA=0;
 /// an OPT record only if the request had one.
-pub fn response(req: &Message, rcode: ResponseCode) -> Message {
+pub(crate) fn response(req: &Message, rcode: ResponseCode) -> Message {
     let mut m = Message::new(req.metadata.id, MessageType::Response, req.metadata.op_code);
     m.metadata = Metadata::response_from_request(&req.metadata);
     m.metadata.recursion_available = true;
@@ -78,14 +78,14 @@ pub fn response(req: &Message, rcode: ResponseCode) -> Message {
 }
 
 /// Adds an Extended DNS Error, if the client speaks EDNS (an OPT record may only answer one).
-pub fn add_ede(m: &mut Message, code: Ede, text: &str) {
+pub(crate) fn add_ede(m: &mut Message, code: Ede, text: &str) {
     if let Some(edns) = &mut m.edns {
         edns.options_mut().insert(ede_option(code, text));
     }
 }
 
 /// A synthesised SOA for negative answers hedge makes itself; `minimum` drives negative caching.
-pub fn synthetic_soa(owner: &Name, ttl: u32) -> Record {
+pub(crate) fn synthetic_soa(owner: &Name, ttl: u32) -> Record {
     let mname = Name::from_ascii("hedge.invalid.").unwrap_or_default();
     let rname = Name::from_ascii("blocked.hedge.invalid.").unwrap_or_default();
     Record::from_rdata(
@@ -96,7 +96,13 @@ pub fn synthetic_soa(owner: &Name, ttl: u32) -> Record {
 }
 
 /// The answer to a blocked name, per the profile's action, with an EDE saying why.
-pub fn sinkhole(req: &Message, query: &Query, profile: &Profile, ede: Ede, text: &str) -> Message {
+pub(crate) fn sinkhole(
+    req: &Message,
+    query: &Query,
+    profile: &Profile,
+    ede: Ede,
+    text: &str,
+) -> Message {
     let ttl = profile.block_ttl;
     let name = query.name();
     let addresses = |v4: Vec<Ipv4Addr>, v6: Vec<Ipv6Addr>| -> Vec<Record> {
@@ -162,7 +168,7 @@ fn split_ips(ips: &[IpAddr]) -> (Vec<Ipv4Addr>, Vec<Ipv6Addr>) {
 }
 
 /// NXDOMAIN or NODATA that hedge answers itself (bypass controls), with an SOA.
-pub fn local_negative(
+pub(crate) fn local_negative(
     req: &Message,
     query: &Query,
     nxdomain: bool,
@@ -182,21 +188,91 @@ pub fn local_negative(
     m
 }
 
+/// The EDE code and text of a block: category path, profile, index version.
+pub(crate) fn block_text(
+    policy: &Policy,
+    p: &Profile,
+    reason: BlockReason,
+    version: &str,
+) -> (Ede, String) {
+    block_text_via(policy, p, reason, version, None)
+}
+
+/// [`block_text`] for a block found on a CNAME target.
+pub(crate) fn block_text_via(
+    policy: &Policy,
+    p: &Profile,
+    reason: BlockReason,
+    version: &str,
+    via: Option<&str>,
+) -> (Ede, String) {
+    let via = via.map(|t| format!(" via CNAME {t}")).unwrap_or_default();
+    match reason {
+        BlockReason::Category(c, _, _) => (
+            Ede::Blocked,
+            format!(
+                "blocked: {}{via} (profile {}, index {version})",
+                policy.index().taxonomy().id(c),
+                p.name
+            ),
+        ),
+        BlockReason::CustomBlock(_) => (
+            Ede::Blocked,
+            format!(
+                "blocked: custom block list{via} (profile {}, index {version})",
+                p.name
+            ),
+        ),
+        BlockReason::NotInGarden => (
+            Ede::Filtered,
+            format!(
+                "not in the walled garden (profile {}, index {version})",
+                p.name
+            ),
+        ),
+    }
+}
+
+/// The EDE text of a bypass control, naming the profile.
+pub(crate) fn bypass_text(p: &Profile, b: Bypass) -> String {
+    let why = match b {
+        Bypass::DohCanary => "blocked: Firefox DoH canary, encrypted DNS would bypass the filter",
+        Bypass::PrivateRelay => "blocked: iCloud Private Relay would bypass the filter",
+        Bypass::Ddr => "blocked: encrypted resolver discovery (DDR) would bypass the filter",
+    };
+    format!("{why} (profile {})", p.name)
+}
+
 /// A CNAME record from `name` to `target`.
-pub fn cname(name: &Name, target: &Name, ttl: u32) -> Record {
+pub(crate) fn cname(name: &Name, target: &Name, ttl: u32) -> Record {
     Record::from_rdata(name.clone(), ttl, RData::CNAME(CNAME(target.clone())))
 }
 
+/// Writes a header-only answer with `rcode` for a packet that may not parse: its id,
+/// opcode and RD echoed. False for packets that get no answer (shorter than a header,
+/// or responses).
+pub(crate) fn write_header_only(packet: &[u8], rcode: u8, out: &mut Vec<u8>) -> bool {
+    if packet.len() < 12 || packet[2] & 0x80 != 0 {
+        return false;
+    }
+    out.clear();
+    out.extend_from_slice(&packet[..2]);
+    out.push(0x80 | (packet[2] & 0x79)); // QR, opcode, RD
+    out.push(0x80 | (rcode & 0x0f)); // RA
+    out.extend_from_slice(&[0; 8]);
+    true
+}
+
 /// FORMERR for a packet that does not parse: header only, id and opcode echoed if present.
-pub fn formerr(packet: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn formerr(packet: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(12);
     // Too short to carry an id, or a response: never answer those.
-    crate::wire::write_header_only(packet, 1, &mut out).then_some(out)
+    write_header_only(packet, 1, &mut out).then_some(out)
 }
 
 /// SERVFAIL with an EDE for a packet the server could not handle (busy, internal error):
 /// a full response when the packet parses, a bare header otherwise.
-pub fn servfail_with_ede(packet: &[u8], why: &str) -> Option<Vec<u8>> {
+pub(crate) fn servfail_with_ede(packet: &[u8], why: &str) -> Option<Vec<u8>> {
     match Message::from_vec(packet) {
         Ok(req) if req.metadata.message_type == MessageType::Query => {
             let mut m = response(&req, ResponseCode::ServFail);
@@ -206,7 +282,7 @@ pub fn servfail_with_ede(packet: &[u8], why: &str) -> Option<Vec<u8>> {
         Ok(_) => None,
         Err(_) => {
             let mut out = Vec::with_capacity(12);
-            crate::wire::write_header_only(packet, 2, &mut out).then_some(out)
+            write_header_only(packet, 2, &mut out).then_some(out)
         }
     }
 }
@@ -214,7 +290,7 @@ pub fn servfail_with_ede(packet: &[u8], why: &str) -> Option<Vec<u8>> {
 /// Encodes a response for a transport that carries at most `max` bytes; when it does not
 /// fit, the answer is replaced by a truncated one (TC=1, question and OPT only), so the
 /// client retries over TCP.
-pub fn encode(m: &Message, max: usize) -> Option<Vec<u8>> {
+pub(crate) fn encode(m: &Message, max: usize) -> Option<Vec<u8>> {
     let bytes = m.to_vec().ok()?;
     if bytes.len() <= max {
         return Some(bytes);
@@ -229,7 +305,7 @@ pub fn encode(m: &Message, max: usize) -> Option<Vec<u8>> {
 
 /// SERVFAIL for a response that could not be encoded, with an EDE saying so, and a
 /// header-only SERVFAIL if even that fails: the client always gets an answer.
-pub fn unencodable(m: &Message) -> Vec<u8> {
+pub(crate) fn unencodable(m: &Message) -> Vec<u8> {
     // `m` answers a request with the same id, opcode, flags and question.
     let mut s = response(m, ResponseCode::ServFail);
     add_ede(&mut s, Ede::Other, "the answer could not be encoded");
@@ -248,7 +324,7 @@ pub fn unencodable(m: &Message) -> Vec<u8> {
 /// The answer to ANY for a name the policy allows (RFC 8482 section 4.2): one synthesised
 /// HINFO record, CPU "RFC8482", instead of every record of the name. Nothing is asked
 /// upstream, and the answer cannot be used to amplify traffic.
-pub fn any_hinfo(req: &Message, query: &Query, ttl: u32) -> Message {
+pub(crate) fn any_hinfo(req: &Message, query: &Query, ttl: u32) -> Message {
     let mut m = response(req, ResponseCode::NoError);
     m.answers.push(Record::from_rdata(
         query.name().clone(),
@@ -259,7 +335,7 @@ pub fn any_hinfo(req: &Message, query: &Query, ttl: u32) -> Message {
 }
 
 /// Whether an opcode is one hedge answers (QUERY); others get NOTIMP.
-pub fn supported(op: OpCode) -> bool {
+pub(crate) fn supported(op: OpCode) -> bool {
     op == OpCode::Query
 }
 

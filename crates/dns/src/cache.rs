@@ -131,7 +131,7 @@ impl Key {
 /// A bounded cache of answers in [`crate::clock`] shards, found by a seeded hash of the
 /// key; each entry carries its key, checked on a hit. A hit decodes the records under its
 /// shard's lock (one of 16).
-pub struct Cache {
+pub(crate) struct Cache {
     shards: Shards<Entry>,
     /// Seconds an answer is kept past its TTL, for serve-stale.
     stale: u32,
@@ -141,7 +141,7 @@ pub struct Cache {
 }
 
 /// Result of a cache lookup.
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// Fresh, stored `age` seconds ago (TTLs as stored).
     Fresh {
         /// The answer.
@@ -161,7 +161,7 @@ impl Cache {
     /// A cache of at most `size` answers (at least one; rounded up to a multiple of 16)
     /// keeping stale answers for `stale_secs`. Its memory is reserved here and becomes
     /// resident as answers fill it.
-    pub fn new(size: usize, stale_secs: u32) -> Cache {
+    pub(crate) fn new(size: usize, stale_secs: u32) -> Cache {
         Cache {
             shards: Shards::new(size),
             stale: stale_secs,
@@ -180,7 +180,7 @@ impl Cache {
     }
 
     /// Looks an answer up.
-    pub fn get(&self, name: &LowerName, rtype: RecordType) -> Lookup {
+    pub(crate) fn get(&self, name: &LowerName, rtype: RecordType) -> Lookup {
         let now = self.now();
         let key = Key::new(name, rtype);
         let h = self.hash(&key);
@@ -211,7 +211,7 @@ impl Cache {
     }
 
     /// Stores an answer for its [`lifetime`] (at most a day; not at all if 0).
-    pub fn put(&self, name: &LowerName, rtype: RecordType, resolved: &Resolved) {
+    pub(crate) fn put(&self, name: &LowerName, rtype: RecordType, resolved: &Resolved) {
         let ttl = lifetime(resolved, rtype).min(MAX_TTL);
         if ttl == 0 {
             return;
@@ -224,12 +224,13 @@ impl Cache {
     }
 
     /// Number of cached answers.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.shards.len()
     }
 
     /// True when empty.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }
@@ -237,7 +238,7 @@ impl Cache {
 /// How long an answer to an `rtype` question may be used: its smallest record TTL; for a
 /// negative answer, also no longer than the SOA's minimum and TTL (RFC 2308), or
 /// [`DEFAULT_NEGATIVE_TTL`] without an SOA. The CNAMEs of a chain count too.
-pub fn lifetime(r: &Resolved, rtype: RecordType) -> u32 {
+pub(crate) fn lifetime(r: &Resolved, rtype: RecordType) -> u32 {
     let records = r.answers.iter().map(|a| a.ttl).min();
     if !r.is_negative(rtype) {
         return records.unwrap_or(0);

@@ -13,10 +13,10 @@ use crate::upstream::UpstreamError;
 
 /// Longest time a failure is remembered (RFC 9520 allows at most 5 minutes); a configured
 /// first time beyond it is kept as it is.
-pub const LONGEST: Duration = Duration::from_secs(60);
+pub(crate) const LONGEST: Duration = Duration::from_secs(60);
 
 /// Shortest time a failure is remembered (RFC 9520: at least 1 second).
-pub const SHORTEST: Duration = Duration::from_secs(1);
+pub(crate) const SHORTEST: Duration = Duration::from_secs(1);
 
 /// Failures remembered at most (an entry holds its key and the error's text).
 const SIZE: usize = 4_096;
@@ -45,7 +45,7 @@ impl Slot for Failure {
 }
 
 /// Recent failures by (name, type), in bounded shards.
-pub struct Failures {
+pub(crate) struct Failures {
     shards: Shards<Failure>,
     seed: u64,
     first: Duration,
@@ -55,7 +55,7 @@ pub struct Failures {
 impl Failures {
     /// Remembers a failure for `first` (clamped to 1 s ..= 5 min), doubling while the
     /// question keeps failing, up to [`LONGEST`] (or `first` if longer).
-    pub fn new(first: Duration) -> Failures {
+    pub(crate) fn new(first: Duration) -> Failures {
         let first = first.clamp(SHORTEST, Duration::from_secs(300));
         Failures {
             shards: Shards::new(SIZE),
@@ -70,7 +70,12 @@ impl Failures {
     }
 
     /// The failure of this question if it is recent enough to answer with.
-    pub fn get(&self, name: &LowerName, rtype: RecordType, now: Instant) -> Option<UpstreamError> {
+    pub(crate) fn get(
+        &self,
+        name: &LowerName,
+        rtype: RecordType,
+        now: Instant,
+    ) -> Option<UpstreamError> {
         let key = Key::new(name, rtype);
         let h = self.hash(&key);
         let mut shard = self.shards.lock(h);
@@ -85,7 +90,7 @@ impl Failures {
 
     /// Remembers that this question failed at `now`: for the first time, or for twice as
     /// long as last time when it fails again within [`LONGEST`] of being let through.
-    pub fn remember(
+    pub(crate) fn remember(
         &self,
         name: &LowerName,
         rtype: RecordType,
@@ -113,7 +118,7 @@ impl Failures {
     }
 
     /// Forgets a failure once the question has been answered.
-    pub fn forget(&self, name: &LowerName, rtype: RecordType) {
+    pub(crate) fn forget(&self, name: &LowerName, rtype: RecordType) {
         let key = Key::new(name, rtype);
         let h = self.hash(&key);
         let mut shard = self.shards.lock(h);

@@ -22,13 +22,13 @@ use crate::upstream::{Resolved, Upstream, UpstreamError};
 
 /// RFC 8767's client-response timer: how long a client with a stale answer at hand waits
 /// for upstream (the RFC suggests 1.8 s).
-pub const CLIENT_RESPONSE_TIMER: Duration = Duration::from_millis(1800);
+pub(crate) const CLIENT_RESPONSE_TIMER: Duration = Duration::from_millis(1800);
 
 /// TTL of a stale answer (RFC 8767 suggests 30 s).
-pub const STALE_TTL: u32 = 30;
+pub(crate) const STALE_TTL: u32 = 30;
 
 /// An answer for the query path.
-pub struct Answer {
+pub(crate) struct Answer {
     /// The records, TTLs counted down by their time in the cache (or [`STALE_TTL`]).
     pub resolved: Resolved,
     /// Expired data served because upstream failed or was slow (RFC 8767).
@@ -44,7 +44,7 @@ pub struct Answer {
 type Fetch = Shared<BoxFuture<'static, Result<Resolved, UpstreamError>>>;
 
 /// The response cache, recent failures and upstream, behind one [`Fetcher::answer`].
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     upstream: Upstream,
     /// Answers by (name, type), fresh and stale.
     pub cache: Cache,
@@ -55,7 +55,12 @@ pub struct Fetcher {
 
 impl Fetcher {
     /// Answers from `cache`, then `upstream` (each fetch bounded by `timeout`).
-    pub fn new(upstream: Upstream, cache: Cache, failures: Failures, timeout: Duration) -> Fetcher {
+    pub(crate) fn new(
+        upstream: Upstream,
+        cache: Cache,
+        failures: Failures,
+        timeout: Duration,
+    ) -> Fetcher {
         Fetcher {
             upstream,
             cache,
@@ -67,7 +72,7 @@ impl Fetcher {
 
     /// Answers `name`/`rtype`: fresh from the cache, else from upstream, else stale from the
     /// cache (RFC 8767), else the upstream error (remembered or new).
-    pub async fn answer(
+    pub(crate) async fn answer(
         self: &Arc<Self>,
         name: &Name,
         rtype: RecordType,

@@ -7,9 +7,11 @@ use std::time::Instant;
 
 use ipnet::IpNet;
 
+use crate::config::{Limits, UpstreamConfig};
+use crate::error::DnsError;
 pub use crate::query::Transport;
+use crate::shared::{Shared, Snapshot};
 use crate::wire::FastQuery;
-use crate::{DnsError, Limits, Shared, Snapshot, UpstreamConfig};
 
 /// What the fast-path parser made of a packet.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,12 +12,12 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::RawFd;
 
 /// Datagrams per system call.
-pub const BATCH: usize = 32;
+pub(crate) const BATCH: usize = 32;
 /// Largest query accepted (bigger ones arrive cut and get FORMERR).
-pub const MAX_QUERY: usize = 4096;
+pub(crate) const MAX_QUERY: usize = 4096;
 
 /// Buffers for one batch of received datagrams and one batch of replies.
-pub struct Batch {
+pub(crate) struct Batch {
     data: Vec<[u8; MAX_QUERY]>,
     lens: [usize; BATCH],
     addrs: [libc::sockaddr_storage; BATCH],
@@ -56,7 +56,7 @@ impl Batch {
     /// queued (`MSG_WAITFORONE`); returns how many. The socket must be blocking: waiting and
     /// receiving are then one system call, where polling first would take three per wakeup
     /// (`epoll_wait`, `recvmmsg`, and a last `recvmmsg` finding nothing).
-    pub fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
+    pub(crate) fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
         let mut iovs: [libc::iovec; BATCH] = std::array::from_fn(|i| libc::iovec {
             iov_base: self.data[i].as_mut_ptr().cast(),
             iov_len: MAX_QUERY,
@@ -94,7 +94,7 @@ impl Batch {
 
     /// The i-th received datagram, its sender, and the next free reply buffer; call
     /// [`Batch::commit_reply`] once the buffer holds a reply.
-    pub fn slot(&mut self, i: usize) -> Option<(&[u8], SocketAddr, &mut Vec<u8>)> {
+    pub(crate) fn slot(&mut self, i: usize) -> Option<(&[u8], SocketAddr, &mut Vec<u8>)> {
         if i >= self.count || self.pending >= BATCH {
             return None;
         }
@@ -107,7 +107,7 @@ impl Batch {
     }
 
     /// Queues the reply buffer just written for `peer`.
-    pub fn commit_reply(&mut self, peer: SocketAddr) {
+    pub(crate) fn commit_reply(&mut self, peer: SocketAddr) {
         self.replies[self.pending].1 = peer;
         self.pending += 1;
     }
@@ -115,7 +115,7 @@ impl Batch {
     /// Sends the queued replies, waiting for buffer space if need be, then clears the
     /// queue. A reply the kernel refuses (an address it cannot send to) is skipped, so one
     /// bad peer cannot hold up the others.
-    pub fn send(&mut self, fd: RawFd) {
+    pub(crate) fn send(&mut self, fd: RawFd) {
         let pending = std::mem::take(&mut self.pending);
         let names = &mut self.send_names;
         let mut name_lens = [0 as libc::socklen_t; BATCH];

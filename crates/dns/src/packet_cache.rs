@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 use hedge_lists::CategoryIdx;
 use smallvec::SmallVec;
 
-use crate::Outcome;
 use crate::answer::EDNS_PAYLOAD;
 use crate::clock::{Shards, Slot};
+use crate::observer::Outcome;
 use crate::wire::{FastQuery, patch};
 
 /// A question's packet-cache key (listener, type, EDNS shape, name in lower case) and its
 /// seeded hash: built once per query and used for both caches.
-pub struct PacketKey {
+pub(crate) struct PacketKey {
     buf: [u8; 272],
     len: usize,
     hash: u64,
@@ -27,7 +27,7 @@ const SHAPE_LEN: usize = 7;
 
 impl PacketKey {
     /// The key of `q` on `listener`; `seed` is the process's [`key_seed`].
-    pub fn new(q: &FastQuery<'_>, listener: usize, seed: u64) -> PacketKey {
+    pub(crate) fn new(q: &FastQuery<'_>, listener: usize, seed: u64) -> PacketKey {
         let mut buf = [0u8; 272];
         let name = &q.packet[12..q.name_end];
         buf[..2].copy_from_slice(&(listener as u16).to_be_bytes());
@@ -68,7 +68,7 @@ impl PacketKey {
 
 /// A per-process seed for cache key hashes ([`PacketKey`], the response cache), so nobody
 /// can aim names at one slot.
-pub fn key_seed() -> u64 {
+pub(crate) fn key_seed() -> u64 {
     RandomState::new().hash_one(0x0068_6564_6765_u64)
 }
 
@@ -130,7 +130,7 @@ impl Slot for Entry {
 
 /// Encoded answers by (listener, question, EDNS shape), found by the (already seeded)
 /// xxh3 of the key. Expired entries go when they are next asked for.
-pub struct PacketCache {
+pub(crate) struct PacketCache {
     shards: Shards<Entry>,
     /// Entries' times are whole seconds from here (u32: 136 years).
     epoch: Instant,
@@ -138,7 +138,7 @@ pub struct PacketCache {
 
 /// How long an encoded answer may be reused, and what to count when it is.
 #[derive(Debug, Clone, Copy)]
-pub struct Reuse {
+pub(crate) struct Reuse {
     /// Lifetime in the cache.
     pub lifetime: Duration,
     /// Outcome to count on a hit.
@@ -192,7 +192,7 @@ fn ttl_offsets(msg: &[u8]) -> Option<Vec<u16>> {
 }
 
 /// What a packet-cache hit tells the observer.
-pub struct Hit {
+pub(crate) struct Hit {
     /// Bytes written to the output buffer.
     pub len: usize,
     /// Outcome to count.
@@ -206,7 +206,7 @@ pub struct Hit {
 impl PacketCache {
     /// A cache of at most `size` answers (rounded up to a multiple of 16). Its memory is
     /// reserved here and becomes resident as answers fill it.
-    pub fn new(size: usize) -> PacketCache {
+    pub(crate) fn new(size: usize) -> PacketCache {
         PacketCache {
             shards: Shards::new(size),
             epoch: Instant::now(),
@@ -215,7 +215,7 @@ impl PacketCache {
 
     /// Writes the cached answer for `q` (whose key is `key`), patched for this query, into
     /// `out`. `now` is when the query arrived.
-    pub fn answer(
+    pub(crate) fn answer(
         &self,
         key: &PacketKey,
         q: &FastQuery<'_>,
@@ -258,7 +258,7 @@ impl PacketCache {
     }
 
     /// Remembers an encoded answer to `q` (whose key is `key`).
-    pub fn insert(
+    pub(crate) fn insert(
         &self,
         key: &PacketKey,
         q: &FastQuery<'_>,
@@ -308,12 +308,14 @@ impl PacketCache {
     }
 
     /// Number of cached answers (expired ones included until they are asked for).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.shards.len()
     }
 
     /// True when empty.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }

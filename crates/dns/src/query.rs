@@ -12,12 +12,14 @@ use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
 
 use crate::answer::{self, Ede};
 use crate::fetch::Answer;
+use crate::observer::{Observation, Outcome};
 use crate::packet_cache::{PacketKey, Reuse};
+use crate::shared::{Live, Shared};
 use crate::upstream::UpstreamError;
 use crate::wire::{self, FastQuery};
-use crate::{Live, Observation, Outcome, Shared};
 
 /// How the query arrived; UDP answers must fit the client's buffer.
+#[allow(unreachable_pub)] // re-exported by `fuzz`
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     /// UDP.
@@ -30,7 +32,7 @@ pub enum Transport {
 /// EDE 18 written straight into `out`, with no parse beyond the fast one, no task and no
 /// query slot. Returns whether `out` holds an answer (packets too short to answer and
 /// responses get none).
-pub fn refuse_outsider(
+pub(crate) fn refuse_outsider(
     shared: &Shared,
     listener: usize,
     packet: &[u8],
@@ -45,6 +47,18 @@ pub fn refuse_outsider(
     let live = shared.live.load();
     observe_refusal(&live, listener, client, qtype, Outcome::Refused, received);
     true
+}
+
+/// Counts a TCP connection from a client outside the listener's ACL, closed at accept, as
+/// [`refuse_outsider`] counts its UDP queries: refused, with no query type or name.
+pub(crate) fn count_refused_connection(
+    shared: &Shared,
+    listener: usize,
+    client: IpAddr,
+    received: Instant,
+) {
+    let live = shared.live.load();
+    observe_refusal(&live, listener, client, 0, Outcome::Refused, received);
 }
 
 /// Counts an answer given without a lookup: no name, no category.
@@ -77,7 +91,7 @@ fn observe_refusal(
 /// meta query types). Returns the answer's length in `out`. The caller has checked the
 /// ACL ([`refuse_outsider`]). `received` is when the batch holding the packet arrived
 /// (one clock read per batch).
-pub fn fast_answer(
+pub(crate) fn fast_answer(
     shared: &Shared,
     listener: usize,
     packet: &[u8],
@@ -178,7 +192,7 @@ const ANY_TTL: u32 = 3600;
 /// Answers one packet from a client the listener allows (the caller checks the ACL, on the
 /// UDP receiving thread or at TCP accept). `None` only for packets that must not be
 /// answered (responses, or fewer than 12 bytes: no id to answer to).
-pub async fn handle(
+pub(crate) async fn handle(
     shared: &Shared,
     listener: usize,
     packet: &[u8],
@@ -227,24 +241,16 @@ pub async fn handle(
         let mut m = answer::response(&req, ResponseCode::from(0, rcode as u8));
         answer::add_ede(&mut m, Ede::NotSupported, text);
         m
-    } else if let Some(m) = any_answer(
-        &live,
-        &req,
-        profile,
-        qname.as_deref().unwrap_or(""),
-        &mut facts,
-    ) {
-        m
     } else {
-        resolve_query(
-            shared,
-            &live,
-            &req,
-            profile,
-            qname.as_deref().unwrap_or(""),
-            &mut facts,
-        )
-        .await
+        // Decided once: ANY is answered here for allowed names, as any type for the rest.
+        let decision = live
+            .snapshot
+            .policy
+            .decide(profile, qname.as_deref().unwrap_or(""));
+        match any_answer(&live, &req, decision, &mut facts) {
+            Some(m) => m,
+            None => resolve_query(shared, &live, &req, profile, decision, &mut facts).await,
+        }
     };
     let bytes = answer::encode(&response, max_len).unwrap_or_else(|| {
         tracing::warn!(
@@ -305,8 +311,7 @@ pub async fn handle(
 fn any_answer(
     live: &Live,
     req: &Message,
-    profile: ProfileId,
-    qname: &str,
+    decision: Decision,
     facts: &mut Facts,
 ) -> Option<Message> {
     let query = &req.queries[0];
@@ -314,7 +319,6 @@ fn any_answer(
         return None;
     }
     let policy = &live.snapshot.policy;
-    let decision = policy.decide(profile, qname);
     facts.outcome = match decision {
         Decision::Allow(_) => Outcome::Allowed,
         Decision::Rewrite(_) => Outcome::Rewritten,
@@ -340,18 +344,17 @@ fn policy_name(name: &Name) -> String {
     out
 }
 
-/// Decides and answers a well-formed single question.
+/// Answers a well-formed single question the policy has decided on.
 async fn resolve_query(
     shared: &Shared,
     live: &Live,
     req: &Message,
     profile: ProfileId,
-    qname: &str,
+    decision: Decision,
     facts: &mut Facts,
 ) -> Message {
     let policy = &live.snapshot.policy;
     let query = &req.queries[0];
-    let decision = policy.decide(profile, qname);
     facts.category = decision.category(policy.index());
     facts.listed_labels = decision.listed_labels();
     let p = policy.profile(profile);
@@ -360,13 +363,13 @@ async fn resolve_query(
         Decision::Block(reason) => {
             facts.outcome = Outcome::Blocked;
             facts.reuse = block_reuse(p.block_ttl);
-            let (ede, text) = wire::block_text(policy, p, reason, version);
+            let (ede, text) = answer::block_text(policy, p, reason, version);
             answer::sinkhole(req, query, p, ede, &text)
         }
         Decision::Bypass(b) => {
             facts.outcome = Outcome::Blocked;
             facts.reuse = block_reuse(p.block_ttl);
-            let text = format!("{} (profile {})", wire::bypass_text(b), p.name);
+            let text = answer::bypass_text(p, b);
             answer::local_negative(req, query, b != Bypass::Ddr, p.block_ttl, &text)
         }
         Decision::Rewrite(target) => {
@@ -414,7 +417,7 @@ async fn resolve_query(
                                 facts.category = Decision::Block(reason).category(policy.index());
                                 // Decided by upstream data: kept no longer than it lives.
                                 facts.reuse = reuse.min(block_reuse(p.block_ttl));
-                                let (ede, text) = wire::block_text_via(
+                                let (ede, text) = answer::block_text_via(
                                     policy,
                                     p,
                                     reason,
@@ -477,7 +480,7 @@ fn upstream_failed(req: &Message, facts: &mut Facts, e: &UpstreamError) -> Messa
 
 /// Answers one packet on the full path, turning a panic into SERVFAIL with an EDE: the
 /// handler always answers.
-pub async fn handle_guarded(
+pub(crate) async fn handle_guarded(
     shared: &Shared,
     listener: usize,
     packet: &[u8],
@@ -505,56 +508,28 @@ fn servfail(req: &Message, why: &str) -> Message {
 #[allow(clippy::unwrap_used)] // tests fail loudly by design
 mod tests {
     use std::net::{IpAddr, Ipv4Addr};
-    use std::path::Path;
     use std::sync::Arc;
 
-    use hedge_lists::{Compiler, Index, Taxonomy};
-    use hedge_policy::{Policy, ProfileConfig};
-    use hickory_proto::op::Message;
-    use hickory_proto::rr::RData;
+    use hickory_proto::op::{Edns, Message, Query, ResponseCode};
+    use hickory_proto::rr::{Name, RData, RecordType};
 
     use super::{Transport, handle};
-    use crate::{Limits, Shared, Snapshot, UpstreamConfig, UpstreamMode};
+    use crate::answer::{self, decode_ede};
+    use crate::observer::{Observer, Outcome};
+    use crate::test_support::{Recorder, Seen, shared};
+
+    const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
     /// Found by the `packet_parse` fuzz target: hickory writes a label's leading `-`
     /// escaped (`\-bad`), so the full path asked the policy about another name than the
     /// fast path and let a listed name through over TCP.
     #[tokio::test]
     async fn full_path_decides_on_the_name_as_sent() {
-        let taxonomy = Taxonomy::builtin();
-        let compiled = Compiler::new(&taxonomy).finish(&mut |_| {}).unwrap();
-        let index = Arc::new(Index::from_bytes(compiled.bytes).unwrap());
-        let profile = ProfileConfig {
-            name: "p".into(),
-            block_domains: vec!["-bad.example".into()],
-            ..ProfileConfig::default()
-        };
-        let policy = Arc::new(Policy::new(index, vec![profile], Path::new(".")).unwrap());
-        let upstream = UpstreamConfig {
-            mode: UpstreamMode::Forward,
-            servers: vec![crate::ForwardServer {
-                address: Ipv4Addr::LOCALHOST.into(),
-                protocol: crate::ForwardProtocol::Udp,
-                port: Some(9),
-                tls_name: None,
-                path: None,
-                ca_file: None,
-            }],
-            timeout_ms: 100,
-            ..UpstreamConfig::default()
-        };
-        let snapshot = Snapshot {
-            policy,
-            listener_profiles: vec![0],
-            observer: None,
-        };
-        let allow = vec![vec!["127.0.0.0/8".parse().unwrap()]];
-        let shared = Shared::new(allow, &upstream, Limits::default(), snapshot).unwrap();
+        let shared = shared("127.0.0.0/8", &["-bad.example"], None);
         // hickory will not build a name with a leading `-`: the packet, by hand.
         let mut packet = vec![0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
         packet.extend_from_slice(b"\x04-bad\x07example\x00\x00\x01\x00\x01");
-        let client = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let reply = handle(&shared, 0, &packet, client, Transport::Tcp)
+        let reply = handle(&shared, 0, &packet, CLIENT, Transport::Tcp)
             .await
             .unwrap();
         let reply = Message::from_vec(&reply).unwrap();
@@ -564,6 +539,75 @@ mod tests {
             [RData::A(Ipv4Addr::UNSPECIFIED.into())],
             "{:?}",
             reply.metadata.response_code
+        );
+    }
+
+    /// ANY on the full path: the policy decides once, the HINFO of RFC 8482 for an allowed
+    /// name, the sinkhole of any type (NODATA with the block's SOA and EDE) for a blocked one,
+    /// counted as such. Nothing is asked upstream (there is none that answers).
+    #[tokio::test]
+    async fn any_gets_hinfo_when_allowed_and_the_sinkhole_when_blocked() {
+        let recorder = Arc::new(Recorder::default());
+        let observer: Arc<dyn Observer> = recorder.clone();
+        let shared = shared("127.0.0.0/8", &["blocked.example"], Some(observer));
+        let live = shared.live.load_full();
+        let policy = &live.snapshot.policy;
+        let ask = |name: &str| {
+            let mut req = Message::query();
+            req.metadata.id = 0x2a2a;
+            req.add_query(Query::query(
+                Name::from_ascii(name).unwrap(),
+                RecordType::ANY,
+            ));
+            req.edns = Some(Edns::new());
+            let packet = req.to_vec().unwrap();
+            let shared = &shared;
+            async move {
+                let reply = handle(shared, 0, &packet, CLIENT, Transport::Tcp).await;
+                Message::from_vec(&reply.unwrap()).unwrap()
+            }
+        };
+
+        let blocked = ask("www.Blocked.example.").await;
+        assert_eq!(blocked.metadata.response_code, ResponseCode::NoError);
+        assert!(blocked.answers.is_empty(), "{:?}", blocked.answers);
+        let owner = Name::from_ascii("www.Blocked.example.").unwrap();
+        assert_eq!(
+            blocked.authorities,
+            [answer::synthetic_soa(&owner, policy.profile(0).block_ttl)]
+        );
+        let text = format!(
+            "blocked: custom block list (profile p, index {})",
+            policy.index().version()
+        );
+        assert_eq!(decode_ede(&blocked), [(15, text)]);
+
+        let allowed = ask("ok.example.").await;
+        assert_eq!(allowed.metadata.response_code, ResponseCode::NoError);
+        let hinfo: Vec<_> = allowed.answers.iter().map(|r| r.data.clone()).collect();
+        assert!(
+            matches!(&hinfo[..], [RData::HINFO(h)] if &*h.cpu == b"RFC8482" && h.os.is_empty()),
+            "{hinfo:?}"
+        );
+
+        let decided = policy.decide(0, "www.blocked.example");
+        let seen = |outcome, category, qname: &str| Seen {
+            client: CLIENT,
+            qtype: 255,
+            outcome,
+            category,
+            qname: Some(qname.into()),
+        };
+        assert_eq!(
+            recorder.seen(),
+            [
+                seen(
+                    Outcome::Blocked,
+                    decided.category(policy.index()),
+                    "www.blocked.example"
+                ),
+                seen(Outcome::Allowed, None, "ok.example"),
+            ]
         );
     }
 }

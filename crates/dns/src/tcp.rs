@@ -11,12 +11,12 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::Shared;
-use crate::query::{Transport, handle_guarded};
+use crate::query::{Transport, count_refused_connection, handle_guarded};
+use crate::shared::Shared;
 use crate::tcp_slots::{Full, Slot, Slots};
 
 /// Binds a TCP listener to exactly `addr`.
-pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+pub(crate) fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if addr.is_ipv6() {
@@ -30,7 +30,7 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 /// Accepts connections until the task is aborted.
-pub async fn serve(listener_socket: TcpListener, shared: Arc<Shared>, listener: usize) {
+pub(crate) async fn serve(listener_socket: TcpListener, shared: Arc<Shared>, listener: usize) {
     let limits = &shared.limits;
     let slots = Slots::new(limits.tcp_connections, limits.tcp_per_client);
     loop {
@@ -42,9 +42,10 @@ pub async fn serve(listener_socket: TcpListener, shared: Arc<Shared>, listener: 
                 continue;
             }
         };
-        // Outside the ACL: closed before it costs a slot, a task or a read. Its UDP
-        // queries get REFUSED with EDE 18, which says why.
+        // Outside the ACL: closed before it costs a slot, a task or a read, and counted as
+        // one refusal. Its UDP queries get REFUSED with EDE 18, which says why.
         if !shared.listeners[listener].allows(peer.ip()) {
+            count_refused_connection(&shared, listener, peer.ip(), Instant::now());
             continue; // dropping the stream closes it
         }
         let slot = match slots.admit(peer.ip(), Instant::now()) {
@@ -184,5 +185,46 @@ async fn read_query(
             Ok(Err(_)) => Err(ReadEnd::Gone),
             Err(_) => Err(ReadEnd::Slow),
         },
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests fail loudly by design
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+    use crate::observer::{Observer, Outcome};
+    use crate::test_support::{Recorder, Seen, shared};
+
+    /// A connection from outside the ACL is closed at accept and counted as one refusal, as
+    /// each refused UDP query is.
+    #[tokio::test]
+    async fn connections_refused_at_accept_are_counted() {
+        let recorder = Arc::new(Recorder::default());
+        let observer: Arc<dyn Observer> = recorder.clone();
+        let shared = Arc::new(shared("127.0.0.2/32", &[], Some(observer)));
+        let socket = bind((Ipv4Addr::LOCALHOST, 0).into()).unwrap();
+        let addr = socket.local_addr().unwrap();
+        let server = tokio::spawn(serve(socket, shared, 0));
+
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let mut buf = [0u8; 1];
+        // Closed without a byte (a reset counts as closed too); the bound is against a hang.
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("the connection is closed at accept");
+        assert_eq!(read.unwrap_or(0), 0);
+        assert_eq!(
+            recorder.seen(),
+            [Seen {
+                client: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                qtype: 0,
+                outcome: Outcome::Refused,
+                category: None,
+                qname: None,
+            }]
+        );
+        server.abort();
     }
 }

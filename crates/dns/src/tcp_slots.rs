@@ -13,7 +13,7 @@ use std::time::Instant;
 use tokio::sync::Notify;
 
 /// The connection table of one listener address.
-pub struct Slots {
+pub(crate) struct Slots {
     table: Mutex<Table>,
     capacity: usize,
     per_client: usize,
@@ -39,7 +39,7 @@ struct Connection {
 
 /// Why a connection got no slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Full {
+pub(crate) enum Full {
     /// Every connection of this client is answering queries.
     Client,
     /// Every connection is answering queries.
@@ -48,7 +48,7 @@ pub enum Full {
 
 impl Slots {
     /// A table of `capacity` connections, at most `per_client` of them per client address.
-    pub fn new(capacity: usize, per_client: usize) -> Arc<Slots> {
+    pub(crate) fn new(capacity: usize, per_client: usize) -> Arc<Slots> {
         Arc::new(Slots {
             table: Mutex::new(Table::default()),
             capacity: capacity.max(1),
@@ -59,7 +59,7 @@ impl Slots {
     /// A slot for a new connection from `client`, closing the client's own connection idle
     /// longest when it is at its cap, or else the listener's when the table is full.
     /// Refused only when every candidate is answering queries.
-    pub fn admit(self: &Arc<Self>, client: IpAddr, now: Instant) -> Result<Slot, Full> {
+    pub(crate) fn admit(self: &Arc<Self>, client: IpAddr, now: Instant) -> Result<Slot, Full> {
         let client = canonical(client);
         let mut t = self.lock();
         let held = t.clients.get(&client).map_or(0, Vec::len);
@@ -138,7 +138,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 /// A connection's place in the table; dropping it frees the slot.
-pub struct Slot {
+pub(crate) struct Slot {
     slots: Arc<Slots>,
     id: u64,
     close: Arc<Notify>,
@@ -146,7 +146,7 @@ pub struct Slot {
 
 impl Slot {
     /// A query was read: the connection is busy until [`Slot::answered`].
-    pub fn query_read(&self) {
+    pub(crate) fn query_read(&self) {
         let mut guard = self.slots.lock();
         let t = &mut *guard;
         if let Some(c) = t.connections.get_mut(&self.id) {
@@ -159,7 +159,7 @@ impl Slot {
 
     /// A query was answered (or needs no answer); with none left, the connection is idle
     /// from `now`.
-    pub fn answered(&self, now: Instant) {
+    pub(crate) fn answered(&self, now: Instant) {
         let mut guard = self.slots.lock();
         let t = &mut *guard;
         if let Some(c) = t.connections.get_mut(&self.id)
@@ -174,19 +174,19 @@ impl Slot {
     }
 
     /// Whether a query of this connection is being answered.
-    pub fn busy(&self) -> bool {
+    pub(crate) fn busy(&self) -> bool {
         let t = self.slots.lock();
         t.connections.get(&self.id).is_some_and(|c| c.busy > 0)
     }
 
     /// Tells the connection to close (its answers cannot be written).
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.close.notify_one();
     }
 
     /// Resolves when the connection has been told to close: another needed its slot, or
     /// [`Slot::close`].
-    pub async fn closed(&self) {
+    pub(crate) async fn closed(&self) {
         self.close.notified().await;
     }
 }

@@ -20,14 +20,14 @@ use socket2::SockRef;
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 
-use crate::Shared;
 use crate::answer;
 use crate::mmsg::Batch;
 use crate::query::{Transport, fast_answer, handle_guarded, refuse_outsider};
+use crate::shared::Shared;
 
 /// Binds a blocking UDP socket to exactly `addr` (never a wildcard: replies must leave from
 /// the address the client asked), with a large receive buffer for bursts.
-pub fn bind(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
+pub(crate) fn bind(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
@@ -39,7 +39,7 @@ pub fn bind(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
 }
 
 /// A running UDP listener; dropping it ends its thread.
-pub struct UdpListener {
+pub(crate) struct UdpListener {
     socket: Arc<std::net::UdpSocket>,
     stopping: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -48,7 +48,7 @@ pub struct UdpListener {
 impl UdpListener {
     /// Starts serving `socket` for listener `listener`; queries the fast path cannot answer
     /// run as tasks on `runtime`.
-    pub fn start(
+    pub(crate) fn start(
         socket: std::net::UdpSocket,
         shared: Arc<Shared>,
         listener: usize,

@@ -17,8 +17,8 @@ use hickory_resolver::lookup::Lookup;
 use hickory_resolver::net::NetError;
 use hickory_resolver::recursor::{Recursor, RecursorOptions};
 
-use crate::DnsError;
 use crate::config::{ForwardProtocol, UpstreamConfig, UpstreamMode};
+use crate::error::DnsError;
 use crate::upstream_socket::Runtime;
 use crate::upstream_tls::{self, TlsFailures};
 
@@ -32,7 +32,7 @@ const RECURSOR_CACHE: u64 = 256;
 const MAX_CHAIN: usize = 8;
 
 /// The IANA root servers (a, b, …, m), IPv4 and IPv6 — used when no hints file is given.
-pub const ROOT_HINTS: &[&str] = &[
+const ROOT_HINTS: &[&str] = &[
     "198.41.0.4",
     "2001:503:ba3e::2:30",
     "170.247.170.2",
@@ -76,7 +76,7 @@ pub struct Resolved {
 impl Resolved {
     /// NXDOMAIN or NODATA for `rtype`, maybe after a CNAME chain: no record of the asked
     /// type.
-    pub fn is_negative(&self, rtype: RecordType) -> bool {
+    pub(crate) fn is_negative(&self, rtype: RecordType) -> bool {
         self.answers.is_empty()
             || rtype != RecordType::CNAME
                 && self
@@ -99,7 +99,7 @@ pub enum UpstreamError {
 
 impl UpstreamError {
     /// `timeout` or `error`, for metrics labels.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             UpstreamError::Timeout(_) => "timeout",
             UpstreamError::Failed(_) => "error",
@@ -108,7 +108,10 @@ impl UpstreamError {
 }
 
 /// The configured upstream.
-pub enum Upstream {
+pub struct Upstream(Via);
+
+/// How the upstream answers.
+enum Via {
     /// Full recursion.
     Recursive(Box<Recursor<Runtime>>),
     /// Forwarding.
@@ -116,7 +119,7 @@ pub enum Upstream {
 }
 
 /// hickory's forwarding resolver, with the certificate refusals of its DoT/DoH servers.
-pub struct Forwarder {
+struct Forwarder {
     resolver: Resolver<Runtime>,
     tls_failures: Arc<TlsFailures>,
 }
@@ -124,7 +127,7 @@ pub struct Forwarder {
 impl Forwarder {
     /// Looks `name` up. hickory reports a refused server certificate as "no connections
     /// available"; a failure during which a certificate was refused says so instead.
-    pub async fn lookup(&self, name: Name, rtype: RecordType) -> Result<Lookup, NetError> {
+    async fn lookup(&self, name: Name, rtype: RecordType) -> Result<Lookup, NetError> {
         let started = Instant::now();
         let result = self.resolver.lookup(name, rtype).await;
         match result {
@@ -166,7 +169,7 @@ impl Upstream {
                 let recursor = Recursor::with_options(&roots, options, provider).map_err(|e| {
                     DnsError::Config(format!("upstream: cannot start the recursor: {e}"))
                 })?;
-                Ok(Upstream::Recursive(Box::new(recursor)))
+                Ok(Upstream(Via::Recursive(Box::new(recursor))))
             }
             UpstreamMode::Forward => {
                 let mut servers = Vec::new();
@@ -218,16 +221,16 @@ impl Upstream {
                 .map_err(|e| {
                     DnsError::Config(format!("upstream: cannot start the forwarder: {e}"))
                 })?;
-                Ok(Upstream::Forward(Box::new(Forwarder {
+                Ok(Upstream(Via::Forward(Box::new(Forwarder {
                     resolver,
                     tls_failures,
-                })))
+                }))))
             }
         }
     }
 
     /// Resolves `name`/`rtype`, following and keeping CNAME chains that end negatively. A
-    /// negative answer's SOA carries the answer's lifetime (see [`negative_soa_ttl`]).
+    /// negative answer's SOA carries the answer's lifetime (see `negative_soa_ttl`).
     pub async fn resolve(&self, name: &Name, rtype: RecordType) -> Result<Resolved, UpstreamError> {
         let resolved = self.resolve_chain(name, rtype).await?;
         Ok(negative_soa_ttl(resolved, rtype))
@@ -307,8 +310,8 @@ impl Upstream {
         let to_soa = |soa: Option<Box<Record<hickory_proto::rr::rdata::SOA>>>| {
             soa.map(|s| Record::from_rdata(s.name.clone(), s.ttl, RData::SOA(s.data.clone())))
         };
-        match self {
-            Upstream::Recursive(r) => match r
+        match &self.0 {
+            Via::Recursive(r) => match r
                 .resolve(Query::query(name.clone(), rtype), Instant::now(), false)
                 .await
             {
@@ -322,7 +325,7 @@ impl Upstream {
                 }
                 Err(e) => Err(UpstreamError::Failed(e.to_string())),
             },
-            Upstream::Forward(r) => match r.lookup(name.clone(), rtype).await {
+            Via::Forward(r) => match r.lookup(name.clone(), rtype).await {
                 Ok(lookup) => Ok(Ok(lookup.message().clone())),
                 Err(e) if e.is_nx_domain() || e.is_no_records_found() => {
                     let nx = e.is_nx_domain();

@@ -23,7 +23,7 @@ use tokio::io::{Interest, ReadBuf};
 
 /// [`TokioRuntimeProvider`] with [`UpstreamUdp`] sockets.
 #[derive(Clone, Default)]
-pub struct Runtime(TokioRuntimeProvider);
+pub(crate) struct Runtime(TokioRuntimeProvider);
 
 impl RuntimeProvider for Runtime {
     type Handle = TokioHandle;
@@ -62,7 +62,7 @@ impl RuntimeProvider for Runtime {
 
 /// A connected UDP socket whose receive fails as soon as the kernel reports an error on it
 /// (ICMP port or host unreachable), instead of waiting for data that will never come.
-pub struct UpstreamUdp {
+pub(crate) struct UpstreamUdp {
     socket: Arc<tokio::net::UdpSocket>,
     /// Resolves when the socket has an error pending; None once it has fired (each socket
     /// carries one query, so one report is all it waits for).

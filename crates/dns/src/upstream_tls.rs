@@ -25,8 +25,8 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 
-use crate::DnsError;
 use crate::config::{ForwardProtocol, ForwardServer};
+use crate::error::DnsError;
 
 /// Largest `ca_file` read: a full public CA bundle is about 250 kB.
 const MAX_CA_FILE: u64 = 4 << 20;

@@ -7,15 +7,15 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use hedge_policy::{BlockAction, BlockReason, Bypass, Decision, Policy, Profile, ProfileId};
+use hedge_policy::{BlockAction, Bypass, Decision, Policy, Profile, ProfileId};
 
-use crate::Outcome;
-use crate::answer::{EDE_OPTION, EDNS_PAYLOAD, Ede};
+use crate::answer::{EDE_OPTION, EDNS_PAYLOAD, Ede, block_text, bypass_text, write_header_only};
+use crate::observer::Outcome;
 
 /// A query the fast path understands: one question, class IN, standard opcode, at most an
 /// OPT record, no trailing bytes.
 #[derive(Debug, Clone, Copy)]
-pub struct FastQuery<'p> {
+pub(crate) struct FastQuery<'p> {
     /// The whole packet.
     pub packet: &'p [u8],
     /// End of the question's name (the type follows).
@@ -32,7 +32,7 @@ pub struct FastQuery<'p> {
 
 impl<'p> FastQuery<'p> {
     /// Parses `packet`, or None when the full path must handle it.
-    pub fn parse(packet: &'p [u8]) -> Option<FastQuery<'p>> {
+    pub(crate) fn parse(packet: &'p [u8]) -> Option<FastQuery<'p>> {
         if packet.len() < 17 {
             return None;
         }
@@ -100,7 +100,7 @@ impl<'p> FastQuery<'p> {
 
     /// The name in presentation form, lower case, no trailing dot, written into `buf`.
     /// None for names with bytes that cannot appear in a host name (full path).
-    pub fn name<'b>(&self, buf: &'b mut [u8; 256]) -> Option<&'b str> {
+    pub(crate) fn name<'b>(&self, buf: &'b mut [u8; 256]) -> Option<&'b str> {
         let mut n = 0;
         let mut i = 12;
         while i < self.name_end - 1 {
@@ -123,7 +123,7 @@ impl<'p> FastQuery<'p> {
     }
 
     /// The largest answer this client takes over UDP.
-    pub fn max_udp(&self) -> usize {
+    pub(crate) fn max_udp(&self) -> usize {
         self.edns
             .map_or(512, |(p, _)| usize::from(p.clamp(512, EDNS_PAYLOAD)))
     }
@@ -157,7 +157,7 @@ pub(crate) fn patch(q: &FastQuery<'_>, out: &mut [u8]) {
 /// the same answers as [`crate::answer::sinkhole`] and [`crate::answer::local_negative`].
 /// Returns the outcome to count and the answer's lifetime in the packet cache: the block's
 /// TTL (re-deciding is cheap; 0 keeps it out of the cache).
-pub fn write_block(
+pub(crate) fn write_block(
     q: &FastQuery<'_>,
     policy: &Policy,
     profile: ProfileId,
@@ -176,7 +176,7 @@ pub fn write_block(
             }
         }
         Decision::Bypass(b) => {
-            let text = format!("{} (profile {})", bypass_text(b), p.name);
+            let text = bypass_text(p, b);
             (
                 if b == Bypass::Ddr { 0 } else { 3 },
                 false,
@@ -255,16 +255,16 @@ fn push_opt(out: &mut Vec<u8>, rcode_high: u8, ede: Ede, text: &str) {
 }
 
 /// RCODE 16 (RFC 6891), for a query of an EDNS version hedge does not speak.
-pub const BADVERS: u16 = 16;
+pub(crate) const BADVERS: u16 = 16;
 
 /// What a client outside the listener's `allow` subnets is told.
-pub const PROHIBITED_TEXT: &str = "this network is not allowed to use this resolver";
+pub(crate) const PROHIBITED_TEXT: &str = "this network is not allowed to use this resolver";
 
 /// The answer to a query type hedge never resolves: zone transfers are REFUSED (as by any
 /// resolver), other meta types (RFC 6895: OPT, TKEY, TSIG, MAILA, MAILB, the unassigned
 /// 128-248) and the reserved type 0 are NOTIMP; both with EDE 21 (Not Supported). ANY is
 /// not among them (see `query::any_answer`).
-pub fn meta_type_answer(qtype: u16) -> Option<(u16, &'static str)> {
+pub(crate) fn meta_type_answer(qtype: u16) -> Option<(u16, &'static str)> {
     match qtype {
         251 | 252 => Some((5, "zone transfers are not served by this resolver")),
         0 | 41 | 128..=254 => Some((4, "this query type is not supported")),
@@ -274,7 +274,7 @@ pub fn meta_type_answer(qtype: u16) -> Option<(u16, &'static str)> {
 
 /// The answers the fast path gives without a lookup, in the order the full path checks
 /// them: BADVERS for an EDNS version other than 0, then meta query types.
-pub fn write_refusal(q: &FastQuery<'_>, out: &mut Vec<u8>) -> Option<u16> {
+pub(crate) fn write_refusal(q: &FastQuery<'_>, out: &mut Vec<u8>) -> Option<u16> {
     let (rcode, ede, text) = if q.edns_version != 0 {
         (BADVERS, Ede::Other, "only EDNS version 0 is supported")
     } else {
@@ -288,7 +288,7 @@ pub fn write_refusal(q: &FastQuery<'_>, out: &mut Vec<u8>) -> Option<u16> {
 /// Writes an answer of the question alone with `rcode` and, when the query has EDNS, an
 /// OPT record with the EDE (and an extended rcode's high bits). Never allocates: the
 /// reply buffers hold 1232 bytes, more than a question and an OPT record.
-pub fn write_rcode(q: &FastQuery<'_>, rcode: u16, ede: Ede, text: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_rcode(q: &FastQuery<'_>, rcode: u16, ede: Ede, text: &str, out: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(&q.packet[..2]);
     out.push(0x80 | (q.packet[2] & 0x01)); // QR, opcode 0, RD copied
@@ -302,25 +302,10 @@ pub fn write_rcode(q: &FastQuery<'_>, rcode: u16, ede: Ede, text: &str, out: &mu
     }
 }
 
-/// Writes a header-only answer with `rcode` for a packet that may not parse: its id,
-/// opcode and RD echoed. False for packets that get no answer (shorter than a header,
-/// or responses).
-pub fn write_header_only(packet: &[u8], rcode: u8, out: &mut Vec<u8>) -> bool {
-    if packet.len() < 12 || packet[2] & 0x80 != 0 {
-        return false;
-    }
-    out.clear();
-    out.extend_from_slice(&packet[..2]);
-    out.push(0x80 | (packet[2] & 0x79)); // QR, opcode, RD
-    out.push(0x80 | (rcode & 0x0f)); // RA
-    out.extend_from_slice(&[0; 8]);
-    true
-}
-
 /// The answer to a client outside the listener's ACL, written on the receiving thread:
 /// REFUSED with EDE 18 for a query the fast parser reads, a header-only REFUSED for
 /// anything else. False when the packet gets no answer.
-pub fn write_prohibited(packet: &[u8], out: &mut Vec<u8>) -> bool {
+pub(crate) fn write_prohibited(packet: &[u8], out: &mut Vec<u8>) -> bool {
     match FastQuery::parse(packet) {
         Some(q) => {
             write_rcode(&q, 5, Ede::Prohibited, PROHIBITED_TEXT, out);
@@ -352,60 +337,6 @@ fn sinkhole_addresses(p: &Profile, qtype: u16) -> impl Iterator<Item = IpAddr> +
         .copied()
         .filter(move |ip| p.action != BlockAction::Null && Some(ip.is_ipv4()) == v4);
     null.into_iter().chain(redirect)
-}
-
-/// The EDE code and text of a block: category path, profile, index version.
-pub fn block_text(
-    policy: &Policy,
-    p: &Profile,
-    reason: BlockReason,
-    version: &str,
-) -> (Ede, String) {
-    block_text_via(policy, p, reason, version, None)
-}
-
-/// [`block_text`] for a block found on a CNAME target.
-pub fn block_text_via(
-    policy: &Policy,
-    p: &Profile,
-    reason: BlockReason,
-    version: &str,
-    via: Option<&str>,
-) -> (Ede, String) {
-    let via = via.map(|t| format!(" via CNAME {t}")).unwrap_or_default();
-    match reason {
-        BlockReason::Category(c, _, _) => (
-            Ede::Blocked,
-            format!(
-                "blocked: {}{via} (profile {}, index {version})",
-                policy.index().taxonomy().id(c),
-                p.name
-            ),
-        ),
-        BlockReason::CustomBlock(_) => (
-            Ede::Blocked,
-            format!(
-                "blocked: custom block list{via} (profile {}, index {version})",
-                p.name
-            ),
-        ),
-        BlockReason::NotInGarden => (
-            Ede::Filtered,
-            format!(
-                "not in the walled garden (profile {}, index {version})",
-                p.name
-            ),
-        ),
-    }
-}
-
-/// The EDE text of a bypass control.
-pub fn bypass_text(b: Bypass) -> &'static str {
-    match b {
-        Bypass::DohCanary => "blocked: Firefox DoH canary, encrypted DNS would bypass the filter",
-        Bypass::PrivateRelay => "blocked: iCloud Private Relay would bypass the filter",
-        Bypass::Ddr => "blocked: encrypted resolver discovery (DDR) would bypass the filter",
-    }
 }
 
 #[cfg(test)]
@@ -517,11 +448,12 @@ mod tests {
                     let p = policy.profile(profile);
                     let slow = match decision {
                         Decision::Block(r) => {
-                            let (ede, text) = block_text(&policy, p, r, policy.index().version());
+                            let (ede, text) =
+                                answer::block_text(&policy, p, r, policy.index().version());
                             answer::sinkhole(&req, &req.queries[0], p, ede, &text)
                         }
                         Decision::Bypass(b) => {
-                            let text = format!("{} (profile {})", bypass_text(b), p.name);
+                            let text = answer::bypass_text(p, b);
                             answer::local_negative(
                                 &req,
                                 &req.queries[0],

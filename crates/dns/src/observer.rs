@@ -1,0 +1,63 @@
+//! What the server tells the outside about each answered query: the vocabulary of counting.
+//! Statistics and metrics implement [`Observer`] outside this crate.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use hedge_lists::CategoryIdx;
+use hedge_policy::{Policy, ProfileId};
+
+/// What happened to a query, for counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Resolved and answered.
+    Allowed,
+    /// Sinkholed (categories, custom lists, walled garden, bypass controls).
+    Blocked,
+    /// SafeSearch / restricted-mode rewrite.
+    Rewritten,
+    /// REFUSED (ACL, unsupported class), or a TCP connection closed at accept by the ACL.
+    Refused,
+    /// SERVFAIL (upstream failure, internal error) or FORMERR/NOTIMP.
+    Servfail,
+}
+
+/// One answered query, as an [`Observer`] sees it.
+#[derive(Debug, Clone)]
+pub struct Observation<'a> {
+    /// The client's address: only for the opt-in raw query log; statistics never keep it.
+    pub client: IpAddr,
+    /// The query type (0 when the packet had no usable question, or for a TCP connection
+    /// refused at accept).
+    pub qtype: u16,
+    /// The listener's profile.
+    pub profile: ProfileId,
+    /// The category it was blocked for, or its first category when listed and allowed; for
+    /// a block no category explains, the rule's label (an index into
+    /// [`Policy::count_labels`], past the taxonomy's categories).
+    pub category: Option<CategoryIdx>,
+    /// What happened.
+    pub outcome: Outcome,
+    /// The query name, lower case, no trailing dot (None when the packet had no usable question).
+    pub qname: Option<&'a str>,
+    /// The domain a block is counted under: the listed name for a category block (random
+    /// subdomains of a listed site count as the site), else the query name.
+    pub domain: Option<&'a str>,
+    /// Answered from the response cache.
+    pub cache_hit: bool,
+    /// Why upstream resolution failed, if it did: `timeout` or `error`.
+    pub upstream_error: Option<&'static str>,
+}
+
+/// Receives every answered query (statistics, metrics). Called on the query path: keep it cheap.
+pub trait Observer: Send + Sync {
+    /// One query was answered; it arrived at `received` (an observer that records latency
+    /// reads the clock itself, so one that does not costs no clock read).
+    fn observe(&self, policy: &Policy, observation: &Observation<'_>, received: Instant);
+
+    /// Whether [`Observation::qname`] is wanted for queries that were not blocked (a raw
+    /// query log). When false, the fast path skips writing out the names of cached answers.
+    fn wants_every_name(&self) -> bool {
+        true
+    }
+}

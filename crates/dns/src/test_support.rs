@@ -1,0 +1,86 @@
+//! For the unit tests: a server's shared state around a policy that blocks given names,
+//! forwarding to a port where nothing answers, and an observer that records what it is told.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use hedge_lists::{CategoryIdx, Compiler, Index, Taxonomy};
+use hedge_policy::{Policy, ProfileConfig};
+
+use crate::config::{ForwardProtocol, ForwardServer, Limits, UpstreamConfig, UpstreamMode};
+use crate::observer::{Observation, Observer, Outcome};
+use crate::shared::{Shared, Snapshot};
+
+/// One listener, profile `p` blocking `block_domains`, open to `allow`; upstream is the
+/// discard port on loopback, so nothing is ever resolved.
+pub(crate) fn shared(
+    allow: &str,
+    block_domains: &[&str],
+    observer: Option<Arc<dyn Observer>>,
+) -> Shared {
+    let taxonomy = Taxonomy::builtin();
+    let compiled = Compiler::new(&taxonomy).finish(&mut |_| {}).unwrap();
+    let index = Arc::new(Index::from_bytes(compiled.bytes).unwrap());
+    let profile = ProfileConfig {
+        name: "p".into(),
+        block_domains: block_domains.iter().map(|d| d.to_string()).collect(),
+        ..ProfileConfig::default()
+    };
+    let policy = Arc::new(Policy::new(index, vec![profile], Path::new(".")).unwrap());
+    let upstream = UpstreamConfig {
+        mode: UpstreamMode::Forward,
+        servers: vec![ForwardServer {
+            address: Ipv4Addr::LOCALHOST.into(),
+            protocol: ForwardProtocol::Udp,
+            port: Some(9),
+            tls_name: None,
+            path: None,
+            ca_file: None,
+        }],
+        timeout_ms: 100,
+        ..UpstreamConfig::default()
+    };
+    let snapshot = Snapshot {
+        policy,
+        listener_profiles: vec![0],
+        observer,
+    };
+    let allow = vec![vec![allow.parse().unwrap()]];
+    Shared::new(allow, &upstream, Limits::default(), snapshot).unwrap()
+}
+
+/// What an [`Observer`] was told about one query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Seen {
+    pub(crate) client: IpAddr,
+    pub(crate) qtype: u16,
+    pub(crate) outcome: Outcome,
+    pub(crate) category: Option<CategoryIdx>,
+    pub(crate) qname: Option<String>,
+}
+
+/// An observer that keeps every observation.
+#[derive(Default)]
+pub(crate) struct Recorder(Mutex<Vec<Seen>>);
+
+impl Recorder {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl Observer for Recorder {
+    fn observe(&self, _policy: &Policy, o: &Observation<'_>, _received: Instant) {
+        self.0.lock().unwrap().push(Seen {
+            client: o.client,
+            qtype: o.qtype,
+            outcome: o.outcome,
+            category: o.category,
+            qname: o.qname.map(str::to_owned),
+        });
+    }
+}

@@ -1,8 +1,8 @@
 //! Batched UDP receive and send (`recvmmsg`/`sendmmsg`, Linux): one system call moves up
 //! to [`BATCH`] datagrams, which is most of a small query's cost on loopback.
 //!
-//! hedge's one unsafe module on the query path (elsewhere only single calls are: mapping
-//! the index file, `malloc_trim`): the kernel is handed pointers into buffers owned by
+//! hedge's one unsafe module on the query path (elsewhere in the server only one call is:
+//! `malloc_trim`): the kernel is handed pointers into buffers owned by
 //! [`Batch`], which outlive each call and are not touched while it runs.
 #![allow(unsafe_code)]
 

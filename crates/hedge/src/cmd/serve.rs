@@ -70,7 +70,7 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
         );
     }
     // The server holds the snapshot now; keeping this copy would keep the first index
-    // mapped (and its pages resident) after every later reload.
+    // resident after every later reload.
     drop(checked);
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;

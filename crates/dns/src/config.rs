@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use crate::DnsError;
+use crate::error::DnsError;
 
 /// One DNS listener: a profile served on some addresses to some subnets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,61 +91,6 @@ impl Default for UpstreamConfig {
             cache_size: default_cache_size(),
             serve_stale_secs: default_stale_secs(),
         }
-    }
-}
-
-impl UpstreamConfig {
-    /// Checks every upstream setting: the one place that does, for `check-config`, `serve`,
-    /// a reload and [`crate::Upstream::new`]. Reads the root hints and CA files (paths as
-    /// given: the caller makes them absolute), starts nothing. Returns warnings that do not
-    /// stop hedge.
-    pub fn validate(&self) -> Result<Vec<String>, DnsError> {
-        let mut notices = Vec::new();
-        match self.mode {
-            UpstreamMode::Forward if self.servers.is_empty() => {
-                return Err(DnsError::Config(
-                    "key `upstream.servers`: mode = \"forward\" needs at least one server".into(),
-                ));
-            }
-            UpstreamMode::Recursive if !self.servers.is_empty() => notices.push(
-                "upstream.servers is set but mode is \"recursive\": the servers are not used"
-                    .into(),
-            ),
-            _ => {}
-        }
-        if let Some(path) = &self.root_hints
-            && !path.is_file()
-        {
-            return Err(DnsError::Config(format!(
-                "key `upstream.root_hints`: {} does not exist",
-                path.display()
-            )));
-        }
-        match self.mode {
-            UpstreamMode::Recursive => {
-                crate::upstream::root_hints(self)?;
-            }
-            UpstreamMode::Forward => {
-                for s in &self.servers {
-                    if s.protocol.is_encrypted() {
-                        s.tls_name()?;
-                    }
-                }
-                crate::upstream_tls::validate(&self.servers)?;
-            }
-        }
-        if self.timeout_ms == 0 || self.timeout_ms > 60_000 {
-            return Err(DnsError::Config(
-                "key `upstream.timeout_ms`: use a value between 1 and 60000".into(),
-            ));
-        }
-        if !(1..=300).contains(&self.failure_cache_secs) {
-            return Err(DnsError::Config(
-                "key `upstream.failure_cache_secs`: use a value between 1 and 300 (RFC 9520)"
-                    .into(),
-            ));
-        }
-        Ok(notices)
     }
 }
 

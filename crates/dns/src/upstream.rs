@@ -22,6 +22,62 @@ use crate::error::DnsError;
 use crate::upstream_socket::Runtime;
 use crate::upstream_tls::{self, TlsFailures};
 
+impl UpstreamConfig {
+    /// Checks every upstream setting: the one place that does, for `check-config`, `serve`,
+    /// a reload and [`Upstream::new`]. It lives here, not in `config`, because it needs the
+    /// resolver's own readers (root hints, CA files); `config` stays plain data. Reads the root hints and CA files (paths as
+    /// given: the caller makes them absolute), starts nothing. Returns warnings that do not
+    /// stop hedge.
+    pub fn validate(&self) -> Result<Vec<String>, DnsError> {
+        let mut notices = Vec::new();
+        match self.mode {
+            UpstreamMode::Forward if self.servers.is_empty() => {
+                return Err(DnsError::Config(
+                    "key `upstream.servers`: mode = \"forward\" needs at least one server".into(),
+                ));
+            }
+            UpstreamMode::Recursive if !self.servers.is_empty() => notices.push(
+                "upstream.servers is set but mode is \"recursive\": the servers are not used"
+                    .into(),
+            ),
+            _ => {}
+        }
+        if let Some(path) = &self.root_hints
+            && !path.is_file()
+        {
+            return Err(DnsError::Config(format!(
+                "key `upstream.root_hints`: {} does not exist",
+                path.display()
+            )));
+        }
+        match self.mode {
+            UpstreamMode::Recursive => {
+                root_hints(self)?;
+            }
+            UpstreamMode::Forward => {
+                for s in &self.servers {
+                    if s.protocol.is_encrypted() {
+                        s.tls_name()?;
+                    }
+                }
+                upstream_tls::validate(&self.servers)?;
+            }
+        }
+        if self.timeout_ms == 0 || self.timeout_ms > 60_000 {
+            return Err(DnsError::Config(
+                "key `upstream.timeout_ms`: use a value between 1 and 60000".into(),
+            ));
+        }
+        if !(1..=300).contains(&self.failure_cache_secs) {
+            return Err(DnsError::Config(
+                "key `upstream.failure_cache_secs`: use a value between 1 and 300 (RFC 9520)"
+                    .into(),
+            ));
+        }
+        Ok(notices)
+    }
+}
+
 /// Entries in the recursor's own response cache (hickory's default is a million). Its
 /// zone cuts live in a separate name-server cache; this one holds NS answers and glue
 /// (kept by moka's frequency-based admission) and copies of answers hedge caches itself.

@@ -74,6 +74,7 @@ pub fn run(args: UpdateArgs) -> anyhow::Result<ExitCode> {
 
     let inputs = inputs_digest(&args, &manifest)?;
     if fresh.is_empty() && out.exists() && state.inputs.as_deref() == Some(inputs.as_str()) {
+        cache.commit()?;
         println!(
             "unchanged: no source changed upstream; {} stays as it is",
             out.display()

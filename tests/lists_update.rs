@@ -710,3 +710,117 @@ fn a_redirect_to_another_scheme_is_refused() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(fx.lookup("moved.example").contains("gambling"));
 }
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn on_a_fresh_clone_compile_names_the_url_and_lists_update() {
+    // The repository manifest away from the data snapshot its `path`s point at.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = dir.path().join("sources.toml");
+    std::fs::copy(repo().join("lists/sources.toml"), &manifest).expect("copy manifest");
+    let o = Command::new(hedge_bin())
+        .args(["lists", "compile", "--sources"])
+        .arg(&manifest)
+        .arg("--out")
+        .arg(dir.path().join("hedge.hidx"))
+        .output()
+        .expect("run hedge");
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("source `ut1` has no local copy at ")
+            && t.contains(
+                "shared/data/ut1: run `hedge lists update` to download \
+                 https://dsi.ut-capitole.fr/blacklists/download/blacklists.tar.gz"
+            ),
+        "{t}"
+    );
+    assert!(!dir.path().join("hedge.hidx").exists());
+}
+
+#[test]
+fn download_keys_are_checked_when_the_manifest_is_read() {
+    let fx = Fixture::new();
+    let cases = [
+        (
+            "url = \"https://example.org/lists/\"\n[source.categories]\nads = [\"productivity/advertisements\"]",
+            "write `{list}` in `url`",
+        ),
+        (
+            "url = \"https://example.org/a.txt\"\nsha256 = \"abc\"\ncategory = [\"gambling\"]",
+            "`sha256` \"abc\" is not 64 hex digits",
+        ),
+        (
+            "url = \"ftp://example.org/a.txt\"\ncategory = [\"gambling\"]",
+            "must start with https://",
+        ),
+    ];
+    for (keys, needle) in cases {
+        let manifest = format!("[[source]]\nname = \"x\"\nformat = \"hosts\"\n{keys}\n");
+        std::fs::write(fx.path("bad.toml"), manifest).expect("manifest");
+        let o = Command::new(hedge_bin())
+            .args(["lists", "update", "--sources"])
+            .arg(fx.path("bad.toml"))
+            .arg("--out")
+            .arg(fx.index())
+            .output()
+            .expect("run hedge");
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{t}");
+        assert!(t.contains("bad.toml: source `x`:") && t.contains(needle), "{t}");
+        assert!(fx.server.seen().is_empty(), "nothing is downloaded");
+    }
+}
+
+/// `Key=value` lines of a systemd unit, comments and continuations left out.
+fn unit_keys(path: &str) -> Vec<(String, String)> {
+    std::fs::read_to_string(repo().join(path))
+        .expect("unit file")
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| !k.starts_with('#') && !k.starts_with(' '))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn the_update_unit_is_hardened_like_the_server_and_runs_daily() {
+    let server = unit_keys("deploy/hedge.service");
+    let update = unit_keys("deploy/hedge-lists.service");
+    // What hedge.service needs and the update does not: port 53, a resolver's limits.
+    let server_only = [
+        "AmbientCapabilities",
+        "CapabilityBoundingSet",
+        "ExecStartPre",
+        "ExecStart",
+        "ExecReload",
+        "Restart",
+        "RestartSec",
+        "Type",
+        "LimitNOFILE",
+        "MemoryMax",
+        "Description",
+        "Documentation",
+        "WantedBy",
+    ];
+    for (key, value) in &server {
+        if server_only.contains(&key.as_str()) {
+            continue;
+        }
+        assert!(
+            update.contains(&(key.clone(), value.clone())),
+            "deploy/hedge-lists.service lacks {key}={value}"
+        );
+    }
+    assert!(update.contains(&("CapabilityBoundingSet".into(), String::new())));
+    assert!(update.contains(&("User".into(), "hedge".into())));
+    let exec = std::fs::read_to_string(repo().join("deploy/hedge-lists.service"))
+        .expect("unit");
+    assert!(exec.contains("ExecStart=/usr/local/bin/hedge lists update --sources"));
+    let timer = unit_keys("deploy/hedge-lists.timer");
+    assert!(timer.contains(&("OnCalendar".into(), "daily".into())));
+    assert!(timer.iter().any(|(k, _)| k == "RandomizedDelaySec"));
+}

@@ -46,7 +46,7 @@ pub enum Error {
     /// A source names a `url` but has no local copy yet.
     #[error(
         "source `{source_name}` has no local copy at {}: run `hedge lists update` to download \
-         {url} and compile it, or download {url} yourself and point `path` at the copy",
+         {url} and compile it, or point `path` at a copy of it",
         path.display()
     )]
     NotFetched {

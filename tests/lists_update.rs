@@ -174,7 +174,10 @@ fn serve(mut stream: TcpStream, routes: &Mutex<HashMap<String, Route>>, seen: &M
             *code,
             [head(*code, "Content-Length: 5\r\n"), b"oops\n".to_vec()].concat(),
         ),
-        Route::Redirect(to) => (302, head(302, &format!("Location: {to}\r\nContent-Length: 0\r\n"))),
+        Route::Redirect(to) => (
+            302,
+            head(302, &format!("Location: {to}\r\nContent-Length: 0\r\n")),
+        ),
         Route::Declared(n) => (200, head(200, &format!("Content-Length: {n}\r\n"))),
         Route::Endless | Route::Stall | Route::Trickle => (200, head(200, "")),
         Route::FailFirst { .. } => unreachable!("resolved above"),
@@ -197,7 +200,7 @@ fn serve(mut stream: TcpStream, routes: &Mutex<HashMap<String, Route>>, seen: &M
             let _ = stream.write_all(b"stall.example\n");
             // Silence until the client gives up (it closes the socket) or ENDLESS passes.
             let mut buf = [0u8; 16];
-            while started.elapsed() < ENDLESS && matches!(stream.read(&mut buf), Err(_)) {}
+            while started.elapsed() < ENDLESS && stream.read(&mut buf).is_err() {}
         }
         Route::Trickle => {
             while started.elapsed() < ENDLESS && stream.write_all(b"trickle.example\n").is_ok() {
@@ -256,16 +259,15 @@ fn tar_gz(entries: &[(&str, Entry<'_>)]) -> Vec<u8> {
             }
         }
     }
-    builder
-        .into_inner()
-        .expect("tar")
-        .finish()
-        .expect("gzip")
+    builder.into_inner().expect("tar").finish().expect("gzip")
 }
 
 fn good_ut1() -> Vec<u8> {
     tar_gz(&[
-        ("blacklists/gambling/domains", Entry::File(b"bet.example\ncasino.example\n")),
+        (
+            "blacklists/gambling/domains",
+            Entry::File(b"bet.example\ncasino.example\n"),
+        ),
         ("blacklists/adult/domains", Entry::File(b"adult.example\n")),
         // UT1 ships its English aliases as links: skipped, never created.
         ("blacklists/jeux", Entry::Symlink("gambling")),
@@ -469,12 +471,21 @@ fn first_update_builds_an_index_that_serves_the_downloaded_names() {
     assert_eq!(o.status.code(), Some(0), "{t}");
     assert!(t.contains("updated"), "{t}");
     assert!(t.contains("no index before"), "{t}");
-    assert!(t.contains("skipped 1 links (blacklists/jeux -> gambling)"), "{t}");
+    assert!(
+        t.contains("skipped 1 links (blacklists/jeux -> gambling)"),
+        "{t}"
+    );
     assert!(fx.lookup("www.bet.example").contains("gambling"));
     assert!(fx.lookup("feed.example").contains("gambling"));
-    assert!(fx.lookup("adult.example").contains("adult-material/adult-content"));
+    assert!(
+        fx.lookup("adult.example")
+            .contains("adult-material/adult-content")
+    );
     assert!(fx.lookup("pills.example").contains("drugs"));
-    assert!(fx.lookup("ads.example").contains("productivity/advertisements"));
+    assert!(
+        fx.lookup("ads.example")
+            .contains("productivity/advertisements")
+    );
     assert!(fx.lookup("local.example").contains("games"));
     // The alias link was not created in the cache.
     assert!(
@@ -527,8 +538,10 @@ fn a_changed_upstream_file_is_downloaded_and_the_index_updated() {
     assert!(t.contains("ut1: not modified"), "{t}");
     assert!(fx.lookup("new.example").contains("gambling"));
     // The directory of lists: one list changes, the other is linked in from the cache.
-    fx.server
-        .route("/bl/ads.txt", file(b"0.0.0.0 ads.example\n0.0.0.0 more-ads.example\n", "a2"));
+    fx.server.route(
+        "/bl/ads.txt",
+        file(b"0.0.0.0 ads.example\n0.0.0.0 more-ads.example\n", "a2"),
+    );
     let o = fx.update(&[]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
@@ -551,7 +564,10 @@ fn a_server_error_is_retried_and_then_succeeds() {
     let o = fx.update(&["--retries", "2"]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
-    assert!(t.contains("HTTP 500 Internal Server Error; retrying in 2 s"), "{t}");
+    assert!(
+        t.contains("HTTP 500 Internal Server Error; retrying in 2 s"),
+        "{t}"
+    );
     let feed: Vec<u16> = fx
         .server
         .seen()
@@ -568,8 +584,16 @@ fn a_missing_file_fails_without_retrying_and_keeps_the_index() {
     let fx = Fixture::new().updated();
     fx.server.route("/feed.txt", Route::Status(404));
     fx.server.forget();
-    fx.refused(&["--retries", "3"], &["feed: failed", "HTTP 404 Not Found", "/feed.txt"]);
-    let tries = fx.server.seen().iter().filter(|s| s.path == "/feed.txt").count();
+    fx.refused(
+        &["--retries", "3"],
+        &["feed: failed", "HTTP 404 Not Found", "/feed.txt"],
+    );
+    let tries = fx
+        .server
+        .seen()
+        .iter()
+        .filter(|s| s.path == "/feed.txt")
+        .count();
     assert_eq!(tries, 1, "a 404 is not retried");
     assert!(fx.lookup("feed.example").contains("gambling"));
 }
@@ -580,17 +604,27 @@ fn bodies_over_the_size_cap_are_refused() {
     fx.server.route("/feed.txt", Route::Declared(10 << 30));
     fx.refused(
         &[],
-        &["feed: failed", "larger than the", "announced 10737418240 bytes"],
+        &[
+            "feed: failed",
+            "larger than the",
+            "announced 10737418240 bytes",
+        ],
     );
     fx.server.route("/feed.txt", Route::Endless);
-    fx.refused(&["--max-size", "1000000"], &["feed: failed", "larger than the 1000000-byte cap"]);
+    fx.refused(
+        &["--max-size", "1000000"],
+        &["feed: failed", "larger than the 1000000-byte cap"],
+    );
 }
 
 #[test]
 fn a_server_that_stops_sending_hits_the_stall_limit() {
     let fx = Fixture::new().updated();
     fx.server.route("/feed.txt", Route::Stall);
-    fx.refused(&["--stall-timeout", "1"], &["feed: failed", "no data for 1 s"]);
+    fx.refused(
+        &["--stall-timeout", "1"],
+        &["feed: failed", "no data for 1 s"],
+    );
 }
 
 #[test]
@@ -630,7 +664,14 @@ fn a_tar_entry_that_escapes_the_folder_is_refused() {
     );
     fx.refused(&[], &["ut1: failed", "../../escaped", "escape the folder"]);
     assert!(!fx.dir.path().join("escaped").exists());
-    assert!(!fx.dir.path().parent().expect("parent").join("escaped").exists());
+    assert!(
+        !fx.dir
+            .path()
+            .parent()
+            .expect("parent")
+            .join("escaped")
+            .exists()
+    );
 }
 
 #[test]
@@ -649,10 +690,16 @@ fn hostile_archive_members_are_refused() {
     serve(tar_gz(&[("blacklists/null", Entry::CharDevice)]));
     fx.refused(&[], &["ut1: failed", "blacklists/null", "character device"]);
 
-    serve(tar_gz(&[("blacklists/gambling/domains", Entry::Zeros(300_000))]));
+    serve(tar_gz(&[(
+        "blacklists/gambling/domains",
+        Entry::Zeros(300_000),
+    )]));
     fx.refused(
         &["--max-size", "200000"],
-        &["ut1: failed", "member of 300000 bytes, over the 200000-byte cap"],
+        &[
+            "ut1: failed",
+            "member of 300000 bytes, over the 200000-byte cap",
+        ],
     );
 
     // A gzip bomb: a few KiB that unpack to 12 MB, each member under the member cap.
@@ -669,12 +716,18 @@ fn hostile_archive_members_are_refused() {
     serve(tar_gz(&[
         ("blacklists/gambling/domains", Entry::File(b"bet.example\n")),
         ("blacklists/adult/domains", Entry::File(b"adult.example\n")),
-        ("blacklists/passwd", Entry::Symlink("../../../../etc/passwd")),
+        (
+            "blacklists/passwd",
+            Entry::Symlink("../../../../etc/passwd"),
+        ),
     ]));
     let o = fx.update(&[]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
-    assert!(t.contains("blacklists/passwd -> ../../../../etc/passwd"), "{t}");
+    assert!(
+        t.contains("blacklists/passwd -> ../../../../etc/passwd"),
+        "{t}"
+    );
     assert!(fx.cache_files().iter().all(|(p, _)| !p.ends_with("passwd")));
 }
 
@@ -690,7 +743,13 @@ fn an_html_page_served_for_a_list_is_refused() {
             content_type: "text/html; charset=utf-8",
         },
     );
-    fx.refused(&[], &["feed: failed", "served `text/html; charset=utf-8`, a web page"]);
+    fx.refused(
+        &[],
+        &[
+            "feed: failed",
+            "served `text/html; charset=utf-8`, a web page",
+        ],
+    );
     // Served as text: the compile's empty-source check catches it.
     fx.server.route("/feed.txt", file(page, "login2"));
     fx.refused(&[], &["the compile failed", "source `feed`: no names"]);
@@ -701,9 +760,16 @@ fn a_redirect_to_another_scheme_is_refused() {
     let fx = Fixture::new().updated();
     let to = format!("https://{}/feed.txt", fx.server.addr);
     fx.server.route("/feed.txt", Route::Redirect(to.clone()));
-    fx.refused(&[], &["feed: failed", &format!("redirected to {to}, another scheme")]);
+    fx.refused(
+        &[],
+        &[
+            "feed: failed",
+            &format!("redirected to {to}, another scheme"),
+        ],
+    );
     // The same scheme is followed.
-    fx.server.route("/moved.txt", file(b"feed.example\nmoved.example\n", "m1"));
+    fx.server
+        .route("/moved.txt", file(b"feed.example\nmoved.example\n", "m1"));
     fx.server
         .route("/feed.txt", Route::Redirect(fx.server.url("/moved.txt")));
     let o = fx.update(&[]);
@@ -770,7 +836,10 @@ fn download_keys_are_checked_when_the_manifest_is_read() {
             .expect("run hedge");
         let t = text(&o);
         assert_eq!(o.status.code(), Some(2), "{t}");
-        assert!(t.contains("bad.toml: source `x`:") && t.contains(needle), "{t}");
+        assert!(
+            t.contains("bad.toml: source `x`:") && t.contains(needle),
+            "{t}"
+        );
         assert!(fx.server.seen().is_empty(), "nothing is downloaded");
     }
 }
@@ -817,8 +886,7 @@ fn the_update_unit_is_hardened_like_the_server_and_runs_daily() {
     }
     assert!(update.contains(&("CapabilityBoundingSet".into(), String::new())));
     assert!(update.contains(&("User".into(), "hedge".into())));
-    let exec = std::fs::read_to_string(repo().join("deploy/hedge-lists.service"))
-        .expect("unit");
+    let exec = std::fs::read_to_string(repo().join("deploy/hedge-lists.service")).expect("unit");
     assert!(exec.contains("ExecStart=/usr/local/bin/hedge lists update --sources"));
     let timer = unit_keys("deploy/hedge-lists.timer");
     assert!(timer.contains(&("OnCalendar".into(), "daily".into())));

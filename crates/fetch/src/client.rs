@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use reqwest::header::{
+    CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -156,7 +158,11 @@ impl Client {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(limits.connect)
             .redirect(policy)
-            .user_agent(concat!("hedge/", env!("CARGO_PKG_VERSION"), " (lists update)"));
+            .user_agent(concat!(
+                "hedge/",
+                env!("CARGO_PKG_VERSION"),
+                " (lists update)"
+            ));
         for pem in extra_roots {
             let cert = reqwest::Certificate::from_pem(pem)
                 .map_err(|e| Error::Setup(format!("a CA certificate: {e}")))?;

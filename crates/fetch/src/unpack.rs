@@ -119,7 +119,10 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path, limits: UnpackLimits) -> Resul
             other => {
                 return Err(refuse(
                     &raw,
-                    format!("a {} entry; only files and folders are unpacked", kind_name(other)),
+                    format!(
+                        "a {} entry; only files and folders are unpacked",
+                        kind_name(other)
+                    ),
                 ));
             }
         }
@@ -177,7 +180,9 @@ impl<R: Read> Read for Capped<R> {
                 ))),
             };
         }
-        let want = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
         self.left -= n as u64;
         Ok(n)

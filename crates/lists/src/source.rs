@@ -163,7 +163,9 @@ impl SourceSpec {
         }
         let url = self.url.as_deref().unwrap_or_default();
         if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Some(format!("`url` {url:?} must start with https:// (or http://)"));
+            return Some(format!(
+                "`url` {url:?} must start with https:// (or http://)"
+            ));
         }
         let placeholder = url.contains(LIST_PLACEHOLDER);
         if self.is_list_per_file() && !placeholder {
@@ -178,16 +180,25 @@ impl SourceSpec {
         }
         if let Some(pin) = &self.sha256 {
             if self.is_list_per_file() {
-                return Some("`sha256` pins one file; a directory of lists downloads several".into());
+                return Some(
+                    "`sha256` pins one file; a directory of lists downloads several".into(),
+                );
             }
             if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Some(format!("`sha256` {pin:?} is not 64 hex digits (`sha256sum FILE` prints it)"));
+                return Some(format!(
+                    "`sha256` {pin:?} is not 64 hex digits (`sha256sum FILE` prints it)"
+                ));
             }
         }
-        if let Some(list) = self.categories.iter().flat_map(|m| m.keys()).find(|l| {
-            l.is_empty() || l.starts_with('.') || l.contains(['/', '\\', '.', '\0'])
-        }) {
-            return Some(format!("list `{list}`: a list name is a file name: no `/`, `\\` or `.`"));
+        if let Some(list) = self
+            .categories
+            .iter()
+            .flat_map(|m| m.keys())
+            .find(|l| l.is_empty() || l.starts_with('.') || l.contains(['/', '\\', '.', '\0']))
+        {
+            return Some(format!(
+                "list `{list}`: a list name is a file name: no `/`, `\\` or `.`"
+            ));
         }
         None
     }

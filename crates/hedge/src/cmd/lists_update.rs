@@ -45,11 +45,7 @@ pub fn run(args: UpdateArgs) -> anyhow::Result<ExitCode> {
                 println!("{}: not modified, the cached copy is current", spec.name);
             }
             Ok(Downloaded::New { files, bytes, note }) => {
-                println!(
-                    "{}: downloaded {} bytes{note}",
-                    spec.name,
-                    thousands(bytes)
-                );
+                println!("{}: downloaded {} bytes{note}", spec.name, thousands(bytes));
                 fresh.push((&spec.name, files));
             }
             Err(e) => {
@@ -114,9 +110,9 @@ fn client(args: &UpdateArgs) -> anyhow::Result<Client> {
         backoff: Duration::from_secs(2),
     };
     let roots = match &args.ca_cert {
-        Some(path) => vec![
-            std::fs::read(path).with_context(|| format!("--ca-cert {}", path.display()))?,
-        ],
+        Some(path) => {
+            vec![std::fs::read(path).with_context(|| format!("--ca-cert {}", path.display()))?]
+        }
         None => Vec::new(),
     };
     Ok(Client::new(limits, &roots)?)
@@ -190,9 +186,7 @@ async fn download_source(
             sha256: spec.sha256.as_deref(),
         };
         let mut bar = Bar::new(&spec.name, file, files.len() > 1);
-        let fetched = client
-            .fetch(&request, &dest, &mut |p| bar.on(p))
-            .await;
+        let fetched = client.fetch(&request, &dest, &mut |p| bar.on(p)).await;
         bar.done();
         match fetched? {
             Fetched::NotModified => unchanged.push(file.clone()),
@@ -329,9 +323,8 @@ fn hash_tree(hasher: &mut Sha256, path: &Path, depth: u32) {
 
 /// "updated", then each source's names against the index it replaced.
 fn print_changes(out: &Path, written: &Written) {
-    let names = |s: &hedge_lists::SourceInfo| -> u64 {
-        s.lists.iter().map(|l| l.kept + l.allows).sum()
-    };
+    let names =
+        |s: &hedge_lists::SourceInfo| -> u64 { s.lists.iter().map(|l| l.kept + l.allows).sum() };
     match &written.previous {
         Some(old) => println!(
             "updated {}: version {} → {}",
@@ -394,11 +387,7 @@ impl Bar {
             Progress::Bytes(n) => self.bar.inc(n),
             Progress::Retrying { error, delay } => {
                 self.bar.suspend(|| {
-                    eprintln!(
-                        "{}: {error}; retrying in {} s",
-                        self.label,
-                        delay.as_secs()
-                    );
+                    eprintln!("{}: {error}; retrying in {} s", self.label, delay.as_secs());
                 });
             }
         }

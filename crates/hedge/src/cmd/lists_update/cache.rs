@@ -67,7 +67,8 @@ impl Cache {
     pub fn staging(&self, source: &str) -> anyhow::Result<PathBuf> {
         let dir = self.dir.join(".new").join(source);
         remove_dir(&dir)?;
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(dir)
     }
 
@@ -97,7 +98,8 @@ impl Cache {
     /// Moves the staged copies of `sources` into place, the current ones aside to `.old`.
     pub fn swap_in(&self, sources: &[&str]) -> anyhow::Result<()> {
         let old = self.dir.join(".old");
-        std::fs::create_dir_all(&old).with_context(|| format!("cannot create {}", old.display()))?;
+        std::fs::create_dir_all(&old)
+            .with_context(|| format!("cannot create {}", old.display()))?;
         for source in sources {
             let current = self.current(source);
             if current.exists() {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
@@ -56,6 +56,7 @@ struct Server {
     addr: SocketAddr,
     routes: Arc<Mutex<HashMap<String, Route>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
+    scheme: &'static str,
 }
 
 /// The longest a scripted endless answer goes on: every client limit in these tests is
@@ -64,6 +65,24 @@ const ENDLESS: Duration = Duration::from_secs(30);
 
 impl Server {
     fn start() -> Server {
+        Server::start_with(None)
+    }
+
+    /// The same server over TLS, with a certificate for 127.0.0.1 issued by `ca`.
+    fn start_tls(ca: &hedge_testkit::tls::TestCa) -> Server {
+        let issued = ca.issue("127.0.0.1").expect("certificate");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(issued.chain, issued.key)
+            .expect("server certificate");
+        Server::start_with(Some(Arc::new(config)))
+    }
+
+    fn start_with(tls: Option<Arc<rustls::ServerConfig>>) -> Server {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("addr");
         let routes: Arc<Mutex<HashMap<String, Route>>> = Arc::default();
@@ -71,15 +90,31 @@ impl Server {
         let (r, s) = (routes.clone(), seen.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (r, s) = (r.clone(), s.clone());
-                std::thread::spawn(move || serve(stream, &r, &s));
+                let (r, s, tls) = (r.clone(), s.clone(), tls.clone());
+                std::thread::spawn(move || {
+                    stream
+                        .set_read_timeout(Some(Duration::from_secs(5)))
+                        .expect("timeout");
+                    match tls {
+                        Some(config) => {
+                            let conn = rustls::ServerConnection::new(config).expect("tls");
+                            serve(rustls::StreamOwned::new(conn, stream), &r, &s);
+                        }
+                        None => serve(stream, &r, &s),
+                    }
+                });
             }
         });
-        Server { addr, routes, seen }
+        Server {
+            addr,
+            routes,
+            seen,
+            scheme,
+        }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 
     fn route(&self, path: &str, route: Route) {
@@ -98,11 +133,12 @@ impl Server {
     }
 }
 
-fn serve(mut stream: TcpStream, routes: &Mutex<HashMap<String, Route>>, seen: &Mutex<Vec<Seen>>) {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+fn serve(
+    stream: impl Read + Write,
+    routes: &Mutex<HashMap<String, Route>>,
+    seen: &Mutex<Vec<Seen>>,
+) {
+    let mut reader = BufReader::new(stream);
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).is_err() {
         return;
@@ -187,6 +223,7 @@ fn serve(mut stream: TcpStream, routes: &Mutex<HashMap<String, Route>>, seen: &M
         if_none_match,
         status,
     });
+    let stream = reader.get_mut();
     if stream.write_all(&response).is_err() {
         return;
     }
@@ -891,4 +928,35 @@ fn the_update_unit_is_hardened_like_the_server_and_runs_daily() {
     let timer = unit_keys("deploy/hedge-lists.timer");
     assert!(timer.contains(&("OnCalendar".into(), "daily".into())));
     assert!(timer.iter().any(|(k, _)| k == "RandomizedDelaySec"));
+}
+
+#[test]
+fn https_downloads_trust_the_given_ca_and_refuse_a_redirect_to_http() {
+    let fx = Fixture::new().updated();
+    let ca = hedge_testkit::tls::TestCa::new("hedge lists update test CA").expect("CA");
+    let tls = Server::start_tls(&ca);
+    tls.route("/feed.txt", file(b"feed.example\nsecure.example\n", "s1"));
+    let manifest = std::fs::read_to_string(fx.path("sources.toml")).expect("manifest");
+    let manifest = manifest.replace(&fx.server.url("/feed.txt"), &tls.url("/feed.txt"));
+    std::fs::write(fx.path("sources.toml"), manifest).expect("manifest");
+    std::fs::write(fx.path("ca.pem"), ca.pem()).expect("CA file");
+
+    // Only the webpki roots are trusted unless told otherwise.
+    fx.refused(&[], &["feed: failed", "https://127.0.0.1", "certificate"]);
+
+    let ca_arg = fx.path("ca.pem").to_string_lossy().into_owned();
+    let o = fx.update(&["--ca-cert", &ca_arg]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(fx.lookup("secure.example").contains("gambling"));
+
+    let plain = fx.server.url("/feed.txt");
+    tls.route("/feed.txt", Route::Redirect(plain.clone()));
+    fx.refused(
+        &["--ca-cert", &ca_arg],
+        &[
+            "feed: failed",
+            &format!("redirected to {plain}, another scheme"),
+        ],
+    );
 }

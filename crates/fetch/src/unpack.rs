@@ -6,9 +6,11 @@
 //! other special files refuse the archive, and so do oversized members and a decompressed
 //! stream over the total cap (a gzip bomb).
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 use tar::EntryType;
 
@@ -56,16 +58,28 @@ pub fn unpack_tar_gz(archive: &Path, dest: &Path, limits: UnpackLimits) -> Resul
     };
     let file = File::open(archive).map_err(|e| Error::io(archive, e))?;
     let gz = flate2::read::MultiGzDecoder::new(BufReader::new(file));
+    let tripped = Rc::new(Cell::new(false));
     let mut tar = tar::Archive::new(Capped {
         inner: gz,
         left: limits.max_total,
-        limit: limits.max_total,
+        tripped: tripped.clone(),
     });
     let read_error = |e: io::Error| {
-        refuse(
-            "-",
-            format!("not a readable .tar.gz ({e}); the download is corrupt or not an archive"),
-        )
+        if tripped.get() {
+            refuse(
+                "-",
+                format!(
+                    "unpacks to more than {} bytes (a gzip bomb?); refused. Raise \
+                     --max-unpacked if the archive really is that large",
+                    limits.max_total
+                ),
+            )
+        } else {
+            refuse(
+                "-",
+                format!("not a readable .tar.gz ({e}); the download is corrupt or not an archive"),
+            )
+        }
     };
     let mut done = Unpacked::default();
     let mut entries_seen = 0u64;
@@ -164,7 +178,8 @@ fn kind_name(kind: EntryType) -> &'static str {
 struct Capped<R> {
     inner: R,
     left: u64,
-    limit: u64,
+    /// Set when the cap was hit, so the error tar passes on can be told apart.
+    tripped: Rc<Cell<bool>>,
 }
 
 impl<R: Read> Read for Capped<R> {
@@ -174,10 +189,10 @@ impl<R: Read> Read for Capped<R> {
             let mut probe = [0u8; 1];
             return match self.inner.read(&mut probe)? {
                 0 => Ok(0),
-                _ => Err(io::Error::other(format!(
-                    "more than {} bytes once decompressed (a gzip bomb?)",
-                    self.limit
-                ))),
+                _ => {
+                    self.tripped.set(true);
+                    Err(io::Error::other("over the decompressed size cap"))
+                }
             };
         }
         let want = buf

@@ -220,7 +220,8 @@ async fn download_source(
                 max_total: args.max_unpacked,
                 ..UnpackLimits::default()
             };
-            let done = hedge_fetch::unpack_tar_gz(&archive, &unpacked, limits)?;
+            let done = hedge_fetch::unpack_tar_gz(&archive, &unpacked, limits)
+                .with_context(|| format!("unpacking {url}"))?;
             std::fs::remove_file(&archive).ok();
             note = format!(
                 ", unpacked {} files ({} bytes)",
@@ -239,12 +240,10 @@ async fn download_source(
             for file in &unchanged {
                 link_or_copy(&current.join(file), &staging.join(file))?;
             }
-            note = format!(
-                " in {} of {} lists ({} not modified)",
-                new_files.len(),
-                files.len(),
-                unchanged.len()
-            );
+            note = format!(" in {} of {} lists", new_files.len(), files.len());
+            if !unchanged.is_empty() {
+                note += &format!(" ({} not modified)", unchanged.len());
+            }
         }
         Layout::File => {}
     }

@@ -10,9 +10,9 @@ use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn hedge_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_hedge")
-}
+mod support;
+
+use support::{FakeInternet, Hedge, hedge_bin, ips, listener, recursive_upstream, repo, udp};
 
 /// What the server does for one path.
 #[derive(Clone)]
@@ -817,10 +817,6 @@ fn a_redirect_to_another_scheme_is_refused() {
     assert!(fx.lookup("moved.example").contains("gambling"));
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 #[test]
 fn on_a_fresh_clone_compile_names_the_url_and_lists_update() {
     // The repository manifest away from the data snapshot its `path`s point at.
@@ -962,4 +958,39 @@ fn https_downloads_trust_the_given_ca_and_refuse_a_redirect_to_http() {
             &format!("redirected to {plain}, another scheme"),
         ],
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_server_picks_up_the_updated_index() {
+    let net = FakeInternet::start_for_test().await;
+    let fx = tokio::task::spawn_blocking(|| Fixture::new().updated())
+        .await
+        .expect("first update");
+    let (l, addr) = listener("p", "127.0.0.0/8");
+    let hedge = Hedge::start(&format!(
+        "index = \"{}\"\n[[profile]]\nname = \"p\"\nblock = [\"gambling\"]\n{l}\n{}",
+        fx.index().display(),
+        recursive_upstream(&net, 3000)
+    ));
+    let a = hickory_proto::rr::RecordType::A;
+    assert_eq!(ips(&udp(addr, "www.feed.example.", a).await), ["0.0.0.0"]);
+    assert_ne!(ips(&udp(addr, "www.fresh.example.", a).await), ["0.0.0.0"]);
+
+    fx.server
+        .route("/feed.txt", file(b"feed.example\nfresh.example\n", "f2"));
+    tokio::time::sleep(Duration::from_millis(1100)).await; // a distinct mtime
+    let (fx, o) = tokio::task::spawn_blocking(move || {
+        let o = fx.update(&[]);
+        (fx, o)
+    })
+    .await
+    .expect("second update");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        hedge.wait_log("reloaded (index file changed)", Duration::from_secs(6)),
+        "{}",
+        hedge.log()
+    );
+    assert_eq!(ips(&udp(addr, "www.fresh.example.", a).await), ["0.0.0.0"]);
+    drop(fx);
 }

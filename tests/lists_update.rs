@@ -585,6 +585,25 @@ fn a_changed_upstream_file_is_downloaded_and_the_index_updated() {
     assert!(t.contains("in 1 of 2 lists (1 not modified)"), "{t}");
     assert!(fx.lookup("more-ads.example").contains("advertisements"));
     assert!(fx.lookup("pills.example").contains("drugs"));
+    // A cached copy lost: it is downloaded again, not validated against its old ETag.
+    std::fs::remove_file(fx.path("cache/bl/drugs")).expect("remove a cached list");
+    fx.server.forget();
+    let o = fx.update(&[]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("bl: downloaded 22 bytes in 1 of 2 lists (1 not modified)"),
+        "{t}"
+    );
+    let drugs: Vec<_> = fx
+        .server
+        .seen()
+        .into_iter()
+        .filter(|s| s.path == "/bl/drugs.txt")
+        .collect();
+    assert_eq!(drugs.len(), 1);
+    assert_eq!(drugs[0].if_none_match, None);
+    assert!(fx.lookup("pills.example").contains("drugs"));
 }
 
 #[test]

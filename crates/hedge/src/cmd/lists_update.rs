@@ -159,8 +159,6 @@ async fn download_source(
 ) -> anyhow::Result<Downloaded> {
     let url = spec.url.as_deref().unwrap_or_default();
     let current = cache.current(&spec.name);
-    // Without the copy it validated, a 304 would leave nothing to compile.
-    let have_copy = current.is_dir();
     let files: Vec<(String, String)> = match layout(spec) {
         Layout::File => vec![("list".into(), url.to_string())],
         Layout::Archive => vec![("archive".into(), url.to_string())],
@@ -177,7 +175,12 @@ async fn download_source(
     let mut bytes = 0;
     let mut unchanged = Vec::new();
     for (file, url) in &files {
-        let previous = state.files.get(url).filter(|_| have_copy);
+        // Without the copy it validated, a 304 would leave nothing to compile.
+        let cached = match layout(spec) {
+            Layout::Archive => current.join("unpacked"),
+            Layout::File | Layout::PerList => current.join(file),
+        };
+        let previous = state.files.get(url).filter(|_| cached.exists());
         let dest = staging.join(file);
         let request = Request {
             url,

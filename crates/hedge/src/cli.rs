@@ -278,13 +278,13 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub cache: Option<PathBuf>,
     /// Seconds to establish a connection.
-    #[arg(long, default_value_t = 15, value_name = "SECS")]
+    #[arg(long, default_value_t = 15, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout: u64,
     /// Seconds without a byte before a download is abandoned (a hung server).
-    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub stall_timeout: u64,
     /// Seconds for one whole download (a server that trickles forever).
-    #[arg(long, default_value_t = 900, value_name = "SECS")]
+    #[arg(long, default_value_t = 900, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
     /// Retries after a transient failure (5xx, 429, a lost or timed-out connection), waiting
     /// 2 s, then 4 s, 8 s…; a 4xx is not retried.

@@ -1013,3 +1013,29 @@ async fn a_running_server_picks_up_the_updated_index() {
     assert_eq!(ips(&udp(addr, "www.fresh.example.", a).await), ["0.0.0.0"]);
     drop(fx);
 }
+
+#[test]
+fn one_update_at_a_time_and_a_stale_lock_is_taken_over() {
+    let fx = Fixture::new().updated();
+    let lock = fx.path("cache/.lock");
+    // A live process holds the cache: this test's own pid.
+    std::fs::write(&lock, format!("{}\n", std::process::id())).expect("lock");
+    let index = std::fs::read(fx.index()).expect("index");
+    let o = fx.update(&[]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(&format!(
+            "another `hedge lists update` (pid {})",
+            std::process::id()
+        )),
+        "{t}"
+    );
+    assert_eq!(std::fs::read(fx.index()).expect("index"), index);
+    assert!(lock.exists(), "someone else's lock stays");
+    // A lock whose process is gone (pids stop well below this) is taken over and released.
+    std::fs::write(&lock, "4294967295\n").expect("lock");
+    let o = fx.update(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!lock.exists());
+}

@@ -33,7 +33,8 @@ macro_rules! usage {
 checks every query against a compressed index of categorised domains, answers blocked names with a \
 sinkhole that says why, and resolves the rest by full recursion or forwarding.\n\n\
 Start here:\n  hedge serve                      run with the built-in three-profile setup on 127.0.0.1:5300-5302\n  \
-hedge lists compile --out x.hidx  build an index from lists/sources.toml\n  \
+hedge lists update --out x.hidx   download the lists of lists/sources.toml and build an index\n  \
+hedge lists compile --out x.hidx  build an index from local copies of the lists\n  \
 hedge lookup --index x.hidx NAME  which categories is NAME in, and which list said so?",
     after_help = "Exit status: 0 success, 1 runtime failure, 2 bad configuration or usage.\nLogging: HEDGE_LOG=debug (tracing filter syntax) or -v/-q."
 )]
@@ -199,6 +200,14 @@ pub enum ListsCommand {
     /// normalises names (case, trailing dot, IDNA), and writes the index atomically: a failed
     /// compile never leaves a half-written file. Bad lines are counted warnings naming file:line.
     Compile(CompileArgs),
+    /// Download every source with a `url`, then compile and replace the index if anything changed.
+    ///
+    /// Conditional GETs (ETag, Last-Modified) keep a copy of each source in --cache; UT1's
+    /// .tar.gz is unpacked there (links skipped; paths out of the folder, devices and
+    /// oversized members refused). The compile fails closed as `lists compile` does, and a
+    /// failed download or compile leaves the index and the cached copies as they were.
+    /// Exit status 0 ("updated" or "unchanged"), 1 when a source or the compile failed.
+    Update(UpdateArgs),
     /// Check an index file: header, format version, checksum, metadata.
     Verify {
         /// The index file.
@@ -261,6 +270,38 @@ pub struct CompileArgs {
     /// Replace the index even when categories shrink past --max-shrink (they are still listed).
     #[arg(long)]
     pub allow_shrink: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub compile: CompileArgs,
+    /// Where downloaded copies and their ETags are kept (default: lists-cache beside --out).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// Seconds to establish a connection.
+    #[arg(long, default_value_t = 15, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub connect_timeout: u64,
+    /// Seconds without a byte before a download is abandoned (a hung server).
+    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub stall_timeout: u64,
+    /// Seconds for one whole download (a server that trickles forever).
+    #[arg(long, default_value_t = 900, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    /// Retries after a transient failure (5xx, 429, a lost or timed-out connection), waiting
+    /// 2 s, then 4 s, 8 s…; a 4xx is not retried.
+    #[arg(long, default_value_t = 3)]
+    pub retries: u32,
+    /// Size cap of each download in bytes, unless the source sets `max_size`; also the cap of
+    /// each file unpacked from an archive.
+    #[arg(long, default_value_t = 512 << 20, value_name = "BYTES")]
+    pub max_size: u64,
+    /// Cap on the bytes one archive unpacks to (a gzip bomb stops here).
+    #[arg(long, default_value_t = 4 << 30, value_name = "BYTES")]
+    pub max_unpacked: u64,
+    /// Also trust this CA certificate (PEM) for https, e.g. a council's own mirror.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

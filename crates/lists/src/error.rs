@@ -45,8 +45,8 @@ pub enum Error {
     },
     /// A source names a `url` but has no local copy yet.
     #[error(
-        "source `{source_name}` has no local copy at {}: download {url} and unpack it there, \
-         or point `path` at an existing copy (hedge does not download lists yet)",
+        "source `{source_name}` has no local copy at {}: run `hedge lists update` to download \
+         {url} and compile it, or point `path` at a copy of it",
         path.display()
     )]
     NotFetched {

@@ -62,5 +62,5 @@ pub use index::{
 };
 pub use name::{MAX_LABEL_LEN, MAX_NAME_LEN, NameError, name_from_key, normalize, reversed_key};
 pub use shrink::{Shrink, ShrinkList, category_names, shrunk};
-pub use source::{Manifest, SourceSpec};
+pub use source::{LIST_PLACEHOLDER, Manifest, SourceSpec};
 pub use taxonomy::{CategoryIdx, Taxonomy};

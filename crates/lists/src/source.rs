@@ -17,11 +17,19 @@ pub struct SourceSpec {
     /// The list format.
     pub format: Format,
     /// Local copy: a file, or a directory for directory formats; relative to the manifest.
+    /// `lists compile` reads it; `lists update` downloads `url` instead when both are set.
     #[serde(default)]
     pub path: Option<PathBuf>,
-    /// Upstream address, for fetching (a later release downloads it; now it is documentation).
+    /// Upstream address, downloaded by `lists update`: the file, UT1's `.tar.gz`, or, for a
+    /// directory of lists, an address with `{list}` where each sub-list's name goes.
     #[serde(default)]
     pub url: Option<String>,
+    /// The expected sha256 (hex) of the file at `url`, checked before it is used.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// The size cap of a download from `url`, in bytes (default: `lists update --max-size`).
+    #[serde(default)]
+    pub max_size: Option<u64>,
     /// SPDX licence id of the list data.
     #[serde(default)]
     pub licence: Option<String>,
@@ -99,6 +107,9 @@ impl Manifest {
             if s.path.is_none() && s.url.is_none() {
                 return Err(bad("needs a `path` (a local copy) or a `url`".into()));
             }
+            if let Some(problem) = s.download_problem() {
+                return Err(bad(problem));
+            }
             let lists: Vec<(&String, &Vec<String>)> = match (&s.categories, &s.category) {
                 (Some(map), None) => map.iter().collect(),
                 (None, Some(cats)) if !s.format.is_directory() => vec![(&s.name, cats)],
@@ -134,7 +145,64 @@ impl Manifest {
     }
 }
 
+/// Where a list's name goes in the `url` of a directory of lists.
+pub const LIST_PLACEHOLDER: &str = "{list}";
+
 impl SourceSpec {
+    /// Whether `lists update` downloads one file per sub-list (`url` with `{list}`) rather
+    /// than one file or archive.
+    pub fn is_list_per_file(&self) -> bool {
+        self.categories.is_some() && !self.format.is_directory()
+    }
+
+    /// What is wrong with the download keys, if anything.
+    fn download_problem(&self) -> Option<String> {
+        if self.url.is_none() {
+            return (self.sha256.is_some() || self.max_size.is_some())
+                .then(|| "`sha256` and `max_size` apply to a download: set `url` too".into());
+        }
+        let url = self.url.as_deref().unwrap_or_default();
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Some(format!(
+                "`url` {url:?} must start with https:// (or http://)"
+            ));
+        }
+        let placeholder = url.contains(LIST_PLACEHOLDER);
+        if self.is_list_per_file() && !placeholder {
+            return Some(format!(
+                "a directory of lists downloads one file per list: write `{LIST_PLACEHOLDER}` in `url` where the list's name goes (e.g. \"https://example.org/lists/{LIST_PLACEHOLDER}.txt\")"
+            ));
+        }
+        if !self.is_list_per_file() && placeholder {
+            return Some(format!(
+                "`{LIST_PLACEHOLDER}` in `url` is for a directory of lists mapped with `[source.categories]`"
+            ));
+        }
+        if let Some(pin) = &self.sha256 {
+            if self.is_list_per_file() {
+                return Some(
+                    "`sha256` pins one file; a directory of lists downloads several".into(),
+                );
+            }
+            if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Some(format!(
+                    "`sha256` {pin:?} is not 64 hex digits (`sha256sum FILE` prints it)"
+                ));
+            }
+        }
+        if let Some(list) = self
+            .categories
+            .iter()
+            .flat_map(|m| m.keys())
+            .find(|l| l.is_empty() || l.starts_with('.') || l.contains(['/', '\\', '.', '\0']))
+        {
+            return Some(format!(
+                "list `{list}`: a list name is a file name: no `/`, `\\` or `.`"
+            ));
+        }
+        None
+    }
+
     /// The local copy to read, or why there is none.
     pub fn local_path(&self) -> Result<&Path> {
         match (&self.path, &self.url) {

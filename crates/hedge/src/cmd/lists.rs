@@ -16,11 +16,35 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     // Before minutes of work: the index must be writable where it goes.
     check_out_folder(&args.out).map_err(|e| anyhow::Error::new(crate::cli::UsageError(e)))?;
+    let (taxonomy, manifest) = load_manifest(&args)?;
+    compile_manifest(&args, &taxonomy, &manifest, started)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The taxonomy and manifest `args` name; a bad one is a usage error.
+pub(super) fn load_manifest(args: &CompileArgs) -> anyhow::Result<(Taxonomy, Manifest)> {
     let taxonomy = match &args.taxonomy {
         Some(path) => Taxonomy::load(path).map_err(usage)?,
         None => Taxonomy::builtin(),
     };
     let manifest = Manifest::load(&args.sources, &taxonomy).map_err(usage)?;
+    Ok((taxonomy, manifest))
+}
+
+/// The index at --out before and after a compile.
+pub(super) struct Written {
+    pub previous: Option<Index>,
+    pub meta: hedge_lists::IndexMeta,
+}
+
+/// Compiles `manifest` fail-closed (an empty source or a category shrunk past --max-shrink
+/// is an error and --out is left as it was), writes --out atomically and records the changes.
+pub(super) fn compile_manifest(
+    args: &CompileArgs,
+    taxonomy: &Taxonomy,
+    manifest: &Manifest,
+    started: Instant,
+) -> anyhow::Result<Written> {
     let bar = progress_bar();
     let mut on_progress = |p: Progress<'_>| match p {
         Progress::Source { name, bytes } => {
@@ -34,9 +58,9 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
             bar.set_length(0);
         }
     };
-    let mut compiler = Compiler::new(&taxonomy);
+    let mut compiler = Compiler::new(taxonomy);
     compiler.keep_covered(args.keep_covered);
-    compiler.add_manifest(&manifest, &mut on_progress)?;
+    compiler.add_manifest(manifest, &mut on_progress)?;
     let compiled = compiler.finish(&mut on_progress)?;
     bar.finish_and_clear();
     let previous = match args.out.exists().then(|| Index::open(&args.out)) {
@@ -105,10 +129,10 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(old) = &previous {
-        check_shrink(&args, old, &compiled.meta)?;
+        check_shrink(args, old, &compiled.meta)?;
     }
     write_atomic(&args.out, &compiled.bytes)?;
-    record_changes(&args, previous.as_ref());
+    record_changes(args, previous.as_ref());
     let meta = &compiled.meta;
     let names = meta.listed().max(1);
     let folded = match meta.folded {
@@ -128,12 +152,15 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
         meta.version,
         started.elapsed().as_secs_f64()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Written {
+        previous,
+        meta: compiled.meta,
+    })
 }
 
 /// Fails when the output folder is missing or not writable: found after the compile, that
 /// would throw its work away.
-fn check_out_folder(out: &Path) -> Result<(), String> {
+pub(super) fn check_out_folder(out: &Path) -> Result<(), String> {
     let dir = match out.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -324,7 +351,7 @@ pub fn diff(
     Ok(ExitCode::SUCCESS)
 }
 
-fn progress_bar() -> ProgressBar {
+pub(super) fn progress_bar() -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

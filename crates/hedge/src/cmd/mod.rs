@@ -7,6 +7,7 @@ use crate::cli::{Cli, Command, ListsCommand, PolicyCommand};
 mod check;
 mod explain;
 mod lists;
+mod lists_update;
 mod lookup;
 mod policy;
 mod report;
@@ -15,6 +16,7 @@ mod serve;
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Lists(ListsCommand::Compile(args)) => lists::compile(args),
+        Command::Lists(ListsCommand::Update(args)) => lists_update::run(args),
         Command::Lists(ListsCommand::Verify { file }) => lists::verify(&file),
         Command::Lists(ListsCommand::Stats { file, format }) => lists::stats(&file, format),
         Command::Lookup(args) => lookup::run(args),

@@ -75,7 +75,8 @@ fn build(taxonomy: &Taxonomy) -> (Vec<u8>, Vec<String>) {
         if n.is_multiple_of(997) {
             sample.push(hedge_lists::name_from_key(key));
         }
-    });
+    })
+    .expect("a compiled index walks");
     (compiled.bytes, sample)
 }
 

@@ -128,6 +128,13 @@ pub fn reversed_key(name: &str, out: &mut Vec<u8>) {
     }
 }
 
+/// Checks an index key (`com.example`) by the rules of [`normalize`]'s output: reversing
+/// the labels changes none of them.
+pub(crate) fn check_key(key: &[u8]) -> Result<(), NameError> {
+    let key = std::str::from_utf8(key).map_err(|_| NameError::Idna)?;
+    check(key)
+}
+
 /// The inverse of [`reversed_key`], for display.
 pub fn name_from_key(key: &[u8]) -> String {
     let text = String::from_utf8_lossy(key);

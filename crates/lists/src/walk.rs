@@ -13,7 +13,7 @@
 //! at most 253 bytes, and at most the footer's count of them is yielded, so a walk takes at
 //! most about `2 × 253` steps per name and never more memory than one key's path.
 
-use fst::raw::{CompiledAddr, Fst, Output};
+use fst::raw::{CompiledAddr, Fst, Node, Output};
 
 use crate::LabelSetId;
 use crate::name::{MAX_NAME_LEN, check_key};
@@ -24,7 +24,7 @@ pub(crate) struct Walk<'f, D> {
     /// Label sets the index has: a key's id must be below.
     sets: usize,
     /// The path from the root to the node being visited.
-    stack: Vec<Frame>,
+    stack: Vec<Frame<'f>>,
     /// The key of that path (one byte per frame below the root).
     key: Vec<u8>,
     /// Keys yielded so far.
@@ -35,9 +35,9 @@ pub(crate) struct Walk<'f, D> {
 /// The root address of a table with no keys (`fst`'s empty final state).
 const EMPTY_TABLE_ROOT: CompiledAddr = 0;
 
-/// One node on the path, with where its transitions stand.
-struct Frame {
-    addr: CompiledAddr,
+/// One node on the path (decoded once), with where its transitions stand.
+struct Frame<'f> {
+    node: Node<'f>,
     /// Sum of the outputs from the root to this node.
     out: Output,
     /// The next transition to take.
@@ -50,7 +50,7 @@ impl<'f, D: AsRef<[u8]>> Walk<'f, D> {
     /// A walk over `fst`, whose ids must be below `sets`.
     pub(crate) fn new(fst: &'f Fst<D>, sets: usize) -> Walk<'f, D> {
         let root = Frame {
-            addr: fst.root().addr(),
+            node: fst.root(),
             out: Output::zero(),
             next: 0,
             last: 0,
@@ -95,7 +95,7 @@ impl<'f, D: AsRef<[u8]>> Walk<'f, D> {
             let Some(frame) = self.stack.last_mut() else {
                 return Ok(None);
             };
-            let node = self.fst.node(frame.addr);
+            let node = frame.node;
             if frame.next == node.len() {
                 self.stack.pop();
                 if self.stack.is_empty() {
@@ -129,7 +129,7 @@ impl<'f, D: AsRef<[u8]>> Walk<'f, D> {
                 ));
             }
             self.stack.push(Frame {
-                addr: t.addr,
+                node: child,
                 out,
                 next: 0,
                 last: 0,

@@ -424,7 +424,11 @@ fn compile_into_a_missing_folder_fails_before_the_work_with_one_message() {
 fn a_command_whose_stdout_is_closed_ends_quietly() {
     use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().expect("tempdir");
-    assert!(compile_one(dir.path(), "plain", &names(50), &[]).status.success());
+    assert!(
+        compile_one(dir.path(), "plain", &names(50), &[])
+            .status
+            .success()
+    );
     let index = dir.path().join("x.hidx");
     let index = index.to_str().expect("utf-8");
     let commands: [&[&str]; 4] = [

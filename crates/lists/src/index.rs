@@ -720,7 +720,10 @@ mod tests {
                 .contains("more keys than the 1 its footer counts"),
             "{err}"
         );
-        assert_eq!(walked, 1, "the walk stops at the first key beyond the count");
+        assert_eq!(
+            walked, 1,
+            "the walk stops at the first key beyond the count"
+        );
         let right = index_of_keys(&["com.a", "com.b"], 2);
         assert_eq!(walk_all(&right).unwrap(), ["a.com", "b.com"]);
     }

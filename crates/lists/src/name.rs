@@ -106,10 +106,9 @@ fn check(name: &str) -> Result<(), NameError> {
         if label.len() > MAX_LABEL_LEN {
             return Err(NameError::LabelTooLong);
         }
-        if let Some(bad) = label
-            .iter()
-            .position(|&b| !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'))
-        {
+        if let Some(bad) = label.iter().position(|&b| {
+            !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        }) {
             // The first byte of a character, since every byte before it is ASCII.
             let c = name[at + bad..].chars().next().unwrap_or('\u{fffd}');
             return Err(NameError::BadChar(c));

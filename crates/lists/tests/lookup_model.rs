@@ -232,7 +232,12 @@ fn diff_reports_added_removed_and_recategorised_names() {
             .iter()
             .any(|n| n.name == "bet.com" && n.change == hedge_lists::Change::Removed)
     );
-    assert!(hedge_lists::diff(&new, &new, 10).unwrap().categories.is_empty());
+    assert!(
+        hedge_lists::diff(&new, &new, 10)
+            .unwrap()
+            .categories
+            .is_empty()
+    );
 
     // www.bet.com is folded into bet.com once both are listed: still in gambling, not removed.
     let (before, after) = (

@@ -726,6 +726,12 @@ mod tests {
         );
         let right = index_of_keys(&["com.a", "com.b"], 2);
         assert_eq!(walk_all(&right).unwrap(), ["a.com", "b.com"]);
+        assert!(walk_all(&index_of_keys(&[], 0)).unwrap().is_empty());
+        let err = walk_all(&index_of_keys(&[], 1)).unwrap_err();
+        assert!(
+            err.to_string().contains("0 keys, but its footer says 1"),
+            "{err}"
+        );
     }
 
     /// A key a compile never writes (not a normalised name) stops the walk: `lists diff`

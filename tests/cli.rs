@@ -428,3 +428,42 @@ fn compile_into_a_missing_folder_fails_before_the_work_with_one_message() {
         "one message, before any source is read"
     );
 }
+
+/// `hedge lists verify | head -1` panicked ("failed printing to stdout: Broken pipe", exit
+/// 101). A command whose reader has gone ends quietly, as coreutils do: killed by SIGPIPE
+/// (141 in a shell), or exit 0, and never a panic.
+#[test]
+fn a_command_whose_stdout_is_closed_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    assert!(
+        compile_one(dir.path(), "plain", &names(50), &[])
+            .status
+            .success()
+    );
+    let index = dir.path().join("x.hidx");
+    let index = index.to_str().expect("utf-8");
+    let commands: [&[&str]; 4] = [
+        &["lists", "verify", index],
+        &["lists", "stats", index],
+        &["lists", "diff", index, index],
+        &["policy", "show"],
+    ];
+    for args in commands {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader); // gone before the command writes its first byte
+        let o = Command::new(hedge_bin())
+            .args(args)
+            .env("HEDGE_LOG", "warn")
+            .stdout(writer)
+            .output()
+            .expect("run hedge");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.signal() == Some(libc::SIGPIPE) || o.status.success(),
+            "{args:?}: {:?}: {stderr}",
+            o.status
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -33,7 +33,8 @@ fuzz_target!(|data: &[u8]| {
         count += 1;
         let name = hedge_lists::name_from_key(key);
         assert!(index.lookup(&name).is_some(), "{name} listed but not found");
-    });
+    })
+    .expect("a compiled index must walk");
     assert_eq!(count, names);
     for word in String::from_utf8_lossy(text).split_whitespace().take(64) {
         let _ = index.lookup(word);

@@ -70,12 +70,14 @@ fn build(taxonomy: &Taxonomy) -> (Vec<u8>, Vec<String>) {
     let index = Index::from_bytes(compiled.bytes.clone()).expect("valid");
     let mut sample = Vec::new();
     let mut n = 0u64;
-    index.for_each_name(|key, _| {
-        n += 1;
-        if n.is_multiple_of(997) {
-            sample.push(hedge_lists::name_from_key(key));
-        }
-    });
+    index
+        .for_each_name(|key, _| {
+            n += 1;
+            if n.is_multiple_of(997) {
+                sample.push(hedge_lists::name_from_key(key));
+            }
+        })
+        .expect("a compiled index walks");
     (compiled.bytes, sample)
 }
 

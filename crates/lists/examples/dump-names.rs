@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut result = Ok(());
-    index.for_each_name(|key, set| {
+    let walked = index.for_each_name(|key, set| {
         if result.is_err() {
             return;
         }
@@ -37,6 +37,10 @@ fn main() -> ExitCode {
             categories.join(",")
         );
     });
+    if let Err(error) = walked {
+        eprintln!("dump-names: {error}");
+        return ExitCode::from(1);
+    }
     match result.and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,

@@ -5,9 +5,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use fst::Streamer;
-
-use crate::{Index, LabelSetId, name_from_key};
+use crate::{Index, LabelSetId, Result, name_from_key};
 
 /// One name's change within a category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -78,7 +76,8 @@ fn set_ids(index: &Index) -> Vec<Vec<&str>> {
 /// Compares two indexes in one merged pass over their names (both are sorted), keeping at
 /// most `max_names` example names per category. A name is compared by the categories each
 /// index gives it, so one that moves under a listed parent of the same category is unchanged.
-pub fn diff(old: &Index, new: &Index, max_names: usize) -> Diff {
+/// Fails, naming the file, on a name table the walk finds damaged (see [`Index::for_each_name`]).
+pub fn diff(old: &Index, new: &Index, max_names: usize) -> Result<Diff> {
     let (old_sets, new_sets) = (set_ids(old), set_ids(new));
     let mut out = Diff::default();
     let mut record = |key: &[u8], before: &[&str], after: &[&str]| {
@@ -124,11 +123,9 @@ pub fn diff(old: &Index, new: &Index, max_names: usize) -> Diff {
         let set = index.lookup(&name_from_key(key)).map(|m| m.set);
         set.map_or(&[], |s| pick(sets, u64::from(s)))
     }
-    let (mut a, mut b) = (old.fst_stream(), new.fst_stream());
-    let (mut x, mut y) = (
-        a.next().map(|(k, v)| (k.to_vec(), v.value())),
-        b.next().map(|(k, v)| (k.to_vec(), v.value())),
-    );
+    let (mut a, mut b) = (old.walk(), new.walk());
+    let own = |(k, v): (&[u8], LabelSetId)| (k.to_vec(), u64::from(v));
+    let (mut x, mut y) = (a.next()?.map(own), b.next()?.map(own));
     loop {
         let order = match (&x, &y) {
             (None, None) => break,
@@ -140,12 +137,12 @@ pub fn diff(old: &Index, new: &Index, max_names: usize) -> Diff {
             Ordering::Less => {
                 let (k, v) = x.take().expect("present");
                 record(&k, pick(&old_sets, v), covered(new, &new_sets, &k));
-                x = a.next().map(|(k, v)| (k.to_vec(), v.value()));
+                x = a.next()?.map(own);
             }
             Ordering::Greater => {
                 let (k, v) = y.take().expect("present");
                 record(&k, covered(old, &old_sets, &k), pick(&new_sets, v));
-                y = b.next().map(|(k, v)| (k.to_vec(), v.value()));
+                y = b.next()?.map(own);
             }
             Ordering::Equal => {
                 let (k, va) = x.take().expect("present");
@@ -154,10 +151,10 @@ pub fn diff(old: &Index, new: &Index, max_names: usize) -> Diff {
                 if before != after {
                     record(&k, before, after);
                 }
-                x = a.next().map(|(k, v)| (k.to_vec(), v.value()));
-                y = b.next().map(|(k, v)| (k.to_vec(), v.value()));
+                x = a.next()?.map(own);
+                y = b.next()?.map(own);
             }
         }
     }
-    out
+    Ok(out)
 }

@@ -24,6 +24,7 @@ use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 
 use crate::taxonomy::{CategoryDef, CategoryIdx, Taxonomy};
+use crate::walk::{Walk, cat};
 use crate::{Error, Result};
 
 /// First bytes of every index file.
@@ -194,7 +195,9 @@ impl std::fmt::Debug for Index {
 
 impl Index {
     /// Reads an index file into memory and verifies it (magic, version, lengths, checksum,
-    /// metadata, FST). The file is read once; the index never looks at it again.
+    /// metadata, the FST's structure). The file is read once; the index never looks at it
+    /// again. The FST's key count is checked by a walk over all names, not here: see
+    /// [`Index::for_each_name`].
     pub fn open(path: &Path) -> Result<Index> {
         let bytes = read_whole(path).map_err(|e| Error::io(path, e))?;
         Index::verify(bytes, path)
@@ -422,18 +425,44 @@ impl Index {
         self.meta.names == 0
     }
 
-    /// The names in key order, with their label-set ids (for [`crate::diff`]).
-    pub(crate) fn fst_stream(&self) -> fst::raw::Stream<'_> {
-        self.fst.stream()
+    /// A walk over the names in key order, with their label-set ids, checking the name
+    /// table as it goes (see [`crate::walk`]).
+    pub(crate) fn walk(&self) -> Names<'_> {
+        Names {
+            walk: Walk::new(&self.fst, self.set_categories.len()),
+            path: &self.path,
+        }
     }
 
-    /// Every listed name's key (`com.example`) with its label set, in key order.
-    pub fn for_each_name(&self, mut f: impl FnMut(&[u8], LabelSetId)) {
-        use fst::Streamer;
-        let mut stream = self.fst.stream();
-        while let Some((key, out)) = stream.next() {
-            f(key, out.value() as LabelSetId);
+    /// Calls `f` with every listed name's key (`com.example`) and label set, in key order.
+    /// The walk is the one reader that depends on the name table's key count, which loading
+    /// does not check (see [`crate::walk`]): a table that holds more or fewer keys than it
+    /// says, or an invalid key, stops it with an error naming the file.
+    pub fn for_each_name(&self, mut f: impl FnMut(&[u8], LabelSetId)) -> Result<()> {
+        let mut names = self.walk();
+        while let Some((key, set)) = names.next()? {
+            f(key, set);
         }
+        Ok(())
+    }
+}
+
+/// The walk of [`Index::walk`], with its errors naming the index file.
+pub(crate) struct Names<'i> {
+    walk: Walk<'i, FstBytes>,
+    path: &'i Path,
+}
+
+impl Names<'_> {
+    /// The next name's key and label set; None after the last.
+    pub(crate) fn next(&mut self) -> Result<Option<(&[u8], LabelSetId)>> {
+        let path = self.path;
+        self.walk.next().map_err(|problem| Error::BadIndex {
+            path: path.to_path_buf(),
+            problem: format!(
+                "name table damaged: {problem}; rebuild it with `hedge lists compile`"
+            ),
+        })
     }
 }
 
@@ -492,12 +521,6 @@ impl TopLabels {
         let t = self.table.find(hash(lower), |t| *t.label == *lower)?;
         Some((t.addr, t.out))
     }
-}
-
-/// `a.cat(b)`, which cannot overflow: `Output::cat` can, on a crafted name table (the
-/// label-set id a lookup ends with is checked against the table anyway).
-fn cat(a: Output, b: Output) -> Output {
-    Output::new(a.value().wrapping_add(b.value()))
 }
 
 /// The hash of a top-level label in [`TopLabels`].
@@ -590,7 +613,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 #[allow(clippy::unwrap_used)] // tests fail loudly by design
 mod tests {
     use super::*;
-    use crate::{Compiler, Format};
+    use crate::{Compiler, Format, name_from_key};
 
     /// Found by the `index_load` fuzz target's review: a hostile file's name counts must
     /// not overflow when added (a panic in debug builds, a nonsense total in release).
@@ -646,7 +669,7 @@ mod tests {
         meta.folded = 0;
         let hostile = encode(&meta, &fst).unwrap();
         let err = Index::from_bytes(hostile)
-            .map(|index| index.for_each_name(|_, _| {}))
+            .and_then(|index| index.for_each_name(|_, _| {}))
             .unwrap_err();
         assert!(
             err.to_string().contains("above the largest label-set id"),
@@ -654,24 +677,88 @@ mod tests {
         );
     }
 
-    /// Found by the `index_load` fuzz target: a name table whose footer claims more (or
-    /// fewer) keys than its nodes hold loaded, so the index's name count was wrong, and a
-    /// table with many paths through a few nodes could make a walk go on for ever.
-    #[test]
-    fn a_key_count_that_does_not_match_the_table_is_refused() {
+    /// An index whose name table is `keys` (with label set 0), its footer claiming `count`.
+    fn index_of_keys(keys: &[&str], count: u8) -> Index {
+        let mut keys = keys.to_vec();
+        keys.sort_unstable();
         let mut build = fst::MapBuilder::memory();
-        build.insert("com.a", 0).unwrap();
-        build.insert("com.b", 0).unwrap();
+        for key in keys {
+            build.insert(key, 0).unwrap();
+        }
         let mut fst = build.into_inner().unwrap();
         let count_at = fst.len() - 4 - 16;
-        fst[count_at] = 3;
+        fst[count_at] = count;
         let mut meta = meta_of_one_name();
-        meta.names = 3;
+        meta.names = u64::from(count);
         meta.folded = 0;
-        let err = Index::from_bytes(encode(&meta, &fst).unwrap()).unwrap_err();
+        Index::from_bytes(encode(&meta, &fst).unwrap()).unwrap()
+    }
+
+    /// Every name the walk yields, or its error.
+    fn walk_all(index: &Index) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        index.for_each_name(|key, _| names.push(name_from_key(key)))?;
+        Ok(names)
+    }
+
+    /// Found by the `index_load` fuzz target: a name table whose footer claims more (or
+    /// fewer) keys than its nodes hold loaded, so the index's name count was wrong, and a
+    /// table with many paths through a few nodes could make a walk go on for ever. Loading
+    /// no longer counts the keys (lookups do not depend on the count); the walk refuses
+    /// such a table, and stops at the first key beyond the count.
+    #[test]
+    fn a_key_count_that_does_not_match_the_table_is_refused() {
+        let fewer = index_of_keys(&["com.a", "com.b"], 3);
+        let err = walk_all(&fewer).unwrap_err().to_string();
+        assert!(err.contains("2 keys, but its footer says 3"), "{err}");
+        assert!(err.starts_with("<memory>: name table damaged"), "{err}");
+        let more = index_of_keys(&["com.a", "com.b", "com.c"], 1);
+        let mut walked = 0;
+        let err = more.for_each_name(|_, _| walked += 1).unwrap_err();
         assert!(
-            err.to_string().contains("2 keys, but the footer says 3"),
+            err.to_string()
+                .contains("more keys than the 1 its footer counts"),
             "{err}"
         );
+        assert_eq!(
+            walked, 1,
+            "the walk stops at the first key beyond the count"
+        );
+        let right = index_of_keys(&["com.a", "com.b"], 2);
+        assert_eq!(walk_all(&right).unwrap(), ["a.com", "b.com"]);
+        assert!(walk_all(&index_of_keys(&[], 0)).unwrap().is_empty());
+        let err = walk_all(&index_of_keys(&[], 1)).unwrap_err();
+        assert!(
+            err.to_string().contains("0 keys, but its footer says 1"),
+            "{err}"
+        );
+    }
+
+    /// A key a compile never writes (not a normalised name) stops the walk: `lists diff`
+    /// and the change record would otherwise show names no list holds.
+    #[test]
+    fn a_key_that_is_not_a_domain_name_stops_the_walk() {
+        for (bad, why) in [
+            ("com..a", "empty label"),
+            ("com.A", "not allowed"),
+            ("com", "single label"),
+        ] {
+            let index = index_of_keys(&["com.a", bad], 2);
+            let err = walk_all(&index).unwrap_err().to_string();
+            assert!(err.contains(&format!("key `{bad}`")), "{bad}: {err}");
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        let long = format!("com.{}", ["a"; 130].join("."));
+        let err = walk_all(&index_of_keys(&[&long], 1)).unwrap_err();
+        assert!(err.to_string().contains("longer than 253"), "{err}");
+    }
+
+    /// Lookups never depend on the key count: a table that lies about it still answers
+    /// from what it holds, without a panic.
+    #[test]
+    fn lookups_in_a_table_with_a_wrong_key_count_answer_from_what_it_holds() {
+        let index = index_of_keys(&["com.a", "com.b"], 200);
+        assert_eq!(index.lookup("www.a.com").unwrap().suffix, "a.com");
+        assert!(index.lookup("c.com").is_none());
     }
 }

@@ -51,6 +51,7 @@ mod read;
 mod shrink;
 mod source;
 pub mod taxonomy;
+mod walk;
 
 pub use compile::{Compiled, Compiler, Progress, Warning};
 pub use diff::{CategoryDiff, Change, Diff, NameDiff, diff};

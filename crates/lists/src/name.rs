@@ -90,13 +90,15 @@ pub fn normalize(entry: &str) -> Result<String, NameError> {
     Ok(name)
 }
 
-/// Checks an already lower-cased ASCII name against the label and length rules.
+/// Checks an already lower-cased ASCII name against the label and length rules. Byte by
+/// byte: a walk over an index checks every key with it.
 fn check(name: &str) -> Result<(), NameError> {
     if name.len() > MAX_NAME_LEN {
         return Err(NameError::NameTooLong);
     }
     let mut labels = 0;
-    for label in name.split('.') {
+    let mut at = 0;
+    for label in name.as_bytes().split(|&b| b == b'.') {
         labels += 1;
         if label.is_empty() {
             return Err(NameError::EmptyLabel);
@@ -104,12 +106,14 @@ fn check(name: &str) -> Result<(), NameError> {
         if label.len() > MAX_LABEL_LEN {
             return Err(NameError::LabelTooLong);
         }
-        if let Some(c) = label
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
-        {
+        if let Some(bad) = label.iter().position(|&b| {
+            !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        }) {
+            // The first byte of a character, since every byte before it is ASCII.
+            let c = name[at + bad..].chars().next().unwrap_or('\u{fffd}');
             return Err(NameError::BadChar(c));
         }
+        at += label.len() + 1;
     }
     if labels < 2 {
         return Err(NameError::SingleLabel);
@@ -126,6 +130,13 @@ pub fn reversed_key(name: &str, out: &mut Vec<u8>) {
         }
         out.extend_from_slice(label.as_bytes());
     }
+}
+
+/// Checks an index key (`com.example`) by the rules of [`normalize`]'s output: reversing
+/// the labels changes none of them.
+pub(crate) fn check_key(key: &[u8]) -> Result<(), NameError> {
+    let key = std::str::from_utf8(key).map_err(|_| NameError::Idna)?;
+    check(key)
 }
 
 /// The inverse of [`reversed_key`], for display.

@@ -220,7 +220,7 @@ fn diff_reports_added_removed_and_recategorised_names() {
     };
     let old = build("bet.com\nstays.com\nmoves.com\n", "");
     let new = build("stays.com\nnew.com\n", "moves.com\n");
-    let d = hedge_lists::diff(&old, &new, 10);
+    let d = hedge_lists::diff(&old, &new, 10).unwrap();
     let g = &d.categories["gambling"];
     assert_eq!((g.added, g.removed, g.recategorised), (1, 2, 0));
     let v = &d.categories["violence"];
@@ -232,17 +232,22 @@ fn diff_reports_added_removed_and_recategorised_names() {
             .iter()
             .any(|n| n.name == "bet.com" && n.change == hedge_lists::Change::Removed)
     );
-    assert!(hedge_lists::diff(&new, &new, 10).categories.is_empty());
+    assert!(
+        hedge_lists::diff(&new, &new, 10)
+            .unwrap()
+            .categories
+            .is_empty()
+    );
 
     // www.bet.com is folded into bet.com once both are listed: still in gambling, not removed.
     let (before, after) = (
         build("www.bet.com\n", ""),
         build("bet.com\nwww.bet.com\n", ""),
     );
-    let g = &hedge_lists::diff(&before, &after, 10).categories["gambling"];
+    let g = &hedge_lists::diff(&before, &after, 10).unwrap().categories["gambling"];
     assert_eq!((g.added, g.removed, g.recategorised), (1, 0, 0));
     assert_eq!(g.names[0].name, "bet.com");
-    let g = &hedge_lists::diff(&after, &before, 10).categories["gambling"];
+    let g = &hedge_lists::diff(&after, &before, 10).unwrap().categories["gambling"];
     assert_eq!((g.added, g.removed, g.recategorised), (0, 1, 0));
     assert_eq!(g.names[0].name, "bet.com");
 }

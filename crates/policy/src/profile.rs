@@ -394,7 +394,9 @@ fn custom_index(
     let index = Index::from_bytes(compiled.bytes)
         .map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
     let mut entries = Vec::new();
-    index.for_each_name(|k, _| entries.push(hedge_lists::name_from_key(k)));
+    index
+        .for_each_name(|k, _| entries.push(hedge_lists::name_from_key(k)))
+        .map_err(|e| PolicyError::at(profile, &key, e.to_string()))?;
     Ok(CustomIndex {
         index: Some(index),
         entries,

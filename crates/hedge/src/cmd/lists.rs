@@ -244,7 +244,7 @@ fn record_changes(args: &CompileArgs, previous: Option<&Index>) {
     let result = (|| -> anyhow::Result<usize> {
         let new = Index::open(&args.out)?;
         let diff = match previous {
-            Some(old) => hedge_lists::diff(old, &new, hedge_stats::MAX_CHANGE_NAMES),
+            Some(old) => hedge_lists::diff(old, &new, hedge_stats::MAX_CHANGE_NAMES)?,
             None => hedge_lists::Diff::default(),
         };
         let change = to_store_change(previous.map(|o| o.version()).unwrap_or(""), &new, &diff);
@@ -312,7 +312,7 @@ pub fn diff(
     format: Format,
 ) -> anyhow::Result<ExitCode> {
     let (a, b) = (open(old)?, open(new)?);
-    let d = hedge_lists::diff(&a, &b, names);
+    let d = hedge_lists::diff(&a, &b, names).context("cannot use the index")?;
     let mut summary = Rows::new(&["category", "added", "removed", "recategorised"]);
     let mut detail = Rows::new(&["category", "name", "change", "from"]);
     for (id, c) in &d.categories {
@@ -377,6 +377,11 @@ pub fn open(path: &Path) -> anyhow::Result<Index> {
 pub fn verify(path: &Path) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let index = open(path)?;
+    // Loading checks what lookups rely on; walking every name checks the rest (the key
+    // count, every key a valid name): what `lists diff` and the compile's change record need.
+    index
+        .for_each_name(|_, _| {})
+        .context("cannot use the index")?;
     let meta = index.meta();
     println!(
         "{}: ok — format v{}, version {}, built {} by {}, {} names, {} label sets, {} categories, {} bytes, verified in {:.1} ms",

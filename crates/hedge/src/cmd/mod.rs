@@ -14,6 +14,9 @@ mod report;
 mod serve;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if !matches!(cli.command, Command::Serve { .. }) {
+        end_quietly_on_a_closed_stdout();
+    }
     match cli.command {
         Command::Lists(ListsCommand::Compile(args)) => lists::compile(args),
         Command::Lists(ListsCommand::Update(args)) => lists_update::run(args),
@@ -36,5 +39,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             names,
             format,
         }) => lists::diff(&old, &new, category, names, format),
+    }
+}
+
+/// Restores the default action of SIGPIPE, which Rust's runtime ignores: a command whose
+/// reader goes away (`hedge lists verify | head -1`) then ends as coreutils do, killed by
+/// the signal (status 141 in a shell), instead of `print!` panicking on the EPIPE error.
+/// Not for `serve`: a server must outlive its clients and its log reader.
+fn end_quietly_on_a_closed_stdout() {
+    // SAFETY: setting a signal's disposition to SIG_DFL installs no handler (no code runs
+    // in signal context); it happens before any thread of this command is started.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

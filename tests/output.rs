@@ -264,9 +264,11 @@ fn policy_lookup_and_explain_output_is_pinned() {
 }
 
 /// A reader that stops early (`hedge policy show | head`) closes the pipe: the command stops
-/// quietly, as `cat` would, instead of panicking on the failed write.
+/// quietly, as `cat` would (killed by SIGPIPE, or exit 0), instead of panicking on the
+/// failed write.
 #[test]
 fn printing_into_a_closed_pipe_is_not_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().expect("tempdir");
     write_policy(dir.path());
     let db = dir.path().join("stats.sqlite");
@@ -304,7 +306,8 @@ fn printing_into_a_closed_pipe_is_not_a_panic() {
             .expect("run hedge");
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert!(
-            o.status.success() && !stderr.contains("panicked"),
+            (o.status.success() || o.status.signal() == Some(libc::SIGPIPE))
+                && !stderr.contains("panicked"),
             "hedge {args:?}: {:?}\n{stderr}",
             o.status
         );

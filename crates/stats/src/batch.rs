@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use crate::counters::Action;
+use crate::action::Action;
 use crate::privacy::ClientId;
 
 /// The category recorded for queries whose name is in no list.

@@ -4,85 +4,15 @@
 use std::fmt;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use compact_str::CompactString;
-use serde::{Serialize, Serializer};
 
+use crate::action::Action;
 use crate::batch::{Batch, OTHER_DOMAIN, QueryLogEntry, UNCATEGORISED};
 use crate::error::Error;
 use crate::privacy::ClientPrivacy;
-
-/// What the resolver did with one query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Action {
-    /// Resolved normally.
-    Allowed,
-    /// Answered with the sinkhole answer.
-    Blocked,
-    /// Rewritten (SafeSearch CNAME) and resolved.
-    Rewritten,
-    /// Refused (client outside the listener's subnets, or a refuse action).
-    Refused,
-    /// Answered SERVFAIL (upstream or internal failure).
-    Servfail,
-}
-
-impl Action {
-    /// Every action, in the order reports list them.
-    pub const ALL: [Action; 5] = [
-        Action::Allowed,
-        Action::Blocked,
-        Action::Rewritten,
-        Action::Refused,
-        Action::Servfail,
-    ];
-
-    /// The name stored and printed: `allowed`, `blocked`, `rewritten`, `refused`, `servfail`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Allowed => "allowed",
-            Action::Blocked => "blocked",
-            Action::Rewritten => "rewritten",
-            Action::Refused => "refused",
-            Action::Servfail => "servfail",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Action {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Action, Error> {
-        Action::ALL
-            .into_iter()
-            .find(|a| a.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "unknown action {s:?}; expected one of allowed, blocked, rewritten, refused, \
-                     servfail"
-                ))
-            })
-    }
-}
-
-impl Serialize for Action {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
 
 /// Limits and opt-ins for [`Counters`].
 #[derive(Debug, Clone)]
@@ -675,13 +605,5 @@ mod tests {
     fn rejects_reserved_names() {
         assert!(Counters::new(vec!["-".into()], vec![]).is_err());
         assert!(Counters::new(vec!["a".into()], vec!["".into()]).is_err());
-    }
-
-    #[test]
-    fn actions_round_trip() {
-        for a in Action::ALL {
-            assert_eq!(a.as_str().parse::<Action>().expect("known action"), a);
-        }
-        assert!("dropped".parse::<Action>().is_err());
     }
 }

@@ -76,6 +76,7 @@
 
 #![deny(missing_docs)]
 
+mod action;
 mod batch;
 mod counters;
 mod error;
@@ -90,10 +91,11 @@ mod store;
 #[path = "fixture.rs"]
 pub mod testing;
 
+pub use action::Action;
 pub use batch::{
     Batch, BatchLimits, CountKey, DomainKey, OTHER_DOMAIN, QueryLogEntry, UNCATEGORISED,
 };
-pub use counters::{Action, Counters, CountersOptions, QueryLogOptions};
+pub use counters::{Counters, CountersOptions, QueryLogOptions};
 pub use error::Error;
 pub use flusher::{
     FlusherHandle, FlusherOptions, FlusherStatus, spawn_flusher, spawn_flusher_with, utc_today,

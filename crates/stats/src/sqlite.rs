@@ -9,7 +9,7 @@ use jiff::civil::Date;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::batch::{Batch, OTHER_DOMAIN};
-use crate::counters::Action;
+use crate::action::Action;
 use crate::error::Error;
 use crate::store::{
     CategoryChange, ChangeKind, CountRow, CountsQuery, DomainCount, DomainsQuery, Grain,

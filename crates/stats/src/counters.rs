@@ -1,13 +1,19 @@
-//! The hot path: lock-free per-(profile, category, action) counters, bounded per-domain
-//! blocked counts, and the optional raw query log buffer.
+//! The hot path: per-thread tallies of (profile, category, action) counts and of blocked
+//! domains, bounded, and the optional raw query log buffer.
+//!
+//! Each resolver thread counts into its own [`Tally`]: the counts are plain loads and stores
+//! (no read-modify-write, no cache line shared with another counting thread) and its domain
+//! table has a lock that only the flusher ever contends for, once per flush. The flusher
+//! sums the tallies in [`Counters::swap_out`].
 
 use std::fmt;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use compact_str::CompactString;
+use thread_local::ThreadLocal;
 
 use crate::action::Action;
 use crate::batch::{Batch, OTHER_DOMAIN, QueryLogEntry, UNCATEGORISED};
@@ -45,24 +51,56 @@ pub struct QueryLogOptions {
 }
 
 const ACTIONS: usize = Action::ALL.len();
-const DOMAIN_SHARDS: usize = 16;
 /// Longer names are not DNS names; they are counted as `(other)`.
 const MAX_DOMAIN_LEN: usize = 255;
 
-/// Query counters shared (in an `Arc`) between the resolver's tasks and the flusher.
+/// Query counters shared (in an `Arc`) between the resolver's threads and the flusher.
 ///
 /// Profiles and categories are dense indexes into the name lists given at construction.
-/// [`record`](Counters::record) is one relaxed atomic add into a flat array: no lock, no
-/// allocation. [`swap_out`](Counters::swap_out) takes the non-zero counts and zeroes them.
+/// [`record`](Counters::record) adds one to the calling thread's own tally: no lock, no
+/// allocation, no atomic read-modify-write. [`swap_out`](Counters::swap_out) takes what every
+/// thread counted since the last call.
 pub struct Counters {
     profiles: Box<[Arc<str>]>,
     categories: Box<[Arc<str>]>,
     uncategorised: Arc<str>,
     /// `(profile * (categories + 1) + category slot) * ACTIONS + action`; slot 0 is "none".
-    cells: Box<[AtomicU64]>,
+    ncells: usize,
+    tallies: ThreadLocal<Tally>,
+    /// Serialises [`swap_out`](Counters::swap_out), the one reader of the tallies' `taken`.
+    swapping: Mutex<()>,
     invalid: AtomicU64,
-    domains: DomainCounts,
+    domains: DomainLimits,
     query_log: Option<QueryLogBuffer>,
+}
+
+/// One thread's counts.
+struct Tally {
+    /// Counts since the start: only the owning thread writes them (load, add, store), so
+    /// they need no read-modify-write; [`Counters::swap_out`] reads them.
+    cells: Box<[AtomicU64]>,
+    /// The value of each cell at the last swap-out (only `swap_out` touches these).
+    taken: Box<[AtomicU64]>,
+    /// Blocked names counted since the last swap-out. The lock is the owning thread's, but
+    /// for the moment each flush takes the table out.
+    domains: Mutex<DomainTable>,
+}
+
+impl Tally {
+    fn new(ncells: usize) -> Tally {
+        Tally {
+            cells: (0..ncells).map(|_| AtomicU64::new(0)).collect(),
+            taken: (0..ncells).map(|_| AtomicU64::new(0)).collect(),
+            domains: Mutex::new(DomainTable::default()),
+        }
+    }
+
+    /// Adds one to a cell this thread owns.
+    #[inline]
+    fn bump(&self, i: usize) {
+        let c = &self.cells[i];
+        c.store(c.load(Relaxed).wrapping_add(1), Relaxed);
+    }
 }
 
 impl fmt::Debug for Counters {
@@ -108,17 +146,15 @@ impl Counters {
             }
         }
         let ncells = profile_names.len() * (category_ids.len() + 1) * ACTIONS;
-        let shard_cap = options
-            .max_domains_per_interval
-            .div_ceil(DOMAIN_SHARDS)
-            .max(1);
         Ok(Counters {
             profiles: profile_names.into_iter().map(Arc::from).collect(),
             categories: category_ids.into_iter().map(Arc::from).collect(),
             uncategorised: Arc::from(UNCATEGORISED),
-            cells: (0..ncells).map(|_| AtomicU64::new(0)).collect(),
+            ncells,
+            tallies: ThreadLocal::new(),
+            swapping: Mutex::new(()),
             invalid: AtomicU64::new(0),
-            domains: DomainCounts::new(shard_cap),
+            domains: DomainLimits::new(options.max_domains_per_interval.max(1)),
             query_log: options.query_log.map(|o| QueryLogBuffer {
                 cap: if o.max_entries_per_interval == 0 {
                     100_000
@@ -156,13 +192,35 @@ impl Counters {
         Some((p * (self.categories.len() + 1) + c) * ACTIONS)
     }
 
-    /// Counts one answered query. Lock-free and allocation-free; out-of-range indexes are
-    /// counted in [`invalid_records`](Counters::invalid_records) instead.
+    /// This thread's tally.
+    #[inline]
+    fn tally(&self) -> &Tally {
+        self.tallies.get_or(|| Tally::new(self.ncells))
+    }
+
+    /// Counts one answered query in this thread's tally: no lock, no allocation; out-of-range
+    /// indexes are counted in [`invalid_records`](Counters::invalid_records) instead.
     #[inline]
     pub fn record(&self, profile: u16, category: Option<u16>, action: Action) {
         match self.cell(profile, category) {
+            Some(base) => self.tally().bump(base + action.index()),
+            None => {
+                self.invalid.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// Counts one blocked query and the `domain` it was blocked under: what
+    /// [`record`](Counters::record) with [`Action::Blocked`] and
+    /// [`record_blocked_domain`](Counters::record_blocked_domain) do, finding the cell and
+    /// the tally once.
+    #[inline]
+    pub fn record_blocked(&self, profile: u16, category: Option<u16>, domain: &str) {
+        match self.cell(profile, category) {
             Some(base) => {
-                self.cells[base + action.index()].fetch_add(1, Relaxed);
+                let tally = self.tally();
+                tally.bump(base + Action::Blocked.index());
+                self.count_domain(tally, profile, category, domain);
             }
             None => {
                 self.invalid.fetch_add(1, Relaxed);
@@ -172,13 +230,18 @@ impl Counters {
 
     /// Counts one blocked query for `domain` (the normalised query name; never the client).
     ///
-    /// Takes one of 16 shard locks; allocates only the first time a domain is seen in a flush
-    /// interval. Past the per-interval cap of distinct domains, the query counts as `(other)`.
+    /// Takes this thread's own table lock (the flusher contends for it once per flush);
+    /// allocates only the first time the thread sees a domain in a flush interval. Past the
+    /// per-interval cap of distinct domains, the query counts as `(other)`.
     pub fn record_blocked_domain(&self, profile: u16, category: Option<u16>, domain: &str) {
         if self.cell(profile, category).is_none() {
             self.invalid.fetch_add(1, Relaxed);
             return;
         }
+        self.count_domain(self.tally(), profile, category, domain);
+    }
+
+    fn count_domain(&self, tally: &Tally, profile: u16, category: Option<u16>, domain: &str) {
         let slot = category.map_or(0, |c| c + 1);
         let domain = if domain.is_empty() || domain.len() > MAX_DOMAIN_LEN {
             OTHER_DOMAIN
@@ -186,21 +249,18 @@ impl Counters {
             domain
         };
         let d = &self.domains;
-        // One hash of the name picks the shard (bits 32..) and finds the entry in it
-        // (hashbrown reads the low bits and the top seven).
         let h = d.hash(domain);
-        let shard = &d.shards[(h >> 32) as usize % DOMAIN_SHARDS];
-        let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut table = tally.domains.lock().unwrap_or_else(PoisonError::into_inner);
         // One probe for the common case, a name already counted this interval.
-        if let Some(e) = shard.table.find_mut(h, |e| e.name == domain) {
+        if let Some(e) = table.find_mut(h, |e| e.name == domain) {
             return e.count(profile, slot);
         }
-        let (key, h) = if shard.table.len() < d.shard_cap {
+        let (key, h) = if domain != OTHER_DOMAIN && d.take_slot() {
             (domain, h)
         } else {
             (OTHER_DOMAIN, d.other_hash)
         };
-        if let Some(e) = shard.table.find_mut(h, |e| e.name == key) {
+        if let Some(e) = table.find_mut(h, |e| e.name == key) {
             return e.count(profile, slot);
         }
         let entry = DomainEntry {
@@ -212,7 +272,7 @@ impl Counters {
             },
             more: None,
         };
-        shard.table.insert_unique(h, entry, |e| d.hash(&e.name));
+        table.insert_unique(h, entry, |e| d.hash(&e.name));
     }
 
     /// Appends one entry to the raw query log, if the operator turned it on (otherwise this
@@ -274,8 +334,8 @@ impl Counters {
     }
 
     /// Takes every non-zero count (and every domain count and log entry) accumulated since
-    /// the last call, zeroing them. Counts recorded concurrently land in this batch or the
-    /// next, never in neither.
+    /// the last call. Counts recorded concurrently land in this batch or the next, never in
+    /// neither.
     pub fn swap_out(&self) -> Batch {
         self.swap_out_with(true)
     }
@@ -283,32 +343,37 @@ impl Counters {
     /// [`swap_out`](Counters::swap_out), leaving the blocked-domain counts in place unless
     /// `domains` is set.
     pub fn swap_out_with(&self, domains: bool) -> Batch {
+        let _one_at_a_time = self.swapping.lock().unwrap_or_else(PoisonError::into_inner);
         let mut batch = Batch::new();
-        let slots = self.categories.len() + 1;
-        for (p, profile) in self.profiles.iter().enumerate() {
-            for slot in 0..slots {
-                let base = (p * slots + slot) * ACTIONS;
-                for action in Action::ALL {
-                    let cell = &self.cells[base + action.index()];
-                    if cell.load(Relaxed) == 0 {
-                        continue;
-                    }
-                    let n = cell.swap(0, Relaxed);
-                    if n > 0 {
-                        let category = self.category_name(slot as u16);
-                        batch.add_count(profile.clone(), category, action, n);
-                    }
+        let mut sums = vec![0u64; self.ncells];
+        for tally in self.tallies.iter() {
+            for ((sum, cell), taken) in sums.iter_mut().zip(&tally.cells).zip(&tally.taken) {
+                let now = cell.load(Relaxed);
+                let before = taken.load(Relaxed);
+                if now != before {
+                    *sum = sum.saturating_add(now.wrapping_sub(before));
+                    taken.store(now, Relaxed);
                 }
             }
         }
-        for shard in self.domains.shards.iter().filter(|_| domains) {
-            // Taken out under the lock, drained without it (the resolver counts meanwhile),
-            // then put back if the shard is still empty: the table keeps its buckets for the
-            // next interval (at most the per-interval cap) instead of growing again.
-            let lock = || shard.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut table = std::mem::take(&mut lock().table);
+        let slots = self.categories.len() + 1;
+        for (i, n) in sums.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+            let (cell, action) = (i / ACTIONS, Action::ALL[i % ACTIONS]);
+            let profile = self.profiles[cell / slots].clone();
+            let category = self.category_name((cell % slots) as u16);
+            batch.add_count(profile, category, action, n);
+        }
+        for tally in self.tallies.iter().filter(|_| domains) {
+            // Taken out under the lock, drained without it (the thread counts meanwhile),
+            // then put back if the thread's table is still empty: it keeps its buckets for
+            // the next interval instead of growing again.
+            let lock = || tally.domains.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut table = std::mem::take(&mut *lock());
             let counted = table.len();
             for e in table.drain() {
+                if e.name != OTHER_DOMAIN {
+                    self.domains.give_back_slot();
+                }
                 for s in std::iter::once(e.first).chain(e.more.into_iter().flat_map(|m| *m)) {
                     let profile = self.profiles[usize::from(s.profile)].clone();
                     let category = self.category_name(s.category);
@@ -321,9 +386,9 @@ impl Counters {
             if table.capacity() > 2 * room {
                 table.shrink_to(room, |e| self.domains.hash(&e.name));
             }
-            let mut shard = lock();
-            if shard.table.is_empty() {
-                shard.table = table;
+            let mut current = lock();
+            if current.is_empty() {
+                *current = table;
             }
         }
         if let Some(log) = &self.query_log {
@@ -335,43 +400,57 @@ impl Counters {
     }
 }
 
-struct DomainCounts {
-    shards: Box<[Mutex<Shard>]>,
-    /// Hashes the names: picks the shard and finds the name in it. Seeded per process.
-    /// foldhash, not SipHash: this runs once per blocked query, and each shard is capped,
-    /// so flooding one costs an attacker nothing.
+/// What bounds the blocked-domain tables, and how their names are hashed.
+struct DomainLimits {
+    /// Hashes the names. Seeded per process. foldhash, not SipHash: this runs once per
+    /// blocked query, and the tables are capped, so flooding one costs an attacker nothing.
     hasher: foldhash::fast::RandomState,
     /// The hash of [`OTHER_DOMAIN`].
     other_hash: u64,
-    shard_cap: usize,
+    /// Distinct names held in all threads' tables, against `cap`. Touched only when a thread
+    /// meets a name for the first time in an interval, and by the flusher.
+    held: AtomicUsize,
+    cap: usize,
 }
 
-impl DomainCounts {
-    fn new(shard_cap: usize) -> DomainCounts {
+impl DomainLimits {
+    fn new(cap: usize) -> DomainLimits {
         let hasher = foldhash::fast::RandomState::default();
-        DomainCounts {
-            shards: (0..DOMAIN_SHARDS)
-                .map(|_| Mutex::new(Shard::default()))
-                .collect(),
+        DomainLimits {
             other_hash: hasher.hash_one(OTHER_DOMAIN),
             hasher,
-            shard_cap,
+            held: AtomicUsize::new(0),
+            cap,
         }
     }
 
     fn hash(&self, name: &str) -> u64 {
         self.hasher.hash_one(name)
     }
+
+    /// Reserves room for one more distinct name this interval; false when the cap is reached.
+    fn take_slot(&self) -> bool {
+        if self.held.load(Relaxed) >= self.cap {
+            return false;
+        }
+        if self.held.fetch_add(1, Relaxed) < self.cap {
+            return true;
+        }
+        // Lost a race for the last slot: give it back.
+        self.held.fetch_sub(1, Relaxed);
+        false
+    }
+
+    fn give_back_slot(&self) {
+        self.held.fetch_sub(1, Relaxed);
+    }
 }
 
-/// Names a shard's table always has room for (below this, shrinking saves too little).
+/// Names a table always has room for (below this, shrinking saves too little).
 const SHRINK_FLOOR: usize = 64;
 
-/// One shard: the names counted this interval, found by their hash.
-#[derive(Default)]
-struct Shard {
-    table: hashbrown::HashTable<DomainEntry>,
-}
+/// One thread's blocked names of this interval, found by their hash.
+type DomainTable = hashbrown::HashTable<DomainEntry>;
 
 /// A counted name, in 40 bytes. Most names are blocked for one (profile, category), so the
 /// first slot is inline, and so is a name of up to 24 bytes: counting a name already seen
@@ -537,10 +616,9 @@ mod tests {
     fn a_quiet_interval_gives_back_a_busy_one_s_table() {
         let c = Counters::new(vec!["p".into()], vec!["c".into()]).expect("counters");
         let capacity = |c: &Counters| -> usize {
-            c.domains
-                .shards
+            c.tallies
                 .iter()
-                .map(|s| s.lock().expect("lock").table.capacity())
+                .map(|t| t.domains.lock().expect("lock").capacity())
                 .sum()
         };
         for i in 0..10_000 {
@@ -599,6 +677,66 @@ mod tests {
         });
         seen += c.swap_out().total();
         assert_eq!(seen, 40_000);
+    }
+
+    #[test]
+    fn blocked_queries_counted_on_many_threads_while_swapping_all_come_out() {
+        let c = Arc::new(counters());
+        let mut domains: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut blocked = 0;
+        let mut take = |b: Batch| {
+            blocked += b.total();
+            for (k, n) in b.domains() {
+                *domains.entry(k.domain.to_string()).or_default() += n;
+            }
+        };
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let c = c.clone();
+                s.spawn(move || {
+                    for i in 0..5_000 {
+                        let name = format!("d{}.example", (i + t) % 50);
+                        c.record_blocked(1, Some(0), &name);
+                    }
+                });
+            }
+            for _ in 0..10 {
+                take(c.swap_out());
+            }
+        });
+        take(c.swap_out());
+        assert_eq!(blocked, 20_000);
+        assert_eq!(domains.len(), 50);
+        assert!(domains.values().all(|n| *n == 400), "{domains:?}");
+    }
+
+    #[test]
+    fn the_domain_cap_holds_across_threads_and_frees_at_each_swap() {
+        let c = Counters::with_options(
+            vec!["p".into()],
+            vec!["c".into()],
+            CountersOptions {
+                max_domains_per_interval: 16,
+                query_log: None,
+            },
+        )
+        .expect("valid names");
+        for round in 0..2 {
+            std::thread::scope(|s| {
+                for t in 0..4 {
+                    let c = &c;
+                    s.spawn(move || {
+                        for i in 0..100 {
+                            c.record_blocked_domain(0, Some(0), &format!("r{round}t{t}n{i}.example"));
+                        }
+                    });
+                }
+            });
+            let b = c.swap_out();
+            assert_eq!(b.domains().map(|(_, n)| n).sum::<u64>(), 400);
+            let named = b.domains().filter(|(k, _)| &*k.domain != OTHER_DOMAIN).count();
+            assert_eq!(named, 16, "round {round}: the cap, all of it, every interval");
+        }
     }
 
     #[test]

@@ -24,8 +24,9 @@ use crate::privacy::ClientPrivacy;
 #[derive(Debug, Clone)]
 pub struct CountersOptions {
     /// Distinct blocked domains kept between two writes of the domain counts (5 seconds
-    /// in `hedge serve`); further domains are counted under `(other)` until the next
-    /// write. Default 20 000.
+    /// in `hedge serve`), over all threads' tables (a name counted on two threads takes
+    /// two); further domains are counted under `(other)` until the next write.
+    /// Default 20 000.
     pub max_domains_per_interval: usize,
     /// The raw query log: `None` (the default) keeps no per-query record at all.
     pub query_log: Option<QueryLogOptions>,
@@ -639,7 +640,7 @@ mod tests {
             vec!["p".into()],
             vec!["c".into()],
             CountersOptions {
-                max_domains_per_interval: 16, // one per shard
+                max_domains_per_interval: 16,
                 query_log: None,
             },
         )
@@ -727,15 +728,25 @@ mod tests {
                     let c = &c;
                     s.spawn(move || {
                         for i in 0..100 {
-                            c.record_blocked_domain(0, Some(0), &format!("r{round}t{t}n{i}.example"));
+                            c.record_blocked_domain(
+                                0,
+                                Some(0),
+                                &format!("r{round}t{t}n{i}.example"),
+                            );
                         }
                     });
                 }
             });
             let b = c.swap_out();
             assert_eq!(b.domains().map(|(_, n)| n).sum::<u64>(), 400);
-            let named = b.domains().filter(|(k, _)| &*k.domain != OTHER_DOMAIN).count();
-            assert_eq!(named, 16, "round {round}: the cap, all of it, every interval");
+            let named = b
+                .domains()
+                .filter(|(k, _)| &*k.domain != OTHER_DOMAIN)
+                .count();
+            assert_eq!(
+                named, 16,
+                "round {round}: the cap, all of it, every interval"
+            );
         }
     }
 

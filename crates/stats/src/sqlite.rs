@@ -8,8 +8,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use crate::batch::{Batch, OTHER_DOMAIN};
 use crate::action::Action;
+use crate::batch::{Batch, OTHER_DOMAIN};
 use crate::error::Error;
 use crate::store::{
     CategoryChange, ChangeKind, CountRow, CountsQuery, DomainCount, DomainsQuery, Grain,

@@ -317,9 +317,12 @@ fn counts_from_many_threads_and_flushes_add_up_per_day_and_month() {
         )
         .expect("names"),
     );
-    let flusher =
-        spawn_flusher_with(c.clone(), SqliteStore::open(&path).expect("open"), clock.options())
-            .expect("start");
+    let flusher = spawn_flusher_with(
+        c.clone(),
+        SqliteStore::open(&path).expect("open"),
+        clock.options(),
+    )
+    .expect("start");
     // Each round: 3 threads count the same mix; a name longer than 24 bytes included.
     let long = "a-name-longer-than-twenty-four-bytes.example";
     let round = |c: &Arc<Counters>| {
@@ -377,7 +380,10 @@ fn counts_from_many_threads_and_flushes_add_up_per_day_and_month() {
         [
             format!("{day},adult,custom:tv,watchlive.channel4.com,{}", 3 * k),
             format!("{day},adult,gambling,bet.example,{}", 3 * k),
-            format!("{day},child,bypass:doh-canary,use-application-dns.net,{}", 3 * k),
+            format!(
+                "{day},child,bypass:doh-canary,use-application-dns.net,{}",
+                3 * k
+            ),
             format!("{day},child,gambling,bet.example,{}", 300 * k),
             format!("{day},child,walled-garden,{long},{}", 3 * k),
         ]
@@ -397,10 +403,6 @@ fn counts_from_many_threads_and_flushes_add_up_per_day_and_month() {
         "SELECT month, profile, category, domain, n FROM blocked_domains_monthly \
          ORDER BY 1, 2, 3, 4",
     );
-    let want: Vec<String> = [
-        domains_per_day("2025-01", 2),
-        domains_per_day("2025-02", 2),
-    ]
-    .concat();
+    let want: Vec<String> = [domains_per_day("2025-01", 2), domains_per_day("2025-02", 2)].concat();
     assert_eq!(monthly, want);
 }

@@ -12,7 +12,6 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use compact_str::CompactString;
 use thread_local::ThreadLocal;
 
 use crate::action::Action;
@@ -54,6 +53,8 @@ pub struct QueryLogOptions {
 const ACTIONS: usize = Action::ALL.len();
 /// Longer names are not DNS names; they are counted as `(other)`.
 const MAX_DOMAIN_LEN: usize = 255;
+/// The largest cap on distinct domains: their names, end to end, stay within a `u32` offset.
+const MAX_DOMAINS: usize = u32::MAX as usize / (MAX_DOMAIN_LEN + 1);
 
 /// Query counters shared (in an `Arc`) between the resolver's threads and the flusher.
 ///
@@ -156,7 +157,7 @@ impl Counters {
             tallies: ThreadLocal::new(),
             swapping: Mutex::new(()),
             invalid: AtomicU64::new(0),
-            domains: DomainLimits::new(options.max_domains_per_interval.max(1)),
+            domains: DomainLimits::new(options.max_domains_per_interval.clamp(1, MAX_DOMAINS)),
             query_log: options.query_log.map(|o| QueryLogBuffer {
                 cap: if o.max_entries_per_interval == 0 {
                     100_000
@@ -253,8 +254,9 @@ impl Counters {
         let d = &self.domains;
         let h = d.hash(domain);
         let mut table = tally.domains.lock();
+        let DomainTable { entries, names } = &mut *table;
         // One probe for the common case, a name already counted this interval.
-        if let Some(e) = table.find_mut(h, |e| e.name == domain) {
+        if let Some(e) = entries.find_mut(h, |e| e.name(names) == domain) {
             return e.count(profile, slot);
         }
         let (key, h) = if domain != OTHER_DOMAIN && d.take_slot() {
@@ -262,11 +264,12 @@ impl Counters {
         } else {
             (OTHER_DOMAIN, d.other_hash)
         };
-        if let Some(e) = table.find_mut(h, |e| e.name == key) {
+        if let Some(e) = entries.find_mut(h, |e| e.name(names) == key) {
             return e.count(profile, slot);
         }
         let entry = DomainEntry {
-            name: CompactString::new(key),
+            start: names.len() as u32,
+            len: key.len() as u16,
             first: DomainSlot {
                 profile,
                 category: slot,
@@ -274,7 +277,8 @@ impl Counters {
             },
             more: None,
         };
-        table.insert_unique(h, entry, |e| d.hash(&e.name));
+        names.push_str(key);
+        entries.insert_unique(h, entry, |e| d.hash(e.name(names)));
     }
 
     /// Appends one entry to the raw query log, if the operator turned it on (otherwise this
@@ -370,25 +374,33 @@ impl Counters {
             // then put back if the thread's table is still empty: it keeps its buckets for
             // the next interval instead of growing again.
             let mut table = std::mem::take(&mut *tally.domains.lock());
-            let counted = table.len();
-            for e in table.drain() {
-                if e.name != OTHER_DOMAIN {
+            let DomainTable { entries, names } = &mut table;
+            let counted = entries.len();
+            let name_bytes = names.len();
+            for e in entries.drain() {
+                let name = e.name(names);
+                if name != OTHER_DOMAIN {
                     self.domains.give_back_slot();
                 }
                 for s in std::iter::once(e.first).chain(e.more.into_iter().flat_map(|m| *m)) {
                     let profile = self.profiles[usize::from(s.profile)].clone();
                     let category = self.category_name(s.category);
-                    batch.add_domain(profile, category, &e.name, u64::from(s.n));
+                    batch.add_domain(profile, category, name, u64::from(s.n));
                 }
             }
+            names.clear();
             // Memory follows the load: a table four times bigger than this interval needed
             // gives most of it back (a burst of random names leaves no lasting heap).
             let room = 2 * counted.max(SHRINK_FLOOR);
-            if table.capacity() > 2 * room {
-                table.shrink_to(room, |e| self.domains.hash(&e.name));
+            if entries.capacity() > 2 * room {
+                *entries = hashbrown::HashTable::with_capacity(room);
+            }
+            let room = 2 * name_bytes.max(SHRINK_FLOOR * 32);
+            if names.capacity() > 2 * room {
+                names.shrink_to(room);
             }
             let mut current = tally.domains.lock();
-            if current.is_empty() {
+            if current.entries.is_empty() {
                 *current = table;
             }
         }
@@ -451,22 +463,32 @@ impl DomainLimits {
 const SHRINK_FLOOR: usize = 64;
 
 /// One thread's blocked names of this interval, found by their hash.
-type DomainTable = hashbrown::HashTable<DomainEntry>;
+#[derive(Default)]
+struct DomainTable {
+    entries: hashbrown::HashTable<DomainEntry>,
+    /// The names of `entries`, end to end: a new name costs no allocation of its own, and
+    /// the buffer is kept from one interval to the next.
+    names: String,
+}
 
-/// A counted name, in 40 bytes. Most names are blocked for one (profile, category), so the
-/// first slot is inline, and so is a name of up to 24 bytes: counting a name already seen
-/// reads this entry and nothing behind it. The hash is not kept; the table recomputes it
-/// only when it grows.
+/// A counted name, in 24 bytes. Most names are blocked for one (profile, category), so the
+/// first slot is inline. The hash is not kept; the table recomputes it only when it grows.
 struct DomainEntry {
-    name: CompactString,
+    /// Where the name is in [`DomainTable::names`] (at most 255 bytes).
+    start: u32,
+    len: u16,
     first: DomainSlot,
     /// Boxed to keep the entry small (8 bytes, not a `Vec`'s 24): few names have a second slot.
     #[allow(clippy::box_collection)]
     more: Option<Box<Vec<DomainSlot>>>,
 }
-const _: () = assert!(std::mem::size_of::<DomainEntry>() == 40);
+const _: () = assert!(std::mem::size_of::<DomainEntry>() == 24);
 
 impl DomainEntry {
+    fn name<'a>(&self, names: &'a str) -> &'a str {
+        &names[self.start as usize..][..usize::from(self.len)]
+    }
+
     /// Adds one to the (profile, category) slot.
     fn count(&mut self, profile: u16, category: u16) {
         let same = |s: &DomainSlot| s.profile == profile && s.category == category;
@@ -619,7 +641,7 @@ mod tests {
         let capacity = |c: &Counters| -> usize {
             c.tallies
                 .iter()
-                .map(|t| t.domains.lock().capacity())
+                .map(|t| t.domains.lock().entries.capacity())
                 .sum()
         };
         for i in 0..10_000 {

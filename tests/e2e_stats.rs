@@ -126,62 +126,6 @@ async fn a_known_mix_is_counted_exactly() {
     );
 }
 
-/// Blocks that no category explains (custom lists, bypass controls, the walled garden)
-/// count their domains under the rule's label, as their aggregate counts do; a blocked
-/// query asked twice on two listeners counts twice; the query names' random subdomains
-/// count under the listed name.
-#[tokio::test(flavor = "multi_thread")]
-async fn blocked_domains_are_counted_under_their_rule_label() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("tv.txt"), "watchlive.channel4.com\n").expect("list");
-    let (l1, adult) = listener("adult", "127.0.0.0/8");
-    let (l2, garden) = listener("garden", "127.0.0.0/8");
-    let (l3, adult2) = listener("adult", "127.0.0.0/8");
-    let config = format!(
-        "[[profile]]\nname = \"adult\"\nblock = [\"gambling\"]\n\
-         block_domains = [\"inline.example\"]\nblock_domain_files = [\"tv.txt\"]\n\
-         [[profile]]\nname = \"garden\"\nmode = \"allowlist\"\nallow_domains = [\"pbskids.org\"]\n\
-         {l1}\n{l2}\n{l3}\n[stats]\npath = \"stats.sqlite\"\n"
-    );
-    let path = dir.path().join("hedge.toml");
-    std::fs::write(&path, config).expect("config");
-    let mut hedge = Hedge::start_at(dir, path);
-    for (server, name, t) in [
-        (adult, "www.bet365.com.", RecordType::A),
-        (adult2, "x9k2.bet365.com.", RecordType::A),
-        (adult, "watchlive.channel4.com.", RecordType::A),
-        (adult2, "watchlive.channel4.com.", RecordType::AAAA),
-        (adult, "inline.example.", RecordType::A),
-        (adult, "use-application-dns.net.", RecordType::A),
-        (adult, "mask.icloud.com.", RecordType::A),
-        (adult, "_dns.resolver.arpa.", RecordType::SVCB),
-        (garden, "www.example.org.", RecordType::A),
-    ] {
-        udp(server, name, t).await;
-    }
-    stop(&mut hedge); // SIGTERM flushes what is counted
-    let db = hedge.dir.path().join("stats.sqlite");
-    let blocked = report(&db, &["--action", "blocked", "--top-domains", "20"]);
-    let mut top: Vec<&str> = blocked
-        .lines()
-        .filter(|l| l.starts_with("top-domain"))
-        .collect();
-    top.sort();
-    assert_eq!(
-        top,
-        vec![
-            "top-domain,_dns.resolver.arpa,bypass:ddr,1",
-            "top-domain,bet365.com,gambling,2",
-            "top-domain,inline.example,custom:block_domains,1",
-            "top-domain,mask.icloud.com,bypass:private-relay,1",
-            "top-domain,use-application-dns.net,bypass:doh-canary,1",
-            "top-domain,watchlive.channel4.com,custom:tv,2",
-            "top-domain,www.example.org,walled-garden,1",
-        ],
-        "{blocked}"
-    );
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_corrupt_store_pauses_counting_but_not_answers() {
     let net = FakeInternet::start_for_test().await;

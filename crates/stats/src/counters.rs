@@ -656,17 +656,18 @@ mod tests {
         assert!(quiet * 4 <= busy, "given back: {busy} -> {quiet}");
     }
 
+    /// One profile, one category, at most 16 distinct domains an interval.
+    fn capped_at_16() -> Counters {
+        let options = CountersOptions {
+            max_domains_per_interval: 16,
+            query_log: None,
+        };
+        Counters::with_options(vec!["p".into()], vec!["c".into()], options).expect("valid names")
+    }
+
     #[test]
     fn domain_counts_overflow_into_other() {
-        let c = Counters::with_options(
-            vec!["p".into()],
-            vec!["c".into()],
-            CountersOptions {
-                max_domains_per_interval: 16,
-                query_log: None,
-            },
-        )
-        .expect("valid names");
+        let c = capped_at_16();
         for i in 0..200 {
             c.record_blocked_domain(0, Some(0), &format!("d{i}.example"));
         }
@@ -735,15 +736,7 @@ mod tests {
 
     #[test]
     fn the_domain_cap_holds_across_threads_and_frees_at_each_swap() {
-        let c = Counters::with_options(
-            vec!["p".into()],
-            vec!["c".into()],
-            CountersOptions {
-                max_domains_per_interval: 16,
-                query_log: None,
-            },
-        )
-        .expect("valid names");
+        let c = capped_at_16();
         for round in 0..2 {
             std::thread::scope(|s| {
                 for t in 0..4 {

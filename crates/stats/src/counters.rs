@@ -254,7 +254,7 @@ impl Counters {
         let d = &self.domains;
         let h = d.hash(domain);
         let mut table = tally.domains.lock();
-        let DomainTable { entries, names } = &mut *table;
+        let DomainTable { entries, names, .. } = &mut *table;
         // One probe for the common case, a name already counted this interval.
         if let Some(e) = entries.find_mut(h, |e| e.name(names) == domain) {
             return e.count(profile, slot);
@@ -374,7 +374,11 @@ impl Counters {
             // then put back if the thread's table is still empty: it keeps its buckets for
             // the next interval instead of growing again.
             let mut table = std::mem::take(&mut *tally.domains.lock());
-            let DomainTable { entries, names } = &mut table;
+            let DomainTable {
+                entries,
+                names,
+                recent,
+            } = &mut table;
             let counted = entries.len();
             let name_bytes = names.len();
             for e in entries.drain() {
@@ -389,13 +393,17 @@ impl Counters {
                 }
             }
             names.clear();
-            // Memory follows the load: a table four times bigger than this interval needed
-            // gives most of it back (a burst of random names leaves no lasting heap).
-            let room = 2 * counted.max(SHRINK_FLOOR);
+            // Memory follows the load of the last minute or so: a table four times bigger
+            // than recent intervals needed gives most of it back (a burst of random names
+            // leaves no lasting heap), but one quiet interval does not (the next busy one
+            // would grow it again, rehashing every name on the query path).
+            recent.names = counted.max(recent.names - recent.names / 8);
+            recent.bytes = name_bytes.max(recent.bytes - recent.bytes / 8);
+            let room = 2 * recent.names.max(SHRINK_FLOOR);
             if entries.capacity() > 2 * room {
                 *entries = hashbrown::HashTable::with_capacity(room);
             }
-            let room = 2 * name_bytes.max(SHRINK_FLOOR * 32);
+            let room = 2 * recent.bytes.max(SHRINK_FLOOR * 32);
             if names.capacity() > 2 * room {
                 names.shrink_to(room);
             }
@@ -469,6 +477,14 @@ struct DomainTable {
     /// The names of `entries`, end to end: a new name costs no allocation of its own, and
     /// the buffer is kept from one interval to the next.
     names: String,
+    /// What recent intervals needed (a peak that decays by an eighth an interval).
+    recent: Recent,
+}
+
+#[derive(Default)]
+struct Recent {
+    names: usize,
+    bytes: usize,
 }
 
 /// A counted name, in 24 bytes. Most names are blocked for one (profile, category), so the
@@ -636,7 +652,7 @@ mod tests {
     }
 
     #[test]
-    fn a_quiet_interval_gives_back_a_busy_one_s_table() {
+    fn quiet_intervals_give_back_a_busy_one_s_table() {
         let c = Counters::new(vec!["p".into()], vec!["c".into()]).expect("counters");
         let capacity = |c: &Counters| -> usize {
             c.tallies
@@ -652,6 +668,11 @@ mod tests {
         assert!(busy >= 10_000, "kept for the next interval: {busy}");
         c.record_blocked_domain(0, Some(0), "one.example");
         assert_eq!(c.swap_out().domains().count(), 1);
+        assert_eq!(capacity(&c), busy, "one quiet interval keeps it");
+        for _ in 0..40 {
+            c.record_blocked_domain(0, Some(0), "one.example");
+            assert_eq!(c.swap_out().domains().count(), 1);
+        }
         let quiet = capacity(&c);
         assert!(quiet * 4 <= busy, "given back: {busy} -> {quiet}");
     }

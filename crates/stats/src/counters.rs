@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use thread_local::ThreadLocal;
 
-use crate::action::Action;
+// `pub(crate)` only for the report modules, which another branch is reorganising: they
+// still import `Action` from here. Once both land, they take it from `crate::action`.
+pub(crate) use crate::action::Action;
 use crate::batch::{Batch, OTHER_DOMAIN, QueryLogEntry, UNCATEGORISED};
 use crate::error::Error;
 use crate::privacy::ClientPrivacy;

@@ -60,7 +60,7 @@ use std::str::FromStr;
 use jiff::civil::Date;
 use serde::{Serialize, Serializer};
 
-use crate::action::Action;
+use crate::counters::Action;
 use crate::error::Error;
 use crate::store::{CountRow, CountsQuery, DomainCount, DomainsQuery, Grain, Store};
 

@@ -258,7 +258,7 @@ async fn blocks_without_a_category_are_counted_under_their_rule() {
         .with_time_zone(jiff::tz::TimeZone::UTC)
         .strftime("%Y-%m")
         .to_string();
-    let o = hedge_report(&db, &month);
+    let o = hedge_report(&db, &month, &[]);
     let rows: Vec<&str> = o.lines().filter(|l| l.starts_with("row,")).collect();
     assert_eq!(
         rows,
@@ -273,10 +273,26 @@ async fn blocks_without_a_category_are_counted_under_their_rule() {
         ],
         "{o}"
     );
+    // The blocked names are counted under the same labels (the listed name for a category).
+    let o = hedge_report(&db, &month, &["--top-domains", "20"]);
+    let top: Vec<&str> = o.lines().filter(|l| l.starts_with("top-domain,")).collect();
+    assert_eq!(
+        top,
+        vec![
+            "top-domain,,bypass:ddr,_dns.resolver.arpa,1",
+            "top-domain,,gambling,bet365.com,1",
+            "top-domain,,custom:block_domains,inline.example,1",
+            "top-domain,,bypass:private-relay,mask.icloud.com,1",
+            "top-domain,,bypass:doh-canary,use-application-dns.net,1",
+            "top-domain,,custom:tv,watchlive.channel4.com,1",
+            "top-domain,,walled-garden,www.example.org,1",
+        ],
+        "{o}"
+    );
 }
 
-fn hedge_report(db: &std::path::Path, month: &str) -> String {
-    let o = hedge(&[
+fn hedge_report(db: &std::path::Path, month: &str, extra: &[&str]) -> String {
+    let mut args = vec![
         "report",
         "--db",
         db.to_str().expect("utf-8"),
@@ -290,7 +306,9 @@ fn hedge_report(db: &std::path::Path, month: &str) -> String {
         "blocked",
         "--format",
         "csv",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let o = hedge(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

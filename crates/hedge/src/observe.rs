@@ -169,22 +169,22 @@ impl hedge_dns::Observer for QueryObserver {
             .category
             .and_then(|c| stats.category_map.get(usize::from(c)).copied().flatten());
         let act = action(o.outcome);
-        stats.counters.record(profile, category, act);
-        if let Some(name) = o.qname {
-            if act == Action::Blocked {
-                // Under the listed name (docs/privacy.md): per-user subdomains, such as
-                // tracking tokens, never reach the store, and the count stays bounded.
+        match (act, o.qname) {
+            // Under the listed name (docs/privacy.md): per-user subdomains, such as tracking
+            // tokens, never reach the store, and the count stays bounded.
+            (Action::Blocked, Some(name)) => {
                 let domain = o.domain.unwrap_or(name);
-                stats
-                    .counters
-                    .record_blocked_domain(profile, category, domain);
+                stats.counters.record_blocked(profile, category, domain);
             }
-            if stats.counters.query_log_enabled() {
-                let qtype = hickory_proto::rr::RecordType::from(o.qtype).to_string();
-                stats
-                    .counters
-                    .log_query(profile, category, act, o.client, name, &qtype);
-            }
+            _ => stats.counters.record(profile, category, act),
+        }
+        if let Some(name) = o.qname
+            && stats.counters.query_log_enabled()
+        {
+            let qtype = hickory_proto::rr::RecordType::from(o.qtype).to_string();
+            stats
+                .counters
+                .log_query(profile, category, act, o.client, name, &qtype);
         }
     }
 }

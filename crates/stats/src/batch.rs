@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use crate::counters::Action;
+use crate::action::Action;
 use crate::privacy::ClientId;
 
 /// The category recorded for queries whose name is in no list.
@@ -57,11 +57,16 @@ pub struct QueryLogEntry {
     pub category: Arc<str>,
 }
 
+/// foldhash, not SipHash: a flush hashes every distinct domain twice (taking it out of the
+/// counters, adding it to what is pending), and the maps are bounded, so flooding one costs
+/// an attacker nothing.
+type Map<K> = HashMap<K, u64, foldhash::fast::RandomState>;
+
 /// Count deltas (and query log entries) to be added to a store for one day.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Batch {
-    counts: HashMap<CountKey, u64>,
-    domains: HashMap<DomainKey, u64>,
+    counts: Map<CountKey>,
+    domains: Map<DomainKey>,
     query_log: Vec<QueryLogEntry>,
 }
 
@@ -148,6 +153,14 @@ impl Batch {
     /// are dropped. Returns the number of log entries dropped. Aggregate counts are never
     /// dropped: their keys are bounded by profiles × categories × actions.
     pub fn merge(&mut self, other: Batch, limits: BatchLimits) -> u64 {
+        // The common case, nothing held: take the batch as it is, without hashing it again.
+        if self.is_empty()
+            && other.domains.len() <= limits.max_domains
+            && other.query_log.len() <= limits.max_query_log
+        {
+            *self = other;
+            return 0;
+        }
         for (k, n) in other.counts {
             let v = self.counts.entry(k).or_insert(0);
             *v = v.saturating_add(n);

@@ -1,95 +1,33 @@
-//! The hot path: lock-free per-(profile, category, action) counters, bounded per-domain
-//! blocked counts, and the optional raw query log buffer.
+//! The hot path: per-thread tallies of (profile, category, action) counts and of blocked
+//! domains, bounded, and the optional raw query log buffer.
+//!
+//! Each resolver thread counts into its own [`Tally`]: the counts are plain loads and stores
+//! (no read-modify-write, no cache line shared with another counting thread) and its domain
+//! table has a lock that only the flusher ever contends for, once per flush. The flusher
+//! sums the tallies in [`Counters::swap_out`].
 
 use std::fmt;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
-use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use compact_str::CompactString;
-use serde::{Serialize, Serializer};
+use thread_local::ThreadLocal;
 
+// `pub(crate)` only for the report modules, which another branch is reorganising: they
+// still import `Action` from here. Once both land, they take it from `crate::action`.
+use crate::action::Action;
 use crate::batch::{Batch, OTHER_DOMAIN, QueryLogEntry, UNCATEGORISED};
 use crate::error::Error;
 use crate::privacy::ClientPrivacy;
-
-/// What the resolver did with one query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Action {
-    /// Resolved normally.
-    Allowed,
-    /// Answered with the sinkhole answer.
-    Blocked,
-    /// Rewritten (SafeSearch CNAME) and resolved.
-    Rewritten,
-    /// Refused (client outside the listener's subnets, or a refuse action).
-    Refused,
-    /// Answered SERVFAIL (upstream or internal failure).
-    Servfail,
-}
-
-impl Action {
-    /// Every action, in the order reports list them.
-    pub const ALL: [Action; 5] = [
-        Action::Allowed,
-        Action::Blocked,
-        Action::Rewritten,
-        Action::Refused,
-        Action::Servfail,
-    ];
-
-    /// The name stored and printed: `allowed`, `blocked`, `rewritten`, `refused`, `servfail`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Allowed => "allowed",
-            Action::Blocked => "blocked",
-            Action::Rewritten => "rewritten",
-            Action::Refused => "refused",
-            Action::Servfail => "servfail",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Action {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Action, Error> {
-        Action::ALL
-            .into_iter()
-            .find(|a| a.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "unknown action {s:?}; expected one of allowed, blocked, rewritten, refused, \
-                     servfail"
-                ))
-            })
-    }
-}
-
-impl Serialize for Action {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
 
 /// Limits and opt-ins for [`Counters`].
 #[derive(Debug, Clone)]
 pub struct CountersOptions {
     /// Distinct blocked domains kept between two writes of the domain counts (5 seconds
-    /// in `hedge serve`); further domains are counted under `(other)` until the next
-    /// write. Default 20 000.
+    /// in `hedge serve`), over all threads' tables (a name counted on two threads takes
+    /// two); further domains are counted under `(other)` until the next write.
+    /// Default 20 000.
     pub max_domains_per_interval: usize,
     /// The raw query log: `None` (the default) keeps no per-query record at all.
     pub query_log: Option<QueryLogOptions>,
@@ -115,24 +53,59 @@ pub struct QueryLogOptions {
 }
 
 const ACTIONS: usize = Action::ALL.len();
-const DOMAIN_SHARDS: usize = 16;
 /// Longer names are not DNS names; they are counted as `(other)`.
 const MAX_DOMAIN_LEN: usize = 255;
+/// The largest cap on distinct domains: their names, end to end, stay within a `u32` offset.
+const MAX_DOMAINS: usize = u32::MAX as usize / (MAX_DOMAIN_LEN + 1);
 
-/// Query counters shared (in an `Arc`) between the resolver's tasks and the flusher.
+/// Query counters shared (in an `Arc`) between the resolver's threads and the flusher.
 ///
 /// Profiles and categories are dense indexes into the name lists given at construction.
-/// [`record`](Counters::record) is one relaxed atomic add into a flat array: no lock, no
-/// allocation. [`swap_out`](Counters::swap_out) takes the non-zero counts and zeroes them.
+/// [`record`](Counters::record) adds one to the calling thread's own tally: no lock, no
+/// allocation, no atomic read-modify-write. [`swap_out`](Counters::swap_out) takes what every
+/// thread counted since the last call.
 pub struct Counters {
     profiles: Box<[Arc<str>]>,
     categories: Box<[Arc<str>]>,
     uncategorised: Arc<str>,
     /// `(profile * (categories + 1) + category slot) * ACTIONS + action`; slot 0 is "none".
-    cells: Box<[AtomicU64]>,
+    ncells: usize,
+    tallies: ThreadLocal<Tally>,
+    /// Serialises [`swap_out`](Counters::swap_out), the one reader of the tallies' `taken`.
+    swapping: Mutex<()>,
     invalid: AtomicU64,
-    domains: DomainCounts,
+    domains: DomainLimits,
     query_log: Option<QueryLogBuffer>,
+}
+
+/// One thread's counts.
+struct Tally {
+    /// Counts since the start: only the owning thread writes them (load, add, store), so
+    /// they need no read-modify-write; [`Counters::swap_out`] reads them.
+    cells: Box<[AtomicU64]>,
+    /// The value of each cell at the last swap-out (only `swap_out` touches these).
+    taken: Box<[AtomicU64]>,
+    /// Blocked names counted since the last swap-out. The lock is the owning thread's, but
+    /// for the moment each flush takes the table out. parking_lot's: it does not poison,
+    /// so taking it is one compare-and-swap, without std's two panic-count checks.
+    domains: parking_lot::Mutex<DomainTable>,
+}
+
+impl Tally {
+    fn new(ncells: usize) -> Tally {
+        Tally {
+            cells: (0..ncells).map(|_| AtomicU64::new(0)).collect(),
+            taken: (0..ncells).map(|_| AtomicU64::new(0)).collect(),
+            domains: parking_lot::Mutex::new(DomainTable::default()),
+        }
+    }
+
+    /// Adds one to a cell this thread owns.
+    #[inline]
+    fn bump(&self, i: usize) {
+        let c = &self.cells[i];
+        c.store(c.load(Relaxed).wrapping_add(1), Relaxed);
+    }
 }
 
 impl fmt::Debug for Counters {
@@ -178,17 +151,15 @@ impl Counters {
             }
         }
         let ncells = profile_names.len() * (category_ids.len() + 1) * ACTIONS;
-        let shard_cap = options
-            .max_domains_per_interval
-            .div_ceil(DOMAIN_SHARDS)
-            .max(1);
         Ok(Counters {
             profiles: profile_names.into_iter().map(Arc::from).collect(),
             categories: category_ids.into_iter().map(Arc::from).collect(),
             uncategorised: Arc::from(UNCATEGORISED),
-            cells: (0..ncells).map(|_| AtomicU64::new(0)).collect(),
+            ncells,
+            tallies: ThreadLocal::new(),
+            swapping: Mutex::new(()),
             invalid: AtomicU64::new(0),
-            domains: DomainCounts::new(shard_cap),
+            domains: DomainLimits::new(options.max_domains_per_interval.clamp(1, MAX_DOMAINS)),
             query_log: options.query_log.map(|o| QueryLogBuffer {
                 cap: if o.max_entries_per_interval == 0 {
                     100_000
@@ -226,13 +197,35 @@ impl Counters {
         Some((p * (self.categories.len() + 1) + c) * ACTIONS)
     }
 
-    /// Counts one answered query. Lock-free and allocation-free; out-of-range indexes are
-    /// counted in [`invalid_records`](Counters::invalid_records) instead.
+    /// This thread's tally.
+    #[inline]
+    fn tally(&self) -> &Tally {
+        self.tallies.get_or(|| Tally::new(self.ncells))
+    }
+
+    /// Counts one answered query in this thread's tally: no lock, no allocation; out-of-range
+    /// indexes are counted in [`invalid_records`](Counters::invalid_records) instead.
     #[inline]
     pub fn record(&self, profile: u16, category: Option<u16>, action: Action) {
         match self.cell(profile, category) {
+            Some(base) => self.tally().bump(base + action.index()),
+            None => {
+                self.invalid.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// Counts one blocked query and the `domain` it was blocked under: what
+    /// [`record`](Counters::record) with [`Action::Blocked`] and
+    /// [`record_blocked_domain`](Counters::record_blocked_domain) do, finding the cell and
+    /// the tally once.
+    #[inline]
+    pub fn record_blocked(&self, profile: u16, category: Option<u16>, domain: &str) {
+        match self.cell(profile, category) {
             Some(base) => {
-                self.cells[base + action.index()].fetch_add(1, Relaxed);
+                let tally = self.tally();
+                tally.bump(base + Action::Blocked.index());
+                self.count_domain(tally, profile, category, domain);
             }
             None => {
                 self.invalid.fetch_add(1, Relaxed);
@@ -242,13 +235,18 @@ impl Counters {
 
     /// Counts one blocked query for `domain` (the normalised query name; never the client).
     ///
-    /// Takes one of 16 shard locks; allocates only the first time a domain is seen in a flush
-    /// interval. Past the per-interval cap of distinct domains, the query counts as `(other)`.
+    /// Takes this thread's own table lock (the flusher contends for it once per flush);
+    /// allocates only the first time the thread sees a domain in a flush interval. Past the
+    /// per-interval cap of distinct domains, the query counts as `(other)`.
     pub fn record_blocked_domain(&self, profile: u16, category: Option<u16>, domain: &str) {
         if self.cell(profile, category).is_none() {
             self.invalid.fetch_add(1, Relaxed);
             return;
         }
+        self.count_domain(self.tally(), profile, category, domain);
+    }
+
+    fn count_domain(&self, tally: &Tally, profile: u16, category: Option<u16>, domain: &str) {
         let slot = category.map_or(0, |c| c + 1);
         let domain = if domain.is_empty() || domain.len() > MAX_DOMAIN_LEN {
             OTHER_DOMAIN
@@ -256,25 +254,24 @@ impl Counters {
             domain
         };
         let d = &self.domains;
-        // One hash of the name picks the shard (bits 32..) and finds the entry in it
-        // (hashbrown reads the low bits and the top seven).
         let h = d.hash(domain);
-        let shard = &d.shards[(h >> 32) as usize % DOMAIN_SHARDS];
-        let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut table = tally.domains.lock();
+        let DomainTable { entries, names, .. } = &mut *table;
         // One probe for the common case, a name already counted this interval.
-        if let Some(e) = shard.table.find_mut(h, |e| e.name == domain) {
+        if let Some(e) = entries.find_mut(h, |e| e.name(names) == domain) {
             return e.count(profile, slot);
         }
-        let (key, h) = if shard.table.len() < d.shard_cap {
+        let (key, h) = if domain != OTHER_DOMAIN && d.take_slot() {
             (domain, h)
         } else {
             (OTHER_DOMAIN, d.other_hash)
         };
-        if let Some(e) = shard.table.find_mut(h, |e| e.name == key) {
+        if let Some(e) = entries.find_mut(h, |e| e.name(names) == key) {
             return e.count(profile, slot);
         }
         let entry = DomainEntry {
-            name: CompactString::new(key),
+            start: names.len() as u32,
+            len: key.len() as u16,
             first: DomainSlot {
                 profile,
                 category: slot,
@@ -282,7 +279,8 @@ impl Counters {
             },
             more: None,
         };
-        shard.table.insert_unique(h, entry, |e| d.hash(&e.name));
+        names.push_str(key);
+        entries.insert_unique(h, entry, |e| d.hash(e.name(names)));
     }
 
     /// Appends one entry to the raw query log, if the operator turned it on (otherwise this
@@ -344,8 +342,8 @@ impl Counters {
     }
 
     /// Takes every non-zero count (and every domain count and log entry) accumulated since
-    /// the last call, zeroing them. Counts recorded concurrently land in this batch or the
-    /// next, never in neither.
+    /// the last call. Counts recorded concurrently land in this batch or the next, never in
+    /// neither.
     pub fn swap_out(&self) -> Batch {
         self.swap_out_with(true)
     }
@@ -353,47 +351,67 @@ impl Counters {
     /// [`swap_out`](Counters::swap_out), leaving the blocked-domain counts in place unless
     /// `domains` is set.
     pub fn swap_out_with(&self, domains: bool) -> Batch {
+        let _one_at_a_time = self.swapping.lock().unwrap_or_else(PoisonError::into_inner);
         let mut batch = Batch::new();
-        let slots = self.categories.len() + 1;
-        for (p, profile) in self.profiles.iter().enumerate() {
-            for slot in 0..slots {
-                let base = (p * slots + slot) * ACTIONS;
-                for action in Action::ALL {
-                    let cell = &self.cells[base + action.index()];
-                    if cell.load(Relaxed) == 0 {
-                        continue;
-                    }
-                    let n = cell.swap(0, Relaxed);
-                    if n > 0 {
-                        let category = self.category_name(slot as u16);
-                        batch.add_count(profile.clone(), category, action, n);
-                    }
+        let mut sums = vec![0u64; self.ncells];
+        for tally in self.tallies.iter() {
+            for ((sum, cell), taken) in sums.iter_mut().zip(&tally.cells).zip(&tally.taken) {
+                let now = cell.load(Relaxed);
+                let before = taken.load(Relaxed);
+                if now != before {
+                    *sum = sum.saturating_add(now.wrapping_sub(before));
+                    taken.store(now, Relaxed);
                 }
             }
         }
-        for shard in self.domains.shards.iter().filter(|_| domains) {
-            // Taken out under the lock, drained without it (the resolver counts meanwhile),
-            // then put back if the shard is still empty: the table keeps its buckets for the
-            // next interval (at most the per-interval cap) instead of growing again.
-            let lock = || shard.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut table = std::mem::take(&mut lock().table);
-            let counted = table.len();
-            for e in table.drain() {
+        let slots = self.categories.len() + 1;
+        for (i, n) in sums.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+            let (cell, action) = (i / ACTIONS, Action::ALL[i % ACTIONS]);
+            let profile = self.profiles[cell / slots].clone();
+            let category = self.category_name((cell % slots) as u16);
+            batch.add_count(profile, category, action, n);
+        }
+        for tally in self.tallies.iter().filter(|_| domains) {
+            // Taken out under the lock, drained without it (the thread counts meanwhile),
+            // then put back if the thread's table is still empty: it keeps its buckets for
+            // the next interval instead of growing again.
+            let mut table = std::mem::take(&mut *tally.domains.lock());
+            let DomainTable {
+                entries,
+                names,
+                recent,
+            } = &mut table;
+            let counted = entries.len();
+            let name_bytes = names.len();
+            for e in entries.drain() {
+                let name = e.name(names);
+                if name != OTHER_DOMAIN {
+                    self.domains.give_back_slot();
+                }
                 for s in std::iter::once(e.first).chain(e.more.into_iter().flat_map(|m| *m)) {
                     let profile = self.profiles[usize::from(s.profile)].clone();
                     let category = self.category_name(s.category);
-                    batch.add_domain(profile, category, &e.name, u64::from(s.n));
+                    batch.add_domain(profile, category, name, u64::from(s.n));
                 }
             }
-            // Memory follows the load: a table four times bigger than this interval needed
-            // gives most of it back (a burst of random names leaves no lasting heap).
-            let room = 2 * counted.max(SHRINK_FLOOR);
-            if table.capacity() > 2 * room {
-                table.shrink_to(room, |e| self.domains.hash(&e.name));
+            names.clear();
+            // Memory follows the load of the last minute or so: a table four times bigger
+            // than recent intervals needed gives most of it back (a burst of random names
+            // leaves no lasting heap), but one quiet interval does not (the next busy one
+            // would grow it again, rehashing every name on the query path).
+            recent.names = counted.max(recent.names - recent.names / 8);
+            recent.bytes = name_bytes.max(recent.bytes - recent.bytes / 8);
+            let room = 2 * recent.names.max(SHRINK_FLOOR);
+            if entries.capacity() > 2 * room {
+                *entries = hashbrown::HashTable::with_capacity(room);
             }
-            let mut shard = lock();
-            if shard.table.is_empty() {
-                shard.table = table;
+            let room = 2 * recent.bytes.max(SHRINK_FLOOR * 32);
+            if names.capacity() > 2 * room {
+                names.shrink_to(room);
+            }
+            let mut current = tally.domains.lock();
+            if current.entries.is_empty() {
+                *current = table;
             }
         }
         if let Some(log) = &self.query_log {
@@ -405,58 +423,90 @@ impl Counters {
     }
 }
 
-struct DomainCounts {
-    shards: Box<[Mutex<Shard>]>,
-    /// Hashes the names: picks the shard and finds the name in it. Seeded per process.
-    /// foldhash, not SipHash: this runs once per blocked query, and each shard is capped,
-    /// so flooding one costs an attacker nothing.
+/// What bounds the blocked-domain tables, and how their names are hashed.
+struct DomainLimits {
+    /// Hashes the names. Seeded per process. foldhash, not SipHash: this runs once per
+    /// blocked query, and the tables are capped, so flooding one costs an attacker nothing.
     hasher: foldhash::fast::RandomState,
     /// The hash of [`OTHER_DOMAIN`].
     other_hash: u64,
-    shard_cap: usize,
+    /// Distinct names held in all threads' tables, against `cap`. Touched only when a thread
+    /// meets a name for the first time in an interval, and by the flusher.
+    held: AtomicUsize,
+    cap: usize,
 }
 
-impl DomainCounts {
-    fn new(shard_cap: usize) -> DomainCounts {
+impl DomainLimits {
+    fn new(cap: usize) -> DomainLimits {
         let hasher = foldhash::fast::RandomState::default();
-        DomainCounts {
-            shards: (0..DOMAIN_SHARDS)
-                .map(|_| Mutex::new(Shard::default()))
-                .collect(),
+        DomainLimits {
             other_hash: hasher.hash_one(OTHER_DOMAIN),
             hasher,
-            shard_cap,
+            held: AtomicUsize::new(0),
+            cap,
         }
     }
 
     fn hash(&self, name: &str) -> u64 {
         self.hasher.hash_one(name)
     }
+
+    /// Reserves room for one more distinct name this interval; false when the cap is reached.
+    fn take_slot(&self) -> bool {
+        if self.held.load(Relaxed) >= self.cap {
+            return false;
+        }
+        if self.held.fetch_add(1, Relaxed) < self.cap {
+            return true;
+        }
+        // Lost a race for the last slot: give it back.
+        self.held.fetch_sub(1, Relaxed);
+        false
+    }
+
+    fn give_back_slot(&self) {
+        self.held.fetch_sub(1, Relaxed);
+    }
 }
 
-/// Names a shard's table always has room for (below this, shrinking saves too little).
+/// Names a table always has room for (below this, shrinking saves too little).
 const SHRINK_FLOOR: usize = 64;
 
-/// One shard: the names counted this interval, found by their hash.
+/// One thread's blocked names of this interval, found by their hash.
 #[derive(Default)]
-struct Shard {
-    table: hashbrown::HashTable<DomainEntry>,
+struct DomainTable {
+    entries: hashbrown::HashTable<DomainEntry>,
+    /// The names of `entries`, end to end: a new name costs no allocation of its own, and
+    /// the buffer is kept from one interval to the next.
+    names: String,
+    /// What recent intervals needed (a peak that decays by an eighth an interval).
+    recent: Recent,
 }
 
-/// A counted name, in 40 bytes. Most names are blocked for one (profile, category), so the
-/// first slot is inline, and so is a name of up to 24 bytes: counting a name already seen
-/// reads this entry and nothing behind it. The hash is not kept; the table recomputes it
-/// only when it grows.
+#[derive(Default)]
+struct Recent {
+    names: usize,
+    bytes: usize,
+}
+
+/// A counted name, in 24 bytes. Most names are blocked for one (profile, category), so the
+/// first slot is inline. The hash is not kept; the table recomputes it only when it grows.
 struct DomainEntry {
-    name: CompactString,
+    /// Where the name is in [`DomainTable::names`] (at most 255 bytes).
+    start: u32,
+    len: u16,
     first: DomainSlot,
     /// Boxed to keep the entry small (8 bytes, not a `Vec`'s 24): few names have a second slot.
     #[allow(clippy::box_collection)]
     more: Option<Box<Vec<DomainSlot>>>,
 }
-const _: () = assert!(std::mem::size_of::<DomainEntry>() == 40);
+const _: () = assert!(std::mem::size_of::<DomainEntry>() == 24);
 
 impl DomainEntry {
+    fn name<'a>(&self, names: &'a str) -> &'a str {
+        &names[self.start as usize..][..usize::from(self.len)]
+    }
+
     /// Adds one to the (profile, category) slot.
     fn count(&mut self, profile: u16, category: u16) {
         let same = |s: &DomainSlot| s.profile == profile && s.category == category;
@@ -604,13 +654,12 @@ mod tests {
     }
 
     #[test]
-    fn a_quiet_interval_gives_back_a_busy_one_s_table() {
+    fn quiet_intervals_give_back_a_busy_one_s_table() {
         let c = Counters::new(vec!["p".into()], vec!["c".into()]).expect("counters");
         let capacity = |c: &Counters| -> usize {
-            c.domains
-                .shards
+            c.tallies
                 .iter()
-                .map(|s| s.lock().expect("lock").table.capacity())
+                .map(|t| t.domains.lock().entries.capacity())
                 .sum()
         };
         for i in 0..10_000 {
@@ -621,21 +670,27 @@ mod tests {
         assert!(busy >= 10_000, "kept for the next interval: {busy}");
         c.record_blocked_domain(0, Some(0), "one.example");
         assert_eq!(c.swap_out().domains().count(), 1);
+        assert_eq!(capacity(&c), busy, "one quiet interval keeps it");
+        for _ in 0..40 {
+            c.record_blocked_domain(0, Some(0), "one.example");
+            assert_eq!(c.swap_out().domains().count(), 1);
+        }
         let quiet = capacity(&c);
         assert!(quiet * 4 <= busy, "given back: {busy} -> {quiet}");
     }
 
+    /// One profile, one category, at most 16 distinct domains an interval.
+    fn capped_at_16() -> Counters {
+        let options = CountersOptions {
+            max_domains_per_interval: 16,
+            query_log: None,
+        };
+        Counters::with_options(vec!["p".into()], vec!["c".into()], options).expect("valid names")
+    }
+
     #[test]
     fn domain_counts_overflow_into_other() {
-        let c = Counters::with_options(
-            vec!["p".into()],
-            vec!["c".into()],
-            CountersOptions {
-                max_domains_per_interval: 16, // one per shard
-                query_log: None,
-            },
-        )
-        .expect("valid names");
+        let c = capped_at_16();
         for i in 0..200 {
             c.record_blocked_domain(0, Some(0), &format!("d{i}.example"));
         }
@@ -672,16 +727,70 @@ mod tests {
     }
 
     #[test]
-    fn rejects_reserved_names() {
-        assert!(Counters::new(vec!["-".into()], vec![]).is_err());
-        assert!(Counters::new(vec!["a".into()], vec!["".into()]).is_err());
+    fn blocked_queries_counted_on_many_threads_while_swapping_all_come_out() {
+        let c = Arc::new(counters());
+        let mut domains: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut blocked = 0;
+        let mut take = |b: Batch| {
+            blocked += b.total();
+            for (k, n) in b.domains() {
+                *domains.entry(k.domain.to_string()).or_default() += n;
+            }
+        };
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let c = c.clone();
+                s.spawn(move || {
+                    for i in 0..5_000 {
+                        let name = format!("d{}.example", (i + t) % 50);
+                        c.record_blocked(1, Some(0), &name);
+                    }
+                });
+            }
+            for _ in 0..10 {
+                take(c.swap_out());
+            }
+        });
+        take(c.swap_out());
+        assert_eq!(blocked, 20_000);
+        assert_eq!(domains.len(), 50);
+        assert!(domains.values().all(|n| *n == 400), "{domains:?}");
     }
 
     #[test]
-    fn actions_round_trip() {
-        for a in Action::ALL {
-            assert_eq!(a.as_str().parse::<Action>().expect("known action"), a);
+    fn the_domain_cap_holds_across_threads_and_frees_at_each_swap() {
+        let c = capped_at_16();
+        for round in 0..2 {
+            std::thread::scope(|s| {
+                for t in 0..4 {
+                    let c = &c;
+                    s.spawn(move || {
+                        for i in 0..100 {
+                            c.record_blocked_domain(
+                                0,
+                                Some(0),
+                                &format!("r{round}t{t}n{i}.example"),
+                            );
+                        }
+                    });
+                }
+            });
+            let b = c.swap_out();
+            assert_eq!(b.domains().map(|(_, n)| n).sum::<u64>(), 400);
+            let named = b
+                .domains()
+                .filter(|(k, _)| &*k.domain != OTHER_DOMAIN)
+                .count();
+            assert_eq!(
+                named, 16,
+                "round {round}: the cap, all of it, every interval"
+            );
         }
-        assert!("dropped".parse::<Action>().is_err());
+    }
+
+    #[test]
+    fn rejects_reserved_names() {
+        assert!(Counters::new(vec!["-".into()], vec![]).is_err());
+        assert!(Counters::new(vec!["a".into()], vec!["".into()]).is_err());
     }
 }

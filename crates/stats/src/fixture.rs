@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use jiff::civil::Date;
 
+use crate::action::Action;
 use crate::batch::{Batch, UNCATEGORISED};
-use crate::counters::Action;
 use crate::error::Error;
 use crate::store::Store;
 

@@ -8,8 +8,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+use crate::action::Action;
 use crate::batch::{Batch, OTHER_DOMAIN};
-use crate::counters::Action;
 use crate::error::Error;
 use crate::store::{
     CategoryChange, ChangeKind, CountRow, CountsQuery, DomainCount, DomainsQuery, Grain,
@@ -384,34 +384,45 @@ impl Store for SqliteStore {
             let month = &day[..7];
             // Each table is written in its own key order, so the upserts walk its B-tree
             // forward instead of jumping across it (a third less time for 20 000 domains).
+            // Parameters stay bound between rows: only what changed is bound again (binding
+            // copies the text, a tenth of the flusher's time when every row bound all five).
             let mut rows: Vec<_> = batch.domains().collect();
             rows.sort_unstable_by(|(a, _), (b, _)| {
                 (&a.profile, &a.category, &a.domain).cmp(&(&b.profile, &b.category, &b.domain))
             });
+            domains.raw_bind_parameter(1, &day).map_err(err)?;
+            let mut last: Option<(&str, &str)> = None;
             for (k, n) in &rows {
-                domains
-                    .execute(params![
-                        day,
-                        &*k.profile,
-                        &*k.category,
-                        &*k.domain,
-                        to_i64(*n)
-                    ])
-                    .map_err(err)?;
+                if last != Some((&k.profile, &k.category)) {
+                    domains.raw_bind_parameter(2, &*k.profile).map_err(err)?;
+                    domains.raw_bind_parameter(3, &*k.category).map_err(err)?;
+                    last = Some((&k.profile, &k.category));
+                }
+                domains.raw_bind_parameter(4, &*k.domain).map_err(err)?;
+                domains.raw_bind_parameter(5, to_i64(*n)).map_err(err)?;
+                domains.raw_execute().map_err(err)?;
             }
             rows.sort_unstable_by(|(a, _), (b, _)| {
                 (&a.domain, &a.category, &a.profile).cmp(&(&b.domain, &b.category, &b.profile))
             });
+            monthly.raw_bind_parameter(3, month).map_err(err)?;
+            let mut last: Option<(&str, &str, &str)> = None;
             for (k, n) in &rows {
-                monthly
-                    .execute(params![
-                        &*k.domain,
-                        &*k.category,
-                        month,
-                        &*k.profile,
-                        to_i64(*n)
-                    ])
-                    .map_err(err)?;
+                let (domain, category, profile) = (&*k.domain, &*k.category, &*k.profile);
+                let (d0, c0, p0) = last.unwrap_or_default();
+                let first = last.is_none();
+                if first || d0 != domain {
+                    monthly.raw_bind_parameter(1, domain).map_err(err)?;
+                }
+                if first || c0 != category {
+                    monthly.raw_bind_parameter(2, category).map_err(err)?;
+                }
+                if first || p0 != profile {
+                    monthly.raw_bind_parameter(4, profile).map_err(err)?;
+                }
+                last = Some((domain, category, profile));
+                monthly.raw_bind_parameter(5, to_i64(*n)).map_err(err)?;
+                monthly.raw_execute().map_err(err)?;
             }
             if !batch.query_log().is_empty() {
                 let mut log = tx

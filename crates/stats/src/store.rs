@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 
+use crate::action::Action;
 use crate::batch::Batch;
-use crate::counters::Action;
 use crate::error::Error;
 
 /// A statistics store. Every method is blocking; run it off the async runtime (the flusher

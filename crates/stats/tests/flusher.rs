@@ -276,3 +276,133 @@ fn shutdown_reports_a_failed_final_flush() {
     let e = flusher.shutdown().expect_err("final flush fails");
     assert!(e.to_string().contains("broken on purpose"), "{e}");
 }
+
+/// Every row of a table, as text, in key order.
+fn table_rows(path: &Path, sql: &str) -> Vec<String> {
+    let conn = Connection::open(path).expect("inspect");
+    let mut stmt = conn.prepare(sql).expect("query");
+    let cols = stmt.column_count();
+    stmt.query_map([], |r| {
+        (0..cols)
+            .map(|i| {
+                Ok(match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                    v => v.as_str()?.to_owned(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|v| v.join(","))
+    })
+    .and_then(|rows| rows.collect())
+    .expect("rows")
+}
+
+/// What the resolver's threads count comes out exactly, per day and per month, however the
+/// counting is spread over threads (one of which has ended) and over flushes: the aggregate
+/// rows, the blocked-domain rows of each day, and the monthly domain totals beside them.
+#[test]
+fn counts_from_many_threads_and_flushes_add_up_per_day_and_month() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("stats.sqlite");
+    let clock = Clock::new(Date::constant(2025, 1, 30));
+    let c = Arc::new(
+        Counters::new(
+            vec!["adult".into(), "child".into()],
+            vec![
+                "gambling".into(),
+                "custom:tv".into(),
+                "bypass:doh-canary".into(),
+                "walled-garden".into(),
+            ],
+        )
+        .expect("names"),
+    );
+    let flusher = spawn_flusher_with(
+        c.clone(),
+        SqliteStore::open(&path).expect("open"),
+        clock.options(),
+    )
+    .expect("start");
+    // Each round: 3 threads count the same mix; a name longer than 24 bytes included.
+    let long = "a-name-longer-than-twenty-four-bytes.example";
+    let round = |c: &Arc<Counters>| {
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    for _ in 0..100 {
+                        c.record(1, Some(0), Action::Blocked);
+                        c.record_blocked_domain(1, Some(0), "bet.example");
+                        c.record(0, None, Action::Allowed);
+                    }
+                    for (profile, category, name) in [
+                        (0, 1, "watchlive.channel4.com"),
+                        (1, 2, "use-application-dns.net"),
+                        (1, 3, long),
+                        (0, 0, "bet.example"),
+                    ] {
+                        c.record(profile, Some(category), Action::Blocked);
+                        c.record_blocked_domain(profile, Some(category), name);
+                    }
+                });
+            }
+        });
+    };
+    round(&c);
+    flusher.flush_now().expect("flush");
+    round(&c);
+    flusher.flush_now().expect("flush");
+    flusher.flush_now().expect("nothing new: nothing to write");
+    clock.set(Date::constant(2025, 1, 31));
+    round(&c);
+    clock.set(Date::constant(2025, 2, 1));
+    flusher.flush_now().expect("flush");
+    round(&c);
+    flusher.shutdown().expect("final flush");
+
+    let counts = table_rows(
+        &path,
+        "SELECT day, profile, category, action, n FROM counts ORDER BY 1, 2, 3, 4",
+    );
+    let per_day = |day: &str, k: u64| {
+        [
+            format!("{day},adult,-,allowed,{}", 300 * k),
+            format!("{day},adult,custom:tv,blocked,{}", 3 * k),
+            format!("{day},adult,gambling,blocked,{}", 3 * k),
+            format!("{day},child,bypass:doh-canary,blocked,{}", 3 * k),
+            format!("{day},child,gambling,blocked,{}", 300 * k),
+            format!("{day},child,walled-garden,blocked,{}", 3 * k),
+        ]
+    };
+    let want: Vec<String> = [per_day("2025-01-30", 2), per_day("2025-02-01", 2)].concat();
+    assert_eq!(counts, want);
+
+    let domains_per_day = |day: &str, k: u64| {
+        [
+            format!("{day},adult,custom:tv,watchlive.channel4.com,{}", 3 * k),
+            format!("{day},adult,gambling,bet.example,{}", 3 * k),
+            format!(
+                "{day},child,bypass:doh-canary,use-application-dns.net,{}",
+                3 * k
+            ),
+            format!("{day},child,gambling,bet.example,{}", 300 * k),
+            format!("{day},child,walled-garden,{long},{}", 3 * k),
+        ]
+    };
+    let domains = table_rows(
+        &path,
+        "SELECT day, profile, category, domain, n FROM blocked_domains ORDER BY 1, 2, 3, 4",
+    );
+    let want: Vec<String> = [
+        domains_per_day("2025-01-30", 2),
+        domains_per_day("2025-02-01", 2),
+    ]
+    .concat();
+    assert_eq!(domains, want);
+    let monthly = table_rows(
+        &path,
+        "SELECT month, profile, category, domain, n FROM blocked_domains_monthly \
+         ORDER BY 1, 2, 3, 4",
+    );
+    let want: Vec<String> = [domains_per_day("2025-01", 2), domains_per_day("2025-02", 2)].concat();
+    assert_eq!(monthly, want);
+}

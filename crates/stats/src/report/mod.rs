@@ -21,7 +21,7 @@ use std::fmt;
 use jiff::civil::Date;
 use serde::{Serialize, Serializer};
 
-use crate::counters::Action;
+use crate::action::Action;
 use crate::error::Error;
 use crate::store::{CountRow, CountsQuery, DomainCount, DomainsQuery, Grain, Store};
 use crate::suppression::{Equation, suppress};

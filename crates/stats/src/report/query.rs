@@ -6,7 +6,7 @@ use std::str::FromStr;
 use jiff::civil::Date;
 use serde::Serialize;
 
-use crate::counters::Action;
+use crate::action::Action;
 use crate::error::Error;
 use crate::store::Grain;
 

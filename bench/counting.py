@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""The counting-overhead rows of the benchmark on their own, for work on the statistics path.
+
+    python3 bench/counting.py instructions [--hedge BIN]   # callgrind, statistics on vs off
+    python3 bench/counting.py flusher [--hedge BIN] [--seconds 30] [--qps 20000]
+
+Uses the query files of the synthetic 1M list that a full run left in bench/work (run
+bench/run.sh --quick once if they are missing) and bench.py's own measurement, with an index
+of just the names the blocked mix asks for (hedge under callgrind would take too long to
+verify the 1M-name one), so figures compare with each other, not with the full benchmark's
+absolute instructions per answer. `--lines 5000` halves the callgrind run. `flusher` loads
+the blocked mix at a fixed rate and reports the `hedge-stats-flush` thread's share of the
+server's CPU (from /proc/PID/task). Ports 5490-5492, so another hedge can stay up.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402
+
+TAG = "synthetic-1m"
+
+# Under callgrind on a shared machine an answer can take longer than bench.py's 50 ms poll.
+_query = bench.dnsq.query
+
+
+def _patient_query(*args, timeout=0.05, **kw):
+    return _query(*args, timeout=max(timeout, 1.0), **kw)
+
+
+bench.dnsq.query = _patient_query
+# Ports of their own, so a benchmark or another hedge on the usual ones is left alone.
+bench.PORT, bench.OFF_PORT = 5490, 5491
+
+
+def setup(args):
+    work = Path(args.work).resolve()
+    scratch = Path(args.scratch).resolve()
+    scratch.mkdir(parents=True, exist_ok=True)
+    bench.WORK = scratch
+    bench.RAW = scratch / "raw"
+    bench.RAW.mkdir(exist_ok=True)
+    bench.HEDGE = Path(args.hedge).resolve()
+    bench.ROOT_BIN = Path(args.root).resolve()
+    files = {}
+    for mix in ("blocked", "cached", "mix"):
+        files[mix] = scratch / f"{TAG}-q-{mix}.txt"
+        if not files[mix].exists():
+            shutil.copy(work / f"{TAG}-q-{mix}.txt", files[mix])
+    # Only the cached names the measured lines ask for are warmed (the first `lines` of the
+    # cached mix hold every cached name of the first `lines` of the 10/90 mix): warming all
+    # 20,000 through a resolver under callgrind takes most of an hour on a busy machine.
+    if args.lines:
+        lines = files["cached"].read_text().splitlines()[: args.lines]
+        files["cached"] = scratch / f"{TAG}-q-cached-{args.lines}.txt"
+        files["cached"].write_text("\n".join(lines) + "\n")
+    # An index of just the names the blocked mix asks for (as listed, without the random
+    # subdomain): under callgrind, verifying the 1M-name index takes longer than bench.py
+    # waits, and what counting costs per answer does not depend on the index's size.
+    index = scratch / "asked.hidx"
+    if not index.exists():
+        names = scratch / "asked.txt"
+        listed = {line.split()[0] for line in files["blocked"].read_text().splitlines() if line}
+        listed = sorted(n.split(".", 1)[1] if n.startswith("x") and n[1].isdigit() else n
+                        for n in listed)
+        names.write_text("\n".join(listed) + "\n")
+        manifest = scratch / "asked.toml"
+        manifest.write_text('[[source]]\nname = "asked"\nformat = "plain"\npath = "asked.txt"\n'
+                            'category = ["gambling"]\n')
+        bench.compile_index(manifest, index)
+    probe = files["blocked"].read_text().split("\n", 1)[0].split()[0]
+    return scratch, index, files, probe
+
+
+def configs(scratch, index, root):
+    on, off = scratch / "hedge.toml", scratch / "hedge-nostats.toml"
+    for f in scratch.glob("hedge*.sqlite*"):
+        f.unlink()
+    bench.hedge_config(on, index, root, True, 100_000, port=bench.PORT)
+    bench.hedge_config(off, index, root, False, 100_000, port=bench.OFF_PORT)
+    # Under callgrind on a busy machine a recursion can take longer than bench.py's 2 s: the
+    # warm-up would then cache failures instead of answers.
+    for conf in (on, off):
+        conf.write_text(conf.read_text().replace("timeout_ms = 2000", "timeout_ms = 30000"))
+    return on, off
+
+
+def instructions(args):
+    scratch, index, files, probe = setup(args)
+    root = bench.Root()
+    try:
+        on, off = configs(scratch, index, root.addr)
+        env = {k: v for k, v in os.environ.items() if k != "HEDGE_LOG"}
+        res = bench.counting_instructions(TAG, on, off, env, probe, files, lines=args.lines)
+    finally:
+        root.stop()
+    if res is None:
+        sys.exit("valgrind not found")
+    print(f"hedge: {bench.HEDGE}")
+    print("| mix | on (Ir/answer) | off (Ir/answer) | overhead | est. cycles overhead |")
+    print("|---|---|---|---|---|")
+    for mix in ("blocked", "cached", "mix"):
+        r = res[mix]
+        print(f"| {mix} | {r['on']['ir_per_answer']:.0f} | {r['off']['ir_per_answer']:.0f} | "
+              f"{r['ir_overhead'] * 100:+.2f}% | {r['cycles_overhead'] * 100:+.2f}% |")
+
+
+def flusher(args):
+    bench.PORT = 5492  # may run beside `instructions`
+    scratch, index, files, probe = setup(args)
+    root = bench.Root()
+    try:
+        on, _ = configs(scratch, index, root.addr)
+        env = {k: v for k, v in os.environ.items() if k != "HEDGE_LOG"}
+        srv = bench.Server("hedge-flusher", [bench.HEDGE, "serve", "--config", on], env)
+        try:
+            addr = bench.LISTENERS[bench.LOAD_PROFILE]
+            if bench.dnsq.wait_for_answer(addr, bench.PORT, probe, bench.SINKHOLE, srv.t0, limit=60,
+                                          proc=srv.proc, source=bench.client_of(addr)) is None:
+                sys.exit("hedge never answered")
+            # One pass so every name is in the blocked-answer cache, as in the benchmark.
+            bench.dnsperf(addr, files["blocked"], "flusher-warm", maxruns=1, port=bench.PORT)
+            time.sleep(6)
+            f0, p0 = bench.thread_cpu_seconds(srv.pid, "hedge-stats-flu"), bench.cpu_seconds(srv.pid)
+            r = bench.dnsperf(addr, files["blocked"], "flusher", seconds=args.seconds, qps=args.qps, port=bench.PORT)
+            f1, p1 = bench.thread_cpu_seconds(srv.pid, "hedge-stats-flu"), bench.cpu_seconds(srv.pid)
+        finally:
+            srv.stop()
+    finally:
+        root.stop()
+    print(f"hedge: {bench.HEDGE}")
+    print(f"{r.get('completed')} answers in {args.seconds} s at {args.qps} qps asked; "
+          f"server CPU {p1 - p0:.2f} s, flusher {f1 - f0:.2f} s = {(f1 - f0) / (p1 - p0) * 100:.2f}%")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=("instructions", "flusher"))
+    ap.add_argument("--hedge", default=str(bench.HEDGE))
+    ap.add_argument("--root", default=str(bench.ROOT_BIN))
+    ap.add_argument("--work", default=str(bench.WORK), help="where a full run left its files")
+    ap.add_argument("--scratch", default=str(bench.BENCH / "work" / "counting"))
+    ap.add_argument("--lines", type=int, default=10_000)
+    ap.add_argument("--seconds", type=int, default=30)
+    ap.add_argument("--qps", type=int, default=20_000)
+    args = ap.parse_args()
+    {"instructions": instructions, "flusher": flusher}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -12,8 +12,9 @@ use crate::batch::{Batch, OTHER_DOMAIN};
 use crate::counters::Action;
 use crate::error::Error;
 use crate::store::{
-    CategoryChange, ChangeKind, CountRow, CountsQuery, DomainCount, DomainsQuery, Grain,
-    ListChange, MAX_CHANGE_NAMES, NameChange, Pruned, Retention, Store,
+    CategoryChange, ChangeKind, ChangedName, ChangedNames, ChangesQuery, CountRow, CountsQuery,
+    DomainCount, DomainsQuery, Grain, ListChange, MAX_CHANGE_NAMES, NameChange, Pruned, Retention,
+    Store, UnrecordedNames,
 };
 
 /// One schema migration: applied in its own transaction, which also sets
@@ -779,6 +780,125 @@ impl SqliteStore {
                     .zip(r.get::<_, Option<String>>(1)?))
             })
             .map_err(self.err("reading the counted days"))
+    }
+
+    /// The names that the list compilations of a period added, removed or recategorised
+    /// (`hedge report changes`). Reads only the period's rows: the category filter and the
+    /// time range are SQL, and a removed name's new categories come from the same
+    /// compilation's rows through the primary key.
+    pub fn changed_names(&self, q: &ChangesQuery) -> Result<ChangedNames, Error> {
+        let err = self.err("reading list changes");
+        let mut filter = String::from("lc.compiled_at >= ? AND lc.compiled_at < ?");
+        let mut args = vec![ts_text(q.from), ts_text(q.until)];
+        let compilations: i64 = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT count(DISTINCT lc.compiled_at || ' ' || lc.new_version) \
+                     FROM list_changes lc WHERE {filter}"
+                ),
+                rusqlite::params_from_iter(&args),
+                |r| r.get(0),
+            )
+            .map_err(&err)?;
+        if let Some(c) = &q.category {
+            let mut sql = String::new();
+            category_filter(&mut sql, &mut args, c);
+            filter.push_str(&sql.replace("category", "lc.category"));
+        }
+        let parse_ts = |at: String| -> Result<Timestamp, Error> {
+            at.parse().map_err(|e| {
+                Error::Invalid(format!(
+                    "statistics store {}: a list change has a bad time {at:?}: {e}",
+                    self.path.display()
+                ))
+            })
+        };
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT lc.compiled_at, lc.old_version, lc.new_version, lc.category, n.name, \
+                        n.change, n.from_category, \
+                        CASE WHEN n.change = 'removed' THEN \
+                            (SELECT group_concat(lc2.category, ',') \
+                             FROM list_changes lc2 JOIN list_change_names n2 ON n2.change_id = lc2.id \
+                             WHERE lc2.compiled_at = lc.compiled_at \
+                               AND lc2.new_version = lc.new_version \
+                               AND n2.name = n.name AND n2.change = 'recategorised') \
+                        END \
+                 FROM list_changes lc JOIN list_change_names n ON n.change_id = lc.id \
+                 WHERE {filter} \
+                 ORDER BY lc.compiled_at, lc.id, n.change, n.name"
+            ))
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(&args), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                ))
+            })
+            .map_err(&err)?;
+        let mut names = Vec::new();
+        for row in rows {
+            let (at, old_version, new_version, category, name, change, from, to) =
+                row.map_err(&err)?;
+            let Some(change) = ChangeKind::parse(&change) else {
+                continue; // the table's CHECK allows no other value
+            };
+            names.push(ChangedName {
+                compiled_at: parse_ts(at)?,
+                old_version,
+                new_version,
+                category,
+                name,
+                change,
+                from_category: from,
+                to_category: to,
+            });
+        }
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT lc.compiled_at, lc.category, lc.added + lc.removed + lc.recategorised, \
+                        (SELECT count(*) FROM list_change_names n WHERE n.change_id = lc.id) \
+                 FROM list_changes lc WHERE {filter} \
+                 ORDER BY lc.compiled_at, lc.id"
+            ))
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(&args), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .map_err(&err)?;
+        let mut unrecorded = Vec::new();
+        for row in rows {
+            let (at, category, changed, recorded) = row.map_err(&err)?;
+            if changed > recorded {
+                unrecorded.push(UnrecordedNames {
+                    compiled_at: parse_ts(at)?,
+                    category,
+                    changed: changed.max(0) as u64,
+                    recorded: recorded.max(0) as u64,
+                });
+            }
+        }
+        Ok(ChangedNames {
+            compilations: compilations.max(0) as u64,
+            names,
+            unrecorded,
+        })
     }
 
     /// Rows in a table, for tests and `hedge` diagnostics.

@@ -157,14 +157,21 @@ pub enum ReportSubcommand {
     Changes(ChangesArgs),
 }
 
+/// Which statistics file a report reads.
 #[derive(Debug, Args)]
-pub struct ChangesArgs {
+pub struct StatsFileArgs {
     /// The configuration file whose statistics to read (default: the built-in configuration).
     #[arg(long, short, env = "HEDGE_CONFIG")]
     pub config: Option<PathBuf>,
     /// The statistics file (default: `[stats] path` of the configuration).
     #[arg(long)]
     pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    #[command(flatten)]
+    pub store: StatsFileArgs,
     /// First month (YYYY-MM) or day (YYYY-MM-DD).
     #[arg(long)]
     pub from: String,
@@ -181,12 +188,8 @@ pub struct ChangesArgs {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// The configuration file whose statistics to read (default: the built-in configuration).
-    #[arg(long, short, env = "HEDGE_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// The statistics file (default: `[stats] path` of the configuration).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StatsFileArgs,
     /// First month (YYYY-MM) or day (YYYY-MM-DD).
     #[arg(long, required = true)]
     pub from: Option<String>,

@@ -147,6 +147,26 @@ fn ts_text(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Column `i` as a time written by [`ts_text`].
+fn timestamp_column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
+    let text: String = r.get(i)?;
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// Column `i` as a [`ChangeKind`] (the table's CHECK allows no other value).
+fn change_column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<ChangeKind> {
+    let text: String = r.get(i)?;
+    ChangeKind::parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("{text:?} is not a change").into(),
+        )
+    })
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     ///
@@ -787,36 +807,23 @@ impl SqliteStore {
     /// time range are SQL, and a removed name's new categories come from the same
     /// compilation's rows through the primary key.
     pub fn changed_names(&self, q: &ChangesQuery) -> Result<ChangedNames, Error> {
-        let err = self.err("reading list changes");
         let mut filter = String::from("lc.compiled_at >= ? AND lc.compiled_at < ?");
         let mut args = vec![ts_text(q.from), ts_text(q.until)];
-        let compilations: i64 = self
-            .conn
-            .query_row(
-                &format!(
-                    "SELECT count(DISTINCT lc.compiled_at || ' ' || lc.new_version) \
-                     FROM list_changes lc WHERE {filter}"
-                ),
-                rusqlite::params_from_iter(&args),
-                |r| r.get(0),
-            )
-            .map_err(&err)?;
+        let compilations = self.changes_rows(
+            &format!(
+                "SELECT count(DISTINCT lc.compiled_at || ' ' || lc.new_version) \
+                 FROM list_changes lc WHERE {filter}"
+            ),
+            &args,
+            |r| r.get::<_, i64>(0),
+        )?;
         if let Some(c) = &q.category {
             let mut sql = String::new();
             category_filter(&mut sql, &mut args, c);
             filter.push_str(&sql.replace("category", "lc.category"));
         }
-        let parse_ts = |at: String| -> Result<Timestamp, Error> {
-            at.parse().map_err(|e| {
-                Error::Invalid(format!(
-                    "statistics store {}: a list change has a bad time {at:?}: {e}",
-                    self.path.display()
-                ))
-            })
-        };
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
+        let names = self.changes_rows(
+            &format!(
                 "SELECT lc.compiled_at, lc.old_version, lc.new_version, lc.category, n.name, \
                         n.change, n.from_category, \
                         CASE WHEN n.change = 'removed' THEN \
@@ -829,76 +836,60 @@ impl SqliteStore {
                  FROM list_changes lc JOIN list_change_names n ON n.change_id = lc.id \
                  WHERE {filter} \
                  ORDER BY lc.compiled_at, lc.id, n.change, n.name"
-            ))
-            .map_err(&err)?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(&args), |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                ))
-            })
-            .map_err(&err)?;
-        let mut names = Vec::new();
-        for row in rows {
-            let (at, old_version, new_version, category, name, change, from, to) =
-                row.map_err(&err)?;
-            let Some(change) = ChangeKind::parse(&change) else {
-                continue; // the table's CHECK allows no other value
-            };
-            names.push(ChangedName {
-                compiled_at: parse_ts(at)?,
-                old_version,
-                new_version,
-                category,
-                name,
-                change,
-                from_category: from,
-                to_category: to,
-            });
-        }
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
+            ),
+            &args,
+            |r| {
+                Ok(ChangedName {
+                    compiled_at: timestamp_column(r, 0)?,
+                    old_version: r.get(1)?,
+                    new_version: r.get(2)?,
+                    category: r.get(3)?,
+                    name: r.get(4)?,
+                    change: change_column(r, 5)?,
+                    from_category: r.get(6)?,
+                    to_category: r.get(7)?,
+                })
+            },
+        )?;
+        let unrecorded = self.changes_rows(
+            &format!(
                 "SELECT lc.compiled_at, lc.category, lc.added + lc.removed + lc.recategorised, \
                         (SELECT count(*) FROM list_change_names n WHERE n.change_id = lc.id) \
                  FROM list_changes lc WHERE {filter} \
                  ORDER BY lc.compiled_at, lc.id"
-            ))
-            .map_err(&err)?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(&args), |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            })
-            .map_err(&err)?;
-        let mut unrecorded = Vec::new();
-        for row in rows {
-            let (at, category, changed, recorded) = row.map_err(&err)?;
-            if changed > recorded {
-                unrecorded.push(UnrecordedNames {
-                    compiled_at: parse_ts(at)?,
-                    category,
-                    changed: changed.max(0) as u64,
-                    recorded: recorded.max(0) as u64,
-                });
-            }
-        }
+            ),
+            &args,
+            |r| {
+                Ok(UnrecordedNames {
+                    compiled_at: timestamp_column(r, 0)?,
+                    category: r.get(1)?,
+                    changed: r.get::<_, i64>(2)?.max(0) as u64,
+                    recorded: r.get::<_, i64>(3)?.max(0) as u64,
+                })
+            },
+        )?;
         Ok(ChangedNames {
-            compilations: compilations.max(0) as u64,
+            compilations: compilations.first().map_or(0, |n| (*n).max(0) as u64),
             names,
-            unrecorded,
+            unrecorded: unrecorded
+                .into_iter()
+                .filter(|u| u.changed > u.recorded)
+                .collect(),
         })
+    }
+
+    fn changes_rows<T>(
+        &self,
+        sql: &str,
+        args: &[String],
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, Error> {
+        let err = self.err("reading list changes");
+        let mut stmt = self.conn.prepare(sql).map_err(&err)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args), row)
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
     }
 
     /// Rows in a table, for tests and `hedge` diagnostics.

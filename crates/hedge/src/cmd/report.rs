@@ -1,21 +1,21 @@
 //! `hedge report`: FOI answers from the statistics store.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use hedge_stats::{Action, ChangesQuery, Dim, Period, Report, ReportQuery, SqliteStore};
 
-use crate::cli::{ChangesArgs, ReportArgs};
+use crate::cli::{ChangesArgs, ReportArgs, StatsFileArgs};
 use crate::config;
 use crate::output::{self, Format, Rows, thousands};
 
 /// The statistics file: --db, or `[stats] path` of the configuration.
-fn store_path(db: Option<&Path>, config: Option<&Path>) -> anyhow::Result<PathBuf> {
-    Ok(match db {
-        Some(p) => p.to_path_buf(),
-        None => config::load(config)?.stats_path(),
+fn store_path(args: &StatsFileArgs) -> anyhow::Result<PathBuf> {
+    Ok(match &args.db {
+        Some(p) => p.clone(),
+        None => config::load(args.config.as_deref())?.stats_path(),
     })
 }
 
@@ -34,7 +34,7 @@ fn format_or_default(format: Option<Format>) -> Format {
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let db = store_path(args.db.as_deref(), args.config.as_deref())?;
+    let db = store_path(&args.store)?;
     if !db.exists() {
         crate::usage!(
             "{}: no statistics file; is `[stats]` enabled and has hedge served queries? (or pass --db FILE)",
@@ -107,7 +107,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
 /// `hedge report changes`: the names the list compiles of a period added, removed or
 /// recategorised, from the store `hedge lists compile` records them in.
 pub fn changes(args: ChangesArgs) -> anyhow::Result<ExitCode> {
-    let db = store_path(args.db.as_deref(), args.config.as_deref())?;
+    let db = store_path(&args.store)?;
     if !db.exists() {
         crate::usage!(
             "{}: no statistics file. `hedge lists compile` and `hedge lists update` record list \

@@ -157,8 +157,9 @@ pub fn keep(
 fn prune(dir: &Path, keep: usize) -> anyhow::Result<usize> {
     let records = read(dir)?;
     let mut deleted = 0;
-    for (path, record) in records.iter().skip(keep) {
-        std::fs::remove_file(dir.join(format!("{}.hidx", record.version)))
+    // The index beside its record file, by file name: never a path read from a record.
+    for (path, _) in records.iter().skip(keep) {
+        std::fs::remove_file(path.with_extension("hidx"))
             .or_else(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => Ok(()),
                 _ => Err(e),
@@ -231,8 +232,8 @@ pub fn show(out: Option<&Path>, dir: Option<&Path>, format: Format) -> anyhow::R
         "sources",
         "index",
     ]);
-    for (_, r) in &records {
-        let index = dir.join(format!("{}.hidx", r.version));
+    for (path, r) in &records {
+        let index = path.with_extension("hidx");
         rows.push(vec![
             r.version.clone(),
             r.compiled.clone(),

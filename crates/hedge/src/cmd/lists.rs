@@ -422,7 +422,7 @@ pub fn verify(path: &Path) -> anyhow::Result<ExitCode> {
         path.display(),
         hedge_lists::FORMAT_VERSION,
         meta.version,
-        timestamp(meta.built_at),
+        output::utc_time(meta.built_at),
         meta.built_by,
         thousands(index.len()),
         meta.sets.len(),
@@ -439,24 +439,6 @@ pub fn verify(path: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Names per category id of `index`, in taxonomy order (stored names: folded ones are not
-/// counted, as `hedge lists stats` shows).
-pub(super) fn category_counts(index: &Index) -> Vec<(String, u64)> {
-    let taxonomy = index.taxonomy();
-    let mut per_category = vec![0u64; taxonomy.len()];
-    for (set, &n) in index.meta().set_names.iter().enumerate() {
-        for &c in index.categories(set as u32) {
-            per_category[usize::from(c)] += n;
-        }
-    }
-    taxonomy
-        .defs()
-        .iter()
-        .zip(per_category)
-        .map(|(def, n)| (def.id.clone(), n))
-        .collect()
-}
-
 pub fn stats(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
     let index = open(path)?;
     let meta = index.meta();
@@ -467,7 +449,7 @@ pub fn stats(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
         }
     }
     let mut rows = Rows::new(&["kind", "name", "names"]);
-    for (id, n) in category_counts(&index) {
+    for (id, n) in lists_history::category_counts(&index) {
         rows.push(vec!["category".into(), id, n.to_string()]);
     }
     for (label, n) in meta.labels.iter().zip(&per_label) {
@@ -488,11 +470,4 @@ pub fn stats(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
     ]);
     output::print(&rows.render(format))?;
     Ok(ExitCode::SUCCESS)
-}
-
-pub fn timestamp(secs: u64) -> String {
-    jiff::Timestamp::from_second(secs as i64).map_or_else(
-        |_| secs.to_string(),
-        |t| t.strftime("%Y-%m-%d %H:%M:%SZ").to_string(),
-    )
 }

@@ -19,7 +19,6 @@ use anyhow::Context;
 use hedge_lists::{Index, Manifest, write_atomic};
 use serde::{Deserialize, Serialize};
 
-use super::lists::{category_counts, timestamp};
 use crate::output::{self, Format, Rows, thousands};
 
 /// One downloaded or local file a source was compiled from, and its version as known.
@@ -90,7 +89,7 @@ pub fn local_files(manifest: &Manifest) -> Provenance {
                 location: path.display().to_string(),
                 modified: newest_mtime(path, 2)
                     .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map(|d| timestamp(d.as_secs())),
+                    .map(|d| output::utc_time(d.as_secs())),
                 ..FileVersion::default()
             };
             Some((s.name.clone(), vec![file]))
@@ -125,7 +124,7 @@ pub fn keep(
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let record = Record {
         version: meta.version.clone(),
-        compiled: timestamp(meta.built_at),
+        compiled: output::utc_time(meta.built_at),
         built_at: meta.built_at,
         kept_ns: SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -279,4 +278,22 @@ fn source_text(s: &SourceVersion) -> String {
         many => text += &format!(", {} files", many.len()),
     }
     text
+}
+
+/// Names per category id of `index`, in taxonomy order (stored names: folded ones are not
+/// counted, as `hedge lists stats` shows).
+pub(super) fn category_counts(index: &Index) -> Vec<(String, u64)> {
+    let taxonomy = index.taxonomy();
+    let mut per_category = vec![0u64; taxonomy.len()];
+    for (set, &n) in index.meta().set_names.iter().enumerate() {
+        for &c in index.categories(set as u32) {
+            per_category[usize::from(c)] += n;
+        }
+    }
+    taxonomy
+        .defs()
+        .iter()
+        .zip(per_category)
+        .map(|(def, n)| (def.id.clone(), n))
+        .collect()
 }

@@ -1039,3 +1039,45 @@ fn one_update_at_a_time_and_a_stale_lock_is_taken_over() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(!lock.exists());
 }
+
+#[test]
+fn the_history_records_each_sources_etag_and_digest() {
+    use sha2::Digest;
+    let fx = Fixture::new().updated();
+    fx.server
+        .route("/feed.txt", file(b"feed.example\nmore.example\n", "f2"));
+    let o = fx.update(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let h = Command::new(hedge_bin())
+        .args(["lists", "history", "--format", "json", "--out"])
+        .arg(fx.index())
+        .output()
+        .expect("run hedge lists history");
+    assert!(h.status.success(), "{}", text(&h));
+    let records: serde_json::Value = serde_json::from_slice(&h.stdout).expect("json");
+    let records = records.as_array().expect("a list of records");
+    assert_eq!(records.len(), 2, "{records:?}");
+    let files = |record: &serde_json::Value, source: &str| -> Vec<serde_json::Value> {
+        let sources = record["sources"].as_array().expect("sources");
+        let s = sources.iter().find(|s| s["name"] == source).expect(source);
+        s["files"].as_array().expect("files").clone()
+    };
+    // Newest first: this run's feed, and the copies the 304s kept with their first ETags.
+    let feed = &files(&records[0], "feed")[0];
+    assert_eq!(feed["etag"], "\"f2\"");
+    assert_eq!(feed["location"], fx.server.url("/feed.txt"));
+    let digest = format!(
+        "{:x}",
+        sha2::Sha256::digest(b"feed.example\nmore.example\n")
+    );
+    assert_eq!(feed["sha256"], digest.as_str());
+    assert_eq!(files(&records[1], "feed")[0]["etag"], "\"f1\"");
+    let bl = files(&records[0], "bl");
+    let bl: Vec<&str> = bl
+        .iter()
+        .map(|f| f["etag"].as_str().expect("etag"))
+        .collect();
+    assert_eq!(bl, ["\"a1\"", "\"d1\""]);
+    assert_eq!(files(&records[0], "ut1")[0]["etag"], "\"u1\"");
+    assert!(files(&records[0], "local")[0]["modified"].is_string());
+}

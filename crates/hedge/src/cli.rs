@@ -107,7 +107,8 @@ pub enum Command {
     ///   hedge report --from 2025-01 --to 2025-12 --by month,category --action blocked
     ///   hedge report --from 2025-01 --to 2025-12 --top-domains 50 --format csv
     ///   hedge report --from 2025-01 --to 2025-12 --by month --suppress-below 10
-    Report(ReportArgs),
+    ///   hedge report changes --from 2025-01 --to 2025-06 --category gambling --format csv
+    Report(ReportCommand),
     /// What each profile blocks: categories as a tree, custom entries, walled garden, actions.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -136,20 +137,65 @@ pub enum PolicyFormat {
     Json,
 }
 
+/// `hedge report [changes]`: the counts report, or the list changes one.
 #[derive(Debug, Args)]
-pub struct ReportArgs {
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ReportCommand {
+    #[command(subcommand)]
+    pub command: Option<ReportSubcommand>,
+    #[command(flatten)]
+    pub counts: ReportArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportSubcommand {
+    /// Which sites were added, removed or recategorised in a period, by name.
+    ///
+    /// Reads what `hedge lists compile` and `hedge lists update` record at each compile (in
+    /// the statistics file beside the index, or their --stats-db). Exit status 1 when the
+    /// file holds no list changes in the period.
+    Changes(ChangesArgs),
+}
+
+/// Which statistics file a report reads.
+#[derive(Debug, Args)]
+pub struct StatsFileArgs {
     /// The configuration file whose statistics to read (default: the built-in configuration).
     #[arg(long, short, env = "HEDGE_CONFIG")]
     pub config: Option<PathBuf>,
     /// The statistics file (default: `[stats] path` of the configuration).
     #[arg(long)]
     pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    #[command(flatten)]
+    pub store: StatsFileArgs,
     /// First month (YYYY-MM) or day (YYYY-MM-DD).
     #[arg(long)]
     pub from: String,
     /// Last month or day, inclusive.
     #[arg(long)]
     pub to: String,
+    /// Only this category and its children.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Output format (default: table on a terminal, csv otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub store: StatsFileArgs,
+    /// First month (YYYY-MM) or day (YYYY-MM-DD).
+    #[arg(long, required = true)]
+    pub from: Option<String>,
+    /// Last month or day, inclusive.
+    #[arg(long, required = true)]
+    pub to: Option<String>,
     /// Break down by: month, day, profile, category, action (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub by: Vec<String>,
@@ -208,6 +254,21 @@ pub enum ListsCommand {
     /// failed download or compile leaves the index and the cached copies as they were.
     /// Exit status 0 ("updated" or "unchanged"), 1 when a source or the compile failed.
     Update(UpdateArgs),
+    /// The indexes kept in the history folder: date, sources and their versions, names per category.
+    ///
+    /// `lists compile` and `lists update` keep a copy of each new index, and a record of it,
+    /// in `history/` beside --out (the newest --keep-history of them).
+    History {
+        /// The index whose history to show (its folder's `history/`).
+        #[arg(long, short, required_unless_present = "dir", conflicts_with = "dir")]
+        out: Option<PathBuf>,
+        /// The history folder itself.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Check an index file: header, format version, checksum, metadata.
     Verify {
         /// The index file.
@@ -270,6 +331,10 @@ pub struct CompileArgs {
     /// Replace the index even when categories shrink past --max-shrink (they are still listed).
     #[arg(long)]
     pub allow_shrink: bool,
+    /// How many indexes to keep in `history/` beside --out, with a record of each (`hedge
+    /// lists history`); the oldest beyond are deleted. 0 keeps none.
+    #[arg(long, default_value_t = 12, value_name = "N")]
+    pub keep_history: usize,
 }
 
 #[derive(Debug, Args)]

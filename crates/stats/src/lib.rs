@@ -106,6 +106,7 @@ pub use privacy::{ClientId, ClientPrivacy};
 pub use report::{Cell, Dim, Period, PeriodTotal, Report, ReportQuery, Row, TopDomain};
 pub use sqlite::{DEFAULT_BUSY_TIMEOUT, MIGRATIONS, Migration, SCHEMA_VERSION, SqliteStore};
 pub use store::{
-    CategoryChange, ChangeKind, CountRow, CountsQuery, DomainCount, DomainsQuery, Grain,
-    ListChange, MAX_CHANGE_NAMES, NameChange, Pruned, Retention, Store,
+    CategoryChange, ChangeKind, ChangedName, ChangedNames, ChangesQuery, CountRow, CountsQuery,
+    DomainCount, DomainsQuery, Grain, ListChange, MAX_CHANGE_NAMES, NameChange, Pruned, Retention,
+    Store, UnrecordedNames,
 };

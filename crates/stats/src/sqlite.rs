@@ -12,8 +12,9 @@ use crate::action::Action;
 use crate::batch::{Batch, OTHER_DOMAIN};
 use crate::error::Error;
 use crate::store::{
-    CategoryChange, ChangeKind, CountRow, CountsQuery, DomainCount, DomainsQuery, Grain,
-    ListChange, MAX_CHANGE_NAMES, NameChange, Pruned, Retention, Store,
+    CategoryChange, ChangeKind, ChangedName, ChangedNames, ChangesQuery, CountRow, CountsQuery,
+    DomainCount, DomainsQuery, Grain, ListChange, MAX_CHANGE_NAMES, NameChange, Pruned, Retention,
+    Store, UnrecordedNames,
 };
 
 /// One schema migration: applied in its own transaction, which also sets
@@ -144,6 +145,26 @@ pub struct SqliteStore {
 
 fn ts_text(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Column `i` as a time written by [`ts_text`].
+fn timestamp_column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
+    let text: String = r.get(i)?;
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// Column `i` as a [`ChangeKind`] (the table's CHECK allows no other value).
+fn change_column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<ChangeKind> {
+    let text: String = r.get(i)?;
+    ChangeKind::parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("{text:?} is not a change").into(),
+        )
+    })
 }
 
 impl SqliteStore {
@@ -790,6 +811,96 @@ impl SqliteStore {
                     .zip(r.get::<_, Option<String>>(1)?))
             })
             .map_err(self.err("reading the counted days"))
+    }
+
+    /// The names that the list compilations of a period added, removed or recategorised
+    /// (`hedge report changes`). Reads only the period's rows: the category filter and the
+    /// time range are SQL, and a removed name's new categories come from the same
+    /// compilation's rows through the primary key.
+    pub fn changed_names(&self, q: &ChangesQuery) -> Result<ChangedNames, Error> {
+        let mut filter = String::from("lc.compiled_at >= ? AND lc.compiled_at < ?");
+        let mut args = vec![ts_text(q.from), ts_text(q.until)];
+        let compilations = self.changes_rows(
+            &format!(
+                "SELECT count(DISTINCT lc.compiled_at || ' ' || lc.new_version) \
+                 FROM list_changes lc WHERE {filter}"
+            ),
+            &args,
+            |r| r.get::<_, i64>(0),
+        )?;
+        if let Some(c) = &q.category {
+            let mut sql = String::new();
+            category_filter(&mut sql, &mut args, c);
+            filter.push_str(&sql.replace("category", "lc.category"));
+        }
+        let names = self.changes_rows(
+            &format!(
+                "SELECT lc.compiled_at, lc.old_version, lc.new_version, lc.category, n.name, \
+                        n.change, n.from_category, \
+                        CASE WHEN n.change = 'removed' THEN \
+                            (SELECT group_concat(lc2.category, ',') \
+                             FROM list_changes lc2 JOIN list_change_names n2 ON n2.change_id = lc2.id \
+                             WHERE lc2.compiled_at = lc.compiled_at \
+                               AND lc2.new_version = lc.new_version \
+                               AND n2.name = n.name AND n2.change = 'recategorised') \
+                        END \
+                 FROM list_changes lc JOIN list_change_names n ON n.change_id = lc.id \
+                 WHERE {filter} \
+                 ORDER BY lc.compiled_at, lc.id, n.change, n.name"
+            ),
+            &args,
+            |r| {
+                Ok(ChangedName {
+                    compiled_at: timestamp_column(r, 0)?,
+                    old_version: r.get(1)?,
+                    new_version: r.get(2)?,
+                    category: r.get(3)?,
+                    name: r.get(4)?,
+                    change: change_column(r, 5)?,
+                    from_category: r.get(6)?,
+                    to_category: r.get(7)?,
+                })
+            },
+        )?;
+        let unrecorded = self.changes_rows(
+            &format!(
+                "SELECT lc.compiled_at, lc.category, lc.added + lc.removed + lc.recategorised, \
+                        (SELECT count(*) FROM list_change_names n WHERE n.change_id = lc.id) \
+                 FROM list_changes lc WHERE {filter} \
+                 ORDER BY lc.compiled_at, lc.id"
+            ),
+            &args,
+            |r| {
+                Ok(UnrecordedNames {
+                    compiled_at: timestamp_column(r, 0)?,
+                    category: r.get(1)?,
+                    changed: r.get::<_, i64>(2)?.max(0) as u64,
+                    recorded: r.get::<_, i64>(3)?.max(0) as u64,
+                })
+            },
+        )?;
+        Ok(ChangedNames {
+            compilations: compilations.first().map_or(0, |n| (*n).max(0) as u64),
+            names,
+            unrecorded: unrecorded
+                .into_iter()
+                .filter(|u| u.changed > u.recorded)
+                .collect(),
+        })
+    }
+
+    fn changes_rows<T>(
+        &self,
+        sql: &str,
+        args: &[String],
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, Error> {
+        let err = self.err("reading list changes");
+        let mut stmt = self.conn.prepare(sql).map_err(&err)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args), row)
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
     }
 
     /// Rows in a table, for tests and `hedge` diagnostics.

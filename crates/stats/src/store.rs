@@ -256,3 +256,65 @@ impl ChangeKind {
         .find(|k| k.as_str() == s)
     }
 }
+
+/// Which recorded list changes to read, for [`SqliteStore::changed_names`](crate::SqliteStore::changed_names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangesQuery {
+    /// Compiled at or after this time.
+    pub from: Timestamp,
+    /// Compiled before this time.
+    pub until: Timestamp,
+    /// Only this category and its descendants (`a` matches `a` and `a/…`).
+    pub category: Option<String>,
+}
+
+/// One name's change in one category and compilation, as [`SqliteStore::changed_names`]
+/// reads it.
+///
+/// [`SqliteStore::changed_names`]: crate::SqliteStore::changed_names
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangedName {
+    /// When the index that made the change was compiled.
+    pub compiled_at: Timestamp,
+    /// The index it replaced.
+    pub old_version: String,
+    /// The index that made the change.
+    pub new_version: String,
+    /// The category the change is in.
+    pub category: String,
+    /// The domain name.
+    pub name: String,
+    /// What happened to it in `category`.
+    pub change: ChangeKind,
+    /// For a recategorised name, the categories it was in before (comma-separated).
+    pub from_category: Option<String>,
+    /// For a removed name that the same compilation recategorised into other categories,
+    /// those categories (comma-separated): it moved rather than went.
+    pub to_category: Option<String>,
+}
+
+/// Changes counted in one category and compilation whose names the store did not keep
+/// (more than [`MAX_CHANGE_NAMES`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnrecordedNames {
+    /// When the index was compiled.
+    pub compiled_at: Timestamp,
+    /// The category.
+    pub category: String,
+    /// Names changed in it.
+    pub changed: u64,
+    /// Of which the store kept this many.
+    pub recorded: u64,
+}
+
+/// What [`SqliteStore::changed_names`](crate::SqliteStore::changed_names) found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChangedNames {
+    /// Compilations in the period that changed anything (in any category).
+    pub compilations: u64,
+    /// Every recorded name change, oldest compilation first, then by category, change, name
+    /// (`added`, `recategorised`, `removed`).
+    pub names: Vec<ChangedName>,
+    /// Where names were counted but not kept.
+    pub unrecorded: Vec<UnrecordedNames>,
+}

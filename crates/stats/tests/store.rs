@@ -443,3 +443,98 @@ fn reports_break_down_by_day_and_profile() {
     assert_eq!(rows, vec!["2025-01-30 child 2", "2025-01-31 adult 5"]);
     assert_eq!(r.totals.len(), 2);
 }
+
+#[test]
+fn changed_names_keep_to_the_period_and_say_what_was_not_kept() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let mut store = SqliteStore::open(dir.path().join("stats.sqlite")).expect("open");
+    let name = |n: &str, change, from: Option<&str>| NameChange {
+        name: n.into(),
+        change,
+        from_category: from.map(str::to_string),
+    };
+    let compile = |at: &str, version: &str, categories| ListChange {
+        compiled_at: at.parse().expect("time"),
+        old_version: "v0".into(),
+        new_version: version.into(),
+        categories,
+    };
+    // March: one name moves from gambling/lottery to games; 12 added of which 1 kept.
+    store
+        .record_list_change(&compile(
+            "2026-03-31T23:59:59Z",
+            "v1",
+            vec![
+                CategoryChange {
+                    category: "gambling/lottery".into(),
+                    added: 12,
+                    removed: 1,
+                    recategorised: 0,
+                    names: vec![
+                        name("new.example", ChangeKind::Added, None),
+                        name("moved.example", ChangeKind::Removed, None),
+                    ],
+                },
+                CategoryChange {
+                    category: "games".into(),
+                    added: 0,
+                    removed: 0,
+                    recategorised: 1,
+                    names: vec![name(
+                        "moved.example",
+                        ChangeKind::Recategorised,
+                        Some("gambling/lottery"),
+                    )],
+                },
+            ],
+        ))
+        .expect("record");
+    // April: outside a March period.
+    store
+        .record_list_change(&compile(
+            "2026-04-01T00:00:00Z",
+            "v2",
+            vec![CategoryChange {
+                category: "gambling".into(),
+                added: 1,
+                removed: 0,
+                recategorised: 0,
+                names: vec![name("april.example", ChangeKind::Added, None)],
+            }],
+        ))
+        .expect("record");
+
+    let march = hedge_stats::ChangesQuery {
+        from: "2026-03-01T00:00:00Z".parse().expect("time"),
+        until: "2026-04-01T00:00:00Z".parse().expect("time"),
+        category: Some("gambling".into()),
+    };
+    let found = store.changed_names(&march).expect("read");
+    assert_eq!(found.compilations, 1);
+    let got: Vec<(&str, &str, Option<&str>)> = found
+        .names
+        .iter()
+        .map(|n| (n.name.as_str(), n.change.as_str(), n.to_category.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("new.example", "added", None),
+            ("moved.example", "removed", Some("games")),
+        ]
+    );
+    assert_eq!(found.unrecorded.len(), 1);
+    assert_eq!(found.unrecorded[0].category, "gambling/lottery");
+    assert_eq!(
+        (found.unrecorded[0].changed, found.unrecorded[0].recorded),
+        (13, 2)
+    );
+    // `gambl` is not a parent of `gambling`: nothing, but the compile is still counted.
+    let prefix_only = hedge_stats::ChangesQuery {
+        category: Some("gambl".into()),
+        ..march
+    };
+    let none = store.changed_names(&prefix_only).expect("read");
+    assert!(none.names.is_empty() && none.unrecorded.is_empty());
+    assert_eq!(none.compilations, 1);
+}

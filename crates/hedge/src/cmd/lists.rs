@@ -9,6 +9,7 @@ use anyhow::Context;
 use hedge_lists::{Compiler, Index, Manifest, Progress, Taxonomy, write_atomic};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::lists_history;
 use crate::cli::CompileArgs;
 use crate::output::{self, Format, Rows, thousands};
 
@@ -17,7 +18,8 @@ pub fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
     // Before minutes of work: the index must be writable where it goes.
     check_out_folder(&args.out).map_err(|e| anyhow::Error::new(crate::cli::UsageError(e)))?;
     let (taxonomy, manifest) = load_manifest(&args)?;
-    compile_manifest(&args, &taxonomy, &manifest, started)?;
+    let files = lists_history::local_files(&manifest);
+    compile_manifest(&args, &taxonomy, &manifest, &files, started)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -38,11 +40,13 @@ pub(super) struct Written {
 }
 
 /// Compiles `manifest` fail-closed (an empty source or a category shrunk past --max-shrink
-/// is an error and --out is left as it was), writes --out atomically and records the changes.
+/// is an error and --out is left as it was), writes --out atomically, records the changes
+/// and keeps a copy in the history with `files` as the sources' versions.
 pub(super) fn compile_manifest(
     args: &CompileArgs,
     taxonomy: &Taxonomy,
     manifest: &Manifest,
+    files: &lists_history::Provenance,
     started: Instant,
 ) -> anyhow::Result<Written> {
     let bar = progress_bar();
@@ -132,7 +136,17 @@ pub(super) fn compile_manifest(
         check_shrink(args, old, &compiled.meta)?;
     }
     write_atomic(&args.out, &compiled.bytes)?;
-    record_changes(args, previous.as_ref());
+    // The new index is in place: what follows is bookkeeping, and its failures are warnings.
+    match Index::open(&args.out) {
+        Ok(new) => {
+            record_changes(args, previous.as_ref(), &new);
+            keep_in_history(args, &compiled.bytes, &new, files);
+        }
+        Err(e) => eprintln!(
+            "warning: the index just written cannot be read back, so its changes are not \
+             recorded nor a copy kept: {e}"
+        ),
+    }
     let meta = &compiled.meta;
     let names = meta.listed().max(1);
     let folded = match meta.folded {
@@ -229,9 +243,35 @@ fn check_shrink(
     )
 }
 
+/// Keeps a copy of the new index and its record in `history/` beside it (`--keep-history`);
+/// a failure here is a warning, the new index stands.
+fn keep_in_history(
+    args: &CompileArgs,
+    bytes: &[u8],
+    new: &Index,
+    files: &lists_history::Provenance,
+) {
+    if args.keep_history == 0 {
+        return;
+    }
+    let dir = lists_history::folder_of(&args.out);
+    match lists_history::keep(&dir, bytes, new, files, args.keep_history) {
+        Ok(0) => eprintln!("kept a copy in {}", dir.display()),
+        Ok(n) => eprintln!(
+            "kept a copy in {}, deleted the {n} oldest beyond --keep-history {}",
+            dir.display(),
+            args.keep_history
+        ),
+        Err(e) => eprintln!(
+            "warning: could not keep a copy of the index in {}: {e:#}; the new index is in place",
+            dir.display()
+        ),
+    }
+}
+
 /// Records what changed against the previous index in the statistics store (the
 /// recategorisation report); a failure here is a warning, the new index stands.
-fn record_changes(args: &CompileArgs, previous: Option<&Index>) {
+fn record_changes(args: &CompileArgs, previous: Option<&Index>, new: &Index) {
     let db = match &args.stats_db {
         Some(p) if p.as_os_str() == "-" => return,
         Some(p) => p.clone(),
@@ -242,12 +282,11 @@ fn record_changes(args: &CompileArgs, previous: Option<&Index>) {
             .join("hedge-stats.sqlite"),
     };
     let result = (|| -> anyhow::Result<usize> {
-        let new = Index::open(&args.out)?;
         let diff = match previous {
-            Some(old) => hedge_lists::diff(old, &new, hedge_stats::MAX_CHANGE_NAMES)?,
+            Some(old) => hedge_lists::diff(old, new, hedge_stats::MAX_CHANGE_NAMES)?,
             None => hedge_lists::Diff::default(),
         };
-        let change = to_store_change(previous.map(|o| o.version()).unwrap_or(""), &new, &diff);
+        let change = to_store_change(previous.map(|o| o.version()).unwrap_or(""), new, &diff);
         let n = change.categories.len();
         let mut store = hedge_stats::SqliteStore::open(&db)?;
         hedge_stats::Store::record_list_change(&mut store, &change)?;
@@ -388,7 +427,7 @@ pub fn verify(path: &Path) -> anyhow::Result<ExitCode> {
         path.display(),
         hedge_lists::FORMAT_VERSION,
         meta.version,
-        timestamp(meta.built_at),
+        output::utc_time(meta.built_at),
         meta.built_by,
         thousands(index.len()),
         meta.sets.len(),
@@ -408,24 +447,15 @@ pub fn verify(path: &Path) -> anyhow::Result<ExitCode> {
 pub fn stats(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
     let index = open(path)?;
     let meta = index.meta();
-    let taxonomy = index.taxonomy();
-    let mut per_category = vec![0u64; taxonomy.len()];
     let mut per_label = vec![0u64; meta.labels.len()];
     for (set, &n) in meta.set_names.iter().enumerate() {
-        for &c in index.categories(set as u32) {
-            per_category[usize::from(c)] += n;
-        }
         for &l in &meta.sets[set] {
             per_label[l as usize] += n;
         }
     }
     let mut rows = Rows::new(&["kind", "name", "names"]);
-    for (i, n) in per_category.iter().enumerate() {
-        rows.push(vec![
-            "category".into(),
-            taxonomy.defs()[i].id.clone(),
-            n.to_string(),
-        ]);
+    for (id, n) in lists_history::category_counts(&index) {
+        rows.push(vec!["category".into(), id, n.to_string()]);
     }
     for (label, n) in meta.labels.iter().zip(&per_label) {
         if *n > 0 {
@@ -445,11 +475,4 @@ pub fn stats(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
     ]);
     output::print(&rows.render(format))?;
     Ok(ExitCode::SUCCESS)
-}
-
-pub fn timestamp(secs: u64) -> String {
-    jiff::Timestamp::from_second(secs as i64).map_or_else(
-        |_| secs.to_string(),
-        |t| t.strftime("%Y-%m-%d %H:%M:%SZ").to_string(),
-    )
 }

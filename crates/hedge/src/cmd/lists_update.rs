@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use self::cache::{Cache, FileState, State, link_or_copy};
 use super::lists::{Written, check_out_folder, compile_manifest, load_manifest, progress_bar};
+use super::lists_history;
 use crate::cli::{UpdateArgs, UsageError};
 use crate::output::thousands;
 
@@ -81,7 +82,8 @@ pub fn run(args: UpdateArgs) -> anyhow::Result<ExitCode> {
     let new_sources: Vec<&str> = fresh.iter().map(|(name, _)| *name).collect();
     cache.swap_in(&new_sources)?;
     let local = local_manifest(&manifest, &cache)?;
-    let written = match compile_manifest(&args.compile, &taxonomy, &local, started) {
+    let files = provenance(&manifest, &state, &fresh);
+    let written = match compile_manifest(&args.compile, &taxonomy, &local, &files, started) {
         Ok(written) => written,
         Err(e) => {
             cache.roll_back()?;
@@ -150,6 +152,58 @@ fn layout(spec: &SourceSpec) -> Layout {
     }
 }
 
+/// The files of a source with a `url`: (name in the cache, URL).
+fn source_files(spec: &SourceSpec) -> Vec<(String, String)> {
+    let url = spec.url.as_deref().unwrap_or_default();
+    match layout(spec) {
+        Layout::File => vec![("list".into(), url.to_string())],
+        Layout::Archive => vec![("archive".into(), url.to_string())],
+        Layout::PerList => spec
+            .categories
+            .iter()
+            .flat_map(|m| m.keys())
+            .map(|list| (list.clone(), url.replace(LIST_PLACEHOLDER, list)))
+            .collect(),
+    }
+}
+
+/// What each source is compiled from, for the history: each download's URL with its ETag,
+/// Last-Modified and digest (this run's, or the cached copy's), and local files' times.
+fn provenance(
+    manifest: &Manifest,
+    state: &State,
+    fresh: &[(&str, Vec<(String, FileState)>)],
+) -> lists_history::Provenance {
+    let downloaded: std::collections::HashMap<&str, &FileState> = state
+        .files
+        .iter()
+        .chain(
+            fresh
+                .iter()
+                .flat_map(|(_, files)| files.iter().map(|(u, f)| (u, f))),
+        )
+        .map(|(url, file)| (url.as_str(), file))
+        .collect();
+    let mut out = lists_history::local_files(manifest);
+    for spec in manifest.sources.iter().filter(|s| s.url.is_some()) {
+        let files = source_files(spec)
+            .into_iter()
+            .map(|(_, url)| {
+                let known = downloaded.get(url.as_str());
+                lists_history::FileVersion {
+                    etag: known.and_then(|f| f.validators.etag.clone()),
+                    last_modified: known.and_then(|f| f.validators.last_modified.clone()),
+                    sha256: known.map(|f| f.sha256.clone()),
+                    location: url,
+                    modified: None,
+                }
+            })
+            .collect();
+        out.insert(spec.name.clone(), files);
+    }
+    out
+}
+
 async fn download_source(
     client: &Client,
     cache: &Cache,
@@ -159,16 +213,7 @@ async fn download_source(
 ) -> anyhow::Result<Downloaded> {
     let url = spec.url.as_deref().unwrap_or_default();
     let current = cache.current(&spec.name);
-    let files: Vec<(String, String)> = match layout(spec) {
-        Layout::File => vec![("list".into(), url.to_string())],
-        Layout::Archive => vec![("archive".into(), url.to_string())],
-        Layout::PerList => spec
-            .categories
-            .iter()
-            .flat_map(|m| m.keys())
-            .map(|list| (list.clone(), url.replace(LIST_PLACEHOLDER, list)))
-            .collect(),
-    };
+    let files = source_files(spec);
     let staging = cache.staging(&spec.name)?;
     let max_bytes = spec.max_size.unwrap_or(args.max_size);
     let mut new_files = Vec::new();

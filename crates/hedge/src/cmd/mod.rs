@@ -2,11 +2,12 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, ListsCommand, PolicyCommand};
+use crate::cli::{Cli, Command, ListsCommand, PolicyCommand, ReportSubcommand};
 
 mod check;
 mod explain;
 mod lists;
+mod lists_history;
 mod lists_update;
 mod lookup;
 mod policy;
@@ -26,7 +27,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { config } => serve::run(config),
         Command::CheckConfig { config } => check::run(config),
         Command::Explain(args) => explain::run(args),
-        Command::Report(args) => report::run(args),
+        Command::Report(report) => match report.command {
+            Some(ReportSubcommand::Changes(args)) => report::changes(args),
+            None => report::run(report.counts),
+        },
+        Command::Lists(ListsCommand::History { out, dir, format }) => {
+            lists_history::show(out.as_deref(), dir.as_deref(), format)
+        }
         Command::Policy(PolicyCommand::Show {
             config,
             profile,

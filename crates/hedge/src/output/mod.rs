@@ -171,6 +171,14 @@ fn md_escape(s: &str) -> String {
         .replace(['\n', '\r'], "<br>")
 }
 
+/// Seconds since the Unix epoch as UTC time: `2026-01-31 02:00:00Z`.
+pub fn utc_time(secs: u64) -> String {
+    jiff::Timestamp::from_second(secs as i64).map_or_else(
+        |_| secs.to_string(),
+        |t| t.strftime("%Y-%m-%d %H:%M:%SZ").to_string(),
+    )
+}
+
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

@@ -12,24 +12,8 @@ use hickory_proto::rr::RecordType;
 use support::*;
 
 fn compile(dir: &std::path::Path, names: &str) {
-    std::fs::write(dir.join("list.txt"), names).expect("list");
-    std::fs::write(
-        dir.join("sources.toml"),
-        "[[source]]\nname = \"test\"\nformat = \"plain\"\npath = \"list.txt\"\ncategory = [\"gambling\"]\n",
-    )
-    .expect("manifest");
-    let out = std::process::Command::new(hedge_bin())
-        .args(["lists", "compile", "--sources"])
-        .arg(dir.join("sources.toml"))
-        .arg("--out")
-        .arg(dir.join("index.hidx"))
-        .output()
-        .expect("run compile");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let o = compile_one_source(dir, "plain", names.as_bytes(), &dir.join("index.hidx"), &[]);
+    assert!(o.status.success(), "{}", text(&o));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -284,11 +268,11 @@ async fn a_reload_applies_profiles_and_statistics_and_warns_about_restart_only_s
     )
     .expect("config");
     hedge.signal("HUP");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while hedge.log().matches("reloaded (SIGHUP)").count() < 2 {
-        assert!(std::time::Instant::now() < deadline, "{}", hedge.log());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(
+        hedge.wait_log_count("reloaded (SIGHUP)", 2, Duration::from_secs(5)),
+        "{}",
+        hedge.log()
+    );
     let log = hedge.log();
     assert!(
         log.contains("b.sqlite"),
@@ -311,11 +295,11 @@ async fn a_reload_applies_profiles_and_statistics_and_warns_about_restart_only_s
     // Reloaded again unchanged: counting goes on into the same file (a reload compares
     // `[stats]` with the settings last applied, not with those hedge started with).
     hedge.signal("HUP");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while hedge.log().matches("reloaded (SIGHUP)").count() < 3 {
-        assert!(std::time::Instant::now() < deadline, "{}", hedge.log());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(
+        hedge.wait_log_count("reloaded (SIGHUP)", 3, Duration::from_secs(5)),
+        "{}",
+        hedge.log()
+    );
     let log = hedge.log();
     assert_eq!(
         log.matches("counting queries into").count(),

@@ -110,13 +110,13 @@ proptest! {
 }
 
 /// Adds `text` as the plain-format source `source`, whose names go in `category`.
-fn plain(c: &mut Compiler, source: &str, category: &str, text: &[u8]) {
+fn plain(c: &mut Compiler<'_>, source: &str, category: &str, text: &[u8]) {
     c.add_text(source, Format::Plain, &[category.into()], text, "t")
         .unwrap();
 }
 
 /// The index of all that `c` was given.
-fn index_of(c: Compiler) -> Index {
+fn index_of(c: Compiler<'_>) -> Index {
     Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap()
 }
 

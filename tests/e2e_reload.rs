@@ -16,6 +16,17 @@ fn compile(dir: &std::path::Path, names: &str) {
     assert!(o.status.success(), "{}", text(&o));
 }
 
+/// Sends SIGHUP and waits until the log says `needle` for the `n`-th time; returns the log.
+fn hup_until(hedge: &Hedge, needle: &str, n: usize) -> String {
+    hedge.signal("HUP");
+    assert!(
+        hedge.wait_log_count(needle, n, Duration::from_secs(5)),
+        "{}",
+        hedge.log()
+    );
+    hedge.log()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn reload_under_load_loses_nothing() {
     let net = FakeInternet::start_for_test().await;
@@ -91,14 +102,10 @@ async fn reload_under_load_loses_nothing() {
     }
     // A broken config: the reload fails and the old snapshot keeps serving.
     std::fs::write(&config, format!("{}{base}", profile("colour = \"red\""))).expect("config");
-    hedge.signal("HUP");
-    assert!(
-        hedge.wait_log(
-            "failed, still serving the previous configuration",
-            Duration::from_secs(5)
-        ),
-        "{}",
-        hedge.log()
+    hup_until(
+        &hedge,
+        "failed, still serving the previous configuration",
+        1,
     );
     // A new index file, picked up without a signal.
     tokio::time::sleep(Duration::from_millis(1100)).await; // a distinct mtime
@@ -186,12 +193,7 @@ async fn reordered_listeners_keep_their_profiles_and_listener_changes_need_a_res
         vec!["0.0.0.0"]
     );
     std::fs::write(&hedge.config, format!("{profiles}{lc}\n{la}\n{upstream}")).expect("config");
-    hedge.signal("HUP");
-    assert!(
-        hedge.wait_log("reloaded (SIGHUP)", Duration::from_secs(5)),
-        "{}",
-        hedge.log()
-    );
+    hup_until(&hedge, "reloaded (SIGHUP)", 1);
     assert_eq!(
         ips(&udp(child, "www.bet365.com.", RecordType::A).await),
         vec!["0.0.0.0"],
@@ -207,15 +209,7 @@ async fn reordered_listeners_keep_their_profiles_and_listener_changes_need_a_res
         format!("{profiles}{lc}\n{other}\n{upstream}"),
     )
     .expect("config");
-    hedge.signal("HUP");
-    assert!(
-        hedge.wait_log(
-            "listener changes take effect on restart",
-            Duration::from_secs(5)
-        ),
-        "{}",
-        hedge.log()
-    );
+    hup_until(&hedge, "listener changes take effect on restart", 1);
     assert_eq!(
         ips(&udp(child, "www.bet365.com.", RecordType::A).await),
         vec!["0.0.0.0"]
@@ -244,12 +238,7 @@ async fn a_reload_applies_profiles_and_statistics_and_warns_about_restart_only_s
     );
 
     // Nothing changed: no warning about restart-only settings.
-    hedge.signal("HUP");
-    assert!(
-        hedge.wait_log("reloaded (SIGHUP)", Duration::from_secs(5)),
-        "{}",
-        hedge.log()
-    );
+    hup_until(&hedge, "reloaded (SIGHUP)", 1);
     assert!(
         !hedge.log().contains("takes effect on restart"),
         "{}",
@@ -267,13 +256,7 @@ async fn a_reload_applies_profiles_and_statistics_and_warns_about_restart_only_s
         ),
     )
     .expect("config");
-    hedge.signal("HUP");
-    assert!(
-        hedge.wait_log_count("reloaded (SIGHUP)", 2, Duration::from_secs(5)),
-        "{}",
-        hedge.log()
-    );
-    let log = hedge.log();
+    let log = hup_until(&hedge, "reloaded (SIGHUP)", 2);
     assert!(
         log.contains("b.sqlite"),
         "statistics move to the new file:\n{log}"
@@ -294,13 +277,7 @@ async fn a_reload_applies_profiles_and_statistics_and_warns_about_restart_only_s
 
     // Reloaded again unchanged: counting goes on into the same file (a reload compares
     // `[stats]` with the settings last applied, not with those hedge started with).
-    hedge.signal("HUP");
-    assert!(
-        hedge.wait_log_count("reloaded (SIGHUP)", 3, Duration::from_secs(5)),
-        "{}",
-        hedge.log()
-    );
-    let log = hedge.log();
+    let log = hup_until(&hedge, "reloaded (SIGHUP)", 3);
     assert_eq!(
         log.matches("counting queries into").count(),
         2,

@@ -8,19 +8,7 @@ use std::process::{Command, Output};
 use support::*;
 
 fn hedge(args: &[&str]) -> Output {
-    Command::new(hedge_bin())
-        .args(args)
-        .env("HEDGE_LOG", "warn")
-        .output()
-        .expect("run hedge")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    run_hedge(args)
 }
 
 #[test]
@@ -126,14 +114,7 @@ fn compile_verify_lookup_and_corrupt_indexes() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_manifest(dir.path());
     let index = dir.path().join("x.hidx");
-    let o = hedge(&[
-        "lists",
-        "compile",
-        "--sources",
-        dir.path().join("sources.toml").to_str().expect("utf-8"),
-        "--out",
-        index.to_str().expect("utf-8"),
-    ]);
+    let o = lists_compile(&dir.path().join("sources.toml"), &index, &[]);
     assert!(o.status.success(), "{}", text(&o));
     let t = text(&o);
     assert!(t.contains("wrote ") && t.contains("names"), "{t}");
@@ -254,14 +235,7 @@ fn a_failed_compile_leaves_the_old_index_in_place() {
         "[[source]]\nname = \"gone\"\nformat = \"plain\"\npath = \"missing.txt\"\nurl = \"https://example.org/list.txt\"\ncategory = [\"gambling\"]\n",
     )
     .expect("manifest");
-    let o = hedge(&[
-        "lists",
-        "compile",
-        "--sources",
-        dir.path().join("broken.toml").to_str().expect("utf-8"),
-        "--out",
-        index.to_str().expect("utf-8"),
-    ]);
+    let o = lists_compile(&dir.path().join("broken.toml"), &index, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         text(&o).contains("download https://example.org/list.txt"),
@@ -293,28 +267,8 @@ fn explain_prints_the_chain() {
 /// Writes `list` as the single source `feed` (category gambling) and compiles it to
 /// `dir/x.hidx` with `extra` arguments.
 fn compile_one(dir: &Path, format: &str, list: &[u8], extra: &[&str]) -> Output {
-    std::fs::write(dir.join("feed.txt"), list).expect("list");
-    std::fs::write(
-        dir.join("one.toml"),
-        format!(
-            "[[source]]\nname = \"feed\"\nformat = \"{format}\"\npath = \"feed.txt\"\ncategory = [\"gambling\"]\n"
-        ),
-    )
-    .expect("manifest");
-    let manifest = dir.join("one.toml");
-    let out = dir.join("x.hidx");
-    let mut args = vec![
-        "lists",
-        "compile",
-        "--stats-db",
-        "-",
-        "--sources",
-        manifest.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-    ];
-    args.extend_from_slice(extra);
-    hedge(&args)
+    let args = [&["--stats-db", "-"], extra].concat();
+    compile_one_source(dir, format, list, &dir.join("x.hidx"), &args)
 }
 
 fn names(n: usize) -> Vec<u8> {
@@ -408,14 +362,7 @@ fn compile_into_a_missing_folder_fails_before_the_work_with_one_message() {
     write_manifest(dir.path());
     let missing = dir.path().join("no-such-folder");
     let out = missing.join("x.hidx");
-    let o = hedge(&[
-        "lists",
-        "compile",
-        "--sources",
-        dir.path().join("sources.toml").to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
+    let o = lists_compile(&dir.path().join("sources.toml"), &out, &[]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(2), "{t}");
     assert_eq!(

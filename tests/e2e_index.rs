@@ -18,24 +18,9 @@ use support::*;
 /// Compiles `names` (category gambling) into `out`; a few thousand names make the file span
 /// many pages, so a lookup reads past any early offset it is cut to.
 fn compile(dir: &Path, out: &Path, names: &[String]) {
-    std::fs::write(dir.join("list.txt"), names.join("\n")).expect("list");
-    std::fs::write(
-        dir.join("sources.toml"),
-        "[[source]]\nname = \"test\"\nformat = \"plain\"\npath = \"list.txt\"\ncategory = [\"gambling\"]\n",
-    )
-    .expect("manifest");
-    let run = std::process::Command::new(hedge_bin())
-        .args(["lists", "compile", "--stats-db", "-", "--sources"])
-        .arg(dir.join("sources.toml"))
-        .arg("--out")
-        .arg(out)
-        .output()
-        .expect("run compile");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let list = names.join("\n");
+    let o = compile_one_source(dir, "plain", list.as_bytes(), out, &["--stats-db", "-"]);
+    assert!(o.status.success(), "{}", text(&o));
 }
 
 fn listed(prefix: &str) -> Vec<String> {
@@ -45,14 +30,12 @@ fn listed(prefix: &str) -> Vec<String> {
 /// Waits for the `n`-th rejected reload and returns the log.
 fn rejected(hedge: &Hedge, n: usize) -> String {
     let needle = "reload (index file changed) failed";
-    for _ in 0..300 {
-        let log = hedge.log();
-        if log.matches(needle).count() >= n {
-            return log;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("no rejected reload #{n}:\n{}", hedge.log());
+    assert!(
+        hedge.wait_log_count(needle, n, Duration::from_secs(6)),
+        "no rejected reload #{n}:\n{}",
+        hedge.log()
+    );
+    hedge.log()
 }
 
 /// Asks for `name` (never asked before: a cached answer would not read the index) and

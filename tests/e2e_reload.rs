@@ -12,24 +12,19 @@ use hickory_proto::rr::RecordType;
 use support::*;
 
 fn compile(dir: &std::path::Path, names: &str) {
-    std::fs::write(dir.join("list.txt"), names).expect("list");
-    std::fs::write(
-        dir.join("sources.toml"),
-        "[[source]]\nname = \"test\"\nformat = \"plain\"\npath = \"list.txt\"\ncategory = [\"gambling\"]\n",
-    )
-    .expect("manifest");
-    let out = std::process::Command::new(hedge_bin())
-        .args(["lists", "compile", "--sources"])
-        .arg(dir.join("sources.toml"))
-        .arg("--out")
-        .arg(dir.join("index.hidx"))
-        .output()
-        .expect("run compile");
+    let o = compile_one_source(dir, "plain", names.as_bytes(), &dir.join("index.hidx"), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// Sends SIGHUP and waits until the log says `needle` for the `n`-th time; returns the log.
+fn hup_until(hedge: &Hedge, needle: &str, n: usize) -> String {
+    hedge.signal("HUP");
     assert!(
-        out.status.success(),
+        hedge.wait_log_count(needle, n, Duration::from_secs(5)),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        hedge.log()
     );
+    hedge.log()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -107,14 +102,10 @@ async fn reload_under_load_loses_nothing() {
     }
     // A broken config: the reload fails and the old snapshot keeps serving.
     std::fs::write(&config, format!("{}{base}", profile("colour = \"red\""))).expect("config");
-    hedge.signal("HUP");
-    assert!(
-        hedge.wait_log(
-            "failed, still serving the previous configuration",
-            Duration::from_secs(5)
-        ),
-        "{}",
-        hedge.log()
+    hup_until(
+        &hedge,
+        "failed, still serving the previous configuration",
+        1,
     );
     // A new index file, picked up without a signal.
     tokio::time::sleep(Duration::from_millis(1100)).await; // a distinct mtime
@@ -202,12 +193,7 @@ async fn reordered_listeners_keep_their_profiles_and_listener_changes_need_a_res
         vec!["0.0.0.0"]
     );
     std::fs::write(&hedge.config, format!("{profiles}{lc}\n{la}\n{upstream}")).expect("config");
-    hedge.signal("HUP");
-    assert!(
-        hedge.wait_log("reloaded (SIGHUP)", Duration::from_secs(5)),
-        "{}",
-        hedge.log()
-    );
+    hup_until(&hedge, "reloaded (SIGHUP)", 1);
     assert_eq!(
         ips(&udp(child, "www.bet365.com.", RecordType::A).await),
         vec!["0.0.0.0"],
@@ -223,15 +209,7 @@ async fn reordered_listeners_keep_their_profiles_and_listener_changes_need_a_res
         format!("{profiles}{lc}\n{other}\n{upstream}"),
     )
     .expect("config");
-    hedge.signal("HUP");
-    assert!(
-        hedge.wait_log(
-            "listener changes take effect on restart",
-            Duration::from_secs(5)
-        ),
-        "{}",
-        hedge.log()
-    );
+    hup_until(&hedge, "listener changes take effect on restart", 1);
     assert_eq!(
         ips(&udp(child, "www.bet365.com.", RecordType::A).await),
         vec!["0.0.0.0"]
@@ -260,12 +238,7 @@ async fn a_reload_applies_profiles_and_statistics_and_warns_about_restart_only_s
     );
 
     // Nothing changed: no warning about restart-only settings.
-    hedge.signal("HUP");
-    assert!(
-        hedge.wait_log("reloaded (SIGHUP)", Duration::from_secs(5)),
-        "{}",
-        hedge.log()
-    );
+    hup_until(&hedge, "reloaded (SIGHUP)", 1);
     assert!(
         !hedge.log().contains("takes effect on restart"),
         "{}",
@@ -283,13 +256,7 @@ async fn a_reload_applies_profiles_and_statistics_and_warns_about_restart_only_s
         ),
     )
     .expect("config");
-    hedge.signal("HUP");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while hedge.log().matches("reloaded (SIGHUP)").count() < 2 {
-        assert!(std::time::Instant::now() < deadline, "{}", hedge.log());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let log = hedge.log();
+    let log = hup_until(&hedge, "reloaded (SIGHUP)", 2);
     assert!(
         log.contains("b.sqlite"),
         "statistics move to the new file:\n{log}"
@@ -310,13 +277,7 @@ async fn a_reload_applies_profiles_and_statistics_and_warns_about_restart_only_s
 
     // Reloaded again unchanged: counting goes on into the same file (a reload compares
     // `[stats]` with the settings last applied, not with those hedge started with).
-    hedge.signal("HUP");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while hedge.log().matches("reloaded (SIGHUP)").count() < 3 {
-        assert!(std::time::Instant::now() < deadline, "{}", hedge.log());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let log = hedge.log();
+    let log = hup_until(&hedge, "reloaded (SIGHUP)", 3);
     assert_eq!(
         log.matches("counting queries into").count(),
         2,

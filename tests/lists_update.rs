@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{FakeInternet, Hedge, hedge_bin, ips, listener, recursive_upstream, repo, udp};
+use support::{
+    FakeInternet, Hedge, hedge_bin, ips, listener, lists_compile, recursive_upstream, repo, text,
+    udp,
+};
 
 /// What the server does for one path.
 #[derive(Clone)]
@@ -491,14 +494,6 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
     }
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 #[test]
 fn first_update_builds_an_index_that_serves_the_downloaded_names() {
     let fx = Fixture::new();
@@ -842,13 +837,7 @@ fn on_a_fresh_clone_compile_names_the_url_and_lists_update() {
     let dir = tempfile::tempdir().expect("tempdir");
     let manifest = dir.path().join("sources.toml");
     std::fs::copy(repo().join("lists/sources.toml"), &manifest).expect("copy manifest");
-    let o = Command::new(hedge_bin())
-        .args(["lists", "compile", "--sources"])
-        .arg(&manifest)
-        .arg("--out")
-        .arg(dir.path().join("hedge.hidx"))
-        .output()
-        .expect("run hedge");
+    let o = lists_compile(&manifest, &dir.path().join("hedge.hidx"), &[]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(

@@ -136,18 +136,12 @@ fn write_policy(dir: &Path) {
          category = [\"adult-material/nudity\"]\n",
     )
     .expect("manifest");
-    let sources = dir.join("sources.toml");
-    let index = dir.join("x.hidx");
-    stdout_of(&[
-        "lists",
-        "compile",
-        "--stats-db",
-        "-",
-        "--sources",
-        sources.to_str().expect("utf-8"),
-        "--out",
-        index.to_str().expect("utf-8"),
-    ]);
+    let o = lists_compile(
+        &dir.join("sources.toml"),
+        &dir.join("x.hidx"),
+        &["--stats-db", "-"],
+    );
+    assert!(o.status.success(), "lists compile: {}", text(&o));
     std::fs::write(
         dir.join("hedge.toml"),
         r#"index = "x.hidx"

@@ -126,9 +126,14 @@ impl Hedge {
 
     /// Waits until the log contains `needle` (returns false on timeout).
     pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        self.wait_log_count(needle, 1, timeout)
+    }
+
+    /// Waits until the log contains `needle` at least `n` times (returns false on timeout).
+    pub fn wait_log_count(&self, needle: &str, n: usize, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if self.log().contains(needle) {
+            if self.log().matches(needle).count() >= n {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -229,4 +234,47 @@ where
         .env("HEDGE_LOG", "warn")
         .output()
         .expect("run hedge")
+}
+
+/// Runs `hedge lists compile --sources <sources> --out <out>` with `extra` arguments.
+pub fn lists_compile(sources: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "lists".as_ref(),
+        "compile".as_ref(),
+        "--sources".as_ref(),
+        sources.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    run_hedge(args)
+}
+
+/// A finished command's standard output, then its standard error.
+pub fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Writes `list` to `dir/feed.txt` as the one source `feed` of `format` (category gambling),
+/// with its manifest in `dir/one.toml`, and compiles it into `out` with `extra` arguments.
+pub fn compile_one_source(
+    dir: &Path,
+    format: &str,
+    list: &[u8],
+    out: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    std::fs::write(dir.join("feed.txt"), list).expect("list");
+    std::fs::write(
+        dir.join("one.toml"),
+        format!(
+            "[[source]]\nname = \"feed\"\nformat = \"{format}\"\npath = \"feed.txt\"\ncategory = [\"gambling\"]\n"
+        ),
+    )
+    .expect("manifest");
+    lists_compile(&dir.join("one.toml"), out, extra)
 }

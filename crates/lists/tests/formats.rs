@@ -26,6 +26,14 @@ fn compile(source_toml: &str) -> (Compiled, Index) {
     (compiled, index)
 }
 
+/// Compiles one source of one file, `DATA/<file>`, whose names all go in `category`.
+fn compile_file(name: &str, format: &str, file: &str, category: &str) -> (Compiled, Index) {
+    compile(&format!(
+        "[[source]]\nname = \"{name}\"\nformat = \"{format}\"\npath = \"DATA/{file}\"\n\
+         category = [\"{category}\"]\n"
+    ))
+}
+
 fn list<'a>(c: &'a Compiled, name: &str) -> &'a ListStats {
     c.meta.sources[0]
         .lists
@@ -128,25 +136,11 @@ fn flate2_read(path: &str) -> impl std::io::Read {
 
 #[test]
 fn hosts_real_and_mixed() {
-    let (c, index) = compile(
-        r#"[[source]]
-name = "blp"
-format = "hosts"
-path = "DATA/blocklistproject-gambling.txt"
-category = ["gambling"]
-"#,
-    );
+    let (c, index) = compile_file("blp", "hosts", "blocklistproject-gambling.txt", "gambling");
     let l = list(&c, "blp");
     assert_eq!((l.kept, l.invalid), (56, 0));
     assert_eq!(index.len(), 56);
-    let (c, index) = compile(
-        r#"[[source]]
-name = "mixed"
-format = "hosts"
-path = "DATA/hosts-mixed.txt"
-category = ["gambling"]
-"#,
-    );
+    let (c, index) = compile_file("mixed", "hosts", "hosts-mixed.txt", "gambling");
     let l = list(&c, "mixed");
     assert_eq!(l.kept, 11, "{l:?} {:?}", c.warnings);
     for n in [
@@ -170,13 +164,11 @@ category = ["gambling"]
 
 #[test]
 fn plain_with_trailing_comments_and_separator_lines() {
-    let (c, index) = compile(
-        r#"[[source]]
-name = "sw"
-format = "plain"
-path = "DATA/shadowwhisperer-risk.txt"
-category = ["extended-protection/elevated-exposure"]
-"#,
+    let (c, index) = compile_file(
+        "sw",
+        "plain",
+        "shadowwhisperer-risk.txt",
+        "extended-protection/elevated-exposure",
     );
     let l = list(&c, "sw");
     assert_eq!((l.kept, l.invalid), (17, 1), "{l:?} {:?}", c.warnings);
@@ -194,13 +186,11 @@ category = ["extended-protection/elevated-exposure"]
 
 #[test]
 fn adblock_rules() {
-    let (c, index) = compile(
-        r#"[[source]]
-name = "ab"
-format = "adblock"
-path = "DATA/adblock.txt"
-category = ["productivity/advertisements"]
-"#,
+    let (c, index) = compile_file(
+        "ab",
+        "adblock",
+        "adblock.txt",
+        "productivity/advertisements",
     );
     let l = list(&c, "ab");
     // The header counts the path rule as unsupported; hedge counts it as a path entry.
@@ -233,14 +223,7 @@ category = ["productivity/advertisements"]
 
 #[test]
 fn rpz_zone() {
-    let (c, index) = compile(
-        r#"[[source]]
-name = "rpz"
-format = "rpz"
-path = "DATA/zone.rpz"
-category = ["gambling"]
-"#,
-    );
+    let (c, index) = compile_file("rpz", "rpz", "zone.rpz", "gambling");
     let l = list(&c, "rpz");
     assert_eq!(l.unsupported, 4, "{l:?} {:?}", c.warnings);
     for n in [
@@ -262,14 +245,7 @@ category = ["gambling"]
 
 #[test]
 fn bad_lines_are_counted_warnings_with_file_and_line() {
-    let (c, index) = compile(
-        r#"[[source]]
-name = "bad"
-format = "plain"
-path = "DATA/bad-lines.txt"
-category = ["violence"]
-"#,
-    );
+    let (c, index) = compile_file("bad", "plain", "bad-lines.txt", "violence");
     let l = list(&c, "bad");
     assert_eq!(l.kept, 9, "{l:?} {:?}", c.warnings);
     assert_eq!((l.ip_literals, l.paths), (2, 2), "{l:?}");

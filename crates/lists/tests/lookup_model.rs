@@ -91,12 +91,12 @@ proptest! {
         let mut compiler = Compiler::new(&taxonomy);
         let mut listed: HashMap<String, BTreeSet<&'static str>> = HashMap::new();
         for (i, names) in lists.iter().enumerate() {
-            compiler.add_text(&format!("s{i}"), Format::Plain, &[CATEGORIES[i].to_string()], names.join("\n").as_bytes(), "t").unwrap();
+            plain(&mut compiler, &format!("s{i}"), CATEGORIES[i], names.join("\n").as_bytes());
             for n in names {
                 listed.entry(normalize(n).unwrap()).or_default().insert(CATEGORIES[i]);
             }
         }
-        let index = Index::from_bytes(compiler.finish(&mut |_| {}).unwrap().bytes).unwrap();
+        let index = index_of(compiler);
         prop_assert_eq!(index.len(), listed.len() as u64);
         for q in queries.iter().chain(listed.keys()) {
             let got = index.lookup(q).map(|m| {
@@ -107,6 +107,17 @@ proptest! {
             prop_assert_eq!(got, want, "query {:?}", q);
         }
     }
+}
+
+/// Adds `text` as the plain-format source `source`, whose names go in `category`.
+fn plain(c: &mut Compiler<'_>, source: &str, category: &str, text: &[u8]) {
+    c.add_text(source, Format::Plain, &[category.into()], text, "t")
+        .unwrap();
+}
+
+/// The index of all that `c` was given.
+fn index_of(c: Compiler<'_>) -> Index {
+    Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap()
 }
 
 /// The listed suffix a lookup of `name` finds, and its categories.
@@ -120,23 +131,9 @@ fn listed_as<'i>(index: &'i Index, name: &'i str) -> (&'i str, Vec<&'i str>) {
 fn suffix_matching_respects_label_boundaries() {
     let taxonomy = Taxonomy::builtin();
     let mut c = Compiler::new(&taxonomy);
-    c.add_text(
-        "g",
-        Format::Plain,
-        &["gambling".into()],
-        b"bet.com\nexample-foo.com\n",
-        "t",
-    )
-    .unwrap();
-    c.add_text(
-        "v",
-        Format::Plain,
-        &["violence".into()],
-        b"www.bet.com\nexample.com\n",
-        "t",
-    )
-    .unwrap();
-    let index = Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap();
+    plain(&mut c, "g", "gambling", b"bet.com\nexample-foo.com\n");
+    plain(&mut c, "v", "violence", b"www.bet.com\nexample.com\n");
+    let index = index_of(c);
     assert!(index.lookup("alphabet.com").is_none());
     assert!(index.lookup("com").is_none());
     assert_eq!(index.lookup("x.y.bet.com").unwrap().suffix, "bet.com");
@@ -147,23 +144,14 @@ fn suffix_matching_respects_label_boundaries() {
     );
     // `example-foo.com` sorts between `example.com` and its subdomains; inheritance must survive.
     c = Compiler::new(&taxonomy);
-    c.add_text(
-        "v",
-        Format::Plain,
-        &["violence".into()],
-        b"example.com\n",
-        "t",
-    )
-    .unwrap();
-    c.add_text(
+    plain(&mut c, "v", "violence", b"example.com\n");
+    plain(
+        &mut c,
         "g",
-        Format::Plain,
-        &["gambling".into()],
+        "gambling",
         b"example-foo.com\nwww.example.com\n",
-        "t",
-    )
-    .unwrap();
-    let index = Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap();
+    );
+    let index = index_of(c);
     let m = index.lookup("www.example.com").unwrap();
     assert_eq!(index.categories(m.set).len(), 2);
 }
@@ -180,7 +168,7 @@ fn allow_entries_cancel_the_same_sources_block_below_them() {
         "t",
     )
     .unwrap();
-    let index = Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap();
+    let index = index_of(c);
     assert_eq!(
         index
             .categories(index.lookup("x.ads.com").unwrap().set)
@@ -200,23 +188,9 @@ fn diff_reports_added_removed_and_recategorised_names() {
     let taxonomy = Taxonomy::builtin();
     let build = |gambling: &str, violence: &str| {
         let mut c = Compiler::new(&taxonomy);
-        c.add_text(
-            "g",
-            Format::Plain,
-            &["gambling".into()],
-            gambling.as_bytes(),
-            "t",
-        )
-        .unwrap();
-        c.add_text(
-            "v",
-            Format::Plain,
-            &["violence".into()],
-            violence.as_bytes(),
-            "t",
-        )
-        .unwrap();
-        Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap()
+        plain(&mut c, "g", "gambling", gambling.as_bytes());
+        plain(&mut c, "v", "violence", violence.as_bytes());
+        index_of(c)
     };
     let old = build("bet.com\nstays.com\nmoves.com\n", "");
     let new = build("stays.com\nnew.com\n", "moves.com\n");
@@ -259,16 +233,8 @@ fn names_with_their_parents_labels_are_folded_into_it() {
         let mut c = Compiler::new(&taxonomy);
         c.keep_covered(keep_covered);
         let gambling = b"bet.com\nwww.bet.com\nx.www.bet.com\nother.com\n";
-        c.add_text("g", Format::Plain, &["gambling".into()], gambling, "t")
-            .unwrap();
-        c.add_text(
-            "v",
-            Format::Plain,
-            &["violence".into()],
-            b"www.bet.com\n",
-            "t",
-        )
-        .unwrap();
+        plain(&mut c, "g", "gambling", gambling);
+        plain(&mut c, "v", "violence", b"www.bet.com\n");
         c.finish(&mut |_| {}).unwrap()
     };
     let compiled = compile(false);
@@ -298,15 +264,8 @@ fn lookups_agree_with_many_top_level_labels() {
     for tlds in [3, 5_000] {
         let names: String = (0..tlds).map(|i| format!("n.t{i}\nbet.t{i}\n")).collect();
         let mut c = Compiler::new(&taxonomy);
-        c.add_text(
-            "g",
-            Format::Plain,
-            &["gambling".into()],
-            names.as_bytes(),
-            "t",
-        )
-        .unwrap();
-        let index = Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap();
+        plain(&mut c, "g", "gambling", names.as_bytes());
+        let index = index_of(c);
         let last = tlds - 1;
         assert_eq!(
             index.lookup(&format!("A.N.T{last}.")).unwrap().suffix,

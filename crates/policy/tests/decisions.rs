@@ -84,6 +84,25 @@ fn blocked_as(p: &Policy, profile: &str, name: &str) -> Option<String> {
     }
 }
 
+/// Checks what each (profile, name) is blocked as: its category or custom list, or `None`
+/// when it is not blocked.
+fn expect_blocked_as(p: &Policy, cases: &[(&str, &str, Option<&str>)]) {
+    for &(profile, name, want) in cases {
+        assert_eq!(
+            blocked_as(p, profile, name).as_deref(),
+            want,
+            "{profile} {name}"
+        );
+    }
+}
+
+/// Checks the decision for each (profile, name).
+fn expect_verdicts(p: &Policy, cases: &[(&str, &str, Decision)]) {
+    for &(profile, name, want) in cases {
+        assert_eq!(verdict(p, profile, name), want, "{profile} {name}");
+    }
+}
+
 #[test]
 fn blocks_count_under_the_listed_name() {
     let p = council();
@@ -100,74 +119,84 @@ fn blocks_count_under_the_listed_name() {
 #[test]
 fn council_profiles() {
     let p = council();
-    assert_eq!(
-        blocked_as(&p, "adult", "www.bet365.com").as_deref(),
-        Some("gambling")
-    );
-    assert_eq!(
-        blocked_as(&p, "adult", "nude.example").as_deref(),
-        Some("adult-material/nudity")
-    );
-    assert_eq!(
-        blocked_as(&p, "adult", "mixed.example").as_deref(),
-        Some("adult-material")
-    );
-    assert_eq!(
-        blocked_as(&p, "adult", "torrents.example").as_deref(),
-        Some("entertainment/media-file-download")
+    expect_blocked_as(
+        &p,
+        &[
+            ("adult", "www.bet365.com", Some("gambling")),
+            ("adult", "nude.example", Some("adult-material/nudity")),
+            ("adult", "mixed.example", Some("adult-material")),
+            (
+                "adult",
+                "torrents.example",
+                Some("entertainment/media-file-download"),
+            ),
+        ],
     );
     assert_eq!(
         blocked_as(&p, "adult", "NETFLIX.com."),
         None,
         "entertainment root not blocked"
     );
-    assert_eq!(blocked_as(&p, "adult", "chatroom.example"), None);
-    assert_eq!(
-        blocked_as(&p, "adult", "watchlive.channel4.com").as_deref(),
-        Some("custom:block_domains")
+    expect_blocked_as(
+        &p,
+        &[
+            ("adult", "chatroom.example", None),
+            (
+                "adult",
+                "watchlive.channel4.com",
+                Some("custom:block_domains"),
+            ),
+            // Child = Adult + web chat + dating + its custom URLs.
+            ("child", "www.bet365.com", Some("gambling")),
+            (
+                "child",
+                "chatroom.example",
+                Some("internet-communication/web-chat"),
+            ),
+            (
+                "child",
+                "match.com",
+                Some("society-and-lifestyles/personals-and-dating"),
+            ),
+            (
+                "child",
+                "watchlive.channel4.com",
+                Some("custom:block_domains"),
+            ),
+            ("child", "www.secondlife.com", Some("custom:block_domains")),
+            ("adult", "www.secondlife.com", None),
+        ],
     );
-    // Child = Adult + web chat + dating + its custom URLs.
-    assert_eq!(
-        blocked_as(&p, "child", "www.bet365.com").as_deref(),
-        Some("gambling")
-    );
-    assert_eq!(
-        blocked_as(&p, "child", "chatroom.example").as_deref(),
-        Some("internet-communication/web-chat")
-    );
-    assert_eq!(
-        blocked_as(&p, "child", "match.com").as_deref(),
-        Some("society-and-lifestyles/personals-and-dating")
-    );
-    assert_eq!(
-        blocked_as(&p, "child", "watchlive.channel4.com").as_deref(),
-        Some("custom:block_domains")
-    );
-    assert_eq!(
-        blocked_as(&p, "child", "www.secondlife.com").as_deref(),
-        Some("custom:block_domains")
-    );
-    assert_eq!(blocked_as(&p, "adult", "www.secondlife.com"), None);
-    assert_eq!(
-        verdict(&p, "child", "www.google.co.uk"),
-        Decision::Rewrite("forcesafesearch.google.com")
-    );
-    assert_eq!(
-        verdict(&p, "child", "www.youtube.com"),
-        Decision::Rewrite("restrict.youtube.com")
-    );
-    assert_eq!(
-        verdict(&p, "adult", "www.google.co.uk"),
-        Decision::Allow(AllowReason::NotListed)
-    );
-    // Walled garden.
-    assert_eq!(
-        verdict(&p, "walled-garden", "www.pbskids.org"),
-        Decision::Allow(AllowReason::WalledGarden)
-    );
-    assert_eq!(
-        verdict(&p, "walled-garden", "example.org"),
-        Decision::Block(BlockReason::NotInGarden)
+    expect_verdicts(
+        &p,
+        &[
+            (
+                "child",
+                "www.google.co.uk",
+                Decision::Rewrite("forcesafesearch.google.com"),
+            ),
+            (
+                "child",
+                "www.youtube.com",
+                Decision::Rewrite("restrict.youtube.com"),
+            ),
+            (
+                "adult",
+                "www.google.co.uk",
+                Decision::Allow(AllowReason::NotListed),
+            ),
+            // Walled garden.
+            (
+                "walled-garden",
+                "www.pbskids.org",
+                Decision::Allow(AllowReason::WalledGarden),
+            ),
+            (
+                "walled-garden",
+                "example.org",
+                Decision::Block(BlockReason::NotInGarden),
+            ),
+        ],
     );
     let wg = p.profile_id("walled-garden").unwrap();
     assert_eq!(
@@ -202,15 +231,18 @@ fn root_and_child_rules_in_both_directions() {
         Path::new("."),
     )
     .unwrap();
-    assert_eq!(
-        blocked_as(&p, "a", "netflix.com").as_deref(),
-        Some("entertainment/streaming-media")
-    );
-    assert_eq!(blocked_as(&p, "a", "torrents.example"), None);
-    assert_eq!(blocked_as(&p, "b", "netflix.com"), None);
-    assert_eq!(
-        blocked_as(&p, "b", "torrents.example").as_deref(),
-        Some("entertainment/media-file-download")
+    expect_blocked_as(
+        &p,
+        &[
+            ("a", "netflix.com", Some("entertainment/streaming-media")),
+            ("a", "torrents.example", None),
+            ("b", "netflix.com", None),
+            (
+                "b",
+                "torrents.example",
+                Some("entertainment/media-file-download"),
+            ),
+        ],
     );
 }
 
@@ -224,22 +256,14 @@ fn bypass_controls_are_switchable() {
         ..profile("off")
     };
     let p = Policy::new(index(), vec![on, off], Path::new(".")).unwrap();
-    assert_eq!(
-        verdict(&p, "on", "use-application-dns.net."),
-        Decision::Bypass(Bypass::DohCanary)
-    );
-    assert_eq!(
-        verdict(&p, "on", "Mask.iCloud.com"),
-        Decision::Bypass(Bypass::PrivateRelay)
-    );
-    assert_eq!(
-        verdict(&p, "on", "mask-h2.icloud.com"),
-        Decision::Bypass(Bypass::PrivateRelay)
-    );
-    assert_eq!(
-        verdict(&p, "on", "_dns.resolver.arpa"),
-        Decision::Bypass(Bypass::Ddr)
-    );
+    for (name, bypass) in [
+        ("use-application-dns.net.", Bypass::DohCanary),
+        ("Mask.iCloud.com", Bypass::PrivateRelay),
+        ("mask-h2.icloud.com", Bypass::PrivateRelay),
+        ("_dns.resolver.arpa", Bypass::Ddr),
+    ] {
+        assert_eq!(verdict(&p, "on", name), Decision::Bypass(bypass), "{name}");
+    }
     for n in [
         "use-application-dns.net",
         "mask.icloud.com",

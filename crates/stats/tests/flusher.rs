@@ -2,13 +2,13 @@
 //! retention at start, bounded memory during long outages.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use hedge_stats::{
-    Action, Batch, Cell, Counters, FlusherOptions, Period, Report, ReportQuery, Retention,
-    SqliteStore, Store, spawn_flusher, spawn_flusher_with,
+    Action, Batch, Cell, Counters, FlusherHandle, FlusherOptions, Period, Report, ReportQuery,
+    Retention, SqliteStore, Store, spawn_flusher, spawn_flusher_with,
 };
 use jiff::civil::Date;
 use rusqlite::Connection;
@@ -82,52 +82,78 @@ impl Clock {
     }
 }
 
+/// A flusher on a new store whose days come from a clock set to 2025-03-01, with the store
+/// held locked by a second connection.
+struct LockedStore {
+    path: PathBuf,
+    clock: Clock,
+    counters: Arc<Counters>,
+    flusher: FlusherHandle,
+    holder: Connection,
+    /// Last, so the folder goes after the connections to the store in it.
+    _dir: tempfile::TempDir,
+}
+
+impl LockedStore {
+    /// `options` turns the clock's flusher options into the test's.
+    fn start(options: impl FnOnce(FlusherOptions) -> FlusherOptions) -> LockedStore {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let path = dir.path().join("stats.sqlite");
+        let clock = Clock::new(Date::constant(2025, 3, 1));
+        let counters = counters();
+        let flusher = spawn_flusher_with(
+            counters.clone(),
+            SqliteStore::open(&path).expect("open"),
+            options(clock.options()),
+        )
+        .expect("start");
+        let holder = Connection::open(&path).expect("second connection");
+        holder.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+        LockedStore {
+            path,
+            clock,
+            counters,
+            flusher,
+            holder,
+            _dir: dir,
+        }
+    }
+}
+
 #[test]
 fn a_locked_store_pauses_counting_and_loses_nothing() {
     let _ = logs();
-    let dir = tempfile::tempdir().expect("temporary folder");
-    let path = dir.path().join("stats.sqlite");
-    let clock = Clock::new(Date::constant(2025, 3, 1));
-    let c = counters();
-    let flusher = spawn_flusher_with(
-        c.clone(),
-        SqliteStore::open(&path).expect("open"),
-        clock.options(),
-    )
-    .expect("start");
-
-    let holder = Connection::open(&path).expect("second connection");
-    holder.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    let s = LockedStore::start(|options| options);
     for _ in 0..10 {
-        c.record(0, Some(0), Action::Blocked);
+        s.counters.record(0, Some(0), Action::Blocked);
     }
-    let e = flusher.flush_now().expect_err("store is locked");
+    let e = s.flusher.flush_now().expect_err("store is locked");
     assert!(e.contains("is locked"), "{e}");
-    let st = flusher.status();
+    let st = s.flusher.status();
     assert!(st.paused);
     assert_eq!(st.pending_queries, 10);
     assert_eq!(st.failures, 1);
 
     // Still locked at midnight: the held counts keep their day.
-    clock.set(Date::constant(2025, 3, 2));
+    s.clock.set(Date::constant(2025, 3, 2));
     for _ in 0..5 {
-        c.record(0, None, Action::Allowed);
+        s.counters.record(0, None, Action::Allowed);
     }
-    flusher.flush_now().expect_err("still locked");
-    assert_eq!(flusher.status().pending_queries, 15);
+    s.flusher.flush_now().expect_err("still locked");
+    assert_eq!(s.flusher.status().pending_queries, 15);
 
-    holder.execute_batch("COMMIT").expect("unlock");
-    flusher.flush_now().expect("written after unlock");
-    let st = flusher.status();
+    s.holder.execute_batch("COMMIT").expect("unlock");
+    s.flusher.flush_now().expect("written after unlock");
+    let st = s.flusher.status();
     assert!(!st.paused);
     assert_eq!(st.pending_queries, 0);
     assert_eq!(st.lost_queries, 0);
-    flusher.shutdown().expect("shutdown");
+    s.flusher.shutdown().expect("shutdown");
 
-    assert_eq!(total_on(&path, "2025-03-01"), Cell::Count(10));
-    assert_eq!(total_on(&path, "2025-03-02"), Cell::Count(5));
+    assert_eq!(total_on(&s.path, "2025-03-01"), Cell::Count(10));
+    assert_eq!(total_on(&s.path, "2025-03-02"), Cell::Count(5));
     // Said once, not once per retry; and said when it resumed.
-    let p = path.display().to_string();
+    let p = s.path.display().to_string();
     assert_eq!(log_lines_with(&["counting paused", &p, "is locked"]), 1);
     assert!(log_lines_with(&["counting resumed"]) >= 1);
 }
@@ -200,36 +226,25 @@ fn prunes_at_start() {
 
 #[test]
 fn a_long_outage_drops_the_oldest_days_and_counts_them() {
-    let dir = tempfile::tempdir().expect("temporary folder");
-    let path = dir.path().join("stats.sqlite");
-    let clock = Clock::new(Date::constant(2025, 3, 1));
-    let c = counters();
-    let flusher = spawn_flusher_with(
-        c.clone(),
-        SqliteStore::open(&path).expect("open"),
-        FlusherOptions {
-            max_pending_days: 2,
-            ..clock.options()
-        },
-    )
-    .expect("start");
-    let holder = Connection::open(&path).expect("second connection");
-    holder.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    let s = LockedStore::start(|options| FlusherOptions {
+        max_pending_days: 2,
+        ..options
+    });
     for (day, n) in [(1, 1), (2, 2), (3, 3)] {
-        clock.set(Date::constant(2025, 3, day));
+        s.clock.set(Date::constant(2025, 3, day));
         for _ in 0..n {
-            c.record(0, None, Action::Allowed);
+            s.counters.record(0, None, Action::Allowed);
         }
-        flusher.flush_now().expect_err("locked");
+        s.flusher.flush_now().expect_err("locked");
     }
-    let st = flusher.status();
+    let st = s.flusher.status();
     assert_eq!(st.lost_queries, 1);
     assert_eq!(st.pending_queries, 5);
-    holder.execute_batch("COMMIT").expect("unlock");
-    flusher.shutdown().expect("final flush");
-    assert_eq!(total_on(&path, "2025-03-01"), Cell::Count(0));
-    assert_eq!(total_on(&path, "2025-03-02"), Cell::Count(2));
-    assert_eq!(total_on(&path, "2025-03-03"), Cell::Count(3));
+    s.holder.execute_batch("COMMIT").expect("unlock");
+    s.flusher.shutdown().expect("final flush");
+    assert_eq!(total_on(&s.path, "2025-03-01"), Cell::Count(0));
+    assert_eq!(total_on(&s.path, "2025-03-02"), Cell::Count(2));
+    assert_eq!(total_on(&s.path, "2025-03-03"), Cell::Count(3));
 }
 
 /// A store that always fails, to check shutdown reports the loss.

@@ -3,23 +3,15 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
-use hedge_lists::{Compiler, Format, Index, Taxonomy};
+mod common;
+
+use hedge_lists::Index;
 
 fn index_bytes() -> Vec<u8> {
-    let taxonomy = Taxonomy::builtin();
-    let mut c = Compiler::new(&taxonomy);
     let text: String = (0..400)
         .map(|i| format!("host{i}.bet{}.com\nbet{i}.example\n", i % 37))
         .collect();
-    c.add_text(
-        "s",
-        Format::Plain,
-        &["gambling".into()],
-        text.as_bytes(),
-        "t",
-    )
-    .unwrap();
-    c.finish(&mut |_| {}).unwrap().bytes
+    common::gambling_index_bytes(&text)
 }
 
 /// Rewrites the checksum, so the bytes reach every check after it.

@@ -5,7 +5,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hedge_lists::{Compiler, Format, Index, Taxonomy};
+use hedge_lists::Index;
+
+mod common;
 
 struct Counting;
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
@@ -29,20 +31,10 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn lookups_do_not_allocate() {
-    let taxonomy = Taxonomy::builtin();
-    let mut c = Compiler::new(&taxonomy);
     let text: String = (0..5000)
         .map(|i| format!("host{i}.bet{}.com\n", i % 50))
         .collect();
-    c.add_text(
-        "s",
-        Format::Plain,
-        &["gambling".into()],
-        text.as_bytes(),
-        "t",
-    )
-    .unwrap();
-    let index = Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap();
+    let index = Index::from_bytes(common::gambling_index_bytes(&text)).unwrap();
     let queries = [
         "host7.bet7.com",
         "WWW.HOST7.BET7.COM.",

@@ -2,13 +2,14 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, ListsCommand, PolicyCommand};
+use crate::cli::{Cli, Command, ListsCommand, NetworkCommand, PolicyCommand};
 
 mod check;
 mod explain;
 mod lists;
 mod lists_update;
 mod lookup;
+mod network;
 mod policy;
 mod report;
 mod serve;
@@ -24,6 +25,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckConfig { config } => check::run(config),
         Command::Explain(args) => explain::run(args),
         Command::Report(args) => report::run(args),
+        Command::Network(NetworkCommand::Dhcp { format, args }) => network::dhcp(args, format),
+        Command::Network(NetworkCommand::Interfaces { format, args }) => {
+            network::interfaces(args, format)
+        }
         Command::Policy(PolicyCommand::Show {
             config,
             profile,

@@ -189,3 +189,132 @@ fn check_v6(l: &ListenerConfig, n: &ListenerNetwork) -> Result<(), KeyError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Listeners from TOML: `[[listener]]` tables as in hedge.toml.
+    fn listeners(toml_text: &str) -> Vec<ListenerConfig> {
+        #[derive(serde::Deserialize)]
+        struct File {
+            listener: Vec<ListenerConfig>,
+        }
+        toml::from_str::<File>(toml_text)
+            .expect("test TOML")
+            .listener
+    }
+
+    fn child(network: &str) -> String {
+        format!(
+            "[[listener]]\nprofile = \"child\"\nbind = [\"10.20.0.53:53\", \"[fd00:20::53]:53\"]\nallow = [\"10.20.0.0/16\", \"fd00:20::/64\"]\n[listener.network]\nvlan = 20\n{network}\n"
+        )
+    }
+
+    const GOOD: &str = "subnet = \"10.20.0.0/16\"\ngateway = \"10.20.0.1\"\npool = [\"10.20.1.0\", \"10.20.255.254\"]\nsubnet6 = \"fd00:20::/64\"";
+
+    fn error(toml_text: &str) -> String {
+        check(&listeners(toml_text)).expect_err("check refuses it")
+    }
+
+    #[test]
+    fn a_good_network_passes_without_warnings() {
+        assert_eq!(check(&listeners(&child(GOOD))), Ok(vec![]));
+    }
+
+    #[test]
+    fn values_no_dhcp_server_takes_are_errors_naming_the_key() {
+        let cases = [
+            (
+                GOOD.replace("10.20.0.1\"", "10.30.0.1\""),
+                "key `network.gateway`: 10.30.0.1 is not a host address of subnet 10.20.0.0/16",
+            ),
+            (
+                GOOD.replace("10.20.255.254", "10.21.0.9"),
+                "key `network.pool`: [10.20.1.0, 10.21.0.9] must be",
+            ),
+            (
+                GOOD.replace("10.20.1.0\"", "10.20.0.0\""),
+                "key `network.pool`: [10.20.0.0, 10.20.255.254] must be",
+            ),
+            (
+                GOOD.replace("10.20.1.0\"", "10.20.0.1\""),
+                "contains the gateway 10.20.0.1",
+            ),
+            (
+                GOOD.replace("10.20.1.0\"", "10.20.0.50\""),
+                "contains the listener's address 10.20.0.53",
+            ),
+            (
+                GOOD.replace("\"10.20.0.0/16\"", "\"10.20.0.7/16\""),
+                "key `network.subnet`: 10.20.0.7/16 has host bits set; write 10.20.0.0/16",
+            ),
+            (
+                GOOD.replace("fd00:20::/64", "fd00:20::/56"),
+                "key `network.subnet6`: fd00:20::/56: addresses without `pool6` come from SLAAC",
+            ),
+            (
+                format!("{GOOD}\npool6 = [\"fd00:21::1\", \"fd00:21::9\"]"),
+                "key `network.pool6`",
+            ),
+            (
+                GOOD.replace("pool = [\"10.20.1.0\", \"10.20.255.254\"]", ""),
+                "key `network.pool`: give the first and last address",
+            ),
+            (
+                "gateway = \"10.20.0.1\"".into(),
+                "key `network.gateway`: needs `subnet`",
+            ),
+        ];
+        for (network, expected) in cases {
+            let e = error(&child(&network));
+            assert!(e.contains(expected), "{network}:\n{e}\nlacks: {expected}");
+            assert!(e.starts_with("listener 1 (profile `child`)"), "{e}");
+        }
+        let e = error(&child(GOOD).replace("vlan = 20", "vlan = 4095"));
+        assert!(
+            e.contains("key `network.vlan`: 4095 is not a VLAN id (1 to 4094)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn conflicting_vlans_and_subnets_are_errors_naming_both_listeners() {
+        let adult = child(
+            &GOOD
+                .replace("10.20.", "10.10.")
+                .replace("fd00:20", "fd00:10"),
+        )
+        .replace("child", "adult")
+        .replace("10.20.", "10.10.")
+        .replace("fd00:20", "fd00:10");
+        let e = error(&(adult.clone() + &child(GOOD)));
+        assert!(
+            e.contains(
+                "listener 2 (profile `child`), key `network.vlan`: VLAN 20 is also listener 1's"
+            ),
+            "{e}"
+        );
+        let e = error(
+            &(adult
+                .replace("vlan = 20", "vlan = 10")
+                .replace("\"10.10.0.0/16\"", "\"10.0.0.0/8\"")
+                + &child(GOOD)),
+        );
+        assert!(e.contains("listener 2 (profile `child`), key `network.subnet`: 10.20.0.0/16 overlaps listener 1's 10.0.0.0/8"), "{e}");
+    }
+
+    #[test]
+    fn an_allow_that_misses_the_subnet_is_a_warning() {
+        let text =
+            child(GOOD).replace("allow = [\"10.20.0.0/16\", ", "allow = [\"10.20.0.0/24\", ");
+        let notices = check(&listeners(&text)).expect("only a warning");
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(
+            notices[0].contains(
+                "key `network.subnet`: 10.20.0.0/16 is not covered by the listener's `allow`"
+            ),
+            "{notices:?}"
+        );
+    }
+}

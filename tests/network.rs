@@ -268,3 +268,66 @@ fn thirty_branches_of_three_vlans_pass_every_tool() {
     );
     check_interfaces(&config, 90);
 }
+
+/// The whole path of docs/deployment.md: hedge.toml → `hedge network dhcp --format dnsmasq`
+/// → a PC on VLAN 20 (its own network namespace, behind a veth pair) gets a lease from
+/// dnsmasq with udhcpc, whose DNS server is the Child listener → dig there shows the EDE.
+#[test]
+fn a_pc_on_vlan_20_gets_the_child_listener_from_dhcp_and_dig_shows_the_ede() {
+    for (bin, package) in [
+        ("udhcpc", "udhcpc"),
+        ("dig", "bind9-dnsutils"),
+        ("dnsmasq", "dnsmasq-base"),
+        ("nsenter", "util-linux"),
+        ("ip", "iproute2"),
+    ] {
+        tool(bin, package);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hedge.toml");
+    std::fs::write(
+        &config,
+        "[[profile]]\nname = \"child\"\nblock = [\"gambling\"]\n\n\
+         [[listener]]\nprofile = \"child\"\nbind = [\"10.20.0.53:53\"]\nallow = [\"10.20.0.0/16\"]\n\
+         [listener.network]\nvlan = 20\nsubnet = \"10.20.0.0/16\"\ngateway = \"10.20.0.1\"\n\
+         pool = [\"10.20.1.0\", \"10.20.1.200\"]\n\n[stats]\nenabled = false\n",
+    )
+    .unwrap();
+    // The script names the VLAN 20 interface eth0.20.
+    let generated = generate_on(&config, "dhcp", "dnsmasq", "eth0");
+    std::fs::copy(
+        generated.path().join("dnsmasq-hedge.conf"),
+        dir.path().join("dnsmasq-hedge.conf"),
+    )
+    .unwrap();
+    let fixtures = repo().join("tests/fixtures/network");
+    std::fs::copy(
+        fixtures.join("udhcpc-lease.sh"),
+        dir.path().join("udhcpc-lease.sh"),
+    )
+    .unwrap();
+    let o = Command::new(tool("timeout", "coreutils"))
+        .args(["120", "unshare", "-n", "sh"])
+        .arg(fixtures.join("vlan20-client.sh"))
+        .arg(dir.path())
+        .arg(hedge_bin())
+        .output()
+        .unwrap();
+    let dnsmasq_log = std::fs::read_to_string(dir.path().join("dnsmasq.log")).unwrap_or_default();
+    let said = format!(
+        "{}{}\ndnsmasq:\n{dnsmasq_log}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.status.success(),
+        "the VLAN 20 run failed ({}):\n{said}",
+        o.status
+    );
+    assert!(said.contains("lease dns=10.20.0.53\n"), "{said}");
+    assert!(
+        said.contains("; EDE: 15 (Blocked): (blocked: gambling (profile child"),
+        "{said}"
+    );
+    assert!(said.contains(";; SERVER: 10.20.0.53#53"), "{said}");
+}

@@ -41,9 +41,14 @@ fn succeeded(what: &str, out: Output) -> String {
 
 /// Runs `hedge network KIND --format FORMAT` on `config`; the folder it wrote.
 fn generate(config: &Path, kind: &str, format: &str) -> tempfile::TempDir {
+    generate_on(config, kind, format, PARENT)
+}
+
+/// [`generate`] with the VLANs on `parent`.
+fn generate_on(config: &Path, kind: &str, format: &str, parent: &str) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
     let args = [
-        "network", kind, "--format", format, "--parent", PARENT, "--config",
+        "network", kind, "--format", format, "--parent", parent, "--config",
     ];
     let o = run_hedge(args.iter().map(Into::into).chain([
         config.as_os_str().to_owned(),

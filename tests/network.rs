@@ -46,7 +46,7 @@ fn generate(config: &Path, kind: &str, format: &str) -> tempfile::TempDir {
 
 /// [`generate`] with the VLANs on `parent`.
 fn generate_on(config: &Path, kind: &str, format: &str, parent: &str) -> tempfile::TempDir {
-    let out = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().expect("a temporary folder");
     let args = [
         "network", kind, "--format", format, "--parent", parent, "--config",
     ];
@@ -90,13 +90,17 @@ fn check_dhcp(config: &Path) -> (Value, Value) {
         ("kea-dhcp6.conf", "kea-dhcp6"),
     ] {
         let path = kea.path().join(file);
-        let json: Value = serde_json::from_str(&read(kea.path(), file)).unwrap();
-        let server = json.as_object().unwrap().values().next().unwrap();
+        let json: Value =
+            serde_json::from_str(&read(kea.path(), file)).expect("Kea config is JSON");
+        let server = json
+            .as_object()
+            .and_then(|o| o.values().next())
+            .expect("a Dhcp4/Dhcp6 object");
         let names: Vec<String> = server["interfaces-config"]["interfaces"]
             .as_array()
-            .unwrap()
+            .expect("a JSON array")
             .iter()
-            .map(|n| n.as_str().unwrap().to_string())
+            .filter_map(|n| n.as_str().map(str::to_string))
             .collect();
         let program = tool(bin, &format!("{bin}-server"));
         succeeded(
@@ -115,7 +119,7 @@ fn check_dhcp(config: &Path) -> (Value, Value) {
                 .arg("-C")
                 .arg(&conf)
                 .output()
-                .unwrap(),
+                .expect("run radvd"),
         );
     }
     let isc = generate(config, "dhcp", "isc");
@@ -125,7 +129,7 @@ fn check_dhcp(config: &Path) -> (Value, Value) {
             .args([family, "-t", "-cf"])
             .arg(isc.path().join(file))
             .output()
-            .unwrap();
+            .expect("run dhcpd");
         succeeded(&format!("dhcpd {family} -t -cf {file}"), o);
     }
     let dnsmasq = generate(config, "dhcp", "dnsmasq");
@@ -134,19 +138,19 @@ fn check_dhcp(config: &Path) -> (Value, Value) {
         .arg("-C")
         .arg(dnsmasq.path().join("dnsmasq-hedge.conf"))
         .output()
-        .unwrap();
+        .expect("run the tool");
     assert!(succeeded("dnsmasq --test", o).contains("syntax check OK"));
-    let v6 = parsed.pop().unwrap();
-    (parsed.pop().unwrap(), v6)
+    let v6 = parsed.pop().expect("two Kea configs");
+    (parsed.pop().expect("two Kea configs"), v6)
 }
 
 /// `[NetDev]`/`[VLAN]`/`[Network]` settings of a networkd folder that say which VLANs exist
 /// and which addresses they carry: (interface, key, value).
 fn networkd_settings(dir: &Path) -> BTreeSet<(String, String, String)> {
     let mut out = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
+    for entry in std::fs::read_dir(dir).expect("networkd folder") {
+        let path = entry.expect("folder entry").path();
+        let text = std::fs::read_to_string(&path).expect("networkd file");
         let mut name = String::new();
         for line in text.lines() {
             let Some((key, value)) = line.split_once('=') else {
@@ -168,16 +172,17 @@ fn networkd_settings(dir: &Path) -> BTreeSet<(String, String, String)> {
 /// networkd files; ifupdown's file names every VLAN interface.
 fn check_interfaces(config: &Path, vlans: usize) {
     let netplan = generate(config, "interfaces", "netplan");
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("etc/netplan")).unwrap();
+    let root = tempfile::tempdir().expect("a temporary folder");
+    std::fs::create_dir_all(root.path().join("etc/netplan")).expect("write the test files");
     let file = netplan.path().join("60-hedge-vlans.yaml");
-    std::fs::copy(&file, root.path().join("etc/netplan/60-hedge-vlans.yaml")).unwrap();
+    std::fs::copy(&file, root.path().join("etc/netplan/60-hedge-vlans.yaml"))
+        .expect("write the test files");
     let o = Command::new(tool("netplan", "netplan.io"))
         .arg("generate")
         .arg("--root-dir")
         .arg(root.path())
         .output()
-        .unwrap();
+        .expect("run the tool");
     let said = succeeded("netplan generate", o);
     assert!(!said.contains("too open"), "{said}");
     let rendered = networkd_settings(&root.path().join("run/systemd/network"));
@@ -203,7 +208,7 @@ fn check_interfaces(config: &Path, vlans: usize) {
 fn subnet<'a>(server: &'a Value, list: &str, id: u64) -> &'a Value {
     server[list]
         .as_array()
-        .unwrap()
+        .expect("a JSON array")
         .iter()
         .find(|s| s["id"] == id)
         .unwrap_or_else(|| panic!("no {list} with id {id}: {server}"))
@@ -212,7 +217,7 @@ fn subnet<'a>(server: &'a Value, list: &str, id: u64) -> &'a Value {
 fn option<'a>(subnet: &'a Value, name: &str) -> &'a str {
     subnet["option-data"]
         .as_array()
-        .unwrap()
+        .expect("a JSON array")
         .iter()
         .find(|o| o["name"] == name)
         .and_then(|o| o["data"].as_str())
@@ -259,12 +264,24 @@ fn council_config() -> String {
 
 #[test]
 fn thirty_branches_of_three_vlans_pass_every_tool() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary folder");
     let config = dir.path().join("hedge.toml");
-    std::fs::write(&config, council_config()).unwrap();
+    std::fs::write(&config, council_config()).expect("write the test files");
     let (v4, v6) = check_dhcp(&config);
-    assert_eq!(v4["Dhcp4"]["subnet4"].as_array().unwrap().len(), 90);
-    assert_eq!(v6["Dhcp6"]["subnet6"].as_array().unwrap().len(), 90);
+    assert_eq!(
+        v4["Dhcp4"]["subnet4"]
+            .as_array()
+            .expect("a JSON array")
+            .len(),
+        90
+    );
+    assert_eq!(
+        v6["Dhcp6"]["subnet6"]
+            .as_array()
+            .expect("a JSON array")
+            .len(),
+        90
+    );
     let branch_7_child = subnet(&v4["Dhcp4"], "subnet4", 207);
     assert_eq!(option(branch_7_child, "domain-name-servers"), "10.7.2.53");
     assert_eq!(
@@ -288,7 +305,7 @@ fn a_pc_on_vlan_20_gets_the_child_listener_from_dhcp_and_dig_shows_the_ede() {
     ] {
         tool(bin, package);
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("a temporary folder");
     let config = dir.path().join("hedge.toml");
     std::fs::write(
         &config,
@@ -296,28 +313,27 @@ fn a_pc_on_vlan_20_gets_the_child_listener_from_dhcp_and_dig_shows_the_ede() {
          [[listener]]\nprofile = \"child\"\nbind = [\"10.20.0.53:53\"]\nallow = [\"10.20.0.0/16\"]\n\
          [listener.network]\nvlan = 20\nsubnet = \"10.20.0.0/16\"\ngateway = \"10.20.0.1\"\n\
          pool = [\"10.20.1.0\", \"10.20.1.200\"]\n\n[stats]\nenabled = false\n",
-    )
-    .unwrap();
+    ).expect("write the test files");
     // The script names the VLAN 20 interface eth0.20.
     let generated = generate_on(&config, "dhcp", "dnsmasq", "eth0");
     std::fs::copy(
         generated.path().join("dnsmasq-hedge.conf"),
         dir.path().join("dnsmasq-hedge.conf"),
     )
-    .unwrap();
+    .expect("write the test files");
     let fixtures = repo().join("tests/fixtures/network");
     std::fs::copy(
         fixtures.join("udhcpc-lease.sh"),
         dir.path().join("udhcpc-lease.sh"),
     )
-    .unwrap();
+    .expect("write the test files");
     let o = Command::new(tool("timeout", "coreutils"))
         .args(["120", "unshare", "-n", "sh"])
         .arg(fixtures.join("vlan20-client.sh"))
         .arg(dir.path())
         .arg(hedge_bin())
         .output()
-        .unwrap();
+        .expect("run the tool");
     let dnsmasq_log = std::fs::read_to_string(dir.path().join("dnsmasq.log")).unwrap_or_default();
     let said = format!(
         "{}{}\ndnsmasq:\n{dnsmasq_log}",

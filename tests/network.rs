@@ -335,15 +335,9 @@ fn a_pc_on_vlan_20_gets_the_child_listener_from_dhcp_and_dig_shows_the_ede() {
         .output()
         .expect("run the tool");
     let dnsmasq_log = std::fs::read_to_string(dir.path().join("dnsmasq.log")).unwrap_or_default();
-    let said = format!(
-        "{}{}\ndnsmasq:\n{dnsmasq_log}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(
-        o.status.success(),
-        "the VLAN 20 run failed ({}):\n{said}",
-        o.status
+    let said = succeeded(
+        &format!("the VLAN 20 run (dnsmasq's log:\n{dnsmasq_log})"),
+        o,
     );
     assert!(said.contains("lease dns=10.20.0.53\n"), "{said}");
     assert!(

@@ -1,8 +1,10 @@
 //! `hedge network` writes files the real tools accept: Kea, dnsmasq, ISC dhcpd and radvd
-//! check the DHCP files, netplan generates from its file, and netplan's own rendering of the
-//! same VLANs is what the networkd files say. For the example config and for a council of
-//! 30 branches × 3 VLANs. The tools come from Debian (.ci/run installs them); a missing tool
-//! fails the test, naming its package.
+//! check the DHCP files, netplan generates from its file, netplan's own rendering of the
+//! same VLANs is what the networkd files say, and `ifup --no-act` would set up every VLAN
+//! from the ifupdown file. For the example config and for a council of 30 branches × 3
+//! VLANs. Then a PC on VLAN 20 (network namespaces) gets its DNS server from the generated
+//! dnsmasq config and sees the Child profile's EDE. The tools come from Debian (.ci/run
+//! installs them); a missing tool fails the test, naming its package.
 
 mod support;
 
@@ -169,7 +171,8 @@ fn networkd_settings(dir: &Path) -> BTreeSet<(String, String, String)> {
 }
 
 /// netplan generates from hedge's file, and its networkd rendering agrees with hedge's
-/// networkd files; ifupdown's file names every VLAN interface.
+/// networkd files; `ifup --no-act` reads the ifupdown file and would create every VLAN with
+/// its addresses.
 fn check_interfaces(config: &Path, vlans: usize) {
     let netplan = generate(config, "interfaces", "netplan");
     let root = tempfile::tempdir().expect("a temporary folder");
@@ -194,15 +197,25 @@ fn check_interfaces(config: &Path, vlans: usize) {
     );
     assert_eq!(ours.iter().filter(|(_, k, _)| k == "VLAN").count(), vlans);
 
-    let ifupdown = read(
-        generate(config, "interfaces", "ifupdown").path(),
-        "hedge-vlans",
+    // ifup --no-act prints the commands it would run: one VLAN and two addresses each.
+    let ifupdown = generate(config, "interfaces", "ifupdown");
+    let state = tempfile::tempdir().expect("a temporary folder");
+    let o = Command::new(tool("ifup", "ifupdown"))
+        .args(["--no-act", "--all", "--interfaces"])
+        .arg(ifupdown.path().join("hedge-vlans"))
+        .arg("--state-dir")
+        .arg(state.path())
+        .output()
+        .expect("run ifup");
+    let would = succeeded("ifup --no-act", o);
+    let count = |needle: &str| would.lines().filter(|l| l.contains(needle)).count();
+    assert_eq!(
+        count(&format!("ip link add link {PARENT} name {PARENT}.")),
+        vlans,
+        "{would}"
     );
-    let autos = ifupdown
-        .lines()
-        .filter(|l| l.starts_with(&format!("auto {PARENT}.")))
-        .count();
-    assert_eq!(autos, vlans, "{ifupdown}");
+    assert_eq!(count("ip addr add 10."), vlans, "{would}");
+    assert_eq!(count("ip -6 addr add fd00:"), vlans, "{would}");
 }
 
 fn subnet<'a>(server: &'a Value, list: &str, id: u64) -> &'a Value {

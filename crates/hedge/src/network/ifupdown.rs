@@ -1,5 +1,5 @@
-//! ifupdown: one file for /etc/network/interfaces.d/ (VLAN interfaces need Debian's
-//! `vlan` package, which reads `vlan-raw-device`).
+//! ifupdown: one file for /etc/network/interfaces.d/ (ifupdown creates each VLAN
+//! interface from its `vlan-raw-device`).
 
 use std::fmt::Write as _;
 

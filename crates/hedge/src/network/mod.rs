@@ -103,7 +103,7 @@ pub enum InterfacesFormat {
     Networkd,
     /// One netplan YAML file.
     Netplan,
-    /// One /etc/network/interfaces.d file (needs the `vlan` package).
+    /// One /etc/network/interfaces.d file.
     Ifupdown,
 }
 

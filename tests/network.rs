@@ -306,13 +306,16 @@ fn thirty_branches_of_three_vlans_pass_every_tool() {
 
 /// The whole path of docs/deployment.md: hedge.toml → `hedge network dhcp --format dnsmasq`
 /// → a PC on VLAN 20 (its own network namespace, behind a veth pair) gets a lease from
-/// dnsmasq with udhcpc, whose DNS server is the Child listener → dig there shows the EDE.
+/// dnsmasq with udhcpc, whose DNS server is the Child listener → dig there shows the EDE;
+/// and dnsmasq's router advertisement (read with rdisc6) names the listener's IPv6 address
+/// as RDNSS, where dig shows the same EDE.
 #[test]
 fn a_pc_on_vlan_20_gets_the_child_listener_from_dhcp_and_dig_shows_the_ede() {
     for (bin, package) in [
         ("udhcpc", "udhcpc"),
         ("dig", "bind9-dnsutils"),
         ("dnsmasq", "dnsmasq-base"),
+        ("rdisc6", "ndisc6"),
         ("nsenter", "util-linux"),
         ("ip", "iproute2"),
     ] {
@@ -323,10 +326,12 @@ fn a_pc_on_vlan_20_gets_the_child_listener_from_dhcp_and_dig_shows_the_ede() {
     std::fs::write(
         &config,
         "[[profile]]\nname = \"child\"\nblock = [\"gambling\"]\n\n\
-         [[listener]]\nprofile = \"child\"\nbind = [\"10.20.0.53:53\"]\nallow = [\"10.20.0.0/16\"]\n\
+         [[listener]]\nprofile = \"child\"\nbind = [\"10.20.0.53:53\", \"[fd00:20::53]:53\"]\n\
+         allow = [\"10.20.0.0/16\", \"fd00:20::/64\"]\n\
          [listener.network]\nvlan = 20\nsubnet = \"10.20.0.0/16\"\ngateway = \"10.20.0.1\"\n\
-         pool = [\"10.20.1.0\", \"10.20.1.200\"]\n\n[stats]\nenabled = false\n",
-    ).expect("write the test files");
+         pool = [\"10.20.1.0\", \"10.20.1.200\"]\nsubnet6 = \"fd00:20::/64\"\n\n[stats]\nenabled = false\n",
+    )
+    .expect("write the test files");
     // The script names the VLAN 20 interface eth0.20.
     let generated = generate_on(&config, "dhcp", "dnsmasq", "eth0");
     std::fs::copy(
@@ -358,4 +363,11 @@ fn a_pc_on_vlan_20_gets_the_child_listener_from_dhcp_and_dig_shows_the_ede() {
         "{said}"
     );
     assert!(said.contains(";; SERVER: 10.20.0.53#53"), "{said}");
+    // IPv6: the router advertisement names the listener as RDNSS, and it answers there too.
+    assert!(said.contains("ra rdnss=fd00:20::53\n"), "{said}");
+    assert!(said.contains(";; SERVER: fd00:20::53#53"), "{said}");
+    let edes = said
+        .matches("; EDE: 15 (Blocked): (blocked: gambling (profile child")
+        .count();
+    assert_eq!(edes, 2, "{said}");
 }

@@ -305,6 +305,7 @@ fn every_table_and_key_of_the_structs_is_found() {
         .collect();
     let expected = BTreeSet::from([
         "listener",
+        "listener.network",
         "metrics",
         "profile",
         "server",

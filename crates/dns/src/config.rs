@@ -1,10 +1,10 @@
 //! Listener, upstream and limit settings (the `[[listener]]`, `[upstream]` and `[server]`
 //! tables of `hedge.toml`).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 
 use crate::error::DnsError;
@@ -32,6 +32,36 @@ pub struct ListenerConfig {
     /// Serve TCP (default true).
     #[serde(default = "yes")]
     pub tcp: bool,
+    /// The VLAN and subnets its clients are on, for `hedge network` to write DHCP and
+    /// interface configuration from (optional). The resolver never reads it: it lives here
+    /// because this table rejects unknown keys, and a flattened wrapper in hedge would not.
+    #[serde(default)]
+    pub network: Option<ListenerNetwork>,
+}
+
+/// `[listener.network]`: the client network a listener serves (data only; `hedge
+/// network` checks it and writes DHCP and interface configuration from it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerNetwork {
+    /// 802.1Q VLAN id (1 to 4094), unique across listeners.
+    pub vlan: u16,
+    /// The VLAN's IPv4 subnet, e.g. `10.20.0.0/16`.
+    #[serde(default)]
+    pub subnet: Option<Ipv4Net>,
+    /// The IPv4 default router DHCP hands out.
+    #[serde(default)]
+    pub gateway: Option<Ipv4Addr>,
+    /// First and last address DHCP leases, e.g. `["10.20.1.0", "10.20.255.254"]`.
+    #[serde(default)]
+    pub pool: Option<[Ipv4Addr; 2]>,
+    /// The VLAN's IPv6 prefix, e.g. `fd00:20::/64` (announced with RDNSS).
+    #[serde(default)]
+    pub subnet6: Option<Ipv6Net>,
+    /// First and last address DHCPv6 leases (without it, addresses come from SLAAC and
+    /// DHCPv6 only hands out the DNS servers).
+    #[serde(default)]
+    pub pool6: Option<[Ipv6Addr; 2]>,
 }
 
 fn yes() -> bool {

@@ -76,7 +76,8 @@ mod wire;
 
 pub use answer::decode_ede;
 pub use config::{
-    ForwardProtocol, ForwardServer, Limits, ListenerConfig, UpstreamConfig, UpstreamMode,
+    ForwardProtocol, ForwardServer, Limits, ListenerConfig, ListenerNetwork, UpstreamConfig,
+    UpstreamMode,
 };
 pub use error::DnsError;
 pub use observer::{Observation, Observer, Outcome};

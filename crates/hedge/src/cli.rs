@@ -112,6 +112,45 @@ pub enum Command {
     /// What each profile blocks: categories as a tree, custom entries, walled garden, actions.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// DHCP and VLAN interface files from the listeners' `[listener.network]` tables.
+    ///
+    /// Each VLAN's DHCP hands out its listener's port-53 addresses as DNS servers (IPv6:
+    /// DHCPv6 and RDNSS in router advertisements). The configuration is checked first, as
+    /// check-config does. Files are written into --out, and named on standard output.
+    #[command(subcommand)]
+    Network(NetworkCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// DHCP server configuration: kea (kea-dhcp4.conf, kea-dhcp6.conf, radvd.conf), dnsmasq
+    /// (one file, DNS off), isc (dhcpd.conf, dhcpd6.conf, radvd.conf).
+    Dhcp {
+        #[arg(long, value_enum)]
+        format: crate::network::DhcpFormat,
+        #[command(flatten)]
+        args: NetworkArgs,
+    },
+    /// The hedge host's VLAN interfaces with the listener addresses on them.
+    Interfaces {
+        #[arg(long, value_enum)]
+        format: crate::network::InterfacesFormat,
+        #[command(flatten)]
+        args: NetworkArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    /// The configuration file (default: the built-in configuration).
+    #[arg(long, short, env = "HEDGE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The trunk interface the VLANs are on; VLAN 20 becomes `<parent>.20`.
+    #[arg(long)]
+    pub parent: String,
+    /// The folder to write into (created if missing; files of the same name are replaced).
+    #[arg(long, short)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

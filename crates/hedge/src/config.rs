@@ -215,6 +215,7 @@ pub fn check_with_index(loaded: &Loaded, index: Arc<Index>) -> anyhow::Result<Ch
         }
     }
     let listener_profiles = check_listeners(&c.listeners, &policy, &mut notices)?;
+    notices.extend(crate::network::check(&c.listeners).map_err(bad)?);
     notices.extend(
         loaded
             .upstream()

@@ -7,6 +7,7 @@ pub mod cmd;
 mod config;
 mod fd_limit;
 mod metrics;
+mod network;
 mod observe;
 mod output;
 mod public_space;

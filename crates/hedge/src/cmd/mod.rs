@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, ListsCommand, PolicyCommand, ReportSubcommand};
+use crate::cli::{Cli, Command, ListsCommand, NetworkCommand, PolicyCommand, ReportSubcommand};
 
 mod check;
 mod explain;
@@ -10,6 +10,7 @@ mod lists;
 mod lists_history;
 mod lists_update;
 mod lookup;
+mod network;
 mod policy;
 mod report;
 mod serve;
@@ -33,6 +34,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Lists(ListsCommand::History { out, dir, format }) => {
             lists_history::show(out.as_deref(), dir.as_deref(), format)
+        }
+        Command::Network(NetworkCommand::Dhcp { format, args }) => network::dhcp(args, format),
+        Command::Network(NetworkCommand::Interfaces { format, args }) => {
+            network::interfaces(args, format)
         }
         Command::Policy(PolicyCommand::Show {
             config,

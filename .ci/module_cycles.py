@@ -21,6 +21,13 @@ def imports(src, me, modules):
     if tests:
         src = src[: tests.start()]
     code = "\n".join(l for l in src.split("\n") if not l.strip().startswith("//"))
+    # `super::x` is the sibling `x` (or, from a folder's mod.rs, the parent's sibling).
+    parent = me.rsplit("::", 1)[0] if "::" in me else ""
+    code = re.sub(
+        r"\bsuper::",
+        lambda _: "crate::" + (parent + "::" if parent else ""),
+        code,
+    )
     found = set()
     for path in re.findall(r"crate::([a-z_][a-z0-9_]*(?:::[a-z_][a-z0-9_]*)*)", code):
         parts = path.split("::")

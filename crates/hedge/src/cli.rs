@@ -111,6 +111,24 @@ pub enum Command {
     /// What each profile blocks: categories as a tree, custom entries, walled garden, actions.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Write the man pages or shell completions (for packagers; hidden from --help).
+    #[command(hide = true)]
+    Generate {
+        /// What to write.
+        what: Generated,
+        /// The folder to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// What `hedge generate` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generated {
+    /// One page per command: hedge.1, hedge-serve.1, hedge-lists-update.1, ...
+    Man,
+    /// hedge.bash, _hedge (zsh) and hedge.fish.
+    Completions,
 }
 
 #[derive(Debug, Subcommand)]

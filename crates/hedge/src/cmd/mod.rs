@@ -6,6 +6,7 @@ use crate::cli::{Cli, Command, ListsCommand, PolicyCommand};
 
 mod check;
 mod explain;
+mod generate;
 mod lists;
 mod lists_update;
 mod lookup;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckConfig { config } => check::run(config),
         Command::Explain(args) => explain::run(args),
         Command::Report(args) => report::run(args),
+        Command::Generate { what, out } => generate::run(what, &out),
         Command::Policy(PolicyCommand::Show {
             config,
             profile,

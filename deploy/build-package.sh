@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds the Debian package target/debian/hedge_<version>-1_<arch>.deb and prints its path.
+# The release binary writes its own man pages and shell completions (`hedge generate`, from
+# the same clap definitions as --help) into the target folder, where the asset list in
+# crates/hedge/Cargo.toml [package.metadata.deb] picks them up.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v cargo-deb >/dev/null 2>&1 || cargo install --locked cargo-deb
+cargo build --release --locked -p hedge
+
+target=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+hedge="$target/release/hedge"
+# Fresh folders: a page of a command that no longer exists must not be packaged.
+rm -rf "$target/release/man" "$target/release/completions"
+"$hedge" generate man --out "$target/release/man"
+"$hedge" generate completions --out "$target/release/completions" >/dev/null
+
+cargo deb -p hedge --no-build --locked

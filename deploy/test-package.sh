@@ -5,6 +5,8 @@
 # the shipped configuration, `man hedge-serve`, the completions, and that `dpkg -r` keeps an
 # edited conffile while `dpkg --purge` removes it. Needs root and mmdebstrap (.ci/run
 # installs it). Every check fails the script; nothing is skipped.
+#   deploy/test-package.sh                              build, then test
+#   HEDGE_DEB=target/debian/hedge_….deb deploy/test-package.sh   test a built package
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,10 +16,15 @@ step() { echo "test-package: $*" >&2; }
 [ "$(id -u)" = 0 ] || fail "run as root (dpkg -i and chroot into the test root)"
 command -v mmdebstrap >/dev/null || fail "mmdebstrap missing: apt-get install mmdebstrap"
 
-step "building the package"
-deb=$(deploy/build-package.sh | tail -n 1)
-[ -f "$deb" ] || fail "build-package.sh printed no package path (got: $deb)"
-step "built $deb"
+# HEDGE_DEB: test this package instead of building one.
+if [ -n "${HEDGE_DEB:-}" ]; then
+    deb=$HEDGE_DEB
+else
+    step "building the package"
+    deb=$(deploy/build-package.sh | tail -n 1)
+fi
+[ -f "$deb" ] || fail "no package at '$deb'"
+step "testing $deb"
 
 root=$(mktemp -d /tmp/hedge-package-root.XXXXXX)
 # mmdebstrap unmounts what it mounted; nothing is mounted in $root afterwards.
@@ -48,13 +55,14 @@ owner=$(in_root stat -c '%U:%G %a' /var/lib/hedge)
 
 step "the units run the packaged binary"
 for unit in hedge.service hedge-lists.service hedge-lists.timer; do
-    [ -f "$root/lib/systemd/system/$unit" ] || fail "$unit not installed"
+    [ -f "$root/usr/lib/systemd/system/$unit" ] || fail "$unit not installed"
 done
-for bin in $(grep -ho '^Exec[A-Za-z]*=[^ ]*' "$root"/lib/systemd/system/hedge*.service | cut -d= -f2 | sort -u); do
+for bin in $(grep -ho '^Exec[A-Za-z]*=[^ ]*/hedge ' "$root"/usr/lib/systemd/system/hedge*.service |
+    cut -d= -f2 | sort -u); do
     [ -x "$root$bin" ] || fail "a unit runs $bin, which the package does not install"
 done
 grep -qx 'ExecStart=/usr/bin/hedge serve --config /etc/hedge/hedge.toml' \
-    "$root/lib/systemd/system/hedge.service" || fail "hedge.service ExecStart"
+    "$root/usr/lib/systemd/system/hedge.service" || fail "hedge.service ExecStart"
 
 step "hedge check-config /etc/hedge/hedge.toml, as the hedge user"
 in_root setpriv --reuid=hedge --regid=hedge --clear-groups \

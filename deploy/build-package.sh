@@ -10,7 +10,8 @@ command -v cargo-deb >/dev/null 2>&1 || cargo install --locked cargo-deb
 cargo build --release --locked -p hedge
 
 target=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+[ -d "$target" ] || { echo "build-package.sh: no target folder ($target)" >&2; exit 1; }
 hedge="$target/release/hedge"
 # Fresh folders: a page of a command that no longer exists must not be packaged.
 rm -rf "$target/release/man" "$target/release/completions"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Debian package target/debian/hedge_<version>-1_<arch>.deb and prints its path.
+# Builds the Debian package target/debian/hedge_<version>-1_<arch>.deb (and hedge-dbgsym_….ddeb
+# with the debug symbols) and prints the .deb's path last.
 # The release binary writes its own man pages and shell completions (`hedge generate`, from
 # the same clap definitions as --help) into the target folder, where the asset list in
 # crates/hedge/Cargo.toml [package.metadata.deb] picks them up.
@@ -18,4 +19,5 @@ rm -rf "$target/release/man" "$target/release/completions"
 "$hedge" generate man --out "$target/release/man"
 "$hedge" generate completions --out "$target/release/completions" >/dev/null
 
-cargo deb -p hedge --no-build --locked
+# Sorted: hedge-dbgsym_….ddeb, then hedge_….deb last.
+cargo deb -p hedge --no-build --locked --dbgsym | sort

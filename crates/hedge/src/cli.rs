@@ -119,6 +119,15 @@ pub enum Command {
     /// check-config does. Files are written into --out, and named on standard output.
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Write the man pages or shell completions (for packagers; hidden from --help).
+    #[command(hide = true)]
+    Generate {
+        /// What to write.
+        what: Generated,
+        /// The folder to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +160,15 @@ pub struct NetworkArgs {
     /// The folder to write into (created if missing; files of the same name are replaced).
     #[arg(long, short)]
     pub out: PathBuf,
+}
+
+/// What `hedge generate` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generated {
+    /// One page per command: hedge.1, hedge-serve.1, hedge-lists-update.1, ...
+    Man,
+    /// hedge.bash, _hedge (zsh) and hedge.fish.
+    Completions,
 }
 
 #[derive(Debug, Subcommand)]

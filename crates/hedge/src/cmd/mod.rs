@@ -6,6 +6,7 @@ use crate::cli::{Cli, Command, ListsCommand, NetworkCommand, PolicyCommand, Repo
 
 mod check;
 mod explain;
+mod generate;
 mod lists;
 mod lists_history;
 mod lists_update;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Network(NetworkCommand::Interfaces { format, args }) => {
             network::interfaces(args, format)
         }
+        Command::Generate { what, out } => generate::run(what, &out),
         Command::Policy(PolicyCommand::Show {
             config,
             profile,

@@ -509,14 +509,15 @@ fn servfail(req: &Message, why: &str) -> Message {
 mod tests {
     use std::net::{IpAddr, Ipv4Addr};
     use std::sync::Arc;
+    use std::time::Instant;
 
     use hickory_proto::op::{Edns, Message, Query, ResponseCode};
     use hickory_proto::rr::{Name, RData, RecordType};
 
-    use super::{Transport, handle};
+    use super::{Transport, fast_answer, handle};
     use crate::answer::{self, decode_ede};
     use crate::observer::{Observer, Outcome};
-    use crate::test_support::{Recorder, Seen, shared};
+    use crate::test_support::{Recorder, Seen, shared, shared_with};
 
     const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
@@ -597,6 +598,7 @@ mod tests {
             outcome,
             category,
             qname: Some(qname.into()),
+            domain: Some(qname.into()),
         };
         assert_eq!(
             recorder.seen(),
@@ -609,5 +611,44 @@ mod tests {
                 seen(Outcome::Allowed, None, "ok.example"),
             ]
         );
+    }
+
+    /// A category block is counted under the listed name, whatever subdomain was asked:
+    /// on the fast path (decided, then from the blocked-answer cache) and the full path.
+    #[tokio::test]
+    async fn blocks_are_counted_under_the_listed_name() {
+        let recorder = Arc::new(Recorder::default());
+        let observer: Arc<dyn Observer> = recorder.clone();
+        let listed = ["listed.example", "deep.listed.example"];
+        let shared = shared_with("127.0.0.0/8", &["custom.example"], &listed, Some(observer));
+        let asked = [
+            ("a.B.listed.example.", "listed.example"),
+            ("listed.example.", "listed.example"),
+            // The index keeps only the shortest of nested names listed for one category.
+            ("x.deep.listed.example.", "listed.example"),
+            ("other.example.listed.example.", "listed.example"),
+            // A custom list counts the query name itself.
+            ("www.custom.example.", "www.custom.example"),
+        ];
+        let mut expected = Vec::new();
+        for (name, domain) in asked {
+            let mut req = Message::query();
+            req.metadata.id = 7;
+            req.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+            let packet = req.to_vec().unwrap();
+            for _fast in 0..2 {
+                let mut out = Vec::new();
+                let len = fast_answer(&shared, 0, &packet, CLIENT, &mut out, Instant::now());
+                assert!(len.is_some(), "{name} answered on the fast path");
+            }
+            handle(&shared, 0, &packet, CLIENT, Transport::Tcp)
+                .await
+                .unwrap();
+            expected.extend(std::iter::repeat_n(Some(domain.to_string()), 3));
+        }
+        let seen = recorder.seen();
+        assert!(seen.iter().all(|s| s.outcome == Outcome::Blocked), "{seen:?}");
+        let counted: Vec<_> = seen.into_iter().map(|s| s.domain).collect();
+        assert_eq!(counted, expected);
     }
 }

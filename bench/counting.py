@@ -46,7 +46,7 @@ def setup(args):
     bench.RAW = scratch / "raw"
     bench.RAW.mkdir(exist_ok=True)
     bench.HEDGE = Path(args.hedge).resolve()
-    bench.ROOT_BIN = Path(args.root).resolve()
+    bench.FAKE_INTERNET = Path(args.fake_internet).resolve()
     files = {}
     for mix in ("blocked", "cached", "mix"):
         files[mix] = scratch / f"{TAG}-q-{mix}.txt"
@@ -142,7 +142,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=("instructions", "flusher"))
     ap.add_argument("--hedge", default=str(bench.HEDGE))
-    ap.add_argument("--root", default=str(bench.ROOT_BIN))
+    ap.add_argument("--fake-internet", default=str(bench.FAKE_INTERNET),
+                    help="the testkit's fake-internet binary (a debug build will do)")
     ap.add_argument("--work", default=str(bench.WORK), help="where a full run left its files")
     ap.add_argument("--scratch", default=str(bench.BENCH / "work" / "counting"))
     ap.add_argument("--lines", type=int, default=10_000)

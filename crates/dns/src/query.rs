@@ -12,7 +12,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
 
 use crate::answer::{self, Ede};
 use crate::fetch::Answer;
-use crate::observer::{Observation, Outcome};
+use crate::observer::{self, Observation, Outcome};
 use crate::packet_cache::{PacketKey, Reuse};
 use crate::shared::{Live, Shared};
 use crate::upstream::UpstreamError;
@@ -118,14 +118,14 @@ pub(crate) fn fast_answer(
                 .blocked_packets
                 .answer(&key, &q, live.generation, received, out)
         });
-    let (len, outcome, category, listed_labels, name) = match cached {
+    let (len, outcome, category, domain_len, name) = match cached {
         Some(hit) => {
             // The name is written out only when someone reads it: counting a block under
             // its listed name, or a query log.
             let wanted =
                 observer.is_some_and(|o| hit.outcome == Outcome::Blocked || o.wants_every_name());
             let name = if wanted { q.name(&mut name_buf) } else { None };
-            (hit.len, hit.outcome, hit.category, hit.listed_labels, name)
+            (hit.len, hit.outcome, hit.category, hit.domain_len, name)
         }
         None => {
             let name = q.name(&mut name_buf)?;
@@ -133,18 +133,18 @@ pub(crate) fn fast_answer(
             let decision = policy.decide(profile, name);
             let (outcome, lifetime) = wire::write_block(&q, policy, profile, decision, out)?;
             let category = decision.category(policy.index());
-            let listed_labels = decision.listed_labels();
+            let domain_len = observer::domain_len(name, decision.listed_labels());
             let reuse = Reuse {
                 lifetime,
                 outcome,
                 category,
-                listed_labels,
+                domain_len,
                 age_ttls: false,
             };
             shared
                 .blocked_packets
                 .insert(&key, &q, live.generation, out, reuse);
-            (out.len(), outcome, category, listed_labels, Some(name))
+            (out.len(), outcome, category, domain_len, Some(name))
         }
     };
     if let Some(observer) = observer {
@@ -155,7 +155,7 @@ pub(crate) fn fast_answer(
             category,
             outcome,
             qname: name,
-            domain: name.map(|n| listed_labels.map_or(n, |l| hedge_policy::suffix(n, l))),
+            domain: name.map(|n| observer::counted_domain(n, domain_len)),
             cache_hit: outcome != Outcome::Blocked,
             upstream_error: None,
         };
@@ -298,7 +298,11 @@ pub(crate) async fn handle(
                 lifetime: reuse,
                 outcome: facts.outcome,
                 category: facts.category,
-                listed_labels: facts.listed_labels,
+                // Measured on the name as the fast path writes it, which slices it on a hit.
+                domain_len: facts.listed_labels.and_then(|labels| {
+                    let mut name_buf = [0u8; 256];
+                    observer::domain_len(q.name(&mut name_buf)?, Some(labels))
+                }),
                 age_ttls: matches!(facts.outcome, Outcome::Allowed | Outcome::Rewritten),
             },
         );
@@ -647,7 +651,10 @@ mod tests {
             expected.extend(std::iter::repeat_n(Some(domain.to_string()), 3));
         }
         let seen = recorder.seen();
-        assert!(seen.iter().all(|s| s.outcome == Outcome::Blocked), "{seen:?}");
+        assert!(
+            seen.iter().all(|s| s.outcome == Outcome::Blocked),
+            "{seen:?}"
+        );
         let counted: Vec<_> = seen.into_iter().map(|s| s.domain).collect();
         assert_eq!(counted, expected);
     }

@@ -264,11 +264,12 @@ impl Counters {
         let (key, h) = if domain != OTHER_DOMAIN && d.take_slot() {
             (domain, h)
         } else {
+            // Past the cap: `(other)` may be in the table already (a new name is not).
+            if let Some(e) = entries.find_mut(d.other_hash, |e| e.name(names) == OTHER_DOMAIN) {
+                return e.count(profile, slot);
+            }
             (OTHER_DOMAIN, d.other_hash)
         };
-        if let Some(e) = entries.find_mut(h, |e| e.name(names) == key) {
-            return e.count(profile, slot);
-        }
         let entry = DomainEntry {
             start: names.len() as u32,
             len: key.len() as u16,

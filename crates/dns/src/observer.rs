@@ -61,3 +61,39 @@ pub trait Observer: Send + Sync {
         true
     }
 }
+
+/// How long the domain a category block is counted under is: the listed name, the last
+/// `listed_labels` labels of `name`. Found once when the block is decided and kept with the
+/// cached answer, so a cached block is counted without searching the name again.
+pub(crate) fn domain_len(name: &str, listed_labels: Option<u8>) -> Option<u8> {
+    u8::try_from(hedge_policy::suffix(name, listed_labels?).len()).ok()
+}
+
+/// The domain a block is counted under: the last `len` bytes of `name` (from [`domain_len`])
+/// when they are whole labels, else the whole name.
+pub(crate) fn counted_domain(name: &str, len: Option<u8>) -> &str {
+    let Some(start) = len.and_then(|l| name.len().checked_sub(usize::from(l))) else {
+        return name;
+    };
+    match start.checked_sub(1).map(|dot| name.as_bytes()[dot]) {
+        None | Some(b'.') => name.get(start..).unwrap_or(name),
+        Some(_) => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{counted_domain, domain_len};
+
+    #[test]
+    fn the_counted_domain_is_the_listed_suffix_or_the_whole_name() {
+        let name = "a.b.listed.example";
+        let len = domain_len(name, Some(2));
+        assert_eq!(counted_domain(name, len), "listed.example");
+        assert_eq!(counted_domain(name, domain_len(name, Some(9))), name);
+        assert_eq!(counted_domain(name, None), name);
+        // A length that does not fall on a label (a name written otherwise) counts the name.
+        assert_eq!(counted_domain(name, Some(12)), name);
+        assert_eq!(counted_domain("short", Some(40)), "short");
+    }
+}

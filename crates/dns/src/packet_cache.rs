@@ -94,7 +94,7 @@ struct Entry {
     generation: u32,
     answer_len: u16,
     category: Option<CategoryIdx>,
-    listed_labels: Option<u8>,
+    domain_len: Option<u8>,
     outcome: Outcome,
     /// Served since it was stored or last passed over by an eviction (second chance).
     used: bool,
@@ -145,8 +145,9 @@ pub(crate) struct Reuse {
     pub outcome: Outcome,
     /// Category to count on a hit.
     pub category: Option<CategoryIdx>,
-    /// For a category block, the labels of the listed name (the domain counted).
-    pub listed_labels: Option<u8>,
+    /// For a category block, the length of the listed name the block is counted under (a
+    /// suffix of the query name; see [`crate::observer::counted_domain`]).
+    pub domain_len: Option<u8>,
     /// Count the records' TTLs down as the entry ages (upstream answers; sinkholes keep
     /// their configured TTL).
     pub age_ttls: bool,
@@ -199,8 +200,8 @@ pub(crate) struct Hit {
     pub outcome: Outcome,
     /// Category to count.
     pub category: Option<CategoryIdx>,
-    /// Labels of the listed name, for a category block.
-    pub listed_labels: Option<u8>,
+    /// Length of the listed name, for a category block.
+    pub domain_len: Option<u8>,
 }
 
 impl PacketCache {
@@ -250,7 +251,7 @@ impl PacketCache {
             len: out.len(),
             outcome: e.outcome,
             category: e.category,
-            listed_labels: e.listed_labels,
+            domain_len: e.domain_len,
         };
         drop(shard);
         patch(q, out);
@@ -294,7 +295,7 @@ impl PacketCache {
             generation: generation as u32,
             answer_len,
             category: meta.category,
-            listed_labels: meta.listed_labels,
+            domain_len: meta.domain_len,
             outcome: meta.outcome,
             used: false,
             data,
@@ -334,7 +335,7 @@ mod tests {
             lifetime: Duration::from_secs(secs),
             outcome,
             category: None,
-            listed_labels: None,
+            domain_len: None,
             age_ttls,
         }
     }

@@ -12,7 +12,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
 
 use crate::answer::{self, Ede};
 use crate::fetch::Answer;
-use crate::observer::{Observation, Outcome};
+use crate::observer::{self, Observation, Outcome};
 use crate::packet_cache::{PacketKey, Reuse};
 use crate::shared::{Live, Shared};
 use crate::upstream::UpstreamError;
@@ -118,14 +118,14 @@ pub(crate) fn fast_answer(
                 .blocked_packets
                 .answer(&key, &q, live.generation, received, out)
         });
-    let (len, outcome, category, listed_labels, name) = match cached {
+    let (len, outcome, category, domain_len, name) = match cached {
         Some(hit) => {
             // The name is written out only when someone reads it: counting a block under
             // its listed name, or a query log.
             let wanted =
                 observer.is_some_and(|o| hit.outcome == Outcome::Blocked || o.wants_every_name());
             let name = if wanted { q.name(&mut name_buf) } else { None };
-            (hit.len, hit.outcome, hit.category, hit.listed_labels, name)
+            (hit.len, hit.outcome, hit.category, hit.domain_len, name)
         }
         None => {
             let name = q.name(&mut name_buf)?;
@@ -133,18 +133,18 @@ pub(crate) fn fast_answer(
             let decision = policy.decide(profile, name);
             let (outcome, lifetime) = wire::write_block(&q, policy, profile, decision, out)?;
             let category = decision.category(policy.index());
-            let listed_labels = decision.listed_labels();
+            let domain_len = observer::domain_len(name, decision.listed_labels());
             let reuse = Reuse {
                 lifetime,
                 outcome,
                 category,
-                listed_labels,
+                domain_len,
                 age_ttls: false,
             };
             shared
                 .blocked_packets
                 .insert(&key, &q, live.generation, out, reuse);
-            (out.len(), outcome, category, listed_labels, Some(name))
+            (out.len(), outcome, category, domain_len, Some(name))
         }
     };
     if let Some(observer) = observer {
@@ -155,7 +155,7 @@ pub(crate) fn fast_answer(
             category,
             outcome,
             qname: name,
-            domain: name.map(|n| listed_labels.map_or(n, |l| hedge_policy::suffix(n, l))),
+            domain: name.map(|n| observer::counted_domain(n, domain_len)),
             cache_hit: outcome != Outcome::Blocked,
             upstream_error: None,
         };
@@ -298,7 +298,11 @@ pub(crate) async fn handle(
                 lifetime: reuse,
                 outcome: facts.outcome,
                 category: facts.category,
-                listed_labels: facts.listed_labels,
+                // Measured on the name as the fast path writes it, which slices it on a hit.
+                domain_len: facts.listed_labels.and_then(|labels| {
+                    let mut name_buf = [0u8; 256];
+                    observer::domain_len(q.name(&mut name_buf)?, Some(labels))
+                }),
                 age_ttls: matches!(facts.outcome, Outcome::Allowed | Outcome::Rewritten),
             },
         );
@@ -509,14 +513,15 @@ fn servfail(req: &Message, why: &str) -> Message {
 mod tests {
     use std::net::{IpAddr, Ipv4Addr};
     use std::sync::Arc;
+    use std::time::Instant;
 
     use hickory_proto::op::{Edns, Message, Query, ResponseCode};
     use hickory_proto::rr::{Name, RData, RecordType};
 
-    use super::{Transport, handle};
+    use super::{Transport, fast_answer, handle};
     use crate::answer::{self, decode_ede};
     use crate::observer::{Observer, Outcome};
-    use crate::test_support::{Recorder, Seen, shared};
+    use crate::test_support::{Recorder, Seen, shared, shared_with};
 
     const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
@@ -597,6 +602,7 @@ mod tests {
             outcome,
             category,
             qname: Some(qname.into()),
+            domain: Some(qname.into()),
         };
         assert_eq!(
             recorder.seen(),
@@ -609,5 +615,47 @@ mod tests {
                 seen(Outcome::Allowed, None, "ok.example"),
             ]
         );
+    }
+
+    /// A category block is counted under the listed name, whatever subdomain was asked:
+    /// on the fast path (decided, then from the blocked-answer cache) and the full path.
+    #[tokio::test]
+    async fn blocks_are_counted_under_the_listed_name() {
+        let recorder = Arc::new(Recorder::default());
+        let observer: Arc<dyn Observer> = recorder.clone();
+        let listed = ["listed.example", "deep.listed.example"];
+        let shared = shared_with("127.0.0.0/8", &["custom.example"], &listed, Some(observer));
+        let asked = [
+            ("a.B.listed.example.", "listed.example"),
+            ("listed.example.", "listed.example"),
+            // The index keeps only the shortest of nested names listed for one category.
+            ("x.deep.listed.example.", "listed.example"),
+            ("other.example.listed.example.", "listed.example"),
+            // A custom list counts the query name itself.
+            ("www.custom.example.", "www.custom.example"),
+        ];
+        let mut expected = Vec::new();
+        for (name, domain) in asked {
+            let mut req = Message::query();
+            req.metadata.id = 7;
+            req.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+            let packet = req.to_vec().unwrap();
+            for _fast in 0..2 {
+                let mut out = Vec::new();
+                let len = fast_answer(&shared, 0, &packet, CLIENT, &mut out, Instant::now());
+                assert!(len.is_some(), "{name} answered on the fast path");
+            }
+            handle(&shared, 0, &packet, CLIENT, Transport::Tcp)
+                .await
+                .unwrap();
+            expected.extend(std::iter::repeat_n(Some(domain.to_string()), 3));
+        }
+        let seen = recorder.seen();
+        assert!(
+            seen.iter().all(|s| s.outcome == Outcome::Blocked),
+            "{seen:?}"
+        );
+        let counted: Vec<_> = seen.into_iter().map(|s| s.domain).collect();
+        assert_eq!(counted, expected);
     }
 }

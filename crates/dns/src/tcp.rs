@@ -223,6 +223,7 @@ mod tests {
                 outcome: Outcome::Refused,
                 category: None,
                 qname: None,
+                domain: None,
             }]
         );
         server.abort();

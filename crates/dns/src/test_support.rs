@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use hedge_lists::{CategoryIdx, Compiler, Index, Taxonomy};
+use hedge_lists::{CategoryIdx, Compiler, Format, Index, Taxonomy};
 use hedge_policy::{Policy, ProfileConfig};
 
 use crate::config::{ForwardProtocol, ForwardServer, Limits, UpstreamConfig, UpstreamMode};
@@ -22,11 +22,33 @@ pub(crate) fn shared(
     block_domains: &[&str],
     observer: Option<Arc<dyn Observer>>,
 ) -> Shared {
+    shared_with(allow, block_domains, &[], observer)
+}
+
+/// Like [`shared`], with `gambling` names in the index that profile `p` blocks by category.
+pub(crate) fn shared_with(
+    allow: &str,
+    block_domains: &[&str],
+    gambling: &[&str],
+    observer: Option<Arc<dyn Observer>>,
+) -> Shared {
     let taxonomy = Taxonomy::builtin();
-    let compiled = Compiler::new(&taxonomy).finish(&mut |_| {}).unwrap();
+    let mut compiler = Compiler::new(&taxonomy);
+    let listed: String = gambling.iter().map(|d| format!("{d}\n")).collect();
+    compiler
+        .add_text(
+            "g",
+            Format::Plain,
+            &["gambling".into()],
+            listed.as_bytes(),
+            "t",
+        )
+        .unwrap();
+    let compiled = compiler.finish(&mut |_| {}).unwrap();
     let index = Arc::new(Index::from_bytes(compiled.bytes).unwrap());
     let profile = ProfileConfig {
         name: "p".into(),
+        block: vec!["gambling".into()],
         block_domains: block_domains.iter().map(|d| d.to_string()).collect(),
         ..ProfileConfig::default()
     };
@@ -61,6 +83,8 @@ pub(crate) struct Seen {
     pub(crate) outcome: Outcome,
     pub(crate) category: Option<CategoryIdx>,
     pub(crate) qname: Option<String>,
+    /// The domain a block is counted under.
+    pub(crate) domain: Option<String>,
 }
 
 /// An observer that keeps every observation.
@@ -81,6 +105,7 @@ impl Observer for Recorder {
             outcome: o.outcome,
             category: o.category,
             qname: o.qname.map(str::to_owned),
+            domain: o.domain.map(str::to_owned),
         });
     }
 }

@@ -142,14 +142,20 @@ pub enum Bypass {
 
 /// The last `labels` labels of `name` (`suffix("www.bet365.com", 2)` is `bet365.com`).
 pub fn suffix(name: &str, labels: u8) -> &str {
-    let mut start = name.len();
-    for _ in 0..labels {
-        match name[..start].rfind('.') {
-            Some(dot) => start = dot,
-            None => return name,
+    if labels == 0 {
+        return "";
+    }
+    // One backward pass over the bytes: for names this short, cheaper than a `rfind` per label.
+    let mut left = labels;
+    for (i, &b) in name.as_bytes().iter().enumerate().rev() {
+        if b == b'.' {
+            left -= 1;
+            if left == 0 {
+                return &name[i + 1..];
+            }
         }
     }
-    &name[start + 1..]
+    name
 }
 
 impl Decision {

@@ -7,7 +7,7 @@
 //! sums the tallies in [`Counters::swap_out`].
 
 use std::fmt;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -264,11 +264,12 @@ impl Counters {
         let (key, h) = if domain != OTHER_DOMAIN && d.take_slot() {
             (domain, h)
         } else {
+            // Past the cap: `(other)` may be in the table already (a new name is not).
+            if let Some(e) = entries.find_mut(d.other_hash, |e| e.name(names) == OTHER_DOMAIN) {
+                return e.count(profile, slot);
+            }
             (OTHER_DOMAIN, d.other_hash)
         };
-        if let Some(e) = entries.find_mut(h, |e| e.name(names) == key) {
-            return e.count(profile, slot);
-        }
         let entry = DomainEntry {
             start: names.len() as u32,
             len: key.len() as u16,
@@ -438,17 +439,22 @@ struct DomainLimits {
 
 impl DomainLimits {
     fn new(cap: usize) -> DomainLimits {
-        let hasher = foldhash::fast::RandomState::default();
-        DomainLimits {
-            other_hash: hasher.hash_one(OTHER_DOMAIN),
-            hasher,
+        let mut limits = DomainLimits {
+            hasher: foldhash::fast::RandomState::default(),
+            other_hash: 0,
             held: AtomicUsize::new(0),
             cap,
-        }
+        };
+        limits.other_hash = limits.hash(OTHER_DOMAIN);
+        limits
     }
 
+    /// The name's bytes alone: no length or terminator, which `str`'s `Hash` adds (names
+    /// are compared in full on a hash match, so nothing needs them).
     fn hash(&self, name: &str) -> u64 {
-        self.hasher.hash_one(name)
+        let mut h = self.hasher.build_hasher();
+        h.write(name.as_bytes());
+        h.finish()
     }
 
     /// Reserves room for one more distinct name this interval; false when the cap is reached.

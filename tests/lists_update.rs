@@ -931,7 +931,7 @@ fn the_update_unit_is_hardened_like_the_server_and_runs_daily() {
     assert!(update.contains(&("CapabilityBoundingSet".into(), String::new())));
     assert!(update.contains(&("User".into(), "hedge".into())));
     let exec = std::fs::read_to_string(repo().join("deploy/hedge-lists.service")).expect("unit");
-    assert!(exec.contains("ExecStart=/usr/local/bin/hedge lists update --sources"));
+    assert!(exec.contains("ExecStart=/usr/bin/hedge lists update --sources"));
     let timer = unit_keys("deploy/hedge-lists.timer");
     assert!(timer.contains(&("OnCalendar".into(), "daily".into())));
     assert!(timer.iter().any(|(k, _)| k == "RandomizedDelaySec"));

@@ -278,3 +278,24 @@ pub fn compile_one_source(
     .expect("manifest");
     lists_compile(&dir.join("one.toml"), out, extra)
 }
+
+/// Runs hedge with its standard output already closed and checks that it ends quietly, as
+/// coreutils do: killed by SIGPIPE (141 in a shell) or exit 0, and never a panic.
+pub fn assert_quiet_on_a_closed_stdout(args: &[&str]) {
+    use std::os::unix::process::ExitStatusExt;
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader); // gone before the command writes its first byte
+    let o = std::process::Command::new(hedge_bin())
+        .args(args)
+        .env("HEDGE_LOG", "warn")
+        .stdout(writer)
+        .output()
+        .expect("run hedge");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        (o.status.success() || o.status.signal() == Some(libc::SIGPIPE))
+            && !stderr.contains("panicked"),
+        "hedge {args:?}: {:?}\n{stderr}",
+        o.status
+    );
+}

@@ -198,14 +198,14 @@ fn schedule_notes(
         .enumerate()
         .filter(|(_, s)| names(&s.block) || names(&s.allow))
         .map(|(i, s)| {
-            let now = if p.active.contains(&i) {
-                "in force now"
-            } else {
-                "not in force now"
-            };
+            let now = if p.active.contains(&i) { "" } else { "not " };
             format!(
-                "schedule {} ({now}, time zone {})",
+                "schedule {} ({now}in force at {} {})",
                 s.describe(taxonomy),
+                policy
+                    .zone()
+                    .to_datetime(policy.moment())
+                    .strftime("%Y-%m-%d %H:%M"),
                 policy.zone_name()
             )
         })

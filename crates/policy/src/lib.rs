@@ -347,6 +347,20 @@ impl Policy {
         boundary.into_iter().chain(expiry).min()
     }
 
+    /// Whether `other` decides every name as this policy does: the same profiles and index,
+    /// the same schedules in force, the same overrides (a rebuild at a moment where nothing
+    /// changed need not be swapped in).
+    pub fn decides_as(&self, other: &Policy) -> bool {
+        Arc::ptr_eq(&self.index, &other.index)
+            && self.profiles.len() == other.profiles.len()
+            && self
+                .profiles
+                .iter()
+                .zip(&other.profiles)
+                .all(|(a, b)| a.name == b.name && a.active == b.active)
+            && self.overrides() == other.overrides()
+    }
+
     /// The moment the schedules were resolved for.
     pub fn moment(&self) -> Timestamp {
         self.at

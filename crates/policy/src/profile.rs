@@ -268,8 +268,11 @@ pub(crate) fn build(
     {
         return Err(PolicyError::at(
             &name,
-            &format!("schedule `{}` name", twice.1.name),
-            "two schedules of this profile have this name; give each its own".into(),
+            "schedule.name",
+            format!(
+                "two schedules of this profile are named `{}`; give each its own name",
+                twice.1.name
+            ),
         ));
     }
     for &a in &allows {

@@ -50,12 +50,16 @@ impl Schedule {
         taxonomy: &Taxonomy,
     ) -> Result<Schedule, PolicyError> {
         let err = |key: &str, problem: String| {
-            PolicyError::at(profile, &format!("schedule `{}` {key}", cfg.name), problem)
+            PolicyError::at(
+                profile,
+                &format!("schedule.{key}"),
+                format!("schedule `{}`: {problem}", cfg.name),
+            )
         };
         if cfg.name.trim().is_empty() {
             return Err(PolicyError::at(
                 profile,
-                "schedule name",
+                "schedule.name",
                 "every schedule needs a name, e.g. name = \"school hours\"".into(),
             ));
         }

@@ -192,3 +192,157 @@ fn describe_change(old: &Policy, new: &Policy) -> String {
     }
     out.join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    //! `set_overrides` against a running server: real UDP and TCP queries, the fake
+    //! internet as upstream.
+    #![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+    use std::net::{SocketAddr, TcpListener, UdpSocket};
+    use std::time::Instant;
+
+    use hedge_lists::{Compiler, Format, Index, Taxonomy};
+    use hedge_policy::Grant;
+    use hedge_testkit::{FakeInternet, client, names};
+    use hickory_proto::rr::{RData, RecordType};
+
+    use super::*;
+    use crate::config;
+
+    /// An index listing example.com as gambling, which the profile blocks.
+    fn index() -> Arc<Index> {
+        let t = Taxonomy::builtin();
+        let mut c = Compiler::new(&t);
+        c.add_text(
+            "t",
+            Format::Plain,
+            &["gambling".into()],
+            b"example.com\n",
+            "t",
+        )
+        .unwrap();
+        Arc::new(Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap())
+    }
+
+    fn free_addr() -> SocketAddr {
+        loop {
+            let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = tcp.local_addr().unwrap();
+            if UdpSocket::bind(addr).is_ok() {
+                return addr;
+            }
+        }
+    }
+
+    /// The A answer for www.example.com over UDP and over TCP.
+    async fn answers(addr: SocketAddr) -> [Vec<String>; 2] {
+        let ips = |m: hickory_proto::op::Message| {
+            m.answers
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::A(a) => Some(a.0.to_string()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let name = names::WWW_EXAMPLE_COM;
+        [
+            ips(client::query_udp(addr, name, RecordType::A).await.unwrap()),
+            ips(client::query_tcp(addr, name, RecordType::A).await.unwrap()),
+        ]
+    }
+
+    /// Asks until both transports answer `want`; returns how long that took.
+    async fn until(addr: SocketAddr, want: &str, limit: Duration) -> Duration {
+        let started = Instant::now();
+        loop {
+            if answers(addr).await == [vec![want.to_string()], vec![want.to_string()]] {
+                return started.elapsed();
+            }
+            assert!(started.elapsed() < limit, "not {want} within {limit:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn grant(until: Option<Timestamp>) -> Overrides {
+        Overrides {
+            grants: vec![Grant {
+                name: "example.com".into(),
+                profile: "child".into(),
+                until,
+                request: Some(1),
+            }],
+            recategorised: Vec::new(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_grant_set_live_allows_a_blocked_name_within_a_second_and_expires() {
+        let net = FakeInternet::start_for_test().await;
+        let addr = free_addr();
+        let roots: Vec<String> = net
+            .root_hints()
+            .iter()
+            .map(|r| format!("\"{r}\""))
+            .collect();
+        let text = format!(
+            "[[profile]]\nname = \"child\"\nblock = [\"gambling\"]\n\
+             [[listener]]\nprofile = \"child\"\nbind = [\"{addr}\"]\nallow = [\"127.0.0.0/8\"]\n\
+             [upstream]\nmode = \"recursive\"\nroots = [{}]\nallow_servers = [\"127.0.0.0/8\"]\ntimeout_ms = 3000\n",
+            roots.join(", ")
+        );
+        let loaded = config::parse(&text, "test", None).unwrap();
+        let checked = config::check_with_index(&loaded, index()).unwrap();
+        let c = &loaded.config;
+        let server = Arc::new(
+            Server::start(
+                &c.listeners,
+                &loaded.upstream(),
+                c.server.clone(),
+                checked.snapshot(None),
+            )
+            .unwrap(),
+        );
+        let live = LivePolicy::new(checked.snapshot(None));
+        // What `serve`'s loop does.
+        let swapper = {
+            let (live, server) = (live.clone(), server.clone());
+            tokio::spawn(async move {
+                loop {
+                    live.due().await;
+                    live.swap(&server).unwrap();
+                }
+            })
+        };
+        let allowed = names::WWW_EXAMPLE_COM_A.to_string();
+        assert_eq!(answers(addr).await, [["0.0.0.0"], ["0.0.0.0"]]);
+
+        // A grant that ends three seconds from now.
+        let ends = Timestamp::now() + jiff::SignedDuration::from_secs(3);
+        live.set_overrides(grant(Some(ends))).unwrap();
+        let took = until(addr, &allowed, Duration::from_secs(5)).await;
+        assert!(took < Duration::from_secs(1), "the grant took {took:?}");
+        // A reload keeps it.
+        live.set_base(checked.snapshot(None));
+        live.swap(&server).unwrap();
+        assert_eq!(
+            answers(addr).await,
+            [[allowed.as_str()], [allowed.as_str()]]
+        );
+        // It expires by itself, not before its time.
+        until(addr, "0.0.0.0", Duration::from_secs(6)).await;
+        assert!(
+            Timestamp::now() >= ends,
+            "blocked again before the grant expired"
+        );
+
+        // An entry the configuration cannot apply is refused and changes nothing.
+        let mut bad = grant(None);
+        bad.grants[0].profile = "teen".into();
+        let errors = live.set_overrides(bad).unwrap_err();
+        assert!(errors[0].to_string().contains("no profile is named `teen`"));
+        assert_eq!(live.overrides(), grant(Some(ends)));
+        swapper.abort();
+    }
+}

@@ -77,7 +77,7 @@ pub struct ScheduleConfig {
     /// Days it applies: `mon`…`sun` and ranges (`mon-fri`); default every day.
     #[serde(default)]
     pub days: Vec<String>,
-    /// Start, `HH:MM` (24-hour), inclusive.
+    /// Start, `HH:MM` (24-hour; `HH:MM:SS` also works), inclusive.
     pub from: String,
     /// End, `HH:MM`, exclusive; `24:00` is the end of the day.
     pub to: String,

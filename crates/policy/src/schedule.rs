@@ -184,9 +184,8 @@ impl Schedule {
             "`{}`: {} {}–{}: {}",
             self.name,
             DaySet(&self.days),
-            self.from.strftime("%H:%M"),
-            self.to
-                .map_or_else(|| "24:00".to_string(), |t| t.strftime("%H:%M").to_string()),
+            clock(self.from),
+            self.to.map_or_else(|| "24:00".to_string(), clock),
             what.join("; ")
         )
     }
@@ -257,19 +256,42 @@ fn parse_days(days: &[String]) -> Result<[bool; 7], String> {
     Ok(set)
 }
 
-/// `HH:MM` (24-hour); `24:00` is None, the end of the day.
+/// `HH:MM` or `HH:MM:SS` (24-hour); `24:00` is None, the end of the day.
 fn parse_time(s: &str) -> Result<Option<Time>, String> {
     if s.trim() == "24:00" {
         return Ok(None);
     }
     let bad = || format!("`{s}` is not a time; write 24-hour HH:MM, e.g. \"09:00\" or \"15:30\"");
-    let (h, m) = s.trim().split_once(':').ok_or_else(bad)?;
-    if h.is_empty() || h.len() > 2 || m.len() != 2 {
+    let parts: Vec<&str> = s.trim().split(':').collect();
+    let field = |i: usize, max_len: usize| -> Result<i8, String> {
+        match parts.get(i) {
+            None => Ok(0),
+            Some(p)
+                if !p.is_empty() && p.len() <= max_len && p.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                p.parse().map_err(|_| bad())
+            }
+            Some(_) => Err(bad()),
+        }
+    };
+    if !(2..=3).contains(&parts.len())
+        || parts[1].len() != 2
+        || parts.get(2).is_some_and(|p| p.len() != 2)
+    {
         return Err(bad());
     }
-    let h: i8 = h.parse().map_err(|_| bad())?;
-    let m: i8 = m.parse().map_err(|_| bad())?;
-    Time::new(h, m, 0, 0).map(Some).map_err(|_| bad())
+    Time::new(field(0, 2)?, field(1, 2)?, field(2, 2)?, 0)
+        .map(Some)
+        .map_err(|_| bad())
+}
+
+/// A time as written back: `09:00`, or `09:00:30` when it has seconds.
+fn clock(t: Time) -> String {
+    if t.second() == 0 {
+        t.strftime("%H:%M").to_string()
+    } else {
+        t.strftime("%H:%M:%S").to_string()
+    }
 }
 
 /// Days as written back: `mon-fri`, `sat, sun`, `every day`.

@@ -3,32 +3,16 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
-use hedge_lists::{Compiler, Format, Index, Taxonomy};
+use hedge_lists::Index;
 use hedge_policy::*;
 
 fn index() -> Arc<Index> {
-    let t = Taxonomy::builtin();
-    let mut c = Compiler::new(&t);
-    c.add_text(
-        "games",
-        Format::Plain,
-        &["games".into()],
-        b"roblox.com\n",
-        "t",
-    )
-    .unwrap();
-    c.add_text(
-        "gambling",
-        Format::Plain,
-        &["gambling".into()],
-        b"bet365.com\n",
-        "t",
-    )
-    .unwrap();
-    Arc::new(Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap())
+    common::index_of(&[("games", "roblox.com\n"), ("gambling", "bet365.com\n")])
 }
 
 fn rule(name: &str, days: &[&str], from: &str, to: &str, block: &[&str]) -> ScheduleConfig {

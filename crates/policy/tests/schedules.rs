@@ -253,6 +253,9 @@ fn a_child_profile_inherits_its_parents_schedules() {
 #[test]
 fn explain_names_the_schedule_and_policy_show_lists_it() {
     let p = policy(school_hours(), "2026-12-07T10:00:00Z");
+    let games = p.index().taxonomy().get("games").unwrap();
+    assert!(p.profile(0).is_blocked(games));
+    assert!(!p.profile(0).is_blocked_unscheduled(games));
     let e = p.explain(0, "www.roblox.com");
     assert_eq!(e.verdict, "blocked");
     let text = e.to_string();
@@ -282,7 +285,15 @@ fn a_policy_without_schedules_never_needs_rebuilding() {
 
 #[test]
 fn schedule_errors_name_the_profile_rule_and_key() {
-    let cases: [(ScheduleConfig, &str); 9] = [
+    let cases: [(ScheduleConfig, &str); 11] = [
+        (
+            rule("a", &[], "09:60", "10:00", &["games"]),
+            "key `schedule.from`: schedule `a`: `09:60` is not a time",
+        ),
+        (
+            rule("a", &[], "9:5", "10:00", &["games"]),
+            "`9:5` is not a time",
+        ),
         (
             rule("a", &[], "9am", "15:30", &["games"]),
             "profile `child`, key `schedule.from`: schedule `a`: `9am` is not a time",
@@ -348,6 +359,27 @@ fn schedule_errors_name_the_profile_rule_and_key() {
             .to_string()
             .contains("two schedules of this profile are named `a`"),
         "{twice}"
+    );
+}
+
+#[test]
+fn times_may_have_seconds() {
+    let p = policy(
+        vec![child(vec![rule(
+            "s",
+            &[],
+            "10:00:30",
+            "10:00:45",
+            &["games"],
+        )])],
+        "2026-12-07T10:00:29Z",
+    );
+    assert!(!blocked(&p, "roblox.com"));
+    assert!(blocked(&p.at(t("2026-12-07T10:00:30Z")), "roblox.com"));
+    assert!(!blocked(&p.at(t("2026-12-07T10:00:45Z")), "roblox.com"));
+    assert!(
+        p.schedules_text(0)
+            .starts_with("- `s`: every day 10:00:30–10:00:45: block games")
     );
 }
 

@@ -53,20 +53,19 @@ impl LivePolicy {
     }
 
     /// Replaces the grants and local recategorisations; `serve` swaps the new policy in at
-    /// once. Entries the configuration cannot apply (an unknown profile or category, a name
-    /// that is not a domain) are refused: nothing changes and the errors say which.
+    /// once. Returns the entries the configuration cannot apply (an unknown profile or
+    /// category, a name that is not a domain): they are left out, the others apply, and
+    /// they are kept, so a reload that brings their profile back applies them again. Check
+    /// a decision before storing it with `Policy::check_grant` / `check_recategorisation`.
     #[allow(dead_code)] // called by the requests store and the portal (issue 19)
-    pub fn set_overrides(&self, overrides: Overrides) -> Result<(), Vec<PolicyError>> {
+    pub fn set_overrides(&self, overrides: Overrides) -> Vec<PolicyError> {
         let mut state = self.lock();
         let (_, errors) = state.base.policy.applicable(&overrides);
-        if !errors.is_empty() {
-            return Err(errors);
-        }
         state.overrides = overrides;
         state.pending = true;
         drop(state);
         self.changed.notify_one();
-        Ok(())
+        errors
     }
 
     /// The overrides in force, as last set.
@@ -320,7 +319,7 @@ mod tests {
 
         // A grant that ends three seconds from now.
         let ends = Timestamp::now() + jiff::SignedDuration::from_secs(3);
-        live.set_overrides(grant(Some(ends))).unwrap();
+        assert!(live.set_overrides(grant(Some(ends))).is_empty());
         let took = until(addr, &allowed, Duration::from_secs(5)).await;
         assert!(took < Duration::from_secs(1), "the grant took {took:?}");
         // A reload keeps it.
@@ -337,12 +336,20 @@ mod tests {
             "blocked again before the grant expired"
         );
 
-        // An entry the configuration cannot apply is refused and changes nothing.
-        let mut bad = grant(None);
-        bad.grants[0].profile = "teen".into();
-        let errors = live.set_overrides(bad).unwrap_err();
+        // An entry the configuration cannot apply is named and left out; the rest apply.
+        let mut mixed = grant(None);
+        mixed.grants.insert(
+            0,
+            Grant {
+                profile: "teen".into(),
+                ..mixed.grants[0].clone()
+            },
+        );
+        let errors = live.set_overrides(mixed.clone());
+        assert_eq!(errors.len(), 1);
         assert!(errors[0].to_string().contains("no profile is named `teen`"));
-        assert_eq!(live.overrides(), grant(Some(ends)));
+        until(addr, &allowed, Duration::from_secs(5)).await;
+        assert_eq!(live.overrides(), mixed);
         swapper.abort();
     }
 }

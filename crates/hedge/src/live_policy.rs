@@ -5,7 +5,7 @@
 //! Every change builds a new `Policy` over the same index (`Policy::with_overrides`) and
 //! swaps it in as a whole snapshot, like a reload: the DNS path never looks at a clock or
 //! a lock. `serve`'s loop waits on [`LivePolicy::due`] and calls [`LivePolicy::swap`];
-//! a reload hands its new snapshot to [`LivePolicy::set_base`] so the overrides and the
+//! a reload hands its new snapshot to [`LivePolicy::reload`] so the overrides and the
 //! schedule state survive it.
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -80,12 +80,13 @@ impl LivePolicy {
         self.lock().current.clone()
     }
 
-    /// Takes a reloaded configuration and index; the overrides stay. The caller swaps
-    /// ([`LivePolicy::swap`]) to learn whether the server took it.
-    pub fn set_base(&self, base: Snapshot) {
+    /// Swaps in a reloaded configuration and index, with the overrides and the schedules
+    /// applied. If the server refuses it, the previous base stays.
+    pub fn reload(&self, server: &Server, base: Snapshot) -> Result<(), hedge_dns::DnsError> {
         let mut state = self.lock();
-        state.base = base;
+        let previous = std::mem::replace(&mut state.base, base);
         state.pending = true;
+        swap_locked(&mut state, server).inspect_err(|_| state.base = previous)
     }
 
     /// Resolves when the served policy is out of date: the overrides changed, or a
@@ -120,29 +121,10 @@ impl LivePolicy {
     /// packet cache.
     pub fn swap(&self, server: &Server) -> Result<(), hedge_dns::DnsError> {
         let mut state = self.lock();
-        // `due` returns once the wall clock has passed the boundary, so now is after it.
-        let policy = Arc::new(build(
-            &state.base.policy,
-            &state.overrides,
-            Timestamp::now(),
-        ));
-        if !state.pending && policy.decides_as(&state.current) {
-            state.current = policy;
-            return Ok(());
-        }
-        let log = describe_change(&state.current, &policy);
-        let snapshot = Snapshot {
-            policy: policy.clone(),
-            listener_profiles: state.base.listener_profiles.clone(),
-            observer: state.base.observer.clone(),
-        };
-        server.reload(snapshot)?;
-        state.current = policy;
-        state.pending = false;
-        if !log.is_empty() {
-            tracing::info!("policy changed: {log}");
-        }
-        Ok(())
+        swap_locked(&mut state, server).inspect_err(|_| {
+            // Not again at once: `due` would return at once, forever.
+            state.pending = false;
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -150,6 +132,33 @@ impl LivePolicy {
         // one assignment), so a poisoned lock is still usable.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// [`LivePolicy::swap`] under its lock.
+fn swap_locked(state: &mut State, server: &Server) -> Result<(), hedge_dns::DnsError> {
+    // `due` returns once the wall clock has passed the boundary, so now is after it.
+    let policy = Arc::new(build(
+        &state.base.policy,
+        &state.overrides,
+        Timestamp::now(),
+    ));
+    if !state.pending && policy.decides_as(&state.current) {
+        state.current = policy;
+        return Ok(());
+    }
+    let log = describe_change(&state.current, &policy);
+    let snapshot = Snapshot {
+        policy: policy.clone(),
+        listener_profiles: state.base.listener_profiles.clone(),
+        observer: state.base.observer.clone(),
+    };
+    server.reload(snapshot)?;
+    state.current = policy;
+    state.pending = false;
+    if !log.is_empty() {
+        tracing::info!("policy changed: {log}");
+    }
+    Ok(())
 }
 
 /// The base policy with the overrides it can apply at `at`; entries it cannot (a profile
@@ -323,8 +332,7 @@ mod tests {
         let took = until(addr, &allowed, Duration::from_secs(5)).await;
         assert!(took < Duration::from_secs(1), "the grant took {took:?}");
         // A reload keeps it.
-        live.set_base(checked.snapshot(None));
-        live.swap(&server).unwrap();
+        live.reload(&server, checked.snapshot(None)).unwrap();
         assert_eq!(
             answers(addr).await,
             [[allowed.as_str()], [allowed.as_str()]]

@@ -1,6 +1,5 @@
 //! `hedge report`: FOI answers from the statistics store.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,10 +8,10 @@ use hedge_stats::{Action, ChangesQuery, Dim, Period, Report, ReportQuery, Sqlite
 
 use crate::cli::{ChangesArgs, ReportArgs, StatsFileArgs};
 use crate::config;
-use crate::output::{self, Format, Rows, thousands};
+use crate::output::{self, Rows, thousands};
 
 /// The statistics file: --db, or `[stats] path` of the configuration.
-fn store_path(args: &StatsFileArgs) -> anyhow::Result<PathBuf> {
+pub(super) fn store_path(args: &StatsFileArgs) -> anyhow::Result<PathBuf> {
     Ok(match &args.db {
         Some(p) => p.clone(),
         None => config::load(args.config.as_deref())?.stats_path(),
@@ -22,15 +21,6 @@ fn store_path(args: &StatsFileArgs) -> anyhow::Result<PathBuf> {
 fn period(s: &str, key: &str) -> anyhow::Result<Period> {
     s.parse::<Period>()
         .map_err(|e| anyhow::Error::new(crate::cli::UsageError(format!("--{key}: {e}"))))
-}
-
-/// --format, else a table on a terminal and CSV into a pipe or file.
-fn format_or_default(format: Option<Format>) -> Format {
-    match format {
-        Some(f) => f,
-        None if std::io::stdout().is_terminal() => Format::Table,
-        None => Format::Csv,
-    }
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
@@ -91,7 +81,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         hedge_stats::Error::Invalid(msg) => anyhow::Error::new(crate::cli::UsageError(msg)),
         other => anyhow::Error::new(other),
     })?;
-    let format = format_or_default(args.format);
+    let format = output::default_format(args.format);
     output::print(&output::report::render(&report, format))?;
     if last < report.from || first > report.to {
         eprintln!(
@@ -167,7 +157,7 @@ pub fn changes(args: ChangesArgs) -> anyhow::Result<ExitCode> {
             n.to_category.clone().unwrap_or_default(),
         ]);
     }
-    output::print(&rows.render(format_or_default(args.format)))?;
+    output::print(&rows.render(output::default_format(args.format)))?;
     eprintln!(
         "hedge report changes: {} added, {} removed, {} recategorised from {first} to {last}{scope}, \
          in {}",

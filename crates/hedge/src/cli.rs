@@ -450,6 +450,10 @@ pub struct ExplainArgs {
     /// targets, which `serve` also checks, are then not seen).
     #[arg(long)]
     pub offline: bool,
+    /// Decide as at this time, for schedules: `2026-12-07T10:00` (local, in the configured
+    /// `timezone`) or `2026-12-07T10:00:00Z`. Default: now.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use hedge_dns::{Limits, ListenerConfig, Snapshot, UpstreamConfig};
 use hedge_lists::Index;
-use hedge_policy::{Policy, ProfileConfig};
+use hedge_policy::{Policy, ProfileConfig, TimeZone, Timestamp};
 use serde::Deserialize;
 
 use crate::cli::UsageError;
@@ -24,6 +24,10 @@ pub struct Config {
     /// starter index built into hedge.
     #[serde(default)]
     pub index: Option<PathBuf>,
+    /// The IANA time zone schedules are evaluated in (`Europe/London`); default: the
+    /// system's zone.
+    #[serde(default)]
+    pub timezone: Option<String>,
     /// User profiles.
     #[serde(default, rename = "profile")]
     pub profiles: Vec<ProfileConfig>,
@@ -255,7 +259,27 @@ fn check_policy(loaded: &Loaded, index: Arc<Index>) -> anyhow::Result<Policy> {
     if c.listeners.is_empty() {
         return Err(bad("no [[listener]] defined: add one per VLAN, with its profile, bind addresses and allowed subnets".into()));
     }
-    Policy::new(index, c.profiles.clone(), &loaded.base_dir).map_err(|e| bad(e.to_string()))
+    let zone = time_zone(c.timezone.as_deref())?;
+    Policy::new_at(
+        index,
+        c.profiles.clone(),
+        &loaded.base_dir,
+        zone,
+        Timestamp::now(),
+    )
+    .map_err(|e| bad(e.to_string()))
+}
+
+/// `timezone`: an IANA zone from the system's tz database, or the system's own zone.
+fn time_zone(name: Option<&str>) -> anyhow::Result<TimeZone> {
+    match name {
+        None => Ok(TimeZone::system()),
+        Some(name) => TimeZone::get(name).map_err(|e| {
+            bad(format!(
+                "key `timezone`: unknown time zone `{name}` ({e}); use an IANA name such as \"Europe/London\" (the tz database comes with the tzdata package)"
+            ))
+        }),
+    }
 }
 
 /// Each listener's profile id; refuses listeners that would serve nothing, bind a wildcard
@@ -479,6 +503,8 @@ pub fn restart_only_changes(started: &Config, new: &Config) -> Vec<String> {
         // Reloaded: the new index and policy are swapped in whole.
         index: _,
         profiles: _,
+        // Reloaded with the profiles: schedules are resolved in it.
+        timezone: _,
         // Each running listener keeps its sockets and gets its new profile; any other
         // change refuses the reload (see `map_listeners`).
         listeners: _,

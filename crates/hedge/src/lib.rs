@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cmd;
 mod config;
 mod fd_limit;
+mod live_policy;
 mod metrics;
 mod network;
 mod observe;

@@ -20,7 +20,14 @@ use crate::output;
 pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let loaded = config::load(args.config.as_deref())?;
     let checked = config::check(&loaded)?;
-    let policy = &checked.policy;
+    let at_time;
+    let policy = match &args.at {
+        None => &checked.policy,
+        Some(text) => {
+            at_time = checked.policy.at(parse_at(text, checked.policy.zone())?);
+            &at_time
+        }
+    };
     let Some(profile) = policy.profile_id(&args.profile) else {
         let names: Vec<&str> = policy.profiles().iter().map(|p| p.name.as_str()).collect();
         crate::usage!(
@@ -74,6 +81,22 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     };
     output::print(&out)?;
     Ok(code)
+}
+
+/// `--at`: an instant (`…Z`, `…+01:00`) or a local date and time in the schedule zone.
+fn parse_at(text: &str, zone: &hedge_policy::TimeZone) -> anyhow::Result<hedge_policy::Timestamp> {
+    if let Ok(t) = text.parse::<hedge_policy::Timestamp>() {
+        return Ok(t);
+    }
+    match text.parse::<jiff::civil::DateTime>() {
+        Ok(local) => Ok(local
+            .to_zoned(zone.clone())
+            .map_err(|e| anyhow::Error::new(crate::cli::UsageError(format!("--at {text}: {e}"))))?
+            .timestamp()),
+        Err(_) => crate::usage!(
+            "--at {text}: not a time; write 2026-12-07T10:00 (local, in the configured timezone) or 2026-12-07T10:00:00Z"
+        ),
+    }
 }
 
 /// The verdict on `query`, a name that was resolved (its CNAME `chain`, resolved as `how`

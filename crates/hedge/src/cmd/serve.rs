@@ -12,6 +12,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::cli::UsageError;
 use crate::config::{self, Loaded, StatsConfig};
 use crate::fd_limit;
+use crate::live_policy::LivePolicy;
 use crate::metrics as m;
 use crate::stats::{self, Stats};
 
@@ -52,8 +53,10 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
         &c.listeners,
         &loaded.upstream(),
         c.server.clone(),
-        checked.snapshot(Some(observer)),
+        checked.snapshot(Some(observer.clone())),
     )?;
+    // Every later swap (schedules, grants, reloads) goes through it.
+    let live = LivePolicy::new(checked.snapshot(Some(observer)));
     let index = checked.policy.index();
     m::set_index(index);
     tracing::info!(
@@ -85,7 +88,7 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     loop {
         tokio::select! {
             _ = hup.recv() => {
-                if let Some(path) = reload(&server, &loaded, &mut counting, "SIGHUP") {
+                if let Some(path) = reload((&server, &live), &loaded, &mut counting, "SIGHUP") {
                     index_path = path;
                     index_mtime = index_path.as_deref().and_then(mtime);
                     trim_in = 1;
@@ -100,13 +103,18 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
                 let now = index_path.as_deref().and_then(mtime);
                 if now != index_mtime {
                     index_mtime = now;
-                    if let Some(path) = reload(&server, &loaded, &mut counting, "index file changed") {
+                    if let Some(path) = reload((&server, &live), &loaded, &mut counting, "index file changed") {
                         index_path = path;
                         trim_in = 1;
                     }
                 }
                 if let Some(s) = &counting.stats {
                     counter!(m::STATS_FLUSH_FAILURES).absolute(s.failures());
+                }
+            }
+            _ = live.due() => {
+                if let Err(e) = live.swap(&server) {
+                    tracing::error!("policy change not applied: {e}");
                 }
             }
             _ = term.recv() => break,
@@ -183,9 +191,10 @@ fn fix_mmap_threshold() {}
 
 /// Builds a new snapshot from the files and swaps it in; on any failure the running one
 /// stays. Returns the index path now watched, when the reload succeeded. `running` is the
-/// configuration hedge started with: its sockets, upstream and limits stay.
+/// configuration hedge started with: its sockets, upstream and limits stay. The live
+/// overrides and schedules are applied to the new policy before it is swapped in.
 fn reload(
-    server: &Server,
+    (server, live): (&Server, &LivePolicy),
     running: &Loaded,
     counting: &mut Counting,
     why: &str,
@@ -229,7 +238,8 @@ fn reload(
     let version = checked.policy.index().version().to_string();
     let mut snapshot = checked.snapshot(Some(observer));
     snapshot.listener_profiles = listener_profiles;
-    match server.reload(snapshot) {
+    live.set_base(snapshot);
+    match live.swap(server) {
         Ok(()) => {
             counter!(m::RELOADS, "result" => "ok").increment(1);
             m::set_index(checked.policy.index());

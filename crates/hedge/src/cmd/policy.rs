@@ -5,10 +5,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use hedge_lists::CategoryIdx;
 use hedge_policy::{Mode, Policy, Profile};
-use hedge_stats::{ActiveGrant, ActiveOverrides, LocalRecategorisation, SqliteStore};
+use hedge_stats::{ActiveGrant, ActiveOverrides, LocalRecategorisation};
 use serde_json::json;
 
 use crate::cli::PolicyFormat;
@@ -91,7 +90,7 @@ pub fn show(
         crate::usage!("no profile `{}`", only.unwrap_or_default());
     }
     let taxonomy = policy.index().taxonomy();
-    let local = local_decisions(&loaded)?;
+    let local = super::requests::live_decisions(&loaded, jiff::Timestamp::now())?;
     let procedure = loaded
         .config
         .portal
@@ -112,19 +111,6 @@ pub fn show(
     };
     output::print(&text)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The live grants and local recategorisations in the statistics file (none if there is no
-/// file yet). A file that cannot be read is an error: a policy shown without them would
-/// look complete and be wrong.
-fn local_decisions(loaded: &config::Loaded) -> anyhow::Result<ActiveOverrides> {
-    let path = loaded.stats_path();
-    if !path.exists() {
-        return Ok(ActiveOverrides::default());
-    }
-    let store =
-        SqliteStore::open(&path).with_context(|| "cannot read the grants and recategorisations")?;
-    Ok(store.active_overrides(jiff::Timestamp::now())?)
 }
 
 fn grants_of<'a>(local: &'a ActiveOverrides, p: &Profile) -> Vec<&'a ActiveGrant> {
@@ -211,7 +197,6 @@ For every profile, whatever the lists say.
         }
         out.push('\n');
     }
-    // Schedules: the `policylive` branch adds a function that lists them; call it here.
 }
 
 fn local_rows(rows: &mut Rows, local: &ActiveOverrides, profiles: &[&Profile]) {
@@ -254,6 +239,13 @@ fn markdown(policy: &Policy, profiles: &[&Profile]) -> String {
     );
     for p in profiles {
         markdown_profile(&mut out, p, policy.index().taxonomy());
+        let schedules = policy
+            .profile_id(&p.name)
+            .map(|id| policy.schedules_text(id))
+            .unwrap_or_default();
+        if !schedules.is_empty() {
+            let _ = writeln!(out, "### Schedules\n\n{schedules}");
+        }
     }
     out
 }

@@ -172,6 +172,22 @@ fn status_of(s: StatusArg) -> RequestStatus {
     }
 }
 
+/// The live grants and local recategorisations at `at` in the statistics file of `loaded`
+/// (none if there is no file yet), for `policy show` and `explain`. A file that cannot be
+/// read is an error: a policy shown without them would look complete and be wrong.
+pub(super) fn live_decisions(
+    loaded: &config::Loaded,
+    at: Timestamp,
+) -> anyhow::Result<hedge_stats::ActiveOverrides> {
+    let path = loaded.stats_path();
+    if !path.exists() {
+        return Ok(hedge_stats::ActiveOverrides::default());
+    }
+    let store =
+        SqliteStore::open(&path).with_context(|| "cannot read the grants and recategorisations")?;
+    Ok(store.active_overrides(at)?)
+}
+
 /// The statistics file, which must exist: requests are only ever made through `serve`.
 fn open(args: &StatsFileArgs) -> anyhow::Result<SqliteStore> {
     let path: PathBuf = super::report::store_path(args)?;

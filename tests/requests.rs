@@ -212,6 +212,38 @@ fn staff_grant_deny_and_recategorise_from_the_command_line() {
         "--remove",
     ]);
 
+    // `explain` decides as `serve` does, with the staff's decisions.
+    let explain =
+        |profile: &str, name: &str| lib.ok(&["explain", "--offline", "--profile", profile, name]);
+    let granted = explain("child", "games.example");
+    assert!(
+        granted.contains("allowed")
+            && granted.contains("grant: `games.example` allowed for this profile by staff")
+            && granted.contains(&format!("unblock request {games}")),
+        "{granted}"
+    );
+    let into = explain("child", "www.quiz.example");
+    assert!(
+        into.contains("blocked")
+            && into.contains("local recategorisation: `quiz.example` put into category `games`"),
+        "{into}"
+    );
+    assert!(explain("adult", "www.quiz.example").contains("allowed"));
+
+    // `report changes` lists them beside the list compilations.
+    let month = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%Y-%m")
+        .to_string();
+    let changes = lib.ok(&[
+        "report", "changes", "--from", &month, "--to", &month, "--format", "csv",
+    ]);
+    assert!(
+        changes.contains(",\"local, by alex\",games,added,quiz.example,,")
+            && changes.contains(",\"local, by alex\",games,removed,maths.example,,"),
+        "{changes}"
+    );
+
     let audit = lib.ok(&["requests", "audit", "--format", "csv"]);
     let actors: Vec<&str> = audit
         .lines()

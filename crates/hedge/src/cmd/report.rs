@@ -130,7 +130,20 @@ pub fn changes(args: ChangesArgs) -> anyhow::Result<ExitCode> {
         Some(c) => format!(" in category {c}"),
         None => String::new(),
     };
-    if found.names.is_empty() && found.unrecorded.is_empty() {
+    // The staff's local recategorisations in force that were made in the period.
+    let in_category = |c: &str| {
+        args.category
+            .as_deref()
+            .is_none_or(|f| c == f || c.strip_prefix(f).is_some_and(|r| r.starts_with('/')))
+    };
+    let local: Vec<_> = store
+        .active_overrides(jiff::Timestamp::now())
+        .with_context(|| "cannot read the local recategorisations")?
+        .recategorised
+        .into_iter()
+        .filter(|r| r.at >= query.from && r.at < query.until && in_category(&r.category))
+        .collect();
+    if found.names.is_empty() && found.unrecorded.is_empty() && local.is_empty() {
         eprintln!(
             "hedge report changes: {} holds no list changes from {first} to {last}{scope} \
              ({} in the period changed anything). Each `hedge lists compile` or \
@@ -157,14 +170,26 @@ pub fn changes(args: ChangesArgs) -> anyhow::Result<ExitCode> {
             n.to_category.clone().unwrap_or_default(),
         ]);
     }
+    for r in &local {
+        rows.push(vec![
+            r.at.strftime("%Y-%m-%d %H:%M:%SZ").to_string(),
+            format!("local, by {}", r.by),
+            r.category.clone(),
+            if r.add { "added" } else { "removed" }.into(),
+            r.name.clone(),
+            String::new(),
+            String::new(),
+        ]);
+    }
     output::print(&rows.render(output::default_format(args.format)))?;
     eprintln!(
         "hedge report changes: {} added, {} removed, {} recategorised from {first} to {last}{scope}, \
-         in {}",
+         in {}; {} local recategorisations by staff in force",
         thousands(counts[0]),
         thousands(counts[1]),
         thousands(counts[2]),
-        compiles(found.compilations)
+        compiles(found.compilations),
+        local.len()
     );
     for u in &found.unrecorded {
         eprintln!(

@@ -253,8 +253,7 @@ fn reload(
     let version = checked.policy.index().version().to_string();
     let mut snapshot = checked.snapshot(Some(observer));
     snapshot.listener_profiles = listener_profiles;
-    live.set_base(snapshot);
-    match live.swap(server) {
+    match live.reload(server, snapshot) {
         Ok(()) => {
             counter!(m::RELOADS, "result" => "ok").increment(1);
             m::set_index(checked.policy.index());

@@ -26,6 +26,15 @@
 //!
 //! Rate limits against floods ([`RateLimiter`]) are kept in memory, keyed by the client's
 //! address, which is never written here.
+//!
+//! # Concurrency
+//!
+//! Every writer (the portal, `hedge requests`, the flusher) opens its own [`SqliteStore`]
+//! on the same file, from any thread or process: WAL lets readers go on while one writer
+//! commits, and each write here is one short `IMMEDIATE` transaction. The flusher holds
+//! the write lock for a few milliseconds a second, so a caller that must not fail for it
+//! raises [`SqliteStore::set_busy_timeout`] (`hedge requests` waits up to 10 s). A reader
+//! learns that another connection wrote through [`SqliteStore::data_version`].
 
 use std::collections::BTreeMap;
 use std::fmt;

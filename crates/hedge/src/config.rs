@@ -46,6 +46,18 @@ pub struct Config {
     /// Prometheus metrics endpoint (off unless set).
     #[serde(default)]
     pub metrics: Option<MetricsConfig>,
+    /// The block page and unblock requests.
+    #[serde(default)]
+    pub portal: Option<PortalConfig>,
+}
+
+/// `[portal]`: what patrons are told about asking for a blocked site.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalConfig {
+    /// How to ask for a blocked site (FOI Q5), as `hedge policy show` prints it.
+    #[serde(default)]
+    pub procedure: Option<String>,
 }
 
 /// `[stats]`: counting for `hedge report`.
@@ -502,6 +514,8 @@ pub fn restart_only_changes(started: &Config, new: &Config) -> Vec<String> {
         upstream,
         server,
         metrics,
+        // Read when it is used: `policy show` reads the file each time.
+        portal: _,
     } = started;
     [
         ("upstream", *upstream != new.upstream),

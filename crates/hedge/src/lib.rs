@@ -12,6 +12,7 @@ mod network;
 mod observe;
 mod output;
 mod public_space;
+mod requests_watch;
 mod starter;
 mod stats;
 

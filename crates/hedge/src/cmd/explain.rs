@@ -20,14 +20,20 @@ use crate::output;
 pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let loaded = config::load(args.config.as_deref())?;
     let checked = config::check(&loaded)?;
-    let at_time;
-    let policy = match &args.at {
-        None => &checked.policy,
-        Some(text) => {
-            at_time = checked.policy.at(parse_at(text, checked.policy.zone())?);
-            &at_time
-        }
+    let at = match &args.at {
+        None => hedge_policy::Timestamp::now(),
+        Some(text) => parse_at(text, checked.policy.zone())?,
     };
+    // The staff's grants and local recategorisations, as `serve` applies them.
+    let stored = super::requests::live_decisions(&loaded, at)?;
+    let (overrides, errors) = checked
+        .policy
+        .applicable(&crate::requests_watch::overrides_of(&stored));
+    for e in errors {
+        eprintln!("hedge explain: staff decision not applied: {e}");
+    }
+    let live = checked.policy.with_overrides(&overrides, at)?;
+    let policy = &live;
     let Some(profile) = policy.profile_id(&args.profile) else {
         let names: Vec<&str> = policy.profiles().iter().map(|p| p.name.as_str()).collect();
         crate::usage!(

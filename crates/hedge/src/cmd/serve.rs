@@ -14,6 +14,7 @@ use crate::config::{self, Loaded, StatsConfig};
 use crate::fd_limit;
 use crate::live_policy::LivePolicy;
 use crate::metrics as m;
+use crate::requests_watch::Watcher;
 use crate::stats::{self, Stats};
 
 pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -57,6 +58,17 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     )?;
     // Every later swap (schedules, grants, reloads) goes through it.
     let live = LivePolicy::new(checked.snapshot(Some(observer)));
+    // Staff decisions in the statistics file, from the first query on.
+    let requests = match Watcher::start(loaded.stats_path(), live.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::error!("cannot watch for grants and recategorisations: {e}");
+            None
+        }
+    };
+    if let Err(e) = live.swap(&server) {
+        tracing::error!("grants and recategorisations not applied: {e}");
+    }
     let index = checked.policy.index();
     m::set_index(index);
     tracing::info!(
@@ -122,6 +134,9 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
         }
     }
     tracing::info!("shutting down");
+    if let Some(w) = requests {
+        w.stop();
+    }
     server.shutdown();
     if let Some(s) = counting.stats {
         s.stop();

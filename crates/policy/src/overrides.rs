@@ -234,7 +234,7 @@ impl Policy {
             return Err(err(format!(
                 "unknown category `{}`{}; the ids are in lists/categories.toml",
                 r.category,
-                crate::profile::did_you_mean(taxonomy, &r.category)
+                crate::did_you_mean(taxonomy, &r.category)
             )));
         };
         Ok((category, normalize(&r.name).map_err(err)?))

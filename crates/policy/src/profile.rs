@@ -252,7 +252,7 @@ pub(crate) fn build(
             PolicyError::at(
                 &name,
                 key,
-                format!("unknown category `{id}`{}; the ids are in lists/categories.toml and `hedge lists stats INDEX`", did_you_mean(taxonomy, id)),
+                format!("unknown category `{id}`{}; the ids are in lists/categories.toml and `hedge lists stats INDEX`", crate::did_you_mean(taxonomy, id)),
             )
         })
     };
@@ -392,16 +392,6 @@ fn blocked_flags(taxonomy: &Taxonomy, blocks: &[CategoryIdx], allows: &[Category
             }
         })
         .collect()
-}
-
-/// ` (did you mean games, gambling?)` for an unknown category id, or nothing.
-pub(crate) fn did_you_mean(taxonomy: &Taxonomy, id: &str) -> String {
-    let hint = taxonomy.suggest(id);
-    if hint.is_empty() {
-        String::new()
-    } else {
-        format!(" (did you mean {}?)", hint.join(", "))
-    }
 }
 
 /// A profile's custom domains, compiled.

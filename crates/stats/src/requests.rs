@@ -48,12 +48,13 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::report::Cell;
 use crate::sqlite::{SqliteStore, timestamp_column, ts_text};
-use crate::store::Retention;
 use crate::suppression::{Equation, suppress};
 
 mod rate_limit;
+pub(crate) mod retention;
 
 pub use rate_limit::{RateLimit, RateLimiter, RetryAfter};
+pub use retention::{CONTACT_DAYS_AFTER_DECISION, CONTACT_MAX_DAYS};
 
 /// A repeat of an open request younger than this many days is merged into it.
 pub const MERGE_WINDOW_DAYS: i64 = 7;
@@ -63,10 +64,6 @@ pub const MAX_TEXT_CHARS: usize = 1000;
 pub const MAX_CONTACT_CHARS: usize = 200;
 /// The longest profile, category or staff member name, in characters.
 pub const MAX_LABEL_CHARS: usize = 128;
-/// A contact is deleted this many days after its request was decided or withdrawn.
-pub const CONTACT_DAYS_AFTER_DECISION: u32 = 30;
-/// ... and at the latest this many days after it was given.
-pub const CONTACT_MAX_DAYS: u32 = 90;
 
 /// Where a request is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -1068,51 +1065,4 @@ fn audit(
         params![at, actor, action, target, detail],
     )
     .map(|_| ())
-}
-
-/// Rows [`prune`] deleted.
-pub(crate) struct RequestsPruned {
-    pub(crate) requests: u64,
-    pub(crate) contacts: u64,
-    pub(crate) grants: u64,
-    pub(crate) audit_log: u64,
-}
-
-/// Retention of the request tables, inside the store's prune transaction: contacts first
-/// (sooner), then whatever is older than `keep` (the aggregates' first kept day). Live grants
-/// and recategorisations are never pruned.
-pub(crate) fn prune(
-    tx: &Transaction<'_>,
-    today: Date,
-    keep: &str,
-) -> rusqlite::Result<RequestsPruned> {
-    let first_kept = |days: u32| {
-        Retention::first_kept(today, days)
-            .map(|d| d.to_string())
-            .unwrap_or_default()
-    };
-    let contacts = tx.execute(
-        "DELETE FROM unblock_request_contacts WHERE given_at < ?1 OR request_id IN \
-         (SELECT id FROM unblock_requests WHERE decided_at < ?2)",
-        params![
-            first_kept(CONTACT_MAX_DAYS),
-            first_kept(CONTACT_DAYS_AFTER_DECISION)
-        ],
-    )?;
-    let requests = tx.execute(
-        "DELETE FROM unblock_requests \
-         WHERE COALESCE(decided_at, last_requested_at, requested_at) < ?1",
-        [keep],
-    )?;
-    let grants = tx.execute(
-        "DELETE FROM grants WHERE revoked_at < ?1 OR until < ?1",
-        [keep],
-    )?;
-    let audit_log = tx.execute("DELETE FROM audit_log WHERE at < ?1", [keep])?;
-    Ok(RequestsPruned {
-        requests: requests as u64,
-        contacts: contacts as u64,
-        grants: grants as u64,
-        audit_log: audit_log as u64,
-    })
 }

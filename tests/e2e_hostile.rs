@@ -350,7 +350,7 @@ fn serve_refuses_limits_the_fd_limit_cannot_hold() {
     for needed in ["300", "server.tcp_connections", "LimitNOFILE"] {
         assert!(err.contains(needed), "{needed:?} missing in: {err}");
     }
-    // check-config says the same, as a warning.
+    // check-config says the same: by hand, as a note (hedge.service would have 65536).
     let out = under_ulimit("ulimit -n 300")
         .args(["check-config"])
         .arg(&config)

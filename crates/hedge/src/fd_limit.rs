@@ -40,7 +40,7 @@ pub fn check_for_service(config: &Config, hard: u64, under_systemd: bool) -> Ver
     let note = match (&warning, limit == hard) {
         (None, false) => said(hard).map(|by_hand| {
             format!(
-                "file descriptors checked against LimitNOFILE={limit} of hedge.service, not this shell's hard limit of {hard}; `hedge serve` started from this shell: {by_hand}"
+                "file descriptors checked against LimitNOFILE={limit} of hedge.service, not the hard limit here ({hard}), under which `hedge serve` would say: {by_hand}"
             )
         }),
         _ => None,

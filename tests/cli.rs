@@ -65,6 +65,42 @@ fn every_good_config_passes_and_every_bad_one_fails_with_its_message() {
     assert!(bad >= 15);
 }
 
+/// check-config of the shipped hedge.toml warned that 6 UDP addresses × 4096 upstream
+/// sockets might not fit a shell's hard limit (20000; 4096 here), while hedge.service, which
+/// runs it, sets LimitNOFILE=65536. By hand it counts the unit's limit and only notes the shell's;
+/// under systemd (the unit's ExecStartPre, INVOCATION_ID set) its own limit is the service's.
+#[test]
+fn check_config_of_the_shipped_file_counts_the_units_fd_limit() {
+    let config = repo().join("deploy/hedge.toml");
+    let check = |invocation_id: Option<&str>| {
+        let mut c = Command::new("sh");
+        c.args(["-c", "ulimit -n 4096 && exec \"$@\"", "sh", hedge_bin()])
+            .arg("check-config")
+            .arg(&config)
+            .env("HEDGE_LOG", "warn")
+            .env_remove("INVOCATION_ID");
+        if let Some(id) = invocation_id {
+            c.env("INVOCATION_ID", id);
+        }
+        let o = c.output().expect("run hedge");
+        assert!(o.status.success(), "{}", text(&o));
+        text(&o)
+    };
+    let fd_warning = |said: &str| {
+        said.lines()
+            .any(|l| l.starts_with("warning:") && l.contains("RLIMIT_NOFILE"))
+    };
+    let by_hand = check(None);
+    assert!(!fd_warning(&by_hand), "{by_hand}");
+    assert!(
+        by_hand.contains("note: file descriptors checked against LimitNOFILE=65536")
+            && by_hand.contains("server.udp_in_flight"),
+        "{by_hand}"
+    );
+    let under_systemd = check(Some("0123456789abcdef0123456789abcdef"));
+    assert!(fd_warning(&under_systemd), "{under_systemd}");
+}
+
 #[test]
 fn builtin_config_checks_and_warns_about_unenforceable_urls() {
     let o = hedge(&["check-config"]);

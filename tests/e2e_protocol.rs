@@ -7,25 +7,12 @@ mod support;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use hedge_testkit::Upstream;
 use hedge_testkit::client::{exchange_tcp, exchange_udp, query};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{RData, RecordType};
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, UdpSocket};
-
-/// A hedge forwarding to a local upstream, its listener allowing `allow`.
-async fn start_hedge(allow: &str, extra: &str) -> (Hedge, SocketAddr, Upstream) {
-    let upstream = Upstream::start_local().await.expect("start the upstream");
-    let (l, addr) = listener("p", allow);
-    let config = format!(
-        "[[profile]]\nname = \"p\"\nblock = [\"gambling\"]\n{l}\n{extra}\n[upstream]\nmode = \"forward\"\ntimeout_ms = 2000\nservers = [{{ address = \"{}\", port = {}, protocol = \"udp\" }}]\n",
-        upstream.addr().ip(),
-        upstream.addr().port()
-    );
-    (Hedge::start(&config), addr, upstream)
-}
 
 /// The response code as its number (hickory reads 16 as BADSIG, which BADVERS shares).
 fn code(m: &Message) -> u16 {
@@ -34,7 +21,7 @@ fn code(m: &Message) -> u16 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_edns_version_other_than_0_gets_badvers() {
-    let (hedge, server, upstream) = start_hedge("127.0.0.0/8", "").await;
+    let (hedge, server, upstream) = start_forwarding("127.0.0.0/8", "").await;
     for name in [names::WWW_EXAMPLE_COM, "www.bet365.com."] {
         let mut q = query(name, RecordType::A).expect("query");
         if let Some(edns) = q.edns.as_mut() {
@@ -62,7 +49,7 @@ async fn an_edns_version_other_than_0_gets_badvers() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn zone_transfers_and_meta_types_are_refused_locally() {
-    let (hedge, server, upstream) = start_hedge("127.0.0.0/8", "").await;
+    let (hedge, server, upstream) = start_forwarding("127.0.0.0/8", "").await;
     let cases = [
         (RecordType::AXFR, ResponseCode::Refused),
         (RecordType::IXFR, ResponseCode::Refused),
@@ -100,7 +87,7 @@ async fn zone_transfers_and_meta_types_are_refused_locally() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn any_gets_the_rfc_8482_hinfo_and_blocked_names_stay_blocked() {
-    let (hedge, server, upstream) = start_hedge("127.0.0.0/8", "").await;
+    let (hedge, server, upstream) = start_forwarding("127.0.0.0/8", "").await;
     for transport in ["udp", "tcp"] {
         let q = query(names::WWW_EXAMPLE_COM, RecordType::ANY).expect("query");
         let m = match transport {
@@ -172,9 +159,8 @@ async fn clients_outside_the_acl_are_refused_without_a_query_slot() {
     let silent_addr = silent.local_addr().expect("addr");
     let (l, server) = listener("p", "127.0.0.1/32");
     let config = format!(
-        "[[profile]]\nname = \"p\"\n{l}\n[server]\nudp_in_flight = 1\n[upstream]\nmode = \"forward\"\ntimeout_ms = 3000\nservers = [{{ address = \"{}\", port = {}, protocol = \"udp\" }}]\n",
-        silent_addr.ip(),
-        silent_addr.port()
+        "[[profile]]\nname = \"p\"\n{l}\n[server]\nudp_in_flight = 1\n{}",
+        forward_upstream(&[silent_addr], 3000)
     );
     let hedge = Hedge::start(&config);
     let busy = query(names::WWW_EXAMPLE_COM, RecordType::A).expect("query");
@@ -216,7 +202,7 @@ async fn clients_outside_the_acl_are_refused_without_a_query_slot() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tcp_from_outside_the_acl_is_closed_at_accept_and_takes_no_slot() {
     let (hedge, server, _upstream) =
-        start_hedge("127.0.0.1/32", "[server]\ntcp_connections = 1\n").await;
+        start_forwarding("127.0.0.1/32", "[server]\ntcp_connections = 1\n").await;
     let outsider = || async {
         let socket = TcpSocket::new_v4().expect("socket");
         socket

@@ -304,9 +304,8 @@ async fn forwarding_mode_resolves_through_the_configured_server() {
     let (l, addr) = listener("p", "127.0.0.0/8");
     let server = upstream.addr();
     let config = format!(
-        "[[profile]]\nname = \"p\"\nblock = [\"gambling\"]\n{l}\n[upstream]\nmode = \"forward\"\ntimeout_ms = 2000\nservers = [{{ address = \"{}\", port = {}, protocol = \"udp\" }}]\n",
-        server.ip(),
-        server.port()
+        "[[profile]]\nname = \"p\"\nblock = [\"gambling\"]\n{l}\n{}",
+        forward_upstream(&[server], 2000)
     );
     let hedge = Hedge::start(&config);
     let m = udp(addr, names::WWW_EXAMPLE_COM, RecordType::A).await;

@@ -33,24 +33,6 @@ async fn ask(via: Via, server: SocketAddr, name: &str) -> Message {
     }
 }
 
-/// The `[upstream]` table forwarding to `servers` over UDP.
-fn forward_upstream(servers: &[SocketAddr], timeout_ms: u64) -> String {
-    let servers: Vec<String> = servers
-        .iter()
-        .map(|s| {
-            format!(
-                "{{ address = \"{}\", port = {}, protocol = \"udp\" }}",
-                s.ip(),
-                s.port()
-            )
-        })
-        .collect();
-    format!(
-        "[upstream]\nmode = \"forward\"\ntimeout_ms = {timeout_ms}\nservers = [{}]\n",
-        servers.join(", ")
-    )
-}
-
 /// hedge serving one listener with `upstream`; returns it and the listener's address.
 fn start(upstream: &str) -> (Hedge, SocketAddr) {
     let (l, addr) = listener("p", "127.0.0.0/8");

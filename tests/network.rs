@@ -4,7 +4,8 @@
 //! from the ifupdown file. For the example config and for a council of 30 branches × 3
 //! VLANs. Then a PC on VLAN 20 (network namespaces) gets its DNS server from the generated
 //! dnsmasq config and sees the Child profile's EDE. The tools come from Debian (.ci/run
-//! installs them); a missing tool fails the test, naming its package.
+//! installs them); a missing tool fails the test, naming its package, and so does a user who
+//! may not make network namespaces, saying how to run it (root or user namespaces).
 
 mod support;
 
@@ -67,6 +68,25 @@ fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// Fails, saying how to run this test, unless this process may make the network namespaces
+/// the tests below run their servers and PCs in (`unshare -rn`: a user namespace, which
+/// needs no privilege where they are enabled, and a network namespace owned by it).
+fn assert_may_make_network_namespaces() {
+    let o = Command::new(tool("unshare", "util-linux"))
+        .args(["-rn", "true"])
+        .output()
+        .expect("run unshare");
+    assert!(
+        o.status.success(),
+        "this test needs network namespaces of its own, and `unshare -rn true` failed ({}: {}). \
+         Run it as root, or as a user who may create user namespaces: \
+         sysctl user.max_user_namespaces=10000, kernel.unprivileged_userns_clone=1 where it \
+         exists, kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu",
+        o.status,
+        String::from_utf8_lossy(&o.stderr).trim()
+    );
+}
+
 /// `program args…` inside a new network namespace that has an interface of each of
 /// `names` (veth pairs: Kea refuses a config naming interfaces the system lacks).
 fn in_netns_with(names: &[String], program: &Path, args: &[&Path]) -> Output {
@@ -75,6 +95,7 @@ fn in_netns_with(names: &[String], program: &Path, args: &[&Path]) -> Output {
         script += &format!("ip link add {n} type veth peer name hp{i}\n");
     }
     script += "exec \"$@\"\n";
+    assert_may_make_network_namespaces();
     Command::new(tool("unshare", "util-linux"))
         .args(["-rn", "sh", "-c", &script, "sh"])
         .arg(program)
@@ -321,6 +342,7 @@ fn a_pc_on_vlan_20_gets_the_child_listener_from_dhcp_and_dig_shows_the_ede() {
     ] {
         tool(bin, package);
     }
+    assert_may_make_network_namespaces();
     let dir = tempfile::tempdir().expect("a temporary folder");
     let config = dir.path().join("hedge.toml");
     std::fs::write(
@@ -346,7 +368,7 @@ fn a_pc_on_vlan_20_gets_the_child_listener_from_dhcp_and_dig_shows_the_ede() {
     )
     .expect("write the test files");
     let o = Command::new(tool("timeout", "coreutils"))
-        .args(["120", "unshare", "-n", "sh"])
+        .args(["120", "unshare", "-rn", "sh"])
         .arg(fixtures.join("vlan20-client.sh"))
         .arg(dir.path())
         .arg(hedge_bin())

@@ -162,6 +162,41 @@ pub fn recursive_upstream(net: &FakeInternet, timeout_ms: u64) -> String {
     )
 }
 
+/// The `[upstream]` table forwarding to `servers` over UDP.
+pub fn forward_upstream(servers: &[SocketAddr], timeout_ms: u64) -> String {
+    let servers: Vec<String> = servers
+        .iter()
+        .map(|s| {
+            format!(
+                "{{ address = \"{}\", port = {}, protocol = \"udp\" }}",
+                s.ip(),
+                s.port()
+            )
+        })
+        .collect();
+    format!(
+        "[upstream]\nmode = \"forward\"\ntimeout_ms = {timeout_ms}\nservers = [{}]\n",
+        servers.join(", ")
+    )
+}
+
+/// A hedge with one listener (profile `p`, blocking gambling) allowing `allow`, the tables
+/// `extra`, forwarding to a local upstream over UDP.
+pub async fn start_forwarding(
+    allow: &str,
+    extra: &str,
+) -> (Hedge, SocketAddr, hedge_testkit::Upstream) {
+    let upstream = hedge_testkit::Upstream::start_local()
+        .await
+        .expect("start the upstream");
+    let (l, addr) = listener("p", allow);
+    let config = format!(
+        "[[profile]]\nname = \"p\"\nblock = [\"gambling\"]\n{l}\n{extra}\n{}",
+        forward_upstream(&[upstream.addr()], 2000)
+    );
+    (Hedge::start(&config), addr, upstream)
+}
+
 /// A listener table on a fresh port; returns (toml, address).
 pub fn listener(profile: &str, allow: &str) -> (String, SocketAddr) {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");

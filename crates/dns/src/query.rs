@@ -28,18 +28,32 @@ pub enum Transport {
     Tcp,
 }
 
+/// Where and when a UDP packet arrived: what the receiving thread knows of it besides its
+/// bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Arrival {
+    /// The listener (its index in the configuration) whose socket received it.
+    pub(crate) listener: usize,
+    pub(crate) client: IpAddr,
+    /// When the batch holding the packet arrived (one clock read per batch).
+    pub(crate) received: Instant,
+}
+
 /// Answers a client outside the listener's ACL on the receiving thread: REFUSED with
 /// EDE 18 written straight into `out`, with no parse beyond the fast one, no task and no
 /// query slot. Returns whether `out` holds an answer (packets too short to answer and
 /// responses get none).
 pub(crate) fn refuse_outsider(
     shared: &Shared,
-    listener: usize,
+    arrival: Arrival,
     packet: &[u8],
-    client: IpAddr,
     out: &mut Vec<u8>,
-    received: Instant,
 ) -> bool {
+    let Arrival {
+        listener,
+        client,
+        received,
+    } = arrival;
     if !wire::write_prohibited(packet, out) {
         return false;
     }
@@ -89,16 +103,18 @@ fn observe_refusal(
 /// Answers a UDP query without the full path when it can: a packet-cache hit, a block
 /// decided and written straight to the wire, or a refusal that needs no lookup (BADVERS,
 /// meta query types). Returns the answer's length in `out`. The caller has checked the
-/// ACL ([`refuse_outsider`]). `received` is when the batch holding the packet arrived
-/// (one clock read per batch).
+/// ACL ([`refuse_outsider`]).
 pub(crate) fn fast_answer(
     shared: &Shared,
-    listener: usize,
+    arrival: Arrival,
     packet: &[u8],
-    client: IpAddr,
     out: &mut Vec<u8>,
-    received: Instant,
 ) -> Option<usize> {
+    let Arrival {
+        listener,
+        client,
+        received,
+    } = arrival;
     let q = FastQuery::parse(packet)?;
     let live = shared.live.load();
     let profile = live.snapshot.listener_profiles[listener];
@@ -518,7 +534,7 @@ mod tests {
     use hickory_proto::op::{Edns, Message, Query, ResponseCode};
     use hickory_proto::rr::{Name, RData, RecordType};
 
-    use super::{Transport, fast_answer, handle};
+    use super::{Arrival, Transport, fast_answer, handle};
     use crate::answer::{self, decode_ede};
     use crate::observer::{Observer, Outcome};
     use crate::test_support::{Recorder, Seen, shared, shared_with};
@@ -642,7 +658,12 @@ mod tests {
             let packet = req.to_vec().unwrap();
             for _fast in 0..2 {
                 let mut out = Vec::new();
-                let len = fast_answer(&shared, 0, &packet, CLIENT, &mut out, Instant::now());
+                let arrival = Arrival {
+                    listener: 0,
+                    client: CLIENT,
+                    received: Instant::now(),
+                };
+                let len = fast_answer(&shared, arrival, &packet, &mut out);
                 assert!(len.is_some(), "{name} answered on the fast path");
             }
             handle(&shared, 0, &packet, CLIENT, Transport::Tcp)

@@ -22,7 +22,7 @@ use tokio::sync::Semaphore;
 
 use crate::answer;
 use crate::mmsg::Batch;
-use crate::query::{Transport, fast_answer, handle_guarded, refuse_outsider};
+use crate::query::{Arrival, Transport, fast_answer, handle_guarded, refuse_outsider};
 use crate::shared::Shared;
 
 /// Binds a blocking UDP socket to exactly `addr` (never a wildcard: replies must leave from
@@ -114,21 +114,22 @@ fn receive_loop(
             let Some((packet, peer, out)) = batch.slot(i) else {
                 continue;
             };
+            let arrival = Arrival {
+                listener,
+                client: peer.ip(),
+                received,
+            };
             // The ACL first, and only here: a client outside it costs no task, no full
             // parse and no query slot.
             if !shared.listeners[listener].allows(peer.ip()) {
-                let refused = AssertUnwindSafe(|| {
-                    refuse_outsider(shared, listener, packet, peer.ip(), out, received)
-                });
+                let refused = AssertUnwindSafe(|| refuse_outsider(shared, arrival, packet, out));
                 if matches!(std::panic::catch_unwind(refused), Ok(true)) {
                     batch.commit_reply(peer);
                 }
                 continue;
             }
             // Cached answers and blocks: answered here, without a task or an allocation.
-            let fast = AssertUnwindSafe(|| {
-                fast_answer(shared, listener, packet, peer.ip(), out, received)
-            });
+            let fast = AssertUnwindSafe(|| fast_answer(shared, arrival, packet, out));
             if matches!(std::panic::catch_unwind(fast), Ok(Some(_))) {
                 batch.commit_reply(peer);
             } else {

@@ -8,6 +8,46 @@ use crate::config::Config;
 /// endpoint, the runtime's own, and upstream sockets in ordinary use.
 const MARGIN: u64 = 64;
 
+/// The `LimitNOFILE=` of deploy/hedge.service (a test keeps the two equal).
+pub const UNIT_LIMIT: u64 = 65536;
+
+/// What `check-config` says about file descriptors: a warning when the configuration may
+/// not fit the limit `hedge serve` will have, and a note when it fits only because the
+/// service's limit is not the shell's.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub warning: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Checks `config` as `check-config` does, its own hard limit being `hard`. Under systemd
+/// (hedge.service's ExecStartPre), the unit's limits are already its own. Run by hand, they
+/// are the shell's, not the service's: hedge.service sets [`UNIT_LIMIT`], and a warning
+/// about a lower limit would be noise to an operator who changed nothing.
+pub fn check_for_service(config: &Config, hard: u64, under_systemd: bool) -> Verdict {
+    let limit = if under_systemd {
+        hard
+    } else {
+        hard.max(UNIT_LIMIT)
+    };
+    let said = |limit| match check(config, limit) {
+        Ok(warning) => warning,
+        Err(e) => Some(format!(
+            "{e}; `hedge serve` under this limit refuses to start"
+        )),
+    };
+    let warning = said(limit);
+    let note = match (&warning, limit == hard) {
+        (None, false) => said(hard).map(|by_hand| {
+            format!(
+                "file descriptors checked against LimitNOFILE={limit} of hedge.service, not the hard limit here ({hard}), under which `hedge serve` would say: {by_hand}"
+            )
+        }),
+        _ => None,
+    };
+    Verdict { warning, note }
+}
+
 /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the limit now in force.
 pub fn raise() -> std::io::Result<u64> {
     rlimit::increase_nofile_limit(u64::MAX)
@@ -90,5 +130,46 @@ mod tests {
         let warning = check(&c, b.needed).expect("fits").expect("a warning");
         assert!(warning.contains("server.udp_in_flight"), "{warning}");
         assert_eq!(check(&c, b.needed + b.upstream), Ok(None));
+    }
+
+    #[test]
+    fn check_config_by_hand_counts_the_limit_hedge_service_sets() {
+        let c = config(
+            "[[listener]]\nprofile = \"p\"\nbind = [\"10.0.0.1:53\"]\nallow = [\"10.0.0.0/8\"]\n\
+             [server]\nudp_in_flight = 30000\n",
+        );
+        // 30000 upstream sockets: more than 20000, less than the unit's limit.
+        let by_hand = check_for_service(&c, 20_000, false);
+        assert_eq!(by_hand.warning, None);
+        let note = by_hand.note.expect("a note");
+        assert!(
+            note.contains("LimitNOFILE=65536") && note.contains("server.udp_in_flight"),
+            "{note}"
+        );
+        // Under systemd, its limit is the unit's, whatever it was edited to.
+        let edited_unit = check_for_service(&c, 20_000, true);
+        assert!(edited_unit.warning.is_some() && edited_unit.note.is_none());
+        // A limit above the unit's is the one that counts.
+        assert_eq!(
+            check_for_service(&c, 1 << 20, false),
+            Verdict {
+                warning: None,
+                note: None
+            }
+        );
+    }
+
+    /// The shipped configuration fits the shipped unit, upstream sockets included: a warning
+    /// from `check-config` on it would be noise to an operator who changed nothing.
+    #[test]
+    fn the_shipped_config_fits_the_shipped_units_limit() {
+        let unit = include_str!("../../../deploy/hedge.service");
+        let limit = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("LimitNOFILE="))
+            .expect("hedge.service sets LimitNOFILE=");
+        assert_eq!(limit.parse::<u64>(), Ok(UNIT_LIMIT));
+        let shipped = config(include_str!("../../../deploy/hedge.toml"));
+        assert_eq!(check(&shipped, UNIT_LIMIT), Ok(None));
     }
 }

@@ -10,17 +10,19 @@ pub fn run(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let loaded = config::load(path.as_deref())?;
     let mut checked = config::check(&loaded)?;
     // `serve` raises its limit to the hard one and refuses what cannot fit; here it is a
-    // warning, as serve may run under other limits (LimitNOFILE= in hedge.service).
+    // warning, against the limit the service will have.
+    let mut note = None;
     if let Ok(hard) = fd_limit::hard() {
-        match fd_limit::check(&loaded.config, hard) {
-            Ok(warning) => checked.notices.extend(warning),
-            Err(e) => checked.notices.push(format!(
-                "{e}; `hedge serve` under this limit refuses to start"
-            )),
-        }
+        let under_systemd = std::env::var_os("INVOCATION_ID").is_some();
+        let verdict = fd_limit::check_for_service(&loaded.config, hard, under_systemd);
+        checked.notices.extend(verdict.warning);
+        note = verdict.note;
     }
     for n in &checked.notices {
         println!("warning: {n}");
+    }
+    if let Some(n) = note {
+        println!("note: {n}");
     }
     let index = checked.policy.index();
     println!(

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use hedge_lists::Index;
 
 use crate::cli::{LookupArgs, LookupFormat};
-use crate::output;
 
 pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
     let index = match &args.index {
@@ -15,7 +14,8 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    output::quiet_if_gone(print_all(&args, &index, &mut out).and_then(|()| out.flush()))?;
+    print_all(&args, &index, &mut out)?;
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -114,19 +114,12 @@ impl Rows {
     }
 }
 
-/// Writes `text` to standard output. A reader that has stopped reading (`| head`) is not an
-/// error: nobody is left to tell, so the rest is dropped quietly, as `cat` does.
+/// Writes `text` to standard output. A reader that has stopped reading (`| head`) ends the
+/// command through SIGPIPE, whose default action `cmd::run` restores.
 pub fn print(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    quiet_if_gone(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
-}
-
-/// `Ok` for a write to a pipe whose reader has gone.
-pub fn quiet_if_gone(written: std::io::Result<()>) -> std::io::Result<()> {
-    match written {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
-    }
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
 
 /// Records as CSV, one line each (`\n`), quoted where RFC 4180 requires it.

@@ -148,6 +148,12 @@ pub enum PortalError {
     },
 }
 
+/// A name as the portal compares Host headers with it (lowercase ASCII, no trailing dot);
+/// None if it is not a DNS name.
+pub fn normalize_name(name: &str) -> Option<String> {
+    name::domain(name)
+}
+
 /// The address patrons are sent to, for EDE texts and docs: `http://<portal_name>/`, or
 /// the first listen address.
 pub fn url(portal_name: Option<&str>, listen: &[SocketAddr]) -> Option<String> {

@@ -307,6 +307,7 @@ fn every_table_and_key_of_the_structs_is_found() {
         "listener",
         "listener.network",
         "metrics",
+        "portal",
         "profile",
         "server",
         "stats",

@@ -166,3 +166,116 @@ pub fn start(checked: &Checked, server: &hedge_dns::Server) -> anyhow::Result<Po
     }
     Ok(portal)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config;
+
+    const BASE: &str = "[[profile]]\nname = \"child\"\naction = \"redirect\"\nredirect_to = [\"10.20.0.80\"]\n\
+        [[listener]]\nprofile = \"child\"\nbind = [\"127.0.0.1:5353\"]\nallow = [\"127.0.0.0/8\"]\n";
+
+    fn check(portal: &str) -> anyhow::Result<config::Checked> {
+        let loaded = config::parse(&format!("{BASE}[portal]\n{portal}"), "test", None)?;
+        config::check(&loaded)
+    }
+
+    fn refused(portal: &str) -> String {
+        match check(portal) {
+            Ok(_) => panic!("accepted: {portal}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_good_portal_gives_the_url_edes_point_to() {
+        let c =
+            check("listen = [\"10.20.0.80:80\"]\nportal_name = \"Portal.Library.\"\n").expect("ok");
+        let portal = c.portal.as_ref().expect("portal");
+        assert_eq!(portal.url, "http://portal.library/");
+        assert_eq!(
+            portal.settings.portal_name.as_deref(),
+            Some("portal.library")
+        );
+        assert!(
+            c.notices.iter().all(|n| !n.contains("portal")),
+            "{:?}",
+            c.notices
+        );
+        let snapshot = c.snapshot(None);
+        assert_eq!(
+            snapshot.portal_url.as_deref(),
+            Some("http://portal.library/")
+        );
+        let c = check("listen = [\"[fd00::80]:8080\"]\n").expect("ok");
+        assert_eq!(c.portal.expect("portal").url, "http://[fd00::80]:8080/");
+    }
+
+    #[test]
+    fn each_bad_key_is_named() {
+        for (portal, key) in [
+            ("listen = []\n", "key `portal.listen`"),
+            (
+                "listen = [\"10.20.0.80:80\", \"10.20.0.80:80\"]\n",
+                "key `portal.listen`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\nportal_name = \"not a name\"\n",
+                "key `portal.portal_name`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\ntls_cert = \"c.pem\"\n",
+                "key `portal.tls_key`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\ntls_key = \"k.pem\"\n",
+                "key `portal.tls_cert`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\ntls_cert = \"/nonexistent/c.pem\"\ntls_key = \"/nonexistent/k.pem\"\n",
+                "key `portal.tls_cert`: /nonexistent/c.pem",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\nmax_connections = 0\n",
+                "key `portal.max_connections`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\nheader_timeout_ms = 0\n",
+                "key `portal.header_timeout_ms`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\nmax_body_bytes = 10\n",
+                "key `portal.max_body_bytes`",
+            ),
+            ("listen = [\"10.20.0.80:80\"]\nlisten_on = 1\n", "listen_on"),
+        ] {
+            let e = refused(portal);
+            assert!(e.contains(key), "{portal:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_redirect_the_portal_does_not_serve_is_warned_about() {
+        let c = check("listen = [\"10.20.0.81:80\", \"10.20.0.80:8080\"]\n").expect("ok");
+        assert!(
+            c.notices.iter().any(|n| n
+                .contains("profile `child` redirects blocked names to 10.20.0.80")
+                && n.contains("10.20.0.80:80")),
+            "{:?}",
+            c.notices
+        );
+        let loaded = config::parse(
+            "[[profile]]\nname = \"p\"\n[[listener]]\nprofile = \"p\"\nbind = [\"127.0.0.1:5353\"]\nallow = [\"127.0.0.0/8\"]\n[portal]\nlisten = [\"10.20.0.80:80\"]\n",
+            "test",
+            None,
+        )
+        .expect("parse");
+        let c = config::check(&loaded).expect("ok");
+        assert!(
+            c.notices
+                .iter()
+                .any(|n| n.contains("no profile has action = \"redirect\"")),
+            "{:?}",
+            c.notices
+        );
+    }
+}

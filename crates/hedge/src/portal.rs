@@ -2,12 +2,12 @@
 //! listeners with a read handle on what they serve.
 
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use hedge_policy::{BlockAction, Policy};
-use hedge_portal::{Limits, Portal, ProfileFor, Settings};
+use hedge_portal::{Limits, Portal, ProfileFor, RequestStore, Settings, SqliteRequests};
 
 use crate::cli::UsageError;
 use crate::config::PortalConfig;
@@ -24,7 +24,7 @@ fn bad(msg: String) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg))
 }
 
-/// Checks `[portal]`: addresses, name, certificate, limits; warns when a `redirect` profile
+/// Checks a `[portal]` with `listen` addresses: addresses, name, certificate, limits; warns when a `redirect` profile
 /// sends blocked names somewhere the portal does not listen.
 pub fn check(
     p: &PortalConfig,
@@ -32,9 +32,6 @@ pub fn check(
     base_dir: &Path,
     notices: &mut Vec<String>,
 ) -> anyhow::Result<Checked> {
-    if p.listen.is_empty() {
-        return Err(bad("key `portal.listen`: give at least one address, e.g. listen = [\"10.20.0.80:80\"] (the `redirect_to` address of your redirect profiles)".into()));
-    }
     for (i, a) in p.listen.iter().enumerate() {
         if p.listen[..i].contains(a) {
             return Err(bad(format!("key `portal.listen`: {a} is listed twice")));
@@ -87,7 +84,10 @@ pub fn check(
             portal_name,
             tls,
             limits,
-            procedure: hedge_portal::DEFAULT_PROCEDURE.to_string(),
+            procedure: p
+                .procedure
+                .clone()
+                .unwrap_or_else(|| hedge_portal::DEFAULT_PROCEDURE.to_string()),
         },
         url,
     })
@@ -153,11 +153,17 @@ fn redirect_notices(p: &PortalConfig, policy: &Policy, notices: &mut Vec<String>
     }
 }
 
-/// Starts the portal on `checked`, deciding with the DNS server's live snapshot.
-pub fn start(checked: &Checked, server: &hedge_dns::Server) -> anyhow::Result<Portal> {
+/// Starts the portal on `checked`, deciding with the DNS server's live snapshot (schedules,
+/// grants and reloads included) and keeping requests in the statistics file `stats_path`.
+pub fn start(
+    checked: &Checked,
+    server: &hedge_dns::Server,
+    stats_path: PathBuf,
+) -> anyhow::Result<Portal> {
     let live = server.profiles();
     let profiles: ProfileFor = Arc::new(move |ip| live.profile_for(ip));
-    let portal = Portal::start(checked.settings.clone(), profiles, None)?;
+    let store: Arc<dyn RequestStore> = Arc::new(SqliteRequests::new(stats_path));
+    let portal = Portal::start(checked.settings.clone(), profiles, Some(store))?;
     for (addr, tls) in portal.bound() {
         tracing::info!(
             "portal on {}://{addr}/",
@@ -213,7 +219,6 @@ mod tests {
     #[test]
     fn each_bad_key_is_named() {
         for (portal, key) in [
-            ("listen = []\n", "key `portal.listen`"),
             (
                 "listen = [\"10.20.0.80:80\", \"10.20.0.80:80\"]\n",
                 "key `portal.listen`",

@@ -192,7 +192,10 @@ async fn the_block_page_shows_what_dns_decided_for_each_profile() {
     assert_eq!(ips(&m), vec![PORTAL.to_string()], "{:?}", ede(&m));
     let (status, body) = page(ADULT_PC, "www.bet365.com").await;
     assert_eq!(status, 403, "{body}");
-    assert!(body.contains("Gambling") && body.contains("adult"), "{body}");
+    assert!(
+        body.contains("Gambling") && body.contains("adult"),
+        "{body}"
+    );
     assert!(
         !hedge.log().contains("[portal] changed"),
         "an unchanged [portal] needs no restart: {}",

@@ -505,50 +505,68 @@ async fn a_client_sending_a_byte_a_second_is_cut_off() {
     );
 }
 
+/// An idle connection to `addr` from `from`.
+async fn hold(from: [u8; 4], addr: SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind((IpAddr::from(from), 0).into()).expect("bind");
+    socket.connect(addr).await.expect("connect")
+}
+
+/// Whether a connection from `from` is closed unanswered (the portal is full for it).
+async fn refused(from: [u8; 4], addr: SocketAddr) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = hold(from, addr).await;
+    let _ = s
+        .write_all(b"GET / HTTP/1.1\r\nHost: portal.library\r\n\r\n")
+        .await;
+    let mut buf = [0u8; 64];
+    match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+        Ok(Ok(0)) => true,
+        Ok(Err(e)) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        Ok(Ok(_)) | Err(_) => false,
+    }
+}
+
+async fn home_status(from: [u8; 4], r: &Running) -> Option<u16> {
+    let resp = client(from)
+        .get(r.url("/"))
+        .header("host", "portal.library")
+        .send()
+        .await
+        .ok()?;
+    Some(resp.status().as_u16())
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn connections_beyond_the_cap_are_closed_and_slots_come_back() {
+async fn connections_beyond_the_caps_are_closed_and_slots_come_back() {
     let r = Running::start(Limits {
-        max_connections: 2,
+        max_connections: 3,
+        max_connections_per_client: 2,
         ..Limits::default()
     });
     let addr = r.http();
-    let held: Vec<TcpStream> = (0..2)
-        .map(|_| TcpStream::connect(addr).expect("connect"))
-        .collect();
-    // Give the server a moment to take both slots.
+    let mut held = vec![hold(CHILD, addr).await, hold(CHILD, addr).await];
+    // Give the server a moment to take the slots.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let extra = tokio::task::spawn_blocking(move || {
-        let mut s = TcpStream::connect(addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(5)))
-            .expect("timeout");
-        let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: portal.library\r\n\r\n");
-        let mut buf = [0u8; 64];
-        s.read(&mut buf)
-    })
-    .await
-    .expect("join");
-    assert!(
-        matches!(extra, Ok(0))
-            || extra
-                .as_ref()
-                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
-        "the third connection is closed unanswered: {extra:?}"
+    assert!(refused(CHILD, addr).await, "a third from one PC");
+    assert_eq!(
+        home_status(ADULT, &r).await,
+        Some(200),
+        "another PC is served"
     );
+    held.push(hold(ADULT, addr).await);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(refused(GARDEN, addr).await, "a fourth in all");
     drop(held);
     let mut answered = None;
     for _ in 0..50 {
-        if let Ok(resp) = client(CHILD)
-            .get(r.url("/"))
-            .header("host", "portal.library")
-            .send()
-            .await
-        {
-            answered = Some(resp.status().as_u16());
+        answered = home_status(CHILD, &r).await;
+        if answered.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(answered, Some(200), "a freed slot serves again");
+    assert_eq!(answered, Some(200), "freed slots serve again");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -446,7 +446,6 @@ fn trickle(mut s: TcpStream, bytes: &[u8], gap: Duration, give_up: Duration) -> 
 /// set long, so only the one under test can close the connection within 10 s.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_sending_a_byte_a_second_is_cut_off() {
-    let long = Duration::from_secs(60);
     let slow = |limits: Limits, sent_at_once: &'static [u8], trickled: &'static [u8]| async move {
         let r = Running::start(limits);
         let addr = r.http();
@@ -458,51 +457,40 @@ async fn a_client_sending_a_byte_a_second_is_cut_off() {
         .await
         .expect("join")
     };
-    let head = slow(
-        Limits {
-            header_timeout: Duration::from_secs(2),
-            request_timeout: long,
-            connection_timeout: long,
-            ..Limits::default()
-        },
-        b"GET / HTTP/1.1\r\n",
-        b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
-    )
-    .await;
-    assert!(
-        head.is_some_and(|t| t < Duration::from_secs(10)),
-        "a slow head: {head:?}"
-    );
-    let body = slow(
-        Limits {
-            header_timeout: long,
-            request_timeout: Duration::from_secs(2),
-            connection_timeout: long,
-            ..Limits::default()
-        },
-        b"POST /request HTTP/1.1\r\nHost: bet.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n",
-        b"a",
-    )
-    .await;
-    assert!(
-        body.is_some_and(|t| t < Duration::from_secs(10)),
-        "a slow body: {body:?}"
-    );
-    let any = slow(
-        Limits {
-            header_timeout: long,
-            request_timeout: long,
-            connection_timeout: Duration::from_secs(2),
-            ..Limits::default()
-        },
-        b"",
-        b"GET / HTTP/1.1\r\nHost: portal.library\r\n",
-    )
-    .await;
-    assert!(
-        any.is_some_and(|t| t < Duration::from_secs(10)),
-        "the connection's lifetime: {any:?}"
-    );
+    let (short, long) = (Duration::from_secs(2), Duration::from_secs(60));
+    let deadlines = |header_timeout, request_timeout, connection_timeout| Limits {
+        header_timeout,
+        request_timeout,
+        connection_timeout,
+        ..Limits::default()
+    };
+    let cases: [(&str, Limits, &'static [u8], &'static [u8]); 3] = [
+        (
+            "a slow head",
+            deadlines(short, long, long),
+            b"GET / HTTP/1.1\r\n",
+            b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+        ),
+        (
+            "a slow body",
+            deadlines(long, short, long),
+            b"POST /request HTTP/1.1\r\nHost: bet.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n",
+            b"a",
+        ),
+        (
+            "the connection's lifetime",
+            deadlines(long, long, short),
+            b"",
+            b"GET / HTTP/1.1\r\nHost: portal.library\r\n",
+        ),
+    ];
+    for (what, limits, at_once, trickled) in cases {
+        let cut = slow(limits, at_once, trickled).await;
+        assert!(
+            cut.is_some_and(|t| t < Duration::from_secs(10)),
+            "{what}: {cut:?}"
+        );
+    }
 }
 
 /// An idle connection to `addr` from `from`.

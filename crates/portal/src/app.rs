@@ -239,7 +239,7 @@ async fn request(
         return r;
     }
     let code = valid.reference.clone().unwrap_or_else(|| {
-        reference::reference(&e.name, &e.profile, jiff::Timestamp::now().as_second() / 60)
+        reference::reference(&e.name, &e.profile, e.at.timestamp().as_second() / 60)
     });
     let Some(store) = app.store.clone() else {
         return page(
@@ -298,11 +298,10 @@ fn block_page(
     problems: &[String],
     status: StatusCode,
 ) -> Response {
-    let now = jiff::Zoned::now();
     // `format`, not `strftime(..).to_string()`: a formatting error must not panic.
-    let date = jiff::fmt::strtime::format("%-d %B %Y, %H:%M", &now)
-        .unwrap_or_else(|_| now.date().to_string());
-    let code = reference::reference(&e.name, &e.profile, now.timestamp().as_second() / 60);
+    let date = jiff::fmt::strtime::format("%-d %B %Y, %H:%M", &e.at)
+        .unwrap_or_else(|_| e.at.date().to_string());
+    let code = reference::reference(&e.name, &e.profile, e.at.timestamp().as_second() / 60);
     let stamp = pages::Stamp {
         date: &date,
         reference: &code,

@@ -14,6 +14,8 @@ pub struct Explained {
     pub index_version: String,
     /// Blocked, and why; or not.
     pub verdict: Verdict,
+    /// When it was decided, in the policy's time zone (`timezone`, as schedules use).
+    pub at: jiff::Zoned,
 }
 
 /// Whether the profile blocks the name.
@@ -120,5 +122,6 @@ pub fn explain(policy: &Policy, profile: ProfileId, name: &str) -> Explained {
         profile: policy.profile(profile).name.clone(),
         index_version: index.version().to_string(),
         verdict,
+        at: jiff::Timestamp::now().to_zoned(policy.zone().clone()),
     }
 }

@@ -162,13 +162,14 @@ pub(crate) fn write_block(
     policy: &Policy,
     profile: ProfileId,
     decision: Decision,
+    portal: Option<&str>,
     out: &mut Vec<u8>,
 ) -> Option<(Outcome, Duration)> {
     let p = policy.profile(profile);
     let version = policy.index().version();
     let (rcode, addresses, ede, text): (u8, bool, Ede, String) = match decision {
         Decision::Block(reason) => {
-            let (ede, text) = block_text(policy, p, reason, version);
+            let (ede, text) = block_text(policy, p, reason, version, portal);
             match p.action {
                 BlockAction::Refuse => (5, false, ede, text),
                 BlockAction::Nxdomain => (3, false, ede, text),
@@ -425,7 +426,8 @@ mod tests {
                 ("_dns.resolver.arpa.", RecordType::SVCB),
                 ("other.example.", RecordType::A),
             ] {
-                for edns in [true, false] {
+                let portal = Some("http://portal.library/");
+                for (edns, portal) in [(true, None), (true, portal), (false, None)] {
                     let mut req = Message::query();
                     req.metadata.id = 0x4242;
                     req.metadata.recursion_desired = true;
@@ -438,7 +440,8 @@ mod tests {
                     let lower = name.trim_end_matches('.').to_ascii_lowercase();
                     let decision = policy.decide(profile, &lower);
                     let mut out = Vec::new();
-                    let Some(_) = write_block(&q, &policy, profile, decision, &mut out) else {
+                    let Some(_) = write_block(&q, &policy, profile, decision, portal, &mut out)
+                    else {
                         assert!(
                             matches!(decision, Decision::Allow(_) | Decision::Rewrite(_)),
                             "{decision:?}"
@@ -449,7 +452,7 @@ mod tests {
                     let slow = match decision {
                         Decision::Block(r) => {
                             let (ede, text) =
-                                answer::block_text(&policy, p, r, policy.index().version());
+                                answer::block_text(&policy, p, r, policy.index().version(), portal);
                             answer::sinkhole(&req, &req.queries[0], p, ede, &text)
                         }
                         Decision::Bypass(b) => {
@@ -466,7 +469,14 @@ mod tests {
                     };
                     let fast = Message::from_vec(&out).expect("the fast answer parses");
                     let slow = Message::from_vec(&slow.to_vec().expect("encode")).expect("parse");
-                    let ctx = format!("profile {} {name} {qtype} edns={edns}", p.name);
+                    let ctx = format!("profile {} {name} {qtype} edns={edns} {portal:?}", p.name);
+                    if let (Decision::Block(_), Some(url)) = (decision, portal) {
+                        let texts = answer::decode_ede(&fast);
+                        assert!(
+                            texts.len() == 1 && texts[0].1.ends_with(&format!("; see {url}")),
+                            "{ctx}: a block's EDE points to the portal: {texts:?}"
+                        );
+                    }
                     assert_eq!(fast.metadata, slow.metadata, "{ctx}");
                     assert_eq!(fast.queries, slow.queries, "{ctx}");
                     assert_eq!(fast.answers, slow.answers, "{ctx}");

@@ -11,6 +11,7 @@ mod metrics;
 mod network;
 mod observe;
 mod output;
+mod portal;
 mod public_space;
 mod requests_watch;
 mod starter;

@@ -151,6 +151,7 @@ fn swap_locked(state: &mut State, server: &Server) -> Result<(), hedge_dns::DnsE
         policy: policy.clone(),
         listener_profiles: state.base.listener_profiles.clone(),
         observer: state.base.observer.clone(),
+        portal_url: state.base.portal_url.clone(),
     };
     server.reload(snapshot)?;
     state.current = policy;

@@ -1,0 +1,291 @@
+//! `[portal]`: its checks (for `serve` and `check-config`), and starting it beside the DNS
+//! listeners with a read handle on what they serve.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hedge_policy::{BlockAction, Policy};
+use hedge_portal::{Limits, Portal, ProfileFor, RequestStore, Settings, SqliteRequests};
+
+use crate::cli::UsageError;
+use crate::config::PortalConfig;
+
+/// A `[portal]` that passed its checks.
+pub struct Checked {
+    /// What the portal runs with (its certificate loaded).
+    pub settings: Settings,
+    /// The address EDE texts point to.
+    pub url: String,
+}
+
+fn bad(msg: String) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg))
+}
+
+/// Checks a `[portal]` with `listen` addresses: addresses, name, certificate, limits; warns when a `redirect` profile
+/// sends blocked names somewhere the portal does not listen.
+pub fn check(
+    p: &PortalConfig,
+    policy: &Policy,
+    base_dir: &Path,
+    notices: &mut Vec<String>,
+) -> anyhow::Result<Checked> {
+    for (i, a) in p.listen.iter().enumerate() {
+        if p.listen[..i].contains(a) {
+            return Err(bad(format!("key `portal.listen`: {a} is listed twice")));
+        }
+    }
+    let portal_name = p
+        .portal_name
+        .as_deref()
+        .map(|n| {
+            hedge_portal::normalize_name(n).ok_or_else(|| {
+                bad(format!("key `portal.portal_name`: `{n}` is not a DNS name; give the name patrons can type, e.g. portal_name = \"portal.library\""))
+            })
+        })
+        .transpose()?;
+    let tls = match (&p.tls_cert, &p.tls_key) {
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(bad(
+                "key `portal.tls_key`: `tls_cert` is set, so give the key's PEM file too".into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(bad(
+                "key `portal.tls_cert`: `tls_key` is set, so give the certificate's PEM file too"
+                    .into(),
+            ));
+        }
+        (Some(cert), Some(key)) => {
+            let config = hedge_portal::load_tls(&base_dir.join(cert), &base_dir.join(key))
+                .map_err(|e| {
+                    let key = match e {
+                        hedge_portal::TlsError::Cert { .. } => "key `portal.tls_cert`",
+                        hedge_portal::TlsError::Key { .. } => "key `portal.tls_key`",
+                        hedge_portal::TlsError::Pair(_) => {
+                            "keys `portal.tls_cert` and `portal.tls_key`"
+                        }
+                    };
+                    bad(format!("{key}: {e}"))
+                })?;
+            Some((config, 443))
+        }
+    };
+    let limits = limits(p)?;
+    redirect_notices(p, policy, notices);
+    let url = hedge_portal::url(portal_name.as_deref(), &p.listen)
+        .ok_or_else(|| bad("key `portal.listen`: no address".into()))?;
+    Ok(Checked {
+        settings: Settings {
+            listen: p.listen.clone(),
+            portal_name,
+            tls,
+            limits,
+            procedure: p
+                .procedure
+                .clone()
+                .unwrap_or_else(|| hedge_portal::DEFAULT_PROCEDURE.to_string()),
+        },
+        url,
+    })
+}
+
+/// The limits, each at least 1 (a zero would refuse every request).
+fn limits(p: &PortalConfig) -> anyhow::Result<Limits> {
+    let zero = [
+        ("header_timeout_ms", p.header_timeout_ms == 0),
+        ("request_timeout_ms", p.request_timeout_ms == 0),
+        ("connection_timeout_ms", p.connection_timeout_ms == 0),
+        ("max_connections", p.max_connections == 0),
+        (
+            "max_connections_per_client",
+            p.max_connections_per_client == 0,
+        ),
+        ("requests_per_hour", p.requests_per_hour == 0),
+    ]
+    .into_iter()
+    .find(|(_, zero)| *zero);
+    if let Some((key, _)) = zero {
+        return Err(bad(format!("key `portal.{key}`: must be at least 1")));
+    }
+    if p.max_body_bytes < 1024 {
+        return Err(bad(format!(
+            "key `portal.max_body_bytes`: {} is too small for the request form; give at least 1024",
+            p.max_body_bytes
+        )));
+    }
+    Ok(Limits {
+        max_body_bytes: p.max_body_bytes,
+        header_timeout: Duration::from_millis(p.header_timeout_ms),
+        request_timeout: Duration::from_millis(p.request_timeout_ms),
+        connection_timeout: Duration::from_millis(p.connection_timeout_ms),
+        max_connections: p.max_connections,
+        max_connections_per_client: p.max_connections_per_client,
+        requests_per_client: p.requests_per_hour,
+        request_window: Duration::from_secs(3600),
+    })
+}
+
+/// Warnings for redirect profiles whose addresses the portal does not serve on port 80.
+fn redirect_notices(p: &PortalConfig, policy: &Policy, notices: &mut Vec<String>) {
+    let serves = |ip: IpAddr| {
+        p.listen.iter().any(|l| {
+            l.port() == 80
+                && (l.ip() == ip || (l.ip().is_unspecified() && l.is_ipv4() == ip.is_ipv4()))
+        })
+    };
+    let mut redirecting = false;
+    for profile in policy.profiles() {
+        if profile.action != BlockAction::Redirect {
+            continue;
+        }
+        redirecting = true;
+        for &ip in &profile.redirect_to {
+            if !serves(ip) {
+                notices.push(format!(
+                    "profile `{}` redirects blocked names to {ip}, but `portal.listen` has no {}: browsers sent there will not find the block page",
+                    profile.name,
+                    std::net::SocketAddr::new(ip, 80)
+                ));
+            }
+        }
+    }
+    if !redirecting {
+        notices.push("[portal] is set but no profile has action = \"redirect\": browsers are never sent to the block page (the \"Why is this blocked?\" page still works)".into());
+    }
+}
+
+/// Starts the portal on `checked`, deciding with the DNS server's live snapshot (schedules,
+/// grants and reloads included) and keeping requests in the statistics file `stats_path`.
+pub fn start(
+    checked: &Checked,
+    server: &hedge_dns::Server,
+    stats_path: PathBuf,
+) -> anyhow::Result<Portal> {
+    let live = server.profiles();
+    let profiles: ProfileFor = Arc::new(move |ip| live.profile_for(ip));
+    let store: Arc<dyn RequestStore> = Arc::new(SqliteRequests::new(stats_path));
+    let portal = Portal::start(checked.settings.clone(), profiles, Some(store))?;
+    for (addr, tls) in portal.bound() {
+        tracing::info!(
+            "portal on {}://{addr}/",
+            if *tls { "https" } else { "http" }
+        );
+    }
+    Ok(portal)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config;
+
+    const BASE: &str = "[[profile]]\nname = \"child\"\naction = \"redirect\"\nredirect_to = [\"10.20.0.80\"]\n\
+        [[listener]]\nprofile = \"child\"\nbind = [\"127.0.0.1:5353\"]\nallow = [\"127.0.0.0/8\"]\n";
+
+    fn check(portal: &str) -> anyhow::Result<config::Checked> {
+        let loaded = config::parse(&format!("{BASE}[portal]\n{portal}"), "test", None)?;
+        config::check(&loaded)
+    }
+
+    fn refused(portal: &str) -> String {
+        match check(portal) {
+            Ok(_) => panic!("accepted: {portal}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_good_portal_gives_the_url_edes_point_to() {
+        let c =
+            check("listen = [\"10.20.0.80:80\"]\nportal_name = \"Portal.Library.\"\n").expect("ok");
+        let portal = c.portal.as_ref().expect("portal");
+        assert_eq!(portal.url, "http://portal.library/");
+        assert_eq!(
+            portal.settings.portal_name.as_deref(),
+            Some("portal.library")
+        );
+        assert!(
+            c.notices.iter().all(|n| !n.contains("portal")),
+            "{:?}",
+            c.notices
+        );
+        let snapshot = c.snapshot(None);
+        assert_eq!(
+            snapshot.portal_url.as_deref(),
+            Some("http://portal.library/")
+        );
+        let c = check("listen = [\"[fd00::80]:8080\"]\n").expect("ok");
+        assert_eq!(c.portal.expect("portal").url, "http://[fd00::80]:8080/");
+    }
+
+    #[test]
+    fn each_bad_key_is_named() {
+        for (portal, key) in [
+            (
+                "listen = [\"10.20.0.80:80\", \"10.20.0.80:80\"]\n",
+                "key `portal.listen`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\nportal_name = \"not a name\"\n",
+                "key `portal.portal_name`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\ntls_cert = \"c.pem\"\n",
+                "key `portal.tls_key`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\ntls_key = \"k.pem\"\n",
+                "key `portal.tls_cert`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\ntls_cert = \"/nonexistent/c.pem\"\ntls_key = \"/nonexistent/k.pem\"\n",
+                "key `portal.tls_cert`: /nonexistent/c.pem",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\nmax_connections = 0\n",
+                "key `portal.max_connections`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\nheader_timeout_ms = 0\n",
+                "key `portal.header_timeout_ms`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\nmax_body_bytes = 10\n",
+                "key `portal.max_body_bytes`",
+            ),
+            ("listen = [\"10.20.0.80:80\"]\nlisten_on = 1\n", "listen_on"),
+        ] {
+            let e = refused(portal);
+            assert!(e.contains(key), "{portal:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_redirect_the_portal_does_not_serve_is_warned_about() {
+        let c = check("listen = [\"10.20.0.81:80\", \"10.20.0.80:8080\"]\n").expect("ok");
+        assert!(
+            c.notices.iter().any(|n| n
+                .contains("profile `child` redirects blocked names to 10.20.0.80")
+                && n.contains("10.20.0.80:80")),
+            "{:?}",
+            c.notices
+        );
+        let loaded = config::parse(
+            "[[profile]]\nname = \"p\"\n[[listener]]\nprofile = \"p\"\nbind = [\"127.0.0.1:5353\"]\nallow = [\"127.0.0.0/8\"]\n[portal]\nlisten = [\"10.20.0.80:80\"]\n",
+            "test",
+            None,
+        )
+        .expect("parse");
+        let c = config::check(&loaded).expect("ok");
+        assert!(
+            c.notices
+                .iter()
+                .any(|n| n.contains("no profile has action = \"redirect\"")),
+            "{:?}",
+            c.notices
+        );
+    }
+}

@@ -306,11 +306,12 @@ impl Browser {
         .await
     }
 
-    /// The form field whose `<label>` text contains `label` (as a person finds it): the
-    /// label's `for` target, or the field inside the label. Exactly one label must match.
+    /// The form field whose `<label>` text starts with `label` (as a person reads it, hints
+    /// after it aside): the label's `for` target, or the field inside the label. Exactly one
+    /// label must match.
     pub async fn field(&self, label: &str) -> Element {
         let xpath = format!(
-            "//label[contains(normalize-space(.), {})]",
+            "//label[starts-with(normalize-space(.), {})]",
             xpath_literal(label)
         );
         let labels = self
@@ -321,7 +322,7 @@ impl Browser {
             .await;
         if labels.len() != 1 {
             self.fail(&format!(
-                "{} labels contain {label:?}, expected one",
+                "{} labels start with {label:?}, expected one",
                 labels.len()
             ))
             .await;

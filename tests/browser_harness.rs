@@ -170,9 +170,7 @@ async fn tab_moves_through_link_fields_and_button_in_order() {
     b.type_text("typed by keyboard").await;
     b.press(&[Key::Tab, Key::Tab]).await;
     assert_eq!(b.focused().await, "button \"Send request\"");
-    let old = b.css("html").await;
-    b.press(&[Key::Enter]).await;
-    b.wait_for_new_page(&old, "Enter on the button").await;
+    b.press_and_wait(Key::Enter, "Enter on the button").await;
     assert!(
         b.text().await.contains("reason: typed by keyboard"),
         "{}",

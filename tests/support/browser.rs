@@ -432,6 +432,13 @@ impl Browser {
         }
     }
 
+    /// Presses `key` (Enter on a button, say) and waits for the page it leads to.
+    pub async fn press_and_wait(&self, key: Key, what: &str) {
+        let old = self.css("html").await;
+        self.press(&[key]).await;
+        self.wait_for_new_page(&old, what).await;
+    }
+
     /// Types `text` wherever the focus is.
     pub async fn type_text(&self, text: &str) {
         for c in text.chars() {

@@ -81,6 +81,7 @@ pub fn snapshot() -> Snapshot {
         policy: small_policy(),
         listener_profiles: vec![0],
         observer: None,
+        portal_url: None,
     }
 }
 

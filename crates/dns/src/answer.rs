@@ -188,18 +188,36 @@ pub(crate) fn local_negative(
     m
 }
 
-/// The EDE code and text of a block: category path, profile, index version.
+/// The EDE code and text of a block: category path, profile, index version, and the
+/// portal's address when there is one.
 pub(crate) fn block_text(
     policy: &Policy,
     p: &Profile,
     reason: BlockReason,
     version: &str,
+    portal: Option<&str>,
 ) -> (Ede, String) {
-    block_text_via(policy, p, reason, version, None)
+    block_text_via(policy, p, reason, version, None, portal)
 }
 
 /// [`block_text`] for a block found on a CNAME target.
 pub(crate) fn block_text_via(
+    policy: &Policy,
+    p: &Profile,
+    reason: BlockReason,
+    version: &str,
+    via: Option<&str>,
+    portal: Option<&str>,
+) -> (Ede, String) {
+    let (ede, mut text) = block_words(policy, p, reason, version, via);
+    if let Some(url) = portal {
+        text.push_str("; see ");
+        text.push_str(url);
+    }
+    (ede, text)
+}
+
+fn block_words(
     policy: &Policy,
     p: &Profile,
     reason: BlockReason,

@@ -82,5 +82,5 @@ pub use config::{
 pub use error::DnsError;
 pub use observer::{Observation, Observer, Outcome};
 pub use server::Server;
-pub use shared::Snapshot;
+pub use shared::{LiveProfiles, Snapshot};
 pub use upstream::{Upstream, UpstreamError};

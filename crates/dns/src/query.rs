@@ -131,7 +131,9 @@ pub(crate) fn fast_answer(
             let name = q.name(&mut name_buf)?;
             let policy = &live.snapshot.policy;
             let decision = policy.decide(profile, name);
-            let (outcome, lifetime) = wire::write_block(&q, policy, profile, decision, out)?;
+            let portal = live.snapshot.portal_url.as_deref();
+            let (outcome, lifetime) =
+                wire::write_block(&q, policy, profile, decision, portal, out)?;
             let category = decision.category(policy.index());
             let domain_len = observer::domain_len(name, decision.listed_labels());
             let reuse = Reuse {
@@ -367,7 +369,8 @@ async fn resolve_query(
         Decision::Block(reason) => {
             facts.outcome = Outcome::Blocked;
             facts.reuse = block_reuse(p.block_ttl);
-            let (ede, text) = answer::block_text(policy, p, reason, version);
+            let portal = live.snapshot.portal_url.as_deref();
+            let (ede, text) = answer::block_text(policy, p, reason, version, portal);
             answer::sinkhole(req, query, p, ede, &text)
         }
         Decision::Bypass(b) => {
@@ -427,6 +430,7 @@ async fn resolve_query(
                                     reason,
                                     version,
                                     Some(target.trim_end_matches('.')),
+                                    live.snapshot.portal_url.as_deref(),
                                 );
                                 return answer::sinkhole(req, query, p, ede, &text);
                             }

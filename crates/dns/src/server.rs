@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Limits, ListenerConfig, UpstreamConfig};
 use crate::error::DnsError;
-use crate::shared::{Shared, Snapshot};
+use crate::shared::{LiveProfiles, Shared, Snapshot};
 use crate::{tcp, udp};
 
 /// The error for a socket of `proto` that could not be bound to (or served on) `addr`.
@@ -86,6 +86,11 @@ impl Server {
         }
         self.shared.replace(snapshot);
         Ok(())
+    }
+
+    /// A read handle on the snapshot being served and the listeners' ACLs.
+    pub fn profiles(&self) -> LiveProfiles {
+        LiveProfiles::new(self.shared.clone())
     }
 
     /// Bound sockets: (listener index, "udp"/"tcp", address).

@@ -26,6 +26,9 @@ pub struct Snapshot {
     pub listener_profiles: Vec<ProfileId>,
     /// Who counts the queries.
     pub observer: Option<Arc<dyn Observer>>,
+    /// The block page's address (`http://portal.library/`), appended to the EDE text of
+    /// blocks so tools that show it lead people there.
+    pub portal_url: Option<String>,
 }
 
 /// A listener's static part: its ACL.
@@ -36,11 +39,52 @@ pub(crate) struct ListenerRuntime {
 impl ListenerRuntime {
     /// Whether a client address may use this listener.
     pub(crate) fn allows(&self, ip: IpAddr) -> bool {
+        self.longest_match(ip).is_some()
+    }
+
+    /// The prefix length of the most specific `allow` subnet holding `ip`.
+    fn longest_match(&self, ip: IpAddr) -> Option<u8> {
         let ip = match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
             v4 => v4,
         };
-        self.allow.iter().any(|net| net.contains(&ip))
+        self.allow
+            .iter()
+            .filter(|net| net.contains(&ip))
+            .map(IpNet::prefix_len)
+            .max()
+    }
+}
+
+/// A read handle on what the listeners serve, for the other services of `hedge serve` (the
+/// portal) that must decide exactly as the DNS answers do. It follows every reload.
+#[derive(Clone)]
+pub struct LiveProfiles {
+    shared: Arc<Shared>,
+}
+
+impl LiveProfiles {
+    pub(crate) fn new(shared: Arc<Shared>) -> LiveProfiles {
+        LiveProfiles { shared }
+    }
+
+    /// The policy being served and the profile of the listener that serves `client`: the
+    /// one whose `allow` holds it most specifically, the first such listener on a tie (two
+    /// listeners of different profiles allowing one subnet get a warning at check-config).
+    /// None when no listener allows it.
+    pub fn profile_for(&self, client: IpAddr) -> Option<(Arc<Policy>, ProfileId)> {
+        let mut best: Option<(u8, usize)> = None;
+        for (i, l) in self.shared.listeners.iter().enumerate() {
+            if let Some(len) = l.longest_match(client)
+                && best.is_none_or(|(b, _)| len > b)
+            {
+                best = Some((len, i));
+            }
+        }
+        let (_, listener) = best?;
+        let live = self.shared.live.load();
+        let profile = *live.snapshot.listener_profiles.get(listener)?;
+        Some((live.snapshot.policy.clone(), profile))
     }
 }
 

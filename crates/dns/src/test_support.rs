@@ -70,6 +70,7 @@ pub(crate) fn shared_with(
         policy,
         listener_profiles: vec![0],
         observer,
+        portal_url: None,
     };
     let allow = vec![vec![allow.parse().unwrap()]];
     Shared::new(allow, &upstream, Limits::default(), snapshot).unwrap()

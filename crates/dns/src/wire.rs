@@ -162,13 +162,14 @@ pub(crate) fn write_block(
     policy: &Policy,
     profile: ProfileId,
     decision: Decision,
+    portal: Option<&str>,
     out: &mut Vec<u8>,
 ) -> Option<(Outcome, Duration)> {
     let p = policy.profile(profile);
     let version = policy.index().version();
     let (rcode, addresses, ede, text): (u8, bool, Ede, String) = match decision {
         Decision::Block(reason) => {
-            let (ede, text) = block_text(policy, p, reason, version);
+            let (ede, text) = block_text(policy, p, reason, version, portal);
             match p.action {
                 BlockAction::Refuse => (5, false, ede, text),
                 BlockAction::Nxdomain => (3, false, ede, text),
@@ -438,7 +439,8 @@ mod tests {
                     let lower = name.trim_end_matches('.').to_ascii_lowercase();
                     let decision = policy.decide(profile, &lower);
                     let mut out = Vec::new();
-                    let Some(_) = write_block(&q, &policy, profile, decision, &mut out) else {
+                    let Some(_) = write_block(&q, &policy, profile, decision, None, &mut out)
+                    else {
                         assert!(
                             matches!(decision, Decision::Allow(_) | Decision::Rewrite(_)),
                             "{decision:?}"
@@ -449,7 +451,7 @@ mod tests {
                     let slow = match decision {
                         Decision::Block(r) => {
                             let (ede, text) =
-                                answer::block_text(&policy, p, r, policy.index().version());
+                                answer::block_text(&policy, p, r, policy.index().version(), None);
                             answer::sinkhole(&req, &req.queries[0], p, ede, &text)
                         }
                         Decision::Bypass(b) => {

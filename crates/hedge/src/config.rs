@@ -42,6 +42,10 @@ pub struct Config {
     /// Prometheus metrics endpoint (off unless set).
     #[serde(default)]
     pub metrics: Option<MetricsConfig>,
+    /// The patron portal: block page, "Why is this blocked?" and access requests (off
+    /// unless set).
+    #[serde(default)]
+    pub portal: Option<PortalConfig>,
 }
 
 /// `[stats]`: counting for `hedge report`.
@@ -114,6 +118,64 @@ pub struct MetricsConfig {
     pub listen: std::net::SocketAddr,
 }
 
+/// `[portal]`: the web pages patrons see (crates/portal, docs/portal.md).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalConfig {
+    /// HTTP addresses, e.g. `["10.20.0.80:80"]`: the `redirect_to` addresses of `redirect`
+    /// profiles, so a blocked name's browser lands here.
+    pub listen: Vec<SocketAddr>,
+    /// The portal's own name (`portal.library`), for links and EDE texts; a request for it
+    /// gets the home page.
+    #[serde(default)]
+    pub portal_name: Option<String>,
+    /// PEM certificate chain, relative to this file: with `tls_key`, HTTPS on port 443 of
+    /// every `listen` address.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`, relative to this file.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Largest request body, in bytes (default 16384); larger gets 413.
+    #[serde(default = "default_portal_body")]
+    pub max_body_bytes: usize,
+    /// A request's headers must arrive within this long (milliseconds, default 5000).
+    #[serde(default = "default_portal_header_ms")]
+    pub header_timeout_ms: u64,
+    /// A request must be read and answered within this long (milliseconds, default 10000).
+    #[serde(default = "default_portal_request_ms")]
+    pub request_timeout_ms: u64,
+    /// No connection is kept longer than this (milliseconds, default 60000).
+    #[serde(default = "default_portal_connection_ms")]
+    pub connection_timeout_ms: u64,
+    /// Connections open at once (default 512); more are closed at once.
+    #[serde(default = "default_portal_connections")]
+    pub max_connections: usize,
+    /// Access requests per client address per hour (default 10); the address is kept in
+    /// memory for the hour, never stored.
+    #[serde(default = "default_portal_requests")]
+    pub requests_per_hour: u32,
+}
+
+fn default_portal_body() -> usize {
+    16 * 1024
+}
+fn default_portal_header_ms() -> u64 {
+    5000
+}
+fn default_portal_request_ms() -> u64 {
+    10_000
+}
+fn default_portal_connection_ms() -> u64 {
+    60_000
+}
+fn default_portal_connections() -> usize {
+    512
+}
+fn default_portal_requests() -> u32 {
+    10
+}
+
 fn yes() -> bool {
     true
 }
@@ -152,6 +214,8 @@ pub struct Checked {
     pub listener_profiles: Vec<usize>,
     /// Warnings that do not stop hedge.
     pub notices: Vec<String>,
+    /// The portal, ready to start, if `[portal]` is set.
+    pub portal: Option<crate::portal::Checked>,
 }
 
 fn bad(msg: String) -> anyhow::Error {
@@ -225,10 +289,16 @@ pub fn check_with_index(loaded: &Loaded, index: Arc<Index>) -> anyhow::Result<Ch
     check_stats(&c.stats, &mut notices)?;
     check_metrics(c.metrics.as_ref(), &mut notices);
     check_limits(&c.server)?;
+    let portal = c
+        .portal
+        .as_ref()
+        .map(|p| crate::portal::check(p, &policy, &loaded.base_dir, &mut notices))
+        .transpose()?;
     Ok(Checked {
         policy: Arc::new(policy),
         listener_profiles,
         notices,
+        portal,
     })
 }
 
@@ -412,6 +482,7 @@ impl Checked {
             policy: self.policy.clone(),
             listener_profiles: self.listener_profiles.clone(),
             observer,
+            portal_url: self.portal.as_ref().map(|p| p.url.clone()),
         }
     }
 }
@@ -476,11 +547,13 @@ pub fn restart_only_changes(started: &Config, new: &Config) -> Vec<String> {
         upstream,
         server,
         metrics,
+        portal,
     } = started;
     [
         ("upstream", *upstream != new.upstream),
         ("server", *server != new.server),
         ("metrics", *metrics != new.metrics),
+        ("portal", *portal != new.portal),
     ]
     .into_iter()
     .filter(|(_, changed)| *changed)

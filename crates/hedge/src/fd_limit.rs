@@ -39,10 +39,20 @@ pub fn budget(config: &Config) -> Budget {
     }
     let s = &config.server;
     let connections = s.tcp_connections as u64;
+    // The portal: its sockets (HTTP, and HTTPS with a certificate) and every connection slot.
+    let portal = config.portal.as_ref().map_or(0, |p| {
+        let sockets = if p.tls_cert.is_some() { 2 } else { 1 };
+        p.listen.len() as u64 * sockets + p.max_connections as u64
+    });
+    let portal_part = if portal > 0 {
+        format!(" + {portal} for the portal (portal.max_connections and its sockets)")
+    } else {
+        String::new()
+    };
     Budget {
-        needed: tcp * (connections + 1) + udp + MARGIN,
+        needed: tcp * (connections + 1) + udp + MARGIN + portal,
         parts: format!(
-            "{tcp} TCP addresses × (server.tcp_connections = {connections} + 1) + {udp} UDP sockets + {MARGIN} for files and upstream"
+            "{tcp} TCP addresses × (server.tcp_connections = {connections} + 1) + {udp} UDP sockets + {MARGIN} for files and upstream{portal_part}"
         ),
         upstream: udp * s.udp_in_flight as u64,
     }
@@ -54,7 +64,7 @@ pub fn check(config: &Config, limit: u64) -> Result<Option<String>, String> {
     let b = budget(config);
     if b.needed > limit {
         return Err(format!(
-            "the listeners need {} file descriptors ({}), but the limit (RLIMIT_NOFILE) is {limit}: lower `server.tcp_connections` or the number of `bind` addresses, or raise the limit (LimitNOFILE= in hedge.service)",
+            "the listeners need {} file descriptors ({}), but the limit (RLIMIT_NOFILE) is {limit}: lower `server.tcp_connections`, `portal.max_connections` or the number of `bind` addresses, or raise the limit (LimitNOFILE= in hedge.service)",
             b.needed, b.parts
         ));
     }

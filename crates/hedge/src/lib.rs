@@ -10,6 +10,7 @@ mod metrics;
 mod network;
 mod observe;
 mod output;
+mod portal;
 mod public_space;
 mod starter;
 mod stats;

@@ -70,6 +70,12 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
             c.listeners[*i].profile
         );
     }
+    let portal = match &checked.portal {
+        Some(p) => Some(crate::portal::start(p, &server)?),
+        None => None,
+    };
+    // The portal is a restart-only setting: EDE texts keep pointing where it runs.
+    let portal_url = checked.portal.as_ref().map(|p| p.url.clone());
     // The server holds the snapshot now; keeping this copy would keep the first index
     // resident after every later reload.
     drop(checked);
@@ -85,7 +91,7 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     loop {
         tokio::select! {
             _ = hup.recv() => {
-                if let Some(path) = reload(&server, &loaded, &mut counting, "SIGHUP") {
+                if let Some(path) = reload(&server, &loaded, &mut counting, &portal_url, "SIGHUP") {
                     index_path = path;
                     index_mtime = index_path.as_deref().and_then(mtime);
                     trim_in = 1;
@@ -100,7 +106,7 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
                 let now = index_path.as_deref().and_then(mtime);
                 if now != index_mtime {
                     index_mtime = now;
-                    if let Some(path) = reload(&server, &loaded, &mut counting, "index file changed") {
+                    if let Some(path) = reload(&server, &loaded, &mut counting, &portal_url, "index file changed") {
                         index_path = path;
                         trim_in = 1;
                     }
@@ -114,6 +120,9 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
         }
     }
     tracing::info!("shutting down");
+    if let Some(p) = portal {
+        p.shutdown();
+    }
     server.shutdown();
     if let Some(s) = counting.stats {
         s.stop();
@@ -188,6 +197,7 @@ fn reload(
     server: &Server,
     running: &Loaded,
     counting: &mut Counting,
+    portal_url: &Option<String>,
     why: &str,
 ) -> Option<Option<PathBuf>> {
     let started = std::time::Instant::now();
@@ -229,6 +239,7 @@ fn reload(
     let version = checked.policy.index().version().to_string();
     let mut snapshot = checked.snapshot(Some(observer));
     snapshot.listener_profiles = listener_profiles;
+    snapshot.portal_url = portal_url.clone();
     match server.reload(snapshot) {
         Ok(()) => {
             counter!(m::RELOADS, "result" => "ok").increment(1);

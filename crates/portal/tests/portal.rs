@@ -1,0 +1,643 @@
+//! The portal over real sockets on loopback: pages, forms, limits and TLS. Clients pick
+//! their source address (127.0.0.2 is on the child profile's network, 127.0.0.3 on the
+//! adult's, 127.0.0.4 on none) so one portal shows what each profile decides.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hedge_lists::{Compiler, Format, Index, Taxonomy};
+use hedge_policy::{Mode, Policy, ProfileConfig};
+use hedge_portal::{AccessRequest, Limits, Portal, ProfileFor, Receipt, RequestStore, Settings};
+use parking_lot::Mutex;
+
+const CHILD: [u8; 4] = [127, 0, 0, 2];
+const ADULT: [u8; 4] = [127, 0, 0, 3];
+const NOWHERE: [u8; 4] = [127, 0, 0, 4];
+const GARDEN: [u8; 4] = [127, 0, 0, 5];
+
+fn policy() -> Arc<Policy> {
+    let taxonomy = Taxonomy::builtin();
+    let mut c = Compiler::new(&taxonomy);
+    c.add_text(
+        "demo",
+        Format::Plain,
+        &["gambling".into()],
+        b"bet.com\n",
+        "demo",
+    )
+    .expect("list");
+    let index =
+        Arc::new(Index::from_bytes(c.finish(&mut |_| {}).expect("compile").bytes).expect("index"));
+    let profiles = vec![
+        ProfileConfig {
+            name: "child".into(),
+            block: vec!["gambling".into()],
+            block_domains: vec!["blocked.example".into()],
+            ..Default::default()
+        },
+        ProfileConfig {
+            name: "adult".into(),
+            ..Default::default()
+        },
+        ProfileConfig {
+            name: "garden".into(),
+            mode: Some(Mode::Allowlist),
+            allow_domains: vec!["school.example".into()],
+            ..Default::default()
+        },
+    ];
+    Arc::new(Policy::new(index, profiles, Path::new(".")).expect("policy"))
+}
+
+fn profiles() -> ProfileFor {
+    let policy = policy();
+    Arc::new(move |ip: IpAddr| {
+        let profile = match ip {
+            ip if ip == IpAddr::from(CHILD) => "child",
+            ip if ip == IpAddr::from(ADULT) => "adult",
+            ip if ip == IpAddr::from(GARDEN) => "garden",
+            _ => return None,
+        };
+        Some((policy.clone(), policy.profile_id(profile)?))
+    })
+}
+
+/// Keeps what it is given.
+#[derive(Default)]
+struct MemoryStore(Mutex<Vec<AccessRequest>>);
+
+impl RequestStore for MemoryStore {
+    fn submit(&self, request: &AccessRequest) -> Result<Receipt, String> {
+        let mut all = self.0.lock();
+        let count = all
+            .iter()
+            .filter(|r| r.name == request.name && r.profile == request.profile)
+            .count() as u32;
+        all.push(request.clone());
+        Ok(Receipt {
+            id: all.len() as i64,
+            merged: count > 0,
+            count: count + 1,
+        })
+    }
+}
+
+struct Running {
+    portal: Portal,
+    store: Arc<MemoryStore>,
+}
+
+impl Running {
+    fn start(limits: Limits) -> Running {
+        Running::start_with(limits, None)
+    }
+
+    fn start_with(limits: Limits, tls: Option<(Arc<rustls::ServerConfig>, u16)>) -> Running {
+        let store = Arc::new(MemoryStore::default());
+        let settings = Settings {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+            portal_name: Some("portal.library".into()),
+            tls,
+            limits,
+            procedure: "Staff decide within two days.".into(),
+        };
+        let portal = Portal::start(
+            settings,
+            profiles(),
+            Some(store.clone() as Arc<dyn RequestStore>),
+        )
+        .expect("start");
+        Running { portal, store }
+    }
+
+    fn http(&self) -> SocketAddr {
+        self.portal
+            .bound()
+            .iter()
+            .find(|(_, tls)| !tls)
+            .expect("http")
+            .0
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http())
+    }
+}
+
+fn client(from: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(IpAddr::from(from))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// GET `path` with a Host header: (status, body).
+async fn get(r: &Running, from: [u8; 4], host: &str, path: &str) -> (u16, String) {
+    let resp = client(from)
+        .get(r.url(path))
+        .header("host", host)
+        .send()
+        .await
+        .expect("GET");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.expect("body"))
+}
+
+async fn post(r: &Running, from: [u8; 4], fields: &[(&str, &str)]) -> (u16, String) {
+    let resp = client(from)
+        .post(r.url("/request"))
+        .header("host", "www.bet.com")
+        .form(fields)
+        .send()
+        .await
+        .expect("POST");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn a_blocked_host_gets_the_block_page_with_its_reason_and_the_form() {
+    let r = Running::start(Limits::default());
+    let (status, page) = get(&r, CHILD, "WWW.Bet.COM.:80", "/some/article?id=3").await;
+    assert_eq!(status, 403, "{page}");
+    for needle in [
+        "<html lang=\"en\">",
+        "This site is blocked",
+        "www.bet.com",
+        "Gambling",
+        "listed as bet.com",
+        "child",
+        "Reference",
+        "<form method=\"post\" action=\"/request\">",
+        "name=\"name\" value=\"www.bet.com\"",
+        "<label for=\"reason\">",
+        "<label for=\"contact\">",
+        "optional personal data",
+        "@media print",
+        ":focus-visible",
+    ] {
+        assert!(
+            page.contains(needle),
+            "block page lacks {needle:?}:\n{page}"
+        );
+    }
+    assert!(!page.contains("<script"), "no scripts: {page}");
+    let version = policy().index().version().to_string();
+    assert!(page.contains(&version), "index version {version}: {page}");
+
+    let (_, custom) = get(&r, CHILD, "blocked.example", "/").await;
+    assert!(custom.contains("block list: block_domains"), "{custom}");
+    let (_, garden) = get(&r, GARDEN, "bet.com", "/").await;
+    assert!(
+        garden.contains("not on this network’s list of allowed sites"),
+        "{garden}"
+    );
+}
+
+#[tokio::test]
+async fn the_same_name_is_not_blocked_for_another_profile_and_gets_no_form() {
+    let r = Running::start(Limits::default());
+    let (status, page) = get(&r, ADULT, "www.bet.com", "/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("This site is not blocked here"), "{page}");
+    assert!(page.contains("adult"), "{page}");
+    assert!(!page.contains("<form"), "{page}");
+    let (status, page) = get(&r, NOWHERE, "www.bet.com", "/").await;
+    assert_eq!(status, 403);
+    assert!(page.contains("Not on a library network"), "{page}");
+}
+
+#[tokio::test]
+async fn the_portal_answers_on_its_name_and_addresses_with_the_why_form() {
+    let r = Running::start(Limits::default());
+    let addr = r.http().to_string();
+    for host in ["portal.library", "Portal.Library:80", addr.as_str()] {
+        let (status, page) = get(&r, CHILD, host, "/").await;
+        assert_eq!(status, 200, "{host}");
+        assert!(page.contains("Why is this blocked?"), "{host}: {page}");
+        assert!(
+            page.contains("<form method=\"get\" action=\"/why\">"),
+            "{host}: {page}"
+        );
+        assert!(page.contains("<label for=\"q\">"), "{host}: {page}");
+    }
+    let (status, page) = get(
+        &r,
+        CHILD,
+        "portal.library",
+        "/why?name=https%3A%2F%2Fwww.bet.com%2Fx",
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(
+        page.contains("Gambling") && page.contains("name=\"name\" value=\"www.bet.com\""),
+        "{page}"
+    );
+    let (status, page) = get(&r, ADULT, "portal.library", "/why?name=bet.com").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("not blocked here"), "{page}");
+    let (status, page) = get(&r, CHILD, "portal.library", "/why?name=").await;
+    assert_eq!(status, 400);
+    assert!(page.contains("That is not a site address"), "{page}");
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_get_404_and_405() {
+    let r = Running::start(Limits::default());
+    let (status, _) = get(&r, CHILD, "portal.library", "/admin").await;
+    assert_eq!(status, 404);
+    let c = client(CHILD);
+    for (method, path, expected) in [
+        ("DELETE", "/", 405),
+        ("PUT", "/request", 405),
+        ("POST", "/why", 405),
+        ("GET", "/request", 405),
+        ("BREW", "/", 405),
+    ] {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let resp = c
+            .request(m, r.url(path))
+            .header("host", "portal.library")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status().as_u16(), expected, "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn xss_payloads_in_host_query_and_form_come_back_escaped() {
+    let r = Running::start(Limits::default());
+    let payload = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>";
+    // A Host that is not a name is the portal: nothing of it is echoed.
+    let resp = client(CHILD)
+        .get(r.url("/"))
+        .header("host", "x\"><script>alert(1)</script>")
+        .send()
+        .await
+        .expect("GET");
+    let page = resp.text().await.expect("body");
+    assert!(!page.contains("<script>"), "{page}");
+    let resp = client(CHILD)
+        .get(r.url("/why"))
+        .query(&[("name", payload)])
+        .header("host", "portal.library")
+        .send()
+        .await
+        .expect("GET");
+    let page = resp.text().await.expect("body");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<script>") && !page.contains("<img"),
+        "{page}"
+    );
+    let (status, page) = post(
+        &r,
+        CHILD,
+        &[
+            ("name", "www.bet.com"),
+            ("reason", ""),
+            ("contact", payload),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("&lt;script&gt;"), "{page}");
+    assert!(
+        !page.contains("<script>") && !page.contains("<img"),
+        "{page}"
+    );
+    let (status, page) = post(&r, CHILD, &[("name", payload), ("reason", payload)]).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        !page.contains("<script>") && !page.contains("<img"),
+        "{page}"
+    );
+    assert!(r.store.0.lock().is_empty(), "nothing invalid is stored");
+}
+
+#[tokio::test]
+async fn a_request_is_decided_again_stored_without_the_address_and_confirmed() {
+    let r = Running::start(Limits::default());
+    let (status, page) = post(
+        &r,
+        CHILD,
+        &[
+            ("name", "www.bet.com"),
+            ("reason", "homework on odds"),
+            ("contact", ""),
+            ("reference", "K7QD-2M9F"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Your request has been sent"), "{page}");
+    assert!(page.contains("K7QD-2M9F"), "{page}");
+    assert!(page.contains("Staff decide within two days."), "{page}");
+    let stored = r.store.0.lock().clone();
+    assert_eq!(
+        stored,
+        vec![AccessRequest {
+            name: "www.bet.com".into(),
+            category: "gambling".into(),
+            profile: "child".into(),
+            reason: "homework on odds".into(),
+            contact: None,
+        }]
+    );
+    let (_, page) = post(
+        &r,
+        CHILD,
+        &[
+            ("name", "www.bet.com"),
+            ("reason", "again"),
+            ("contact", "me@example.org"),
+        ],
+    )
+    .await;
+    assert!(page.contains("asked 2 times"), "{page}");
+    // Not blocked for this visitor: nothing to ask for, nothing stored.
+    let (status, page) = post(&r, ADULT, &[("name", "www.bet.com"), ("reason", "why not")]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("not blocked here"), "{page}");
+    assert_eq!(r.store.0.lock().len(), 2);
+}
+
+#[tokio::test]
+async fn requests_are_rate_limited_per_source_address() {
+    let r = Running::start(Limits {
+        requests_per_client: 2,
+        ..Limits::default()
+    });
+    let form = [("name", "bet.com"), ("reason", "research")];
+    assert_eq!(post(&r, CHILD, &form).await.0, 200);
+    assert_eq!(post(&r, CHILD, &form).await.0, 200);
+    let (status, page) = post(&r, CHILD, &form).await;
+    assert_eq!(status, 429, "{page}");
+    assert_eq!(
+        post(&r, GARDEN, &form).await.0,
+        200,
+        "another address has its own limit"
+    );
+    assert_eq!(r.store.0.lock().len(), 3);
+}
+
+#[tokio::test]
+async fn a_body_over_the_cap_gets_413() {
+    let r = Running::start(Limits {
+        max_body_bytes: 4096,
+        ..Limits::default()
+    });
+    let big = "x".repeat(5000);
+    let (status, _) = post(&r, CHILD, &[("name", "bet.com"), ("reason", &big)]).await;
+    assert_eq!(status, 413);
+    // Without a length up front (chunked), the cap applies as the body arrives.
+    let chunks: Vec<Result<String, std::io::Error>> = (0..10)
+        .map(|_| Ok(format!("reason={}", "y".repeat(1000))))
+        .collect();
+    let resp = client(CHILD)
+        .post(r.url("/request"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(resp.status().as_u16(), 413);
+    assert!(r.store.0.lock().is_empty());
+}
+
+/// Sends `bytes` one per `gap` until the server closes the connection; returns how long
+/// that took, or None if it was still open after `give_up`.
+fn trickle(addr: SocketAddr, bytes: &[u8], gap: Duration, give_up: Duration) -> Option<Duration> {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(gap)).expect("timeout");
+    let started = Instant::now();
+    for &b in bytes.iter().cycle() {
+        if started.elapsed() > give_up {
+            return None;
+        }
+        if s.write_all(&[b]).is_err() {
+            return Some(started.elapsed());
+        }
+        let mut buf = [0u8; 1024];
+        match s.read(&mut buf) {
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => {} // a 408 on its way out: the close follows
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return Some(started.elapsed()),
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_sending_a_byte_a_second_is_cut_off() {
+    let r = Running::start(Limits {
+        header_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(3),
+        connection_timeout: Duration::from_secs(5),
+        ..Limits::default()
+    });
+    let addr = r.http();
+    let head = b"GET / HTTP/1.1\r\nHost: portal.library\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+    let cut = tokio::task::spawn_blocking(move || {
+        trickle(addr, head, Duration::from_secs(1), Duration::from_secs(20))
+    })
+    .await
+    .expect("join");
+    assert!(
+        cut.is_some_and(|t| t < Duration::from_secs(10)),
+        "a slow head: {cut:?}"
+    );
+    // A slow body, after a complete head.
+    let mut body = b"POST /request HTTP/1.1\r\nHost: bet.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n".to_vec();
+    let head_len = body.len();
+    body.extend(std::iter::repeat_n(b'a', 1000));
+    let cut = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.write_all(&body[..head_len]).expect("head");
+        trickle_on(
+            s,
+            &body[head_len..],
+            Duration::from_secs(1),
+            Duration::from_secs(20),
+        )
+    })
+    .await
+    .expect("join");
+    assert!(
+        cut.is_some_and(|t| t < Duration::from_secs(10)),
+        "a slow body: {cut:?}"
+    );
+}
+
+/// [`trickle`] on a connection already open.
+fn trickle_on(
+    mut s: TcpStream,
+    bytes: &[u8],
+    gap: Duration,
+    give_up: Duration,
+) -> Option<Duration> {
+    s.set_read_timeout(Some(gap)).expect("timeout");
+    let started = Instant::now();
+    let mut answered = false;
+    for &b in bytes {
+        if started.elapsed() > give_up {
+            return None;
+        }
+        if s.write_all(&[b]).is_err() {
+            return Some(started.elapsed());
+        }
+        let mut buf = [0u8; 4096];
+        match s.read(&mut buf) {
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => answered = true,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return Some(started.elapsed()),
+        }
+    }
+    answered.then(|| started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_beyond_the_cap_are_closed_and_slots_come_back() {
+    let r = Running::start(Limits {
+        max_connections: 2,
+        ..Limits::default()
+    });
+    let addr = r.http();
+    let held: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    // Give the server a moment to take both slots.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let extra = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: portal.library\r\n\r\n");
+        let mut buf = [0u8; 64];
+        s.read(&mut buf)
+    })
+    .await
+    .expect("join");
+    assert!(
+        matches!(extra, Ok(0))
+            || extra
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the third connection is closed unanswered: {extra:?}"
+    );
+    drop(held);
+    let mut answered = None;
+    for _ in 0..50 {
+        if let Ok(resp) = client(CHILD)
+            .get(r.url("/"))
+            .header("host", "portal.library")
+            .send()
+            .await
+        {
+            answered = Some(resp.status().as_u16());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(answered, Some(200), "a freed slot serves again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_gets_an_error_or_a_close_and_the_portal_goes_on() {
+    let r = Running::start(Limits::default());
+    let addr = r.http();
+    let inputs: Vec<Vec<u8>> = vec![
+        b"\x00\xff\xfe garbage\r\n\r\n".to_vec(),
+        b"GET / HTTP/9.9\r\n\r\n".to_vec(),
+        b"GET /\xff HTTP/1.1\r\nHost: \xff\xfe\r\n\r\n".to_vec(),
+        format!("GET / HTTP/1.1\r\nHost: portal.library\r\nX: {}\r\n\r\n", "a".repeat(64 * 1024)).into_bytes(),
+        b"POST /request HTTP/1.1\r\nHost: bet.com\r\nContent-Length: -1\r\n\r\n".to_vec(),
+        b"POST /request HTTP/1.1\r\nHost: bet.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 9\r\n\r\nname=%ZZ&".to_vec(),
+        b"GET /why?name=%ff%fe HTTP/1.1\r\nHost: portal.library\r\n\r\n".to_vec(),
+    ];
+    tokio::task::spawn_blocking(move || {
+        for input in inputs {
+            let mut s = TcpStream::connect(addr).expect("connect");
+            s.set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("timeout");
+            let _ = s.write_all(&input);
+            let mut out = Vec::new();
+            let _ = s.read_to_end(&mut out);
+            let head = String::from_utf8_lossy(&out[..out.len().min(12)]).to_string();
+            assert!(
+                out.is_empty() || head.starts_with("HTTP/1.1 4"),
+                "{:?} got {head:?}",
+                String::from_utf8_lossy(&input[..input.len().min(40)])
+            );
+        }
+    })
+    .await
+    .expect("join");
+    let (status, _) = get(&r, CHILD, "portal.library", "/").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn with_a_certificate_the_portal_also_speaks_https() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["portal.library".to_string()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("cert");
+    let (cert_path, key_path) = (dir.path().join("portal.pem"), dir.path().join("portal.key"));
+    std::fs::write(&cert_path, cert.pem()).expect("write");
+    std::fs::write(&key_path, key.serialize_pem()).expect("write");
+    let config = hedge_portal::load_tls(&cert_path, &key_path).expect("tls");
+    let r = Running::start_with(Limits::default(), Some((config, 0)));
+    let https = r
+        .portal
+        .bound()
+        .iter()
+        .find(|(_, tls)| *tls)
+        .expect("tls port")
+        .0;
+    let c = reqwest::Client::builder()
+        .local_address(IpAddr::from(CHILD))
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.pem().as_bytes()).expect("pem"))
+        .resolve("portal.library", https)
+        .build()
+        .expect("client");
+    let resp = c
+        .get(format!(
+            "https://portal.library:{}/why?name=bet.com",
+            https.port()
+        ))
+        .send()
+        .await
+        .expect("HTTPS GET");
+    assert_eq!(resp.status().as_u16(), 403);
+    let page = resp.text().await.expect("body");
+    assert!(page.contains("Gambling"), "{page}");
+
+    let missing =
+        hedge_portal::load_tls(&dir.path().join("none.pem"), &key_path).expect_err("missing");
+    assert!(missing.to_string().contains("none.pem"), "{missing}");
+    let swapped = hedge_portal::load_tls(&key_path, &cert_path).expect_err("swapped");
+    assert!(swapped.to_string().contains("portal.key"), "{swapped}");
+}

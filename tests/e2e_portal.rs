@@ -1,0 +1,146 @@
+//! End-to-end: `hedge serve` with a `[portal]` and redirect profiles. The DNS answer for a
+//! blocked name points at the portal, the portal's page for that name says why, and for
+//! two profiles on two listeners the page decides exactly as DNS does.
+
+mod support;
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use hickory_proto::op::Message;
+use hickory_proto::rr::RecordType;
+use support::*;
+
+/// The portal's address: port 80, as a redirected browser connects to it. An address of
+/// its own on loopback, so no other test's server is in the way.
+const PORTAL: &str = "127.80.19.1";
+/// A client on the child network (any 127/8 address but the adult's).
+const CHILD_PC: [u8; 4] = [127, 0, 0, 2];
+/// The one client of the adult listener.
+const ADULT_PC: [u8; 4] = [127, 0, 0, 3];
+
+const PROFILES: &str = r#"
+[[profile]]
+name = "child"
+block = ["gambling", "adult-material"]
+block_domains = ["secondlife.com"]
+action = "redirect"
+redirect_to = ["127.80.19.1"]
+
+[[profile]]
+name = "adult"
+block = ["adult-material"]
+action = "redirect"
+redirect_to = ["127.80.19.1"]
+"#;
+
+/// Asks `server` for `name` from the address `from`, as that client's PC would.
+async fn udp_from(from: [u8; 4], server: SocketAddr, name: &str) -> Message {
+    let socket = tokio::net::UdpSocket::bind((IpAddr::from(from), 0))
+        .await
+        .expect("bind client");
+    let mut q = hedge_testkit::client::query(name, RecordType::A).expect("query");
+    q.metadata.recursion_desired = true;
+    socket
+        .send_to(&q.to_vec().expect("encode"), server)
+        .await
+        .expect("send");
+    let mut buf = vec![0; 65_535];
+    let len = tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut buf))
+        .await
+        .expect("an answer within 5 s")
+        .expect("recv");
+    Message::from_vec(&buf[..len]).expect("parse")
+}
+
+/// GET `/` on the portal with `Host: host` from `from`: (status, page).
+async fn page(from: [u8; 4], host: &str) -> (u16, String) {
+    let client = reqwest::Client::builder()
+        .local_address(IpAddr::from(from))
+        .build()
+        .expect("client");
+    let resp = client
+        .get(format!("http://{PORTAL}/"))
+        .header("host", host)
+        .send()
+        .await
+        .expect("GET the portal");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.expect("page"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_block_page_shows_what_dns_decided_for_each_profile() {
+    let net = FakeInternet::start_for_test().await;
+    let (child_listener, child) = listener("child", "127.0.0.0/8");
+    let (adult_listener, adult) = listener("adult", "127.0.0.3/32");
+    let config = format!(
+        "{PROFILES}\n{child_listener}\n{adult_listener}\n{}\n[portal]\nlisten = [\"{PORTAL}:80\"]\nportal_name = \"portal.library\"\n",
+        recursive_upstream(&net, 3000)
+    );
+    let hedge = Hedge::start(&config);
+    assert!(
+        hedge.wait_log("portal on http://", Duration::from_secs(10)),
+        "{}",
+        hedge.log()
+    );
+
+    // DNS sends the child PC's browser to the portal, and the EDE says where it is.
+    let m = udp_from(CHILD_PC, child, "www.bet365.com.").await;
+    assert_eq!(ips(&m), vec![PORTAL.to_string()]);
+    let e = ede(&m);
+    assert!(
+        e.len() == 1
+            && e[0]
+                .1
+                .starts_with("blocked: gambling (profile child, index ")
+            && e[0].1.ends_with("; see http://portal.library/"),
+        "{e:?}"
+    );
+    let (status, body) = page(CHILD_PC, "www.bet365.com").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("This site is blocked")
+            && body.contains("Gambling")
+            && body.contains("child"),
+        "{body}"
+    );
+
+    // The same name is allowed on the adult listener, and the adult PC's page says so.
+    let (status, body) = page(ADULT_PC, "www.bet365.com").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("not blocked here") && body.contains("adult"),
+        "{body}"
+    );
+
+    // For either profile, the page is a block page exactly when the DNS answer is a block.
+    for name in [
+        "www.bet365.com",
+        "bet365.com",
+        "secondlife.com",
+        "www.pornhub.com",
+        "example.org",
+        "portal-unlisted.example",
+    ] {
+        for (pc, server) in [(CHILD_PC, child), (ADULT_PC, adult)] {
+            let m = udp_from(pc, server, &format!("{name}.")).await;
+            let dns_blocked = ede(&m).iter().any(|(code, _)| *code == 15);
+            if dns_blocked {
+                assert_eq!(ips(&m), vec![PORTAL.to_string()], "{name} from {pc:?}");
+            }
+            let (status, body) = page(pc, name).await;
+            let page_blocked = body.contains("This site is blocked");
+            assert_eq!(
+                page_blocked,
+                dns_blocked,
+                "{name} from {pc:?}: DNS {:?}, page {status}",
+                ede(&m)
+            );
+        }
+    }
+    // The portal's own name is its home page.
+    let (status, body) = page(CHILD_PC, "portal.library").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Why is this blocked?"), "{body}");
+}

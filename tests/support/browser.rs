@@ -297,6 +297,20 @@ impl Browser {
         .await
     }
 
+    /// The one element that matches the XPath expression.
+    pub async fn xpath(&self, expression: &str) -> Element {
+        self.bounded(
+            &format!("find {expression:?}"),
+            self.client.find(Locator::XPath(expression)),
+        )
+        .await
+    }
+
+    /// An element's visible text.
+    pub async fn element_text(&self, element: &Element) -> String {
+        self.bounded("element text", element.text()).await
+    }
+
     /// Every element that matches the CSS selector (maybe none).
     pub async fn css_all(&self, selector: &str) -> Vec<Element> {
         self.bounded(
@@ -495,6 +509,34 @@ impl Browser {
     pub async fn screenshot(&self, path: &Path) -> Vec<u8> {
         let png = self.bounded("screenshot", self.client.screenshot()).await;
         std::fs::write(path, &png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        png
+    }
+
+    /// Saves a PNG of the whole page, `width` pixels wide, at `path` and returns its bytes:
+    /// the window is made as tall as the page for the shot, then put back.
+    pub async fn full_page_screenshot(&self, path: &Path, width: u32) -> Vec<u8> {
+        let measured = self
+            .bounded(
+                "measure the page",
+                self.client.execute(
+                    "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight];",
+                    vec![],
+                ),
+            )
+            .await;
+        let number = |i: usize| measured[i].as_u64().unwrap_or(0) as u32;
+        let (page, frame) = (number(0), number(1));
+        self.bounded(
+            "grow the window",
+            self.client.set_window_size(width, page + frame),
+        )
+        .await;
+        let png = self.screenshot(path).await;
+        self.bounded(
+            "restore the window",
+            self.client.set_window_size(WIDTH, HEIGHT),
+        )
+        .await;
         png
     }
 

@@ -307,7 +307,9 @@ fn every_table_and_key_of_the_structs_is_found() {
         "listener",
         "listener.network",
         "metrics",
+        "portal",
         "profile",
+        "profile.schedule",
         "server",
         "stats",
         "stats.query_log",
@@ -317,7 +319,9 @@ fn every_table_and_key_of_the_structs_is_found() {
     assert_eq!(tables, expected);
     for leaf in [
         "index",
+        "timezone",
         "profile.block_ddr",
+        "profile.schedule.from",
         "upstream.servers.ca_file",
         "stats.query_log.hash_key",
         "metrics.listen",

@@ -103,3 +103,48 @@ fn explain_says_when_the_upstream_failed() {
     );
     assert!(t.contains("→ upstream: "), "{t}");
 }
+
+#[test]
+fn explain_names_the_schedule_in_force_at_the_time_asked() {
+    let config = repo().join("tests/configs/good/schedule.toml");
+    let at = |time: &str| {
+        run_hedge([
+            "explain",
+            "--config",
+            config.to_str().expect("utf-8"),
+            "--profile",
+            "child",
+            "--offline",
+            "--at",
+            time,
+            "www.roblox.com",
+        ])
+    };
+    // Monday 7 December 2026, 10:00 in London: school hours.
+    let o = at("2026-12-07T10:00");
+    let t = stdout(&o);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(t.starts_with("www.roblox.com A: blocked"), "{t}");
+    assert!(
+        t.contains("schedule `school hours`: mon-fri 09:00–15:30: block games (in force at 2026-12-07 10:00 Europe/London)"),
+        "{t}"
+    );
+    // After school: allowed, and the schedule named as not in force.
+    let t = stdout(&at("2026-12-07T16:00"));
+    assert!(t.starts_with("www.roblox.com A: allowed"), "{t}");
+    assert!(
+        t.contains("(not in force at 2026-12-07 16:00 Europe/London)"),
+        "{t}"
+    );
+    // 08:30 UTC in July is 09:30 British Summer Time: school hours.
+    let t = stdout(&at("2026-07-06T08:30:00Z"));
+    assert!(t.starts_with("www.roblox.com A: blocked"), "{t}");
+    // A time that is not one is a usage error.
+    let o = at("tomorrow");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("--at tomorrow: not a time"),
+        "{}",
+        text(&o)
+    );
+}

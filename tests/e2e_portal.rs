@@ -139,6 +139,37 @@ async fn the_block_page_shows_what_dns_decided_for_each_profile() {
             );
         }
     }
+    // A request from the block page lands in the statistics file, without the address.
+    let resp = reqwest::Client::builder()
+        .local_address(IpAddr::from(CHILD_PC))
+        .build()
+        .expect("client")
+        .post(format!("http://{PORTAL}/request"))
+        .header("host", "www.bet365.com")
+        .form(&[
+            ("name", "www.bet365.com"),
+            ("reason", "maths homework on odds"),
+        ])
+        .send()
+        .await
+        .expect("POST the form");
+    assert_eq!(resp.status().as_u16(), 200);
+    let body = resp.text().await.expect("page");
+    assert!(body.contains("Your request has been sent"), "{body}");
+    let stored = hedge_stats::SqliteStore::open(hedge.dir.path().join("hedge-stats.sqlite"))
+        .expect("stats file")
+        .list_requests(&hedge_stats::RequestFilter::default())
+        .expect("requests");
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(
+        (
+            stored[0].name.as_str(),
+            stored[0].profile.as_str(),
+            stored[0].category.as_deref()
+        ),
+        ("www.bet365.com", "child", Some("gambling"))
+    );
+
     // The portal's own name is its home page.
     let (status, body) = page(CHILD_PC, "portal.library").await;
     assert_eq!(status, 200);

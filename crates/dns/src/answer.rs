@@ -226,7 +226,7 @@ fn block_words(
 ) -> (Ede, String) {
     let via = via.map(|t| format!(" via CNAME {t}")).unwrap_or_default();
     match reason {
-        BlockReason::Category(c, _, _) => (
+        BlockReason::Category(c, _, _) | BlockReason::Recategorised(c, _, _) => (
             Ede::Blocked,
             format!(
                 "blocked: {}{via} (profile {}, index {version})",

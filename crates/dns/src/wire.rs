@@ -426,7 +426,8 @@ mod tests {
                 ("_dns.resolver.arpa.", RecordType::SVCB),
                 ("other.example.", RecordType::A),
             ] {
-                for edns in [true, false] {
+                let portal = Some("http://portal.library/");
+                for (edns, portal) in [(true, None), (true, portal), (false, None)] {
                     let mut req = Message::query();
                     req.metadata.id = 0x4242;
                     req.metadata.recursion_desired = true;
@@ -439,7 +440,7 @@ mod tests {
                     let lower = name.trim_end_matches('.').to_ascii_lowercase();
                     let decision = policy.decide(profile, &lower);
                     let mut out = Vec::new();
-                    let Some(_) = write_block(&q, &policy, profile, decision, None, &mut out)
+                    let Some(_) = write_block(&q, &policy, profile, decision, portal, &mut out)
                     else {
                         assert!(
                             matches!(decision, Decision::Allow(_) | Decision::Rewrite(_)),
@@ -451,7 +452,7 @@ mod tests {
                     let slow = match decision {
                         Decision::Block(r) => {
                             let (ede, text) =
-                                answer::block_text(&policy, p, r, policy.index().version(), None);
+                                answer::block_text(&policy, p, r, policy.index().version(), portal);
                             answer::sinkhole(&req, &req.queries[0], p, ede, &text)
                         }
                         Decision::Bypass(b) => {
@@ -468,7 +469,14 @@ mod tests {
                     };
                     let fast = Message::from_vec(&out).expect("the fast answer parses");
                     let slow = Message::from_vec(&slow.to_vec().expect("encode")).expect("parse");
-                    let ctx = format!("profile {} {name} {qtype} edns={edns}", p.name);
+                    let ctx = format!("profile {} {name} {qtype} edns={edns} {portal:?}", p.name);
+                    if let (Decision::Block(_), Some(url)) = (decision, portal) {
+                        let texts = answer::decode_ede(&fast);
+                        assert!(
+                            texts.len() == 1 && texts[0].1.ends_with(&format!("; see {url}")),
+                            "{ctx}: a block's EDE points to the portal: {texts:?}"
+                        );
+                    }
                     assert_eq!(fast.metadata, slow.metadata, "{ctx}");
                     assert_eq!(fast.queries, slow.queries, "{ctx}");
                     assert_eq!(fast.answers, slow.answers, "{ctx}");

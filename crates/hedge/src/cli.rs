@@ -112,6 +112,14 @@ pub enum Command {
     /// What each profile blocks: categories as a tree, custom entries, walled garden, actions.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Unblock requests from the block page, and the staff's decisions on them.
+    ///
+    /// Requests, grants, local recategorisations and the audit log live in the statistics
+    /// file (`[stats] path`, or --db). A running `hedge serve` applies a grant or a
+    /// recategorisation within a second. Decisions are recorded with the staff member's name:
+    /// --as NAME, else the user who ran sudo ($SUDO_USER), else the Unix user.
+    #[command(subcommand)]
+    Requests(RequestsCommand),
     /// DHCP and VLAN interface files from the listeners' `[listener.network]` tables.
     ///
     /// Each VLAN's DHCP hands out its listener's port-53 addresses as DNS servers (IPv6:
@@ -185,6 +193,155 @@ pub enum PolicyCommand {
         #[arg(long, value_enum, default_value_t = PolicyFormat::Markdown)]
         format: PolicyFormat,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestsCommand {
+    /// The requests, oldest first (the queue: --status open).
+    List {
+        #[command(flatten)]
+        store: StatsFileArgs,
+        /// Only requests in this state.
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        /// Only requests for this name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Only the newest N.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Output format (default: table on a terminal, csv otherwise).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// One request in full, with the contacts left for it (personal data: for replying).
+    Show {
+        #[command(flatten)]
+        store: StatsFileArgs,
+        /// The request's number.
+        id: i64,
+    },
+    /// Allow an open request's name on one or more profiles, at once and until --until.
+    Grant {
+        #[command(flatten)]
+        store: StatsFileArgs,
+        /// The request's number.
+        id: i64,
+        /// A profile to allow it on (repeat for several); checked against the configuration.
+        #[arg(long, required = true)]
+        profile: Vec<String>,
+        /// When the grant ends by itself: a date (the end of that day, local time), a time
+        /// (2026-06-01T17:00:00Z) or a length of time from now (2h, 7d, 1 month).
+        #[arg(long, value_name = "WHEN")]
+        until: Option<String>,
+        /// Why, for the record.
+        #[arg(long)]
+        note: Option<String>,
+        #[command(flatten)]
+        actor: ActorArg,
+    },
+    /// Refuse an open request, saying why.
+    Deny {
+        #[command(flatten)]
+        store: StatsFileArgs,
+        /// The request's number.
+        id: i64,
+        /// Why (required).
+        #[arg(long, required = true)]
+        note: String,
+        #[command(flatten)]
+        actor: ActorArg,
+    },
+    /// Close an open request without a decision (asked by mistake, no longer needed).
+    Withdraw {
+        #[command(flatten)]
+        store: StatsFileArgs,
+        /// The request's number.
+        id: i64,
+        /// Why, for the record.
+        #[arg(long)]
+        note: Option<String>,
+        #[command(flatten)]
+        actor: ActorArg,
+    },
+    /// End a live grant now (`hedge policy show` lists them with their numbers).
+    Revoke {
+        #[command(flatten)]
+        store: StatsFileArgs,
+        /// The grant's number.
+        grant: i64,
+        #[command(flatten)]
+        actor: ActorArg,
+    },
+    /// Put a name into a category for every profile, or take it out (--remove); --clear
+    /// drops the local decision so the lists decide again.
+    Recategorise {
+        #[command(flatten)]
+        store: StatsFileArgs,
+        /// The name (its subdomains follow it).
+        name: String,
+        /// The category id (as `hedge policy show` lists them); checked against the index.
+        #[arg(long)]
+        category: String,
+        /// Take the name out of the category instead.
+        #[arg(long, conflicts_with = "clear")]
+        remove: bool,
+        /// Drop the local recategorisation.
+        #[arg(long)]
+        clear: bool,
+        #[command(flatten)]
+        actor: ActorArg,
+    },
+    /// The requests of a period for publication (FOI Q6 and Q7): name, category, profile,
+    /// times requested, decision and its date; nothing about who asked.
+    Export {
+        #[command(flatten)]
+        store: StatsFileArgs,
+        /// First month (YYYY-MM) or day (YYYY-MM-DD) a request was made in.
+        #[arg(long)]
+        from: String,
+        /// Last month or day, inclusive.
+        #[arg(long)]
+        to: String,
+        /// Leave out names asked for fewer than K times (counted in one line per decision)
+        /// and hide counts that would give them away.
+        #[arg(long, value_name = "K")]
+        suppress_below: Option<u64>,
+        /// Output format (default: table on a terminal, csv otherwise).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Who did what: every decision, revocation and recategorisation, oldest first.
+    Audit {
+        #[command(flatten)]
+        store: StatsFileArgs,
+        /// From this day (YYYY-MM-DD) on.
+        #[arg(long)]
+        since: Option<String>,
+        /// At most the newest N entries.
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        limit: usize,
+        /// Output format (default: table on a terminal, csv otherwise).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+}
+
+/// A request's state, as `--status` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    Open,
+    Granted,
+    Denied,
+    Withdrawn,
+}
+
+/// Who is deciding, for the audit log.
+#[derive(Debug, Args)]
+pub struct ActorArg {
+    /// The staff member to record (default: $SUDO_USER, else the Unix user).
+    #[arg(long = "as", value_name = "NAME")]
+    pub actor: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -293,6 +450,10 @@ pub struct ExplainArgs {
     /// targets, which `serve` also checks, are then not seen).
     #[arg(long)]
     pub offline: bool,
+    /// Decide as at this time, for schedules: `2026-12-07T10:00` (local, in the configured
+    /// `timezone`) or `2026-12-07T10:00:00Z`. Default: now.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use hedge_dns::{Limits, ListenerConfig, Snapshot, UpstreamConfig};
 use hedge_lists::Index;
-use hedge_policy::{Policy, ProfileConfig};
+use hedge_policy::{Policy, ProfileConfig, TimeZone, Timestamp};
 use serde::Deserialize;
 
 use crate::cli::UsageError;
@@ -24,6 +24,10 @@ pub struct Config {
     /// starter index built into hedge.
     #[serde(default)]
     pub index: Option<PathBuf>,
+    /// The IANA time zone schedules are evaluated in (`Europe/London`); default: the
+    /// system's zone.
+    #[serde(default)]
+    pub timezone: Option<String>,
     /// User profiles.
     #[serde(default, rename = "profile")]
     pub profiles: Vec<ProfileConfig>,
@@ -123,7 +127,8 @@ pub struct MetricsConfig {
 #[serde(deny_unknown_fields)]
 pub struct PortalConfig {
     /// HTTP addresses, e.g. `["10.20.0.80:80"]`: the `redirect_to` addresses of `redirect`
-    /// profiles, so a blocked name's browser lands here.
+    /// profiles, so a blocked name's browser lands here. Empty (the default): no web pages.
+    #[serde(default)]
     pub listen: Vec<SocketAddr>,
     /// The portal's own name (`portal.library`), for links and EDE texts; a request for it
     /// gets the home page.
@@ -155,6 +160,10 @@ pub struct PortalConfig {
     /// memory for the hour, never stored.
     #[serde(default = "default_portal_requests")]
     pub requests_per_hour: u32,
+    /// How to ask for a blocked site (FOI Q5), as `hedge policy show` prints it and the
+    /// request form's confirmation page says.
+    #[serde(default)]
+    pub procedure: Option<String>,
 }
 
 fn default_portal_body() -> usize {
@@ -292,6 +301,7 @@ pub fn check_with_index(loaded: &Loaded, index: Arc<Index>) -> anyhow::Result<Ch
     let portal = c
         .portal
         .as_ref()
+        .filter(|p| !p.listen.is_empty())
         .map(|p| crate::portal::check(p, &policy, &loaded.base_dir, &mut notices))
         .transpose()?;
     Ok(Checked {
@@ -313,7 +323,27 @@ fn check_policy(loaded: &Loaded, index: Arc<Index>) -> anyhow::Result<Policy> {
     if c.listeners.is_empty() {
         return Err(bad("no [[listener]] defined: add one per VLAN, with its profile, bind addresses and allowed subnets".into()));
     }
-    Policy::new(index, c.profiles.clone(), &loaded.base_dir).map_err(|e| bad(e.to_string()))
+    let zone = time_zone(c.timezone.as_deref())?;
+    Policy::new_at(
+        index,
+        c.profiles.clone(),
+        &loaded.base_dir,
+        zone,
+        Timestamp::now(),
+    )
+    .map_err(|e| bad(e.to_string()))
+}
+
+/// `timezone`: an IANA zone from the system's tz database, or the system's own zone.
+fn time_zone(name: Option<&str>) -> anyhow::Result<TimeZone> {
+    match name {
+        None => Ok(TimeZone::system()),
+        Some(name) => TimeZone::get(name).map_err(|e| {
+            bad(format!(
+                "key `timezone`: unknown time zone `{name}` ({e}); use an IANA name such as \"Europe/London\" (the tz database comes with the tzdata package)"
+            ))
+        }),
+    }
 }
 
 /// Each listener's profile id; refuses listeners that would serve nothing, bind a wildcard
@@ -538,6 +568,8 @@ pub fn restart_only_changes(started: &Config, new: &Config) -> Vec<String> {
         // Reloaded: the new index and policy are swapped in whole.
         index: _,
         profiles: _,
+        // Reloaded with the profiles: schedules are resolved in it.
+        timezone: _,
         // Each running listener keeps its sockets and gets its new profile; any other
         // change refuses the reload (see `map_listeners`).
         listeners: _,
@@ -547,6 +579,8 @@ pub fn restart_only_changes(started: &Config, new: &Config) -> Vec<String> {
         upstream,
         server,
         metrics,
+        // `policy show` reads `procedure` afresh each time; the running portal keeps what
+        // it started with.
         portal,
     } = started;
     [

@@ -40,10 +40,14 @@ pub fn budget(config: &Config) -> Budget {
     let s = &config.server;
     let connections = s.tcp_connections as u64;
     // The portal: its sockets (HTTP, and HTTPS with a certificate) and every connection slot.
-    let portal = config.portal.as_ref().map_or(0, |p| {
-        let sockets = if p.tls_cert.is_some() { 2 } else { 1 };
-        p.listen.len() as u64 * sockets + p.max_connections as u64
-    });
+    let portal = config
+        .portal
+        .as_ref()
+        .filter(|p| !p.listen.is_empty())
+        .map_or(0, |p| {
+            let sockets = if p.tls_cert.is_some() { 2 } else { 1 };
+            p.listen.len() as u64 * sockets + p.max_connections as u64
+        });
     let portal_part = if portal > 0 {
         format!(" + {portal} for the portal (portal.max_connections and its sockets)")
     } else {

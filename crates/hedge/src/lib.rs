@@ -6,12 +6,14 @@ pub mod cli;
 pub mod cmd;
 mod config;
 mod fd_limit;
+mod live_policy;
 mod metrics;
 mod network;
 mod observe;
 mod output;
 mod portal;
 mod public_space;
+mod requests_watch;
 mod starter;
 mod stats;
 

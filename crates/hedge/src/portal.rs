@@ -2,12 +2,12 @@
 //! listeners with a read handle on what they serve.
 
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use hedge_policy::{BlockAction, Policy};
-use hedge_portal::{Limits, Portal, ProfileFor, Settings};
+use hedge_portal::{Limits, Portal, ProfileFor, RequestStore, Settings, SqliteRequests};
 
 use crate::cli::UsageError;
 use crate::config::PortalConfig;
@@ -24,7 +24,7 @@ fn bad(msg: String) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg))
 }
 
-/// Checks `[portal]`: addresses, name, certificate, limits; warns when a `redirect` profile
+/// Checks a `[portal]` with `listen` addresses: addresses, name, certificate, limits; warns when a `redirect` profile
 /// sends blocked names somewhere the portal does not listen.
 pub fn check(
     p: &PortalConfig,
@@ -32,9 +32,6 @@ pub fn check(
     base_dir: &Path,
     notices: &mut Vec<String>,
 ) -> anyhow::Result<Checked> {
-    if p.listen.is_empty() {
-        return Err(bad("key `portal.listen`: give at least one address, e.g. listen = [\"10.20.0.80:80\"] (the `redirect_to` address of your redirect profiles)".into()));
-    }
     for (i, a) in p.listen.iter().enumerate() {
         if p.listen[..i].contains(a) {
             return Err(bad(format!("key `portal.listen`: {a} is listed twice")));
@@ -87,7 +84,10 @@ pub fn check(
             portal_name,
             tls,
             limits,
-            procedure: hedge_portal::DEFAULT_PROCEDURE.to_string(),
+            procedure: p
+                .procedure
+                .clone()
+                .unwrap_or_else(|| hedge_portal::DEFAULT_PROCEDURE.to_string()),
         },
         url,
     })
@@ -153,11 +153,17 @@ fn redirect_notices(p: &PortalConfig, policy: &Policy, notices: &mut Vec<String>
     }
 }
 
-/// Starts the portal on `checked`, deciding with the DNS server's live snapshot.
-pub fn start(checked: &Checked, server: &hedge_dns::Server) -> anyhow::Result<Portal> {
+/// Starts the portal on `checked`, deciding with the DNS server's live snapshot (schedules,
+/// grants and reloads included) and keeping requests in the statistics file `stats_path`.
+pub fn start(
+    checked: &Checked,
+    server: &hedge_dns::Server,
+    stats_path: PathBuf,
+) -> anyhow::Result<Portal> {
     let live = server.profiles();
     let profiles: ProfileFor = Arc::new(move |ip| live.profile_for(ip));
-    let portal = Portal::start(checked.settings.clone(), profiles, None)?;
+    let store: Arc<dyn RequestStore> = Arc::new(SqliteRequests::new(stats_path));
+    let portal = Portal::start(checked.settings.clone(), profiles, Some(store))?;
     for (addr, tls) in portal.bound() {
         tracing::info!(
             "portal on {}://{addr}/",
@@ -165,4 +171,116 @@ pub fn start(checked: &Checked, server: &hedge_dns::Server) -> anyhow::Result<Po
         );
     }
     Ok(portal)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config;
+
+    const BASE: &str = "[[profile]]\nname = \"child\"\naction = \"redirect\"\nredirect_to = [\"10.20.0.80\"]\n\
+        [[listener]]\nprofile = \"child\"\nbind = [\"127.0.0.1:5353\"]\nallow = [\"127.0.0.0/8\"]\n";
+
+    fn check(portal: &str) -> anyhow::Result<config::Checked> {
+        let loaded = config::parse(&format!("{BASE}[portal]\n{portal}"), "test", None)?;
+        config::check(&loaded)
+    }
+
+    fn refused(portal: &str) -> String {
+        match check(portal) {
+            Ok(_) => panic!("accepted: {portal}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_good_portal_gives_the_url_edes_point_to() {
+        let c =
+            check("listen = [\"10.20.0.80:80\"]\nportal_name = \"Portal.Library.\"\n").expect("ok");
+        let portal = c.portal.as_ref().expect("portal");
+        assert_eq!(portal.url, "http://portal.library/");
+        assert_eq!(
+            portal.settings.portal_name.as_deref(),
+            Some("portal.library")
+        );
+        assert!(
+            c.notices.iter().all(|n| !n.contains("portal")),
+            "{:?}",
+            c.notices
+        );
+        let snapshot = c.snapshot(None);
+        assert_eq!(
+            snapshot.portal_url.as_deref(),
+            Some("http://portal.library/")
+        );
+        let c = check("listen = [\"[fd00::80]:8080\"]\n").expect("ok");
+        assert_eq!(c.portal.expect("portal").url, "http://[fd00::80]:8080/");
+    }
+
+    #[test]
+    fn each_bad_key_is_named() {
+        for (portal, key) in [
+            (
+                "listen = [\"10.20.0.80:80\", \"10.20.0.80:80\"]\n",
+                "key `portal.listen`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\nportal_name = \"not a name\"\n",
+                "key `portal.portal_name`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\ntls_cert = \"c.pem\"\n",
+                "key `portal.tls_key`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\ntls_key = \"k.pem\"\n",
+                "key `portal.tls_cert`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\ntls_cert = \"/nonexistent/c.pem\"\ntls_key = \"/nonexistent/k.pem\"\n",
+                "key `portal.tls_cert`: /nonexistent/c.pem",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\nmax_connections = 0\n",
+                "key `portal.max_connections`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\nheader_timeout_ms = 0\n",
+                "key `portal.header_timeout_ms`",
+            ),
+            (
+                "listen = [\"10.20.0.80:80\"]\nmax_body_bytes = 10\n",
+                "key `portal.max_body_bytes`",
+            ),
+            ("listen = [\"10.20.0.80:80\"]\nlisten_on = 1\n", "listen_on"),
+        ] {
+            let e = refused(portal);
+            assert!(e.contains(key), "{portal:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_redirect_the_portal_does_not_serve_is_warned_about() {
+        let c = check("listen = [\"10.20.0.81:80\", \"10.20.0.80:8080\"]\n").expect("ok");
+        assert!(
+            c.notices.iter().any(|n| n
+                .contains("profile `child` redirects blocked names to 10.20.0.80")
+                && n.contains("10.20.0.80:80")),
+            "{:?}",
+            c.notices
+        );
+        let loaded = config::parse(
+            "[[profile]]\nname = \"p\"\n[[listener]]\nprofile = \"p\"\nbind = [\"127.0.0.1:5353\"]\nallow = [\"127.0.0.0/8\"]\n[portal]\nlisten = [\"10.20.0.80:80\"]\n",
+            "test",
+            None,
+        )
+        .expect("parse");
+        let c = config::check(&loaded).expect("ok");
+        assert!(
+            c.notices
+                .iter()
+                .any(|n| n.contains("no profile has action = \"redirect\"")),
+            "{:?}",
+            c.notices
+        );
+    }
 }

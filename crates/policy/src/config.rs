@@ -61,6 +61,32 @@ pub struct ProfileConfig {
     /// to an encrypted resolver around the filter (default on).
     #[serde(default)]
     pub block_ddr: Option<bool>,
+    /// Time rules (`[[profile.schedule]]`): categories blocked or allowed on some days
+    /// between two local times. A profile with none inherits its parent's.
+    #[serde(default)]
+    pub schedule: Vec<ScheduleConfig>,
+}
+
+/// One `[[profile.schedule]]` rule, e.g. `name = "school hours", days = ["mon-fri"],
+/// from = "09:00", to = "15:30", block = ["games"]`. Times are local, in `timezone`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Shown by `explain` and `policy show`.
+    pub name: String,
+    /// Days it applies: `mon`…`sun` and ranges (`mon-fri`); default every day.
+    #[serde(default)]
+    pub days: Vec<String>,
+    /// Start, `HH:MM` (24-hour; `HH:MM:SS` also works), inclusive.
+    pub from: String,
+    /// End, `HH:MM`, exclusive; `24:00` is the end of the day.
+    pub to: String,
+    /// Categories blocked while the rule applies.
+    #[serde(default)]
+    pub block: Vec<String>,
+    /// Categories allowed while the rule applies (a block of another active rule wins).
+    #[serde(default)]
+    pub allow: Vec<String>,
 }
 
 /// How a profile filters.

@@ -96,8 +96,56 @@ impl Policy {
                     taxonomy.id(c),
                     root_note(self, profile, c)
                 ));
+                steps.extend(schedule_notes(self, profile, &[c]));
                 steps.push(format!("source lists: {}", sources(set)));
                 "blocked"
+            }
+            Decision::Block(BlockReason::Recategorised(c, id, _)) => {
+                if let Some(r) = self.recategorisation(id) {
+                    steps.push(format!(
+                        "local recategorisation: `{}` put into category `{}` by staff, for every profile",
+                        r.name, r.category
+                    ));
+                }
+                steps.push(format!(
+                    "category `{}` is blocked{}",
+                    taxonomy.id(c),
+                    root_note(self, profile, c)
+                ));
+                steps.extend(schedule_notes(self, profile, &[c]));
+                "blocked"
+            }
+            Decision::Allow(AllowReason::Granted(id)) => {
+                if let Some(g) = self.grant(id) {
+                    let until = g
+                        .until
+                        .map_or_else(|| "no expiry".to_string(), |u| format!("until {u}"));
+                    let request = g
+                        .request
+                        .map(|r| format!(", unblock request {r}"))
+                        .unwrap_or_default();
+                    steps.push(format!(
+                        "grant: `{}` allowed for this profile by staff ({until}{request})",
+                        g.name
+                    ));
+                }
+                "allowed"
+            }
+            Decision::Allow(AllowReason::Recategorised(id)) => {
+                let m = lookup.map(|m| m.suffix).unwrap_or(name);
+                if let Some(set) = lookup.map(|m| m.set) {
+                    steps.push(format!(
+                        "listed as `{m}` in categories {}",
+                        category_list(self, set)
+                    ));
+                }
+                if let Some(r) = self.recategorisation(id) {
+                    steps.push(format!(
+                        "local recategorisation: `{}` taken out of category `{}` by staff, for every profile",
+                        r.name, r.category
+                    ));
+                }
+                "allowed"
             }
             Decision::Allow(AllowReason::Listed(set)) => {
                 let m = lookup.map(|m| m.suffix).unwrap_or(name);
@@ -105,6 +153,7 @@ impl Policy {
                     "listed as `{m}` in categories {} — none blocked in this profile",
                     category_list(self, set)
                 ));
+                steps.extend(schedule_notes(self, profile, index.categories(set)));
                 steps.push(format!("source lists: {}", sources(set)));
                 "allowed"
             }
@@ -128,6 +177,39 @@ impl Policy {
             verdict,
         }
     }
+}
+
+/// The schedules of a profile that name one of `categories` (or its root), and whether
+/// they are in force at the policy's moment.
+fn schedule_notes(
+    policy: &Policy,
+    profile: ProfileId,
+    categories: &[hedge_lists::CategoryIdx],
+) -> Vec<String> {
+    let p = policy.profile(profile);
+    let taxonomy = policy.index().taxonomy();
+    let names = |list: &[hedge_lists::CategoryIdx]| {
+        categories
+            .iter()
+            .any(|&c| list.contains(&c) || taxonomy.parent(c).is_some_and(|r| list.contains(&r)))
+    };
+    p.schedules
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| names(&s.block) || names(&s.allow))
+        .map(|(i, s)| {
+            let now = if p.active.contains(&i) { "" } else { "not " };
+            format!(
+                "schedule {} ({now}in force at {} {})",
+                s.describe(taxonomy),
+                policy
+                    .zone()
+                    .to_datetime(policy.moment())
+                    .strftime("%Y-%m-%d %H:%M"),
+                policy.zone_name()
+            )
+        })
+        .collect()
 }
 
 fn category_list(policy: &Policy, set: hedge_lists::LabelSetId) -> String {

@@ -10,10 +10,18 @@
 //! 1. bypass controls: Firefox's DoH canary and iCloud Private Relay → NXDOMAIN, DDR → NODATA;
 //! 2. the profile's allowed domains (in a walled garden: the garden; nothing else resolves);
 //! 3. the profile's blocked domains;
-//! 4. categories: the longest listed suffix's categories; a blocked root blocks its children
-//!    unless a child is allowed, and an allowed root's blocked child is blocked;
-//! 5. SafeSearch / YouTube restricted rewrites;
-//! 6. everything else is allowed.
+//! 4. live grants for the profile (see [`overrides`]): allowed, SafeSearch still applies;
+//! 5. local recategorisations (every profile): a name put into a blocked category is
+//!    blocked; a name taken out of a category loses the index's listing in it;
+//! 6. categories: the longest listed suffix's categories; a blocked root blocks its children
+//!    unless a child is allowed, and an allowed root's blocked child is blocked; the
+//!    profile's schedules active at the policy's moment add or lift category blocks
+//!    (see [`schedule`]);
+//! 7. SafeSearch / YouTube restricted rewrites;
+//! 8. everything else is allowed.
+//!
+//! A policy is built for one moment ([`Policy::at`], [`Policy::with_overrides`]) and says
+//! when it next needs rebuilding ([`Policy::next_change`]), so deciding does no time work.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -41,12 +49,18 @@ use hedge_lists::{CategoryIdx, Index, LabelSetId};
 
 pub mod config;
 mod explain;
+pub mod overrides;
 mod profile;
 pub mod safesearch;
+pub mod schedule;
+mod show;
 
-pub use config::{BlockAction, Mode, ProfileConfig, YoutubeRestrict};
+pub use config::{BlockAction, Mode, ProfileConfig, ScheduleConfig, YoutubeRestrict};
 pub use explain::Explanation;
+pub use jiff::{Timestamp, tz::TimeZone};
+pub use overrides::{Grant, Overrides, Recategorisation};
 pub use profile::{DEFAULT_BLOCK_TTL, Profile};
+pub use schedule::Schedule;
 
 /// Index of a profile in its [`Policy`].
 pub type ProfileId = usize;
@@ -114,6 +128,12 @@ pub enum AllowReason {
     CustomAllow,
     /// In the walled garden.
     WalledGarden,
+    /// A live grant for this profile (an index into [`Overrides::grants`] of
+    /// [`Policy::overrides`]).
+    Granted(u32),
+    /// A local recategorisation took the name out of the category that blocked it (an
+    /// index into [`Overrides::recategorised`]).
+    Recategorised(u32),
 }
 
 /// Why a name is blocked.
@@ -127,6 +147,10 @@ pub enum BlockReason {
     CustomBlock(CustomListId),
     /// A walled garden, and the name is not in it.
     NotInGarden,
+    /// A local recategorisation put the name into this blocked category (the
+    /// recategorisation's index into [`Overrides::recategorised`], and the labels of the
+    /// recategorised name).
+    Recategorised(CategoryIdx, u32, u8),
 }
 
 /// Resolver-bypass signals hedge answers itself.
@@ -163,7 +187,9 @@ impl Decision {
     /// counted under (random subdomains of a listed site count as the site).
     pub fn listed_labels(&self) -> Option<u8> {
         match *self {
-            Decision::Block(BlockReason::Category(_, _, labels)) => Some(labels),
+            Decision::Block(
+                BlockReason::Category(_, _, labels) | BlockReason::Recategorised(_, _, labels),
+            ) => Some(labels),
             _ => None,
         }
     }
@@ -176,7 +202,9 @@ impl Decision {
         let rules = index.taxonomy().len() as CategoryIdx;
         let rule = |i: usize| rules.saturating_add(i as CategoryIdx);
         match *self {
-            Decision::Block(BlockReason::Category(c, _, _)) => Some(c),
+            Decision::Block(
+                BlockReason::Category(c, _, _) | BlockReason::Recategorised(c, _, _),
+            ) => Some(c),
             Decision::Allow(AllowReason::Listed(set)) => index.categories(set).first().copied(),
             Decision::Bypass(Bypass::DohCanary) => Some(rule(0)),
             Decision::Bypass(Bypass::PrivateRelay) => Some(rule(1)),
@@ -190,23 +218,48 @@ impl Decision {
     }
 }
 
-/// Profiles bound to an index: the one place that decides.
-#[derive(Debug)]
+/// Profiles bound to an index, at one moment, with the live overrides: the one place that
+/// decides. Cloning shares the index and the custom lists.
+#[derive(Debug, Clone)]
 pub struct Policy {
     index: Arc<Index>,
     profiles: Vec<Profile>,
     notices: Vec<String>,
     /// Names of the custom block lists of every profile (file stems, `block_domains`).
     custom_lists: Vec<String>,
+    /// The zone schedules are evaluated in.
+    zone: TimeZone,
+    /// The moment the schedules were resolved for.
+    at: Timestamp,
+    /// Grants and local recategorisations in force.
+    overrides: overrides::Compiled,
 }
 
 impl Policy {
     /// Builds every profile (resolving `inherit`, checking category ids against the index's
-    /// taxonomy, reading custom domain files relative to `base_dir`).
+    /// taxonomy, reading custom domain files relative to `base_dir`), with schedules in the
+    /// system's time zone, resolved now.
     pub fn new(
         index: Arc<Index>,
         configs: Vec<ProfileConfig>,
         base_dir: &Path,
+    ) -> Result<Policy, PolicyError> {
+        Policy::new_at(
+            index,
+            configs,
+            base_dir,
+            TimeZone::system(),
+            Timestamp::now(),
+        )
+    }
+
+    /// [`Policy::new`] with schedules evaluated in `zone` and resolved at `now`.
+    pub fn new_at(
+        index: Arc<Index>,
+        configs: Vec<ProfileConfig>,
+        base_dir: &Path,
+        zone: TimeZone,
+        now: Timestamp,
     ) -> Result<Policy, PolicyError> {
         let mut notices = Vec::new();
         let mut profiles = Vec::with_capacity(configs.len());
@@ -245,12 +298,85 @@ impl Policy {
         for p in &mut profiles {
             p.number_custom_lists(&mut custom_lists);
         }
-        Ok(Policy {
+        let mut policy = Policy {
+            overrides: overrides::Compiled {
+                grants: vec![Default::default(); profiles.len()],
+                ..Default::default()
+            },
             index,
             profiles,
             notices,
             custom_lists,
-        })
+            zone,
+            at: now,
+        };
+        policy.resolve_schedules(now);
+        Ok(policy)
+    }
+
+    /// The same policy (overrides included) with the schedules resolved at `now` and the
+    /// grants expired by then dropped.
+    pub fn at(&self, now: Timestamp) -> Policy {
+        let mut policy = self.clone();
+        let expired = |g: &Grant| g.until.is_some_and(|u| u <= now);
+        if self.overrides().grants.iter().any(expired) {
+            let live = self
+                .with_overrides(self.overrides(), now)
+                .expect("overrides in force were checked when applied");
+            policy = live;
+        }
+        policy.resolve_schedules(now);
+        policy
+    }
+
+    /// The next moment after `now` at which this policy's decisions may change: a schedule
+    /// boundary, a daylight-saving change in a zone with schedules, or a grant's expiry.
+    pub fn next_change(&self, now: Timestamp) -> Option<Timestamp> {
+        let boundary = schedule::next_boundary(
+            self.profiles.iter().flat_map(|p| &p.schedules),
+            &self.zone,
+            now,
+        );
+        let expiry = self
+            .overrides()
+            .grants
+            .iter()
+            .filter_map(|g| g.until)
+            .filter(|&u| u > now)
+            .min();
+        boundary.into_iter().chain(expiry).min()
+    }
+
+    /// Whether `other` decides every name as this policy does: the same profiles and index,
+    /// the same schedules in force, the same overrides (a rebuild at a moment where nothing
+    /// changed need not be swapped in).
+    pub fn decides_as(&self, other: &Policy) -> bool {
+        Arc::ptr_eq(&self.index, &other.index)
+            && self.profiles.len() == other.profiles.len()
+            && self
+                .profiles
+                .iter()
+                .zip(&other.profiles)
+                .all(|(a, b)| a.name == b.name && a.active == b.active)
+            && self.overrides() == other.overrides()
+    }
+
+    /// The moment the schedules were resolved for.
+    pub fn moment(&self) -> Timestamp {
+        self.at
+    }
+
+    /// The zone schedules are evaluated in.
+    pub fn zone(&self) -> &TimeZone {
+        &self.zone
+    }
+
+    fn resolve_schedules(&mut self, now: Timestamp) {
+        self.at = now;
+        let taxonomy = self.index.taxonomy();
+        for p in &mut self.profiles {
+            p.resolve_schedules(taxonomy, &self.zone, now);
+        }
     }
 
     /// The custom block lists' names, as counted (`custom:<name>`) and shown in EDE texts.
@@ -326,6 +452,8 @@ impl Policy {
         if p.mode == Mode::Allowlist {
             return if in_allow {
                 Decision::Allow(AllowReason::WalledGarden)
+            } else if let Some(g) = self.overrides.grant(profile, lower) {
+                Decision::Allow(AllowReason::Granted(g))
             } else {
                 Decision::Block(BlockReason::NotInGarden)
             };
@@ -336,13 +464,23 @@ impl Policy {
         if let Some(list) = p.custom_block_list(lower) {
             return Decision::Block(BlockReason::CustomBlock(list));
         }
+        if let Some(g) = self.overrides.grant(profile, lower) {
+            return match safesearch::rewrite(lower, p.safesearch, p.youtube) {
+                Some(target) => Decision::Rewrite(target),
+                None => Decision::Allow(AllowReason::Granted(g)),
+            };
+        }
         let hit = self.index.lookup(lower);
         let listed = hit.map(|m| m.set);
+        if !self.overrides.recategorised.is_empty()
+            && let Some(d) = self.decide_recategorised(p, lower, hit)
+        {
+            return d;
+        }
         if let Some(m) = hit
             && let Some(c) = self.blocked_category(p, m.set)
         {
-            let labels = m.suffix.bytes().filter(|&b| b == b'.').count() + 1;
-            return Decision::Block(BlockReason::Category(c, m.set, labels.min(127) as u8));
+            return Decision::Block(BlockReason::Category(c, m.set, labels_of(m.suffix)));
         }
         if let Some(target) = safesearch::rewrite(lower, p.safesearch, p.youtube) {
             return Decision::Rewrite(target);
@@ -366,13 +504,68 @@ impl Policy {
 
     /// The blocked category a label set hits in a profile: the most specific one.
     fn blocked_category(&self, p: &Profile, set: LabelSetId) -> Option<CategoryIdx> {
+        self.blocked_category_where(p, set, |_| true)
+    }
+
+    /// [`Policy::blocked_category`] among the categories `keep` accepts.
+    fn blocked_category_where(
+        &self,
+        p: &Profile,
+        set: LabelSetId,
+        keep: impl Fn(CategoryIdx) -> bool,
+    ) -> Option<CategoryIdx> {
         let cats = self.index.categories(set);
         let taxonomy = self.index.taxonomy();
-        let blocked = || cats.iter().copied().filter(|&c| p.is_blocked(c));
+        let blocked = || cats.iter().copied().filter(|&c| p.is_blocked(c) && keep(c));
         blocked()
             .find(|&c| taxonomy.parent(c).is_some())
             .or_else(|| blocked().next())
     }
+
+    /// The decision when local recategorisations exist: None leaves it to the index.
+    /// For each category the most specific recategorised name decides whether it applies.
+    fn decide_recategorised(
+        &self,
+        p: &Profile,
+        name: &str,
+        hit: Option<hedge_lists::Match<'_>>,
+    ) -> Option<Decision> {
+        let o = &self.overrides;
+        let taxonomy = self.index.taxonomy();
+        // Into a blocked category, unless a more specific entry takes the name out again.
+        if let Some(a) = o.recategorisations(name).find(|a| {
+            a.add
+                && p.is_blocked(a.category)
+                && o.recategorisation(name, a.category)
+                    .is_some_and(|m| m.id == a.id)
+        }) {
+            return Some(Decision::Block(BlockReason::Recategorised(
+                a.category, a.id, a.labels,
+            )));
+        }
+        let m = hit?;
+        // Out of a category: the index's listing in it, or in its children, is ignored.
+        let removal = |c: CategoryIdx| {
+            std::iter::once(c)
+                .chain(taxonomy.parent(c))
+                .find_map(|x| o.recategorisation(name, x).filter(|a| !a.add))
+        };
+        let blocked = self.blocked_category(p, m.set)?;
+        match self.blocked_category_where(p, m.set, |c| removal(c).is_none()) {
+            Some(c) => Some(Decision::Block(BlockReason::Category(
+                c,
+                m.set,
+                labels_of(m.suffix),
+            ))),
+            None => removal(blocked).map(|a| Decision::Allow(AllowReason::Recategorised(a.id))),
+        }
+    }
+}
+
+/// The number of labels of a listed name.
+fn labels_of(name: &str) -> u8 {
+    let labels = name.bytes().filter(|&b| b == b'.').count() + 1;
+    labels.min(127) as u8
 }
 
 /// ASCII-lowercases `name` into `buf`; None if it is too long to be a DNS name or not ASCII.

@@ -4,17 +4,19 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use hedge_lists::{CategoryIdx, Compiler, Format, Index, Taxonomy};
 
 use crate::PolicyError;
 use crate::config::{BlockAction, Mode, ProfileConfig, YoutubeRestrict};
+use crate::schedule::Schedule;
 
 /// Default TTL of blocked answers.
 pub const DEFAULT_BLOCK_TTL: u32 = 300;
 
 /// A profile ready for decisions. Built by [`crate::Policy::new`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Profile {
     /// Profile name.
     pub name: String,
@@ -49,12 +51,20 @@ pub struct Profile {
     pub block_path_entries: Vec<String>,
     /// Custom allowed entries (the walled garden in allowlist mode).
     pub allow_entries: Vec<String>,
-    /// Effective block flag per category index.
+    /// Time rules, in configuration order.
+    pub schedules: Vec<Schedule>,
+    /// The schedules active at the moment the policy was built for (indices into
+    /// `schedules`).
+    pub(crate) active: Vec<usize>,
+    /// `block` and `allow` as category indices, before schedules.
+    pub(crate) base_block: Vec<CategoryIdx>,
+    pub(crate) base_allow: Vec<CategoryIdx>,
+    /// Effective block flag per category index, schedules applied.
     pub(crate) blocked: Vec<bool>,
-    pub(crate) custom_block: Option<Index>,
+    pub(crate) custom_block: Option<Arc<Index>>,
     /// The custom list of each label set of `custom_block` (set by `Policy::new`).
     pub(crate) custom_block_lists: Vec<crate::CustomListId>,
-    pub(crate) custom_allow: Option<Index>,
+    pub(crate) custom_allow: Option<Arc<Index>>,
 }
 
 impl Profile {
@@ -64,6 +74,42 @@ impl Profile {
             .get(usize::from(category))
             .copied()
             .unwrap_or(false)
+    }
+
+    /// The schedules active at the moment the policy was built for.
+    pub fn active_schedules(&self) -> impl Iterator<Item = &Schedule> {
+        self.active.iter().map(|&i| &self.schedules[i])
+    }
+
+    /// Applies the schedules active at `now` (in `zone`) to the category flags.
+    pub(crate) fn resolve_schedules(
+        &mut self,
+        taxonomy: &Taxonomy,
+        zone: &jiff::tz::TimeZone,
+        now: jiff::Timestamp,
+    ) {
+        let local = zone.to_datetime(now);
+        let active: Vec<usize> = (0..self.schedules.len())
+            .filter(|&i| self.schedules[i].is_active(local))
+            .collect();
+        if active == self.active && self.blocked.len() == taxonomy.len() {
+            return;
+        }
+        let mut blocks = self.base_block.clone();
+        let mut allows = self.base_allow.clone();
+        let rules = || active.iter().map(|&i| &self.schedules[i]);
+        // A block of any active rule wins over an allow of another, or of the profile.
+        let scheduled_blocks: Vec<CategoryIdx> = rules().flat_map(|s| s.block.clone()).collect();
+        let scheduled_allows: Vec<CategoryIdx> = rules()
+            .flat_map(|s| s.allow.clone())
+            .filter(|c| !scheduled_blocks.contains(c))
+            .collect();
+        allows.retain(|c| !scheduled_blocks.contains(c));
+        blocks.retain(|c| !scheduled_allows.contains(c));
+        blocks.extend(scheduled_blocks);
+        allows.extend(scheduled_allows);
+        self.blocked = blocked_flags(taxonomy, &blocks, &allows);
+        self.active = active;
     }
 
     /// The custom block list that lists `name` (lower case), if one does.
@@ -172,6 +218,9 @@ pub(crate) fn flatten(
         if !own.redirect_to.is_empty() {
             merged.redirect_to = own.redirect_to.clone();
         }
+        if !own.schedule.is_empty() {
+            merged.schedule = own.schedule.clone();
+        }
     }
     merged.name = configs[i].name.clone();
     merged.inherit = configs[i].inherit.clone();
@@ -189,20 +238,13 @@ pub(crate) fn build(
     let name = cfg.name.clone();
     let category = |key: &str, id: &str| {
         taxonomy.get(id).ok_or_else(|| {
-            let hint = taxonomy.suggest(id);
-            let hint = if hint.is_empty() {
-                String::new()
-            } else {
-                format!(" (did you mean {}?)", hint.join(", "))
-            };
             PolicyError::at(
                 &name,
                 key,
-                format!("unknown category `{id}`{hint}; the ids are in lists/categories.toml and `hedge lists stats INDEX`"),
+                format!("unknown category `{id}`{}; the ids are in lists/categories.toml and `hedge lists stats INDEX`", did_you_mean(taxonomy, id)),
             )
         })
     };
-    let mut blocked = vec![false; taxonomy.len()];
     let blocks: Vec<CategoryIdx> = cfg
         .block
         .iter()
@@ -213,17 +255,25 @@ pub(crate) fn build(
         .iter()
         .map(|id| category("allow", id))
         .collect::<Result<_, _>>()?;
-    for c in 0..taxonomy.len() as CategoryIdx {
-        let named = |set: &[CategoryIdx]| set.contains(&c);
-        let root_named = |set: &[CategoryIdx]| taxonomy.parent(c).is_some_and(|p| set.contains(&p));
-        // The most specific rule wins: a child's own entry beats its root's.
-        blocked[usize::from(c)] = if named(&allows) {
-            false
-        } else if named(&blocks) {
-            true
-        } else {
-            root_named(&blocks) && !root_named(&allows)
-        };
+    let blocked = blocked_flags(taxonomy, &blocks, &allows);
+    let schedules = cfg
+        .schedule
+        .iter()
+        .map(|s| Schedule::parse(&name, s, taxonomy))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(twice) = schedules
+        .iter()
+        .enumerate()
+        .find(|(i, s)| schedules[..*i].iter().any(|o| o.name == s.name))
+    {
+        return Err(PolicyError::at(
+            &name,
+            "schedule.name",
+            format!(
+                "two schedules of this profile are named `{}`; give each its own name",
+                twice.1.name
+            ),
+        ));
     }
     for &a in &allows {
         let root_blocked = taxonomy.parent(a).is_some_and(|p| blocks.contains(&p));
@@ -298,15 +348,48 @@ pub(crate) fn build(
         block_ddr: cfg.block_ddr.unwrap_or(true),
         block_categories: cfg.block,
         allow_categories: cfg.allow,
+        schedules,
+        active: Vec::new(),
+        base_block: blocks,
+        base_allow: allows,
         block_entries,
         block_path_entries,
         allow_entries,
         blocked,
-        custom_block,
+        custom_block: custom_block.map(Arc::new),
         custom_block_lists: Vec::new(),
-        custom_allow,
+        custom_allow: custom_allow.map(Arc::new),
         name,
     })
+}
+
+/// The effective block flag of every category: the most specific rule wins, so a child's
+/// own entry beats its root's, and `allow` beats `block` for the same category.
+fn blocked_flags(taxonomy: &Taxonomy, blocks: &[CategoryIdx], allows: &[CategoryIdx]) -> Vec<bool> {
+    (0..taxonomy.len() as CategoryIdx)
+        .map(|c| {
+            let named = |set: &[CategoryIdx]| set.contains(&c);
+            let root_named =
+                |set: &[CategoryIdx]| taxonomy.parent(c).is_some_and(|p| set.contains(&p));
+            if named(allows) {
+                false
+            } else if named(blocks) {
+                true
+            } else {
+                root_named(blocks) && !root_named(allows)
+            }
+        })
+        .collect()
+}
+
+/// ` (did you mean games, gambling?)` for an unknown category id, or nothing.
+pub(crate) fn did_you_mean(taxonomy: &Taxonomy, id: &str) -> String {
+    let hint = taxonomy.suggest(id);
+    if hint.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", hint.join(", "))
+    }
 }
 
 /// A profile's custom domains, compiled.

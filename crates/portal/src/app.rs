@@ -22,7 +22,6 @@ use maud::Markup;
 use serde::Deserialize;
 
 use crate::form::RequestFields;
-use crate::limiter::Limiter;
 use crate::name::{Host, parse_host, typed_name};
 use crate::verdict::{Explained, Verdict, explain};
 use crate::{AccessRequest, ProfileFor, RequestStore, Settings, pages, reference};
@@ -33,7 +32,7 @@ pub(crate) struct App {
     pub(crate) portal_name: Option<String>,
     pub(crate) procedure: String,
     pub(crate) store: Option<Arc<dyn RequestStore>>,
-    pub(crate) limiter: Limiter,
+    pub(crate) limiter: hedge_stats::RateLimiter,
 }
 
 type Shared = State<Arc<App>>;
@@ -220,14 +219,22 @@ async fn request(
     let Verdict::Blocked(why) = &e.verdict else {
         return page(StatusCode::OK, pages::not_blocked(&e));
     };
-    if !app.limiter.allow(client, Instant::now()) {
-        return page(
+    if let Err(hedge_stats::RetryAfter(wait)) = app.limiter.check(client, Instant::now()) {
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        let mut r = page(
             StatusCode::TOO_MANY_REQUESTS,
             pages::problem(
                 "Too many requests",
-                "This computer has sent several requests in a short time. Please try again later, or ask a member of staff.",
+                &format!(
+                    "This computer has sent several requests in a short time. Please try again in {minutes} minute{}, or ask a member of staff.",
+                    if minutes == 1 { "" } else { "s" }
+                ),
             ),
         );
+        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
     }
     let code = valid.reference.clone().unwrap_or_else(|| {
         reference::reference(&e.name, &e.profile, jiff::Timestamp::now().as_second() / 60)

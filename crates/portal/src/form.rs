@@ -7,8 +7,9 @@ use crate::reference::is_reference;
 
 /// The longest reason, in characters.
 pub const MAX_REASON: usize = 500;
-/// The longest contact (an email address or a phone number), in characters.
-pub const MAX_CONTACT: usize = 200;
+/// The longest contact (an email address or a phone number), in characters: what the
+/// store takes.
+pub const MAX_CONTACT: usize = hedge_stats::requests::MAX_CONTACT_CHARS;
 
 /// The form's fields as sent; every one may be missing or hostile.
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -5,7 +5,8 @@
 //! browser ─HTTP(S)─▶ [portal] listen (hyper, one slot each, header/lifetime deadlines)
 //!   Host: a blocked name ─▶ ProfileFor(client address) ─▶ Policy::decide ─▶ block page
 //!   Host: the portal     ─▶ home page, GET /why?name=…  ─▶ the same explanation
-//!   POST /request        ─▶ checks, rate limit per address ─▶ RequestStore (blocking thread)
+//!   POST /request        ─▶ checks, rate limit per address (hedge_stats::RateLimiter)
+//!                           ─▶ RequestStore (blocking thread)
 //! ```
 //!
 //! The decision is the DNS server's own: [`ProfileFor`] reads the snapshot the listeners
@@ -19,7 +20,7 @@
 //! | `app` | the routes |
 //! | `pages` | the HTML |
 //! | `verdict` | a decision in words |
-//! | `form`, `limiter` | the request form's checks, the per-address rate limit |
+//! | `form`, `store` | the request form's checks; requests kept in the statistics file |
 //! | `name`, `reference` | Host headers and typed names; the reference code |
 //! | `tls` | the certificate |
 
@@ -35,15 +36,16 @@ use tokio::task::JoinHandle;
 
 mod app;
 mod form;
-mod limiter;
 mod name;
 mod pages;
 mod reference;
 mod server;
+mod store;
 mod tls;
 mod verdict;
 
 pub use form::{MAX_CONTACT, MAX_REASON};
+pub use store::SqliteRequests;
 pub use tls::{TlsError, load_tls};
 pub use verdict::{Explained, Verdict, Why, explain};
 
@@ -81,7 +83,7 @@ pub struct Receipt {
     /// Whether it joined an earlier request for the same name and profile.
     pub merged: bool,
     /// How many times the name has been asked for, this one included.
-    pub count: u32,
+    pub count: u64,
 }
 
 /// How the portal runs.
@@ -128,6 +130,18 @@ impl Default for Limits {
             max_connections: 512,
             requests_per_client: 10,
             request_window: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl Limits {
+    /// `requests_per_client` at once, then the rest of the window's share, one at a time.
+    fn rate_limit(&self) -> hedge_stats::RateLimit {
+        let burst = self.requests_per_client.max(1);
+        hedge_stats::RateLimit {
+            burst,
+            every: self.request_window / burst,
+            ..hedge_stats::RateLimit::default()
         }
     }
 }
@@ -187,10 +201,7 @@ impl Portal {
             portal_name: settings.portal_name.clone(),
             procedure: settings.procedure.clone(),
             store,
-            limiter: limiter::Limiter::new(
-                settings.limits.requests_per_client,
-                settings.limits.request_window,
-            ),
+            limiter: hedge_stats::RateLimiter::new(settings.limits.rate_limit()),
         });
         let router = app::router(app, &settings);
         let slots = Arc::new(Semaphore::new(settings.limits.max_connections));

@@ -36,6 +36,9 @@ pub enum Why {
         id: String,
         /// The listed name that matched (`bet.com` for `www.bet.com`).
         listed_as: String,
+        /// Library staff put the name in this category (a local recategorisation), rather
+        /// than a list.
+        by_staff: bool,
     },
     /// One of the library's own block lists.
     CustomList(String),
@@ -60,8 +63,15 @@ impl Why {
     /// One sentence for the page.
     pub fn sentence(&self) -> String {
         match self {
-            Why::Category { display, .. } => {
-                format!("It is in the category “{display}”, which is blocked here.")
+            Why::Category {
+                display, by_staff, ..
+            } => {
+                let who = if *by_staff {
+                    "Library staff have put it"
+                } else {
+                    "It is"
+                };
+                format!("{who} in the category “{display}”, which is blocked here.")
             }
             Why::CustomList(list) => {
                 format!("It is on the library’s own block list “{list}”.")
@@ -82,12 +92,16 @@ impl Why {
 pub fn explain(policy: &Policy, profile: ProfileId, name: &str) -> Explained {
     let index = policy.index();
     let verdict = match policy.decide(profile, name) {
-        Decision::Block(BlockReason::Category(c, _, labels)) => {
+        Decision::Block(
+            reason @ (BlockReason::Category(c, _, labels)
+            | BlockReason::Recategorised(c, _, labels)),
+        ) => {
             let def = index.taxonomy().def(c);
             Verdict::Blocked(Why::Category {
                 display: def.name.clone(),
                 id: def.id.clone(),
                 listed_as: hedge_policy::suffix(name, labels).to_string(),
+                by_staff: matches!(reason, BlockReason::Recategorised(..)),
             })
         }
         Decision::Block(BlockReason::CustomBlock(list)) => {

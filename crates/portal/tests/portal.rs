@@ -75,7 +75,7 @@ impl RequestStore for MemoryStore {
         let count = all
             .iter()
             .filter(|r| r.name == request.name && r.profile == request.profile)
-            .count() as u32;
+            .count() as u64;
         all.push(request.clone());
         Ok(Receipt {
             id: all.len() as i64,
@@ -640,4 +640,55 @@ async fn with_a_certificate_the_portal_also_speaks_https() {
     assert!(missing.to_string().contains("none.pem"), "{missing}");
     let swapped = hedge_portal::load_tls(&key_path, &cert_path).expect_err("swapped");
     assert!(swapped.to_string().contains("portal.key"), "{swapped}");
+}
+
+#[tokio::test]
+async fn requests_reach_the_statistics_file_and_repeats_merge() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("stats.sqlite");
+    let settings = Settings {
+        listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+        portal_name: Some("portal.library".into()),
+        tls: None,
+        limits: Limits::default(),
+        procedure: hedge_portal::DEFAULT_PROCEDURE.into(),
+    };
+    let store: Arc<dyn RequestStore> = Arc::new(hedge_portal::SqliteRequests::new(db.clone()));
+    let portal = Portal::start(settings, profiles(), Some(store)).expect("start");
+    let addr = portal.bound()[0].0;
+    let send = |reason: &'static str, contact: &'static str| async move {
+        let resp = client(CHILD)
+            .post(format!("http://{addr}/request"))
+            .header("host", "www.bet.com")
+            .form(&[
+                ("name", "www.bet.com"),
+                ("reason", reason),
+                ("contact", contact),
+            ])
+            .send()
+            .await
+            .expect("POST");
+        (resp.status().as_u16(), resp.text().await.expect("body"))
+    };
+    let (status, page) = send("school project", "").await;
+    assert_eq!(status, 200, "{page}");
+    let (status, page) = send("me too", "parent@example.org").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("asked 2 times"), "{page}");
+    let stored = hedge_stats::SqliteStore::open(&db)
+        .expect("open")
+        .list_requests(&hedge_stats::RequestFilter::default())
+        .expect("list");
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let r = &stored[0];
+    assert_eq!(
+        (
+            r.name.as_str(),
+            r.category.as_deref(),
+            r.profile.as_str(),
+            r.count,
+            r.contacts
+        ),
+        ("www.bet.com", Some("gambling"), "child", 2, 1)
+    );
 }

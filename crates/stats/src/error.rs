@@ -148,6 +148,26 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// No unblock request has this number.
+    #[error("no unblock request #{0}")]
+    NoSuchRequest(i64),
+
+    /// The request was decided or withdrawn already; nothing was written.
+    #[error(
+        "request #{id} is {status}, not open: only an open request can be granted, denied or \
+         withdrawn"
+    )]
+    NotOpen {
+        /// The request.
+        id: i64,
+        /// Its status (`granted`, `denied`, `withdrawn`).
+        status: String,
+    },
+
+    /// No grant has this number, or it is no longer live.
+    #[error("no live grant #{0}")]
+    NoSuchGrant(i64),
+
     /// The flusher thread could not be started.
     #[error("cannot start the statistics flusher thread")]
     Spawn(#[source] std::io::Error),

@@ -75,6 +75,9 @@
 //! - Print: the `hedge` binary renders reports (its `output` module).
 //! - Serve metrics or parse configuration: the `hedge` binary does that and passes the values.
 //! - Talk to PostgreSQL (yet): [`Store`] is the seam for it.
+//!
+//! It also keeps the library's unblock requests and the staff's decisions on them, with an
+//! audit log (see [`requests`]).
 
 #![deny(missing_docs)]
 
@@ -85,6 +88,7 @@ mod error;
 pub mod flusher;
 mod privacy;
 pub mod report;
+pub mod requests;
 mod sqlite;
 mod store;
 pub mod suppression;
@@ -104,6 +108,11 @@ pub use flusher::{
 };
 pub use privacy::{ClientId, ClientPrivacy};
 pub use report::{Cell, Dim, Period, PeriodTotal, Report, ReportQuery, Row, TopDomain};
+pub use requests::{
+    ActiveGrant, ActiveOverrides, AuditEntry, ExportQuery, ExportRow, LocalRecategorisation,
+    NewRequest, RateLimit, RateLimiter, RequestExport, RequestFilter, RequestStatus, RetryAfter,
+    Submitted, UnblockRequest,
+};
 pub use sqlite::{DEFAULT_BUSY_TIMEOUT, MIGRATIONS, Migration, SCHEMA_VERSION, SqliteStore};
 pub use store::{
     CategoryChange, ChangeKind, ChangedName, ChangedNames, ChangesQuery, CountRow, CountsQuery,

@@ -37,8 +37,9 @@ pub trait Store: Send {
 /// 400 days, today and the 399 days before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Retention {
-    /// Aggregate counts, blocked-domain counts, list changes and unblock requests.
-    /// Default 400 days.
+    /// Aggregate counts, blocked-domain counts, list changes, unblock requests with their
+    /// decisions, expired grants and the audit log. Default 400 days. (A request's contact
+    /// details are deleted sooner: see [`crate::requests`].)
     pub aggregate_days: u32,
     /// The raw query log (when it is on). Default 7 days.
     pub query_log_days: u32,
@@ -88,8 +89,14 @@ pub struct Pruned {
     pub blocked_domains: u64,
     /// From `list_changes` (their names go with them).
     pub list_changes: u64,
-    /// From `unblock_requests`.
+    /// From `unblock_requests` (their contacts go with them).
     pub unblock_requests: u64,
+    /// From `unblock_request_contacts`, deleted sooner than their requests.
+    pub request_contacts: u64,
+    /// Expired or revoked grants from `grants`.
+    pub grants: u64,
+    /// From `audit_log`.
+    pub audit_log: u64,
     /// From `query_log`.
     pub query_log: u64,
 }
@@ -101,6 +108,9 @@ impl Pruned {
             + self.blocked_domains
             + self.list_changes
             + self.unblock_requests
+            + self.request_contacts
+            + self.grants
+            + self.audit_log
             + self.query_log
     }
 }

@@ -20,7 +20,20 @@ use crate::output;
 pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let loaded = config::load(args.config.as_deref())?;
     let checked = config::check(&loaded)?;
-    let policy = &checked.policy;
+    let at = match &args.at {
+        None => hedge_policy::Timestamp::now(),
+        Some(text) => parse_at(text, checked.policy.zone())?,
+    };
+    // The staff's grants and local recategorisations, as `serve` applies them.
+    let stored = super::requests::live_decisions(&loaded, at)?;
+    let (overrides, errors) = checked
+        .policy
+        .applicable(&crate::requests_watch::overrides_of(&stored));
+    for e in errors {
+        eprintln!("hedge explain: staff decision not applied: {e}");
+    }
+    let live = checked.policy.with_overrides(&overrides, at)?;
+    let policy = &live;
     let Some(profile) = policy.profile_id(&args.profile) else {
         let names: Vec<&str> = policy.profiles().iter().map(|p| p.name.as_str()).collect();
         crate::usage!(
@@ -74,6 +87,22 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     };
     output::print(&out)?;
     Ok(code)
+}
+
+/// `--at`: an instant (`…Z`, `…+01:00`) or a local date and time in the schedule zone.
+fn parse_at(text: &str, zone: &hedge_policy::TimeZone) -> anyhow::Result<hedge_policy::Timestamp> {
+    if let Ok(t) = text.parse::<hedge_policy::Timestamp>() {
+        return Ok(t);
+    }
+    match text.parse::<jiff::civil::DateTime>() {
+        Ok(local) => Ok(local
+            .to_zoned(zone.clone())
+            .map_err(|e| anyhow::Error::new(crate::cli::UsageError(format!("--at {text}: {e}"))))?
+            .timestamp()),
+        Err(_) => crate::usage!(
+            "--at {text}: not a time; write 2026-12-07T10:00 (local, in the configured timezone) or 2026-12-07T10:00:00Z"
+        ),
+    }
 }
 
 /// The verdict on `query`, a name that was resolved (its CNAME `chain`, resolved as `how`

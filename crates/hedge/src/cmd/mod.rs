@@ -14,6 +14,7 @@ mod lookup;
 mod network;
 mod policy;
 mod report;
+mod requests;
 mod serve;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             network::interfaces(args, format)
         }
         Command::Generate { what, out } => generate::run(what, &out),
+        Command::Requests(command) => requests::run(command),
         Command::Policy(PolicyCommand::Show {
             config,
             profile,

@@ -1,4 +1,5 @@
-//! `hedge policy show`: what each profile blocks, generated from the live configuration.
+//! `hedge policy show`: what each profile blocks, generated from the live configuration, with
+//! the unblock procedure and the staff's live grants and local recategorisations.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -6,6 +7,7 @@ use std::process::ExitCode;
 
 use hedge_lists::CategoryIdx;
 use hedge_policy::{Mode, Policy, Profile};
+use hedge_stats::{ActiveGrant, ActiveOverrides, LocalRecategorisation};
 use serde_json::json;
 
 use crate::cli::PolicyFormat;
@@ -88,13 +90,134 @@ pub fn show(
         crate::usage!("no profile `{}`", only.unwrap_or_default());
     }
     let taxonomy = policy.index().taxonomy();
+    let local = super::requests::live_decisions(&loaded, jiff::Timestamp::now())?;
+    let procedure = loaded
+        .config
+        .portal
+        .as_ref()
+        .and_then(|p| p.procedure.as_deref());
     let text = match format {
-        PolicyFormat::Markdown => markdown(policy, &profiles),
-        PolicyFormat::Csv => rows(&profiles, taxonomy).render(Format::Csv),
-        PolicyFormat::Json => output::json(&json(&profiles, taxonomy)),
+        PolicyFormat::Markdown => {
+            let mut out = markdown(policy, &profiles);
+            markdown_local(&mut out, procedure, &local, &profiles);
+            out
+        }
+        PolicyFormat::Csv => {
+            let mut rows = rows(&profiles, taxonomy);
+            local_rows(&mut rows, &local, &profiles);
+            rows.render(Format::Csv)
+        }
+        PolicyFormat::Json => output::json(&json(&profiles, taxonomy, &local)),
     };
     output::print(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn grants_of<'a>(local: &'a ActiveOverrides, p: &Profile) -> Vec<&'a ActiveGrant> {
+    local
+        .grants
+        .iter()
+        .filter(|g| g.profile == p.name)
+        .collect()
+}
+
+fn grant_status(g: &ActiveGrant) -> String {
+    let until = g.until.map_or_else(
+        || "until revoked".to_owned(),
+        |u| format!("until {}", output::requests::time(u)),
+    );
+    let request = g
+        .request
+        .map(|r| format!(", request #{r}"))
+        .unwrap_or_default();
+    format!(
+        "allowed {until} (grant #{}{request}, by {})",
+        g.id, g.granted_by
+    )
+}
+
+fn recategorisation_status(r: &LocalRecategorisation) -> String {
+    let into = if r.add { "into" } else { "out of" };
+    format!(
+        "{into} {} (by {}, {})",
+        r.category,
+        r.by,
+        output::requests::time(r.at)
+    )
+}
+
+/// The unblock procedure (FOI Q5), then the staff's live decisions: printed when there is
+/// something to print.
+fn markdown_local(
+    out: &mut String,
+    procedure: Option<&str>,
+    local: &ActiveOverrides,
+    profiles: &[&Profile],
+) {
+    if let Some(text) = procedure {
+        let _ = writeln!(
+            out,
+            "## How to ask for a blocked site
+
+{}
+",
+            text.trim()
+        );
+    }
+    let grants: Vec<&ActiveGrant> = profiles.iter().flat_map(|p| grants_of(local, p)).collect();
+    if !grants.is_empty() {
+        out.push_str(
+            "## Live grants
+
+Names allowed by a staff decision on top of the categories above.
+
+",
+        );
+        for g in grants {
+            let _ = writeln!(
+                out,
+                "- `{}` on `{}`: {}",
+                g.name,
+                g.profile,
+                grant_status(g)
+            );
+        }
+        out.push('\n');
+    }
+    if !local.recategorised.is_empty() {
+        out.push_str(
+            "## Local recategorisations
+
+For every profile, whatever the lists say.
+
+",
+        );
+        for r in &local.recategorised {
+            let _ = writeln!(out, "- `{}`: {}", r.name, recategorisation_status(r));
+        }
+        out.push('\n');
+    }
+}
+
+fn local_rows(rows: &mut Rows, local: &ActiveOverrides, profiles: &[&Profile]) {
+    for p in profiles {
+        for g in grants_of(local, p) {
+            rows.push(vec![
+                p.name.clone(),
+                "grant".into(),
+                g.name.clone(),
+                grant_status(g),
+            ]);
+        }
+        for r in &local.recategorised {
+            rows.push(vec![
+                p.name.clone(),
+                "recategorised".into(),
+                r.name.clone(),
+                recategorisation_status(r),
+            ]);
+        }
+    }
 }
 
 /// What a blocked name gets: `nxdomain`, `redirect to 192.0.2.1, 2001:db8::1`, ...
@@ -116,6 +239,13 @@ fn markdown(policy: &Policy, profiles: &[&Profile]) -> String {
     );
     for p in profiles {
         markdown_profile(&mut out, p, policy.index().taxonomy());
+        let schedules = policy
+            .profile_id(&p.name)
+            .map(|id| policy.schedules_text(id))
+            .unwrap_or_default();
+        if !schedules.is_empty() {
+            let _ = writeln!(out, "### Schedules\n\n{schedules}");
+        }
     }
     out
 }
@@ -211,7 +341,11 @@ fn rows(profiles: &[&Profile], taxonomy: &hedge_lists::Taxonomy) -> Rows {
     rows
 }
 
-fn json(profiles: &[&Profile], taxonomy: &hedge_lists::Taxonomy) -> Vec<serde_json::Value> {
+fn json(
+    profiles: &[&Profile],
+    taxonomy: &hedge_lists::Taxonomy,
+    local: &ActiveOverrides,
+) -> Vec<serde_json::Value> {
     let category = |(id, name, _, status): (String, String, u8, &str)| json!({"id": id, "name": name, "status": status});
     profiles
         .iter()
@@ -220,7 +354,7 @@ fn json(profiles: &[&Profile], taxonomy: &hedge_lists::Taxonomy) -> Vec<serde_js
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
                 .collect();
-            json!({
+            let mut v = json!({
                 "profile": p.name,
                 "inherits": &p.lineage[1..],
                 "mode": format!("{:?}", p.mode).to_lowercase(),
@@ -231,7 +365,16 @@ fn json(profiles: &[&Profile], taxonomy: &hedge_lists::Taxonomy) -> Vec<serde_js
                 "blocked_urls_not_enforceable_by_dns": p.block_path_entries,
                 "allowed_domains": p.allow_entries,
                 "enforcement": enforcement,
-            })
+            });
+            // Only when there are some: a policy without staff decisions reads as before.
+            let grants = grants_of(local, p);
+            if !grants.is_empty() {
+                v["grants"] = json!(grants);
+            }
+            if !local.recategorised.is_empty() {
+                v["recategorised"] = json!(local.recategorised);
+            }
+            v
         })
         .collect()
 }

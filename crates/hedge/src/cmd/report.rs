@@ -1,6 +1,5 @@
 //! `hedge report`: FOI answers from the statistics store.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,10 +8,10 @@ use hedge_stats::{Action, ChangesQuery, Dim, Period, Report, ReportQuery, Sqlite
 
 use crate::cli::{ChangesArgs, ReportArgs, StatsFileArgs};
 use crate::config;
-use crate::output::{self, Format, Rows, thousands};
+use crate::output::{self, Rows, thousands};
 
 /// The statistics file: --db, or `[stats] path` of the configuration.
-fn store_path(args: &StatsFileArgs) -> anyhow::Result<PathBuf> {
+pub(super) fn store_path(args: &StatsFileArgs) -> anyhow::Result<PathBuf> {
     Ok(match &args.db {
         Some(p) => p.clone(),
         None => config::load(args.config.as_deref())?.stats_path(),
@@ -22,15 +21,6 @@ fn store_path(args: &StatsFileArgs) -> anyhow::Result<PathBuf> {
 fn period(s: &str, key: &str) -> anyhow::Result<Period> {
     s.parse::<Period>()
         .map_err(|e| anyhow::Error::new(crate::cli::UsageError(format!("--{key}: {e}"))))
-}
-
-/// --format, else a table on a terminal and CSV into a pipe or file.
-fn format_or_default(format: Option<Format>) -> Format {
-    match format {
-        Some(f) => f,
-        None if std::io::stdout().is_terminal() => Format::Table,
-        None => Format::Csv,
-    }
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
@@ -91,7 +81,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         hedge_stats::Error::Invalid(msg) => anyhow::Error::new(crate::cli::UsageError(msg)),
         other => anyhow::Error::new(other),
     })?;
-    let format = format_or_default(args.format);
+    let format = output::default_format(args.format);
     output::print(&output::report::render(&report, format))?;
     if last < report.from || first > report.to {
         eprintln!(
@@ -140,7 +130,20 @@ pub fn changes(args: ChangesArgs) -> anyhow::Result<ExitCode> {
         Some(c) => format!(" in category {c}"),
         None => String::new(),
     };
-    if found.names.is_empty() && found.unrecorded.is_empty() {
+    // The staff's local recategorisations in force that were made in the period.
+    let in_category = |c: &str| {
+        args.category
+            .as_deref()
+            .is_none_or(|f| c == f || c.strip_prefix(f).is_some_and(|r| r.starts_with('/')))
+    };
+    let local: Vec<_> = store
+        .active_overrides(jiff::Timestamp::now())
+        .with_context(|| "cannot read the local recategorisations")?
+        .recategorised
+        .into_iter()
+        .filter(|r| r.at >= query.from && r.at < query.until && in_category(&r.category))
+        .collect();
+    if found.names.is_empty() && found.unrecorded.is_empty() && local.is_empty() {
         eprintln!(
             "hedge report changes: {} holds no list changes from {first} to {last}{scope} \
              ({} in the period changed anything). Each `hedge lists compile` or \
@@ -167,14 +170,26 @@ pub fn changes(args: ChangesArgs) -> anyhow::Result<ExitCode> {
             n.to_category.clone().unwrap_or_default(),
         ]);
     }
-    output::print(&rows.render(format_or_default(args.format)))?;
+    for r in &local {
+        rows.push(vec![
+            r.at.strftime("%Y-%m-%d %H:%M:%SZ").to_string(),
+            format!("local, by {}", r.by),
+            r.category.clone(),
+            if r.add { "added" } else { "removed" }.into(),
+            r.name.clone(),
+            String::new(),
+            String::new(),
+        ]);
+    }
+    output::print(&rows.render(output::default_format(args.format)))?;
     eprintln!(
         "hedge report changes: {} added, {} removed, {} recategorised from {first} to {last}{scope}, \
-         in {}",
+         in {}; {} local recategorisations by staff in force",
         thousands(counts[0]),
         thousands(counts[1]),
         thousands(counts[2]),
-        compiles(found.compilations)
+        compiles(found.compilations),
+        local.len()
     );
     for u in &found.unrecorded {
         eprintln!(

@@ -12,7 +12,9 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::cli::UsageError;
 use crate::config::{self, Loaded, StatsConfig};
 use crate::fd_limit;
+use crate::live_policy::LivePolicy;
 use crate::metrics as m;
+use crate::requests_watch::Watcher;
 use crate::stats::{self, Stats};
 
 pub fn run(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -52,8 +54,21 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
         &c.listeners,
         &loaded.upstream(),
         c.server.clone(),
-        checked.snapshot(Some(observer)),
+        checked.snapshot(Some(observer.clone())),
     )?;
+    // Every later swap (schedules, grants, reloads) goes through it.
+    let live = LivePolicy::new(checked.snapshot(Some(observer)));
+    // Staff decisions in the statistics file, from the first query on.
+    let requests = match Watcher::start(loaded.stats_path(), live.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::error!("cannot watch for grants and recategorisations: {e}");
+            None
+        }
+    };
+    if let Err(e) = live.swap(&server) {
+        tracing::error!("grants and recategorisations not applied: {e}");
+    }
     let index = checked.policy.index();
     m::set_index(index);
     tracing::info!(
@@ -71,7 +86,7 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
         );
     }
     let portal = match &checked.portal {
-        Some(p) => Some(crate::portal::start(p, &server)?),
+        Some(p) => Some(crate::portal::start(p, &server, loaded.stats_path())?),
         None => None,
     };
     // The portal is a restart-only setting: EDE texts keep pointing where it runs.
@@ -91,7 +106,7 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     loop {
         tokio::select! {
             _ = hup.recv() => {
-                if let Some(path) = reload(&server, &loaded, &mut counting, &portal_url, "SIGHUP") {
+                if let Some(path) = reload((&server, &live), &loaded, &mut counting, &portal_url, "SIGHUP") {
                     index_path = path;
                     index_mtime = index_path.as_deref().and_then(mtime);
                     trim_in = 1;
@@ -106,13 +121,18 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
                 let now = index_path.as_deref().and_then(mtime);
                 if now != index_mtime {
                     index_mtime = now;
-                    if let Some(path) = reload(&server, &loaded, &mut counting, &portal_url, "index file changed") {
+                    if let Some(path) = reload((&server, &live), &loaded, &mut counting, &portal_url, "index file changed") {
                         index_path = path;
                         trim_in = 1;
                     }
                 }
                 if let Some(s) = &counting.stats {
                     counter!(m::STATS_FLUSH_FAILURES).absolute(s.failures());
+                }
+            }
+            _ = live.due() => {
+                if let Err(e) = live.swap(&server) {
+                    tracing::error!("policy change not applied: {e}");
                 }
             }
             _ = term.recv() => break,
@@ -122,6 +142,9 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     tracing::info!("shutting down");
     if let Some(p) = portal {
         p.shutdown();
+    }
+    if let Some(w) = requests {
+        w.stop();
     }
     server.shutdown();
     if let Some(s) = counting.stats {
@@ -192,9 +215,10 @@ fn fix_mmap_threshold() {}
 
 /// Builds a new snapshot from the files and swaps it in; on any failure the running one
 /// stays. Returns the index path now watched, when the reload succeeded. `running` is the
-/// configuration hedge started with: its sockets, upstream and limits stay.
+/// configuration hedge started with: its sockets, upstream and limits stay. The live
+/// overrides and schedules are applied to the new policy before it is swapped in.
 fn reload(
-    server: &Server,
+    (server, live): (&Server, &LivePolicy),
     running: &Loaded,
     counting: &mut Counting,
     portal_url: &Option<String>,
@@ -240,7 +264,8 @@ fn reload(
     let mut snapshot = checked.snapshot(Some(observer));
     snapshot.listener_profiles = listener_profiles;
     snapshot.portal_url = portal_url.clone();
-    match server.reload(snapshot) {
+    live.set_base(snapshot);
+    match live.swap(server) {
         Ok(()) => {
             counter!(m::RELOADS, "result" => "ok").increment(1);
             m::set_index(checked.policy.index());

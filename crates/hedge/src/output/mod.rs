@@ -4,6 +4,7 @@
 //! [`report`]) and print what this module renders.
 
 pub mod report;
+pub mod requests;
 
 use std::io::{IsTerminal, Write};
 
@@ -21,6 +22,15 @@ pub enum Format {
     Json,
     /// Markdown tables.
     Markdown,
+}
+
+/// `--format`, else a table on a terminal and CSV into a pipe or file.
+pub fn default_format(format: Option<Format>) -> Format {
+    match format {
+        Some(f) => f,
+        None if std::io::stdout().is_terminal() => Format::Table,
+        None => Format::Csv,
+    }
 }
 
 /// How a text table is drawn.

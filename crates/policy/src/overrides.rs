@@ -1,0 +1,254 @@
+//! Live overrides staff decide at run time, on top of the configured profiles: grants (a
+//! name allowed for one profile, maybe until a time) and local recategorisations (a name put
+//! into or taken out of a category, for every profile).
+//!
+//! They never touch the index: [`Policy::with_overrides`] builds a new policy over the same
+//! `Arc<Index>`, which the server swaps in whole, so deciding costs nothing more when there
+//! are none and two hash lookups per label when there are.
+//!
+//! Where they stand in the order of rules (see the crate documentation):
+//! bypass controls > the profile's allow_domains > its block_domains > **grants** >
+//! **local recategorisation** > the index's categories. The configured lists are the
+//! operator's deliberate choice, so a grant does not lift a custom block; in a walled garden
+//! a grant adds the name to the garden. A grant lifts blocks only: SafeSearch rewrites of a
+//! granted name still apply.
+
+use std::collections::HashMap;
+
+use hedge_lists::CategoryIdx;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::{Policy, PolicyError, ProfileId};
+
+/// Every live override, as the requests store holds them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overrides {
+    /// Names allowed for one profile.
+    pub grants: Vec<Grant>,
+    /// Names put into or taken out of a category, for every profile.
+    pub recategorised: Vec<Recategorisation>,
+}
+
+/// A name (and its subdomains) allowed for one profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// The granted name (`example.com` grants `www.example.com` too).
+    pub name: String,
+    /// The profile it is granted for.
+    pub profile: String,
+    /// When it expires; None: until revoked.
+    pub until: Option<Timestamp>,
+    /// The unblock request it answers, for `explain` and `policy show`.
+    pub request: Option<i64>,
+}
+
+/// A name (and its subdomains) put into a category or taken out of it, for every profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recategorisation {
+    /// The name.
+    pub name: String,
+    /// A taxonomy category id (`games`, `social-networking/chat`).
+    pub category: String,
+    /// Into the category (true): blocked wherever the category is. Out of it (false): the
+    /// index's listing in that category (or its children) no longer applies to the name.
+    pub add: bool,
+}
+
+/// Overrides compiled for lookups: what a [`Policy`] carries.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Compiled {
+    /// The overrides in force (expired grants dropped), for explain and `policy show`.
+    pub(crate) overrides: Overrides,
+    /// Per profile: granted name → index into `overrides.grants`.
+    pub(crate) grants: Vec<HashMap<Box<str>, u32>>,
+    /// Recategorised name → indices into `overrides.recategorised` (and `categories`).
+    pub(crate) recategorised: HashMap<Box<str>, Vec<u32>>,
+    /// The category of each recategorisation.
+    pub(crate) categories: Vec<CategoryIdx>,
+}
+
+/// One recategorisation that applies to a name, found by [`Compiled::recategorisation`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Applied {
+    /// Index into [`Overrides::recategorised`].
+    pub(crate) id: u32,
+    /// Its category.
+    pub(crate) category: CategoryIdx,
+    /// Into (true) or out of the category.
+    pub(crate) add: bool,
+    /// Labels of the recategorised name (what a block is counted under).
+    pub(crate) labels: u8,
+}
+
+impl Compiled {
+    /// The grant that covers `name` (lower case) in a profile: its own or a parent's.
+    #[inline]
+    pub(crate) fn grant(&self, profile: usize, name: &str) -> Option<u32> {
+        let map = self.grants.get(profile)?;
+        if map.is_empty() {
+            return None;
+        }
+        suffixes(name).find_map(|(s, _)| map.get(s).copied())
+    }
+
+    /// Every recategorisation that covers `name` (lower case), the most specific name
+    /// first; for each category only its most specific one counts.
+    pub(crate) fn recategorisations<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = Applied> + 'a {
+        suffixes(name).flat_map(move |(s, labels)| {
+            self.recategorised
+                .get(s)
+                .into_iter()
+                .flatten()
+                .map(move |&id| Applied {
+                    id,
+                    category: self.categories[id as usize],
+                    add: self.overrides.recategorised[id as usize].add,
+                    labels,
+                })
+        })
+    }
+
+    /// The most specific recategorisation of `name` naming `category`, if any.
+    pub(crate) fn recategorisation(&self, name: &str, category: CategoryIdx) -> Option<Applied> {
+        self.recategorisations(name)
+            .find(|a| a.category == category)
+    }
+}
+
+/// `name` and each parent domain, longest first, with its label count
+/// (`a.b.c`, `b.c`, `c`).
+fn suffixes(name: &str) -> impl Iterator<Item = (&str, u8)> {
+    let labels = name.bytes().filter(|&b| b == b'.').count() + 1;
+    std::iter::successors(Some((name, labels.min(127) as u8)), |(s, n)| {
+        s.split_once('.')
+            .map(|(_, rest)| (rest, n.saturating_sub(1)))
+    })
+}
+
+impl Policy {
+    /// The same profiles and index with `overrides` in force and the schedules resolved
+    /// at `now`; grants expired by `now` are dropped. Errors name the entry: a name that is
+    /// not a domain name, an unknown profile or category (see [`Policy::applicable`] to
+    /// keep the valid entries of a stored set).
+    pub fn with_overrides(
+        &self,
+        overrides: &Overrides,
+        now: Timestamp,
+    ) -> Result<Policy, PolicyError> {
+        let mut compiled = Compiled {
+            grants: vec![HashMap::new(); self.profiles.len()],
+            ..Compiled::default()
+        };
+        for g in overrides.grants.iter() {
+            if g.until.is_some_and(|u| u <= now) {
+                continue;
+            }
+            let (p, name) = self.check_grant(g)?;
+            let id = u32::try_from(compiled.overrides.grants.len()).unwrap_or(u32::MAX);
+            compiled.grants[p].entry(name.into()).or_insert(id);
+            compiled.overrides.grants.push(g.clone());
+        }
+        for r in &overrides.recategorised {
+            let (category, name) = self.check_recategorisation(r)?;
+            let id = u32::try_from(compiled.categories.len()).unwrap_or(u32::MAX);
+            compiled
+                .recategorised
+                .entry(name.into())
+                .or_default()
+                .push(id);
+            compiled.categories.push(category);
+            compiled.overrides.recategorised.push(r.clone());
+        }
+        let mut policy = self.clone();
+        policy.overrides = compiled;
+        policy.resolve_schedules(now);
+        Ok(policy)
+    }
+
+    /// Splits stored overrides into those this policy can apply and an error for each
+    /// other (a profile or category gone from the configuration): a reload keeps serving
+    /// the valid ones rather than none.
+    pub fn applicable(&self, overrides: &Overrides) -> (Overrides, Vec<PolicyError>) {
+        let mut ok = Overrides::default();
+        let mut errors = Vec::new();
+        for g in &overrides.grants {
+            match self.check_grant(g) {
+                Ok(_) => ok.grants.push(g.clone()),
+                Err(e) => errors.push(e),
+            }
+        }
+        for r in &overrides.recategorised {
+            match self.check_recategorisation(r) {
+                Ok(_) => ok.recategorised.push(r.clone()),
+                Err(e) => errors.push(e),
+            }
+        }
+        (ok, errors)
+    }
+
+    /// A grant's profile and normalised name.
+    pub fn check_grant(&self, g: &Grant) -> Result<(ProfileId, String), PolicyError> {
+        let err =
+            |problem: String| PolicyError::at(&g.profile, &format!("grant `{}`", g.name), problem);
+        let Some(p) = self.profile_id(&g.profile) else {
+            return Err(err(format!(
+                "no profile is named `{}`; profiles: {}",
+                g.profile,
+                self.profile_names().join(", ")
+            )));
+        };
+        Ok((p, normalize(&g.name).map_err(err)?))
+    }
+
+    /// A recategorisation's category and normalised name.
+    pub fn check_recategorisation(
+        &self,
+        r: &Recategorisation,
+    ) -> Result<(CategoryIdx, String), PolicyError> {
+        let err = |problem: String| {
+            PolicyError::at(
+                "(every profile)",
+                &format!("recategorisation of `{}`", r.name),
+                problem,
+            )
+        };
+        let taxonomy = self.index.taxonomy();
+        let Some(category) = taxonomy.get(&r.category) else {
+            return Err(err(format!(
+                "unknown category `{}`{}; the ids are in lists/categories.toml",
+                r.category,
+                crate::profile::did_you_mean(taxonomy, &r.category)
+            )));
+        };
+        Ok((category, normalize(&r.name).map_err(err)?))
+    }
+
+    /// The overrides in force in this policy (expired grants already dropped).
+    pub fn overrides(&self) -> &Overrides {
+        &self.overrides.overrides
+    }
+
+    /// The grant an [`crate::AllowReason::Granted`] names.
+    pub fn grant(&self, id: u32) -> Option<&Grant> {
+        self.overrides.overrides.grants.get(id as usize)
+    }
+
+    /// The recategorisation a [`crate::BlockReason::Recategorised`] or
+    /// [`crate::AllowReason::Recategorised`] names.
+    pub fn recategorisation(&self, id: u32) -> Option<&Recategorisation> {
+        self.overrides.overrides.recategorised.get(id as usize)
+    }
+
+    fn profile_names(&self) -> Vec<&str> {
+        self.profiles.iter().map(|p| p.name.as_str()).collect()
+    }
+}
+
+/// A name as the index keeps it: lower case, IDNA, no trailing dot.
+fn normalize(name: &str) -> Result<String, String> {
+    hedge_lists::normalize(name).map_err(|e| format!("`{name}` is not a domain name: {e}"))
+}

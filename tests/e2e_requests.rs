@@ -1,0 +1,196 @@
+//! End to end: a staff decision made with `hedge requests` in another process reaches a
+//! running `hedge serve` within a second, on the granted profile only, over UDP and TCP;
+//! it survives a restart, and a grant with `--until` ends by itself.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hedge_stats::{NewRequest, SqliteStore};
+use hickory_proto::rr::RecordType;
+use jiff::{SignedDuration, Timestamp};
+use support::*;
+
+const BLOCKED: &str = "0.0.0.0";
+
+/// The A answers for www.example.com over UDP and over TCP.
+async fn answers(addr: SocketAddr) -> [Vec<String>; 2] {
+    [
+        ips(&udp(addr, names::WWW_EXAMPLE_COM, RecordType::A).await),
+        ips(&tcp(addr, names::WWW_EXAMPLE_COM, RecordType::A).await),
+    ]
+}
+
+/// Asks until both transports answer `want`; returns how long that took.
+async fn until(addr: SocketAddr, want: &str, limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        if answers(addr).await == [[want], [want]] {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < limit, "not {want} within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `hedge requests <args> --config <config> --as sam`, which must succeed.
+fn requests(config: &Path, args: &[&str]) {
+    let o = Command::new(hedge_bin())
+        .arg("requests")
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .args(["--as", "sam"])
+        .output()
+        .expect("run hedge requests");
+    assert!(o.status.success(), "hedge requests {args:?}: {}", text(&o));
+}
+
+fn submit(db: &Path) -> i64 {
+    SqliteStore::open(db)
+        .expect("store")
+        .submit_request(
+            &NewRequest {
+                name: "example.com".into(),
+                category: Some("games".into()),
+                profile: "child".into(),
+                reason: "a school project".into(),
+                contact: None,
+            },
+            Timestamp::now(),
+        )
+        .expect("submit")
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grant_from_the_command_line_applies_live_survives_a_restart_and_expires() {
+    let net = FakeInternet::start_for_test().await;
+    // The configuration, index and store outlive each `hedge serve`.
+    let data = tempfile::tempdir().expect("tempdir");
+    std::fs::write(data.path().join("games.txt"), "example.com\n").expect("list");
+    std::fs::write(
+        data.path().join("games.toml"),
+        "[[source]]\nname = \"games\"\nformat = \"plain\"\npath = \"games.txt\"\ncategory = [\"games\"]\n",
+    )
+    .expect("manifest");
+    let o = lists_compile(
+        &data.path().join("games.toml"),
+        &data.path().join("index.hidx"),
+        &["--stats-db", "-"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let (l1, child) = listener("child", "127.0.0.0/8");
+    let (l2, teen) = listener("teen", "127.0.0.0/8");
+    let config = data.path().join("hedge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "index = \"index.hidx\"\n\
+             [[profile]]\nname = \"child\"\nblock = [\"games\"]\n\
+             [[profile]]\nname = \"teen\"\nblock = [\"games\"]\n\
+             {l1}\n{l2}\n[stats]\npath = \"stats.sqlite\"\n{}",
+            recursive_upstream(&net, 3000)
+        ),
+    )
+    .expect("config");
+    let db = data.path().join("stats.sqlite");
+    let start = || Hedge::start_at(tempfile::tempdir().expect("tempdir"), config.clone());
+
+    let hedge = start();
+    let allowed = names::WWW_EXAMPLE_COM_A.to_string();
+    assert_eq!(answers(child).await, [[BLOCKED], [BLOCKED]]);
+    assert_eq!(answers(teen).await, [[BLOCKED], [BLOCKED]]);
+
+    // Granted for child, from another process: allowed within a second, teen still blocked.
+    let id = submit(&db);
+    requests(&config, &["grant", &id.to_string(), "--profile", "child"]);
+    let took = until(child, &allowed, Duration::from_secs(5)).await;
+    assert!(took < Duration::from_secs(1), "the grant took {took:?}");
+    assert_eq!(answers(teen).await, [[BLOCKED], [BLOCKED]]);
+    assert!(
+        hedge.wait_log("staff decisions in force: 1 grants", Duration::from_secs(1)),
+        "{}",
+        hedge.log()
+    );
+    assert!(
+        !hedge.log().contains("reloaded"),
+        "no reload: {}",
+        hedge.log()
+    );
+
+    // A restart keeps it, from the first query on.
+    drop(hedge);
+    let hedge = start();
+    assert_eq!(
+        answers(child).await,
+        [[allowed.as_str()], [allowed.as_str()]]
+    );
+    assert_eq!(answers(teen).await, [[BLOCKED], [BLOCKED]]);
+
+    // A grant for teen that ends two seconds from now: allowed, then blocked again by itself
+    // (and not before its time).
+    let id = {
+        let mut store = SqliteStore::open(&db).expect("store");
+        let r = NewRequest {
+            name: "example.com".into(),
+            category: None,
+            profile: "teen".into(),
+            reason: String::new(),
+            contact: None,
+        };
+        store
+            .submit_request(&r, Timestamp::now())
+            .expect("submit")
+            .id
+    };
+    let ends = (Timestamp::now() + SignedDuration::from_secs(2))
+        .round(jiff::Unit::Second)
+        .expect("round");
+    requests(
+        &config,
+        &[
+            "grant",
+            &id.to_string(),
+            "--profile",
+            "teen",
+            "--until",
+            &ends.to_string(),
+        ],
+    );
+    until(teen, &allowed, Duration::from_secs(2)).await;
+    until(teen, BLOCKED, Duration::from_secs(6)).await;
+    assert!(Timestamp::now() >= ends, "blocked again before {ends}");
+    assert_eq!(
+        answers(child).await,
+        [[allowed.as_str()], [allowed.as_str()]]
+    );
+
+    // A local recategorisation out of games allows it everywhere; revoking it blocks again.
+    requests(
+        &config,
+        &[
+            "recategorise",
+            "example.com",
+            "--category",
+            "games",
+            "--remove",
+        ],
+    );
+    until(teen, &allowed, Duration::from_secs(1)).await;
+    requests(
+        &config,
+        &[
+            "recategorise",
+            "example.com",
+            "--category",
+            "games",
+            "--clear",
+        ],
+    );
+    until(teen, BLOCKED, Duration::from_secs(1)).await;
+    drop(hedge);
+}

@@ -21,6 +21,8 @@ use support::*;
 const BLOCKED: &str = "www.bet365.com";
 /// A deep link, as a patron follows one: the block page answers any path.
 const DEEP: &str = "/en/sports?bet=1";
+/// The portal's own name (`[portal] portal_name`).
+const PORTAL_NAME: &str = "portal.library";
 
 /// An address on loopback whose port 80 is free, not handed out before in this process:
 /// each test's portal gets its own, as the block-page address of a real network would be.
@@ -61,6 +63,7 @@ redirect_to = ["{portal}"]
 {listener}
 [portal]
 listen = ["{portal}:80"]
+portal_name = "{PORTAL_NAME}"
 procedure = "{PROCEDURE}"
 
 {upstream}"#,
@@ -286,5 +289,72 @@ async fn keyboard_alone_reaches_every_field_then_the_button_and_sends() {
     b.press_and_wait(Key::Enter, "Enter on \"Send request\"")
         .await;
     assert_request_sent(&b, &reference).await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn anyone_can_ask_the_portal_why_a_name_is_blocked() {
+    let s = setup().await;
+    // The library's own DNS resolves portal_name to a listen address (hedge does not
+    // answer it, docs/portal.md): here, Chromium's map does.
+    let b = Browser::start(&[HostMap {
+        name: PORTAL_NAME,
+        addr: IpAddr::V4(s.portal),
+    }])
+    .await;
+    let home = format!("http://{PORTAL_NAME}/");
+
+    // A pasted address is explained as the block page explains it, form included.
+    b.goto(&home).await;
+    assert!(
+        b.title().await.starts_with("Why is this blocked?"),
+        "{}",
+        b.text().await
+    );
+    b.fill("Site address", &format!("https://{BLOCKED}{DEEP}"))
+        .await;
+    b.submit("Check").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("This site is blocked")
+            && text.contains(BLOCKED)
+            && text.contains("Gambling"),
+        "{text}"
+    );
+    let site = b.field("Site").await;
+    assert_eq!(
+        b.value(&site).await,
+        BLOCKED,
+        "the request form is there too"
+    );
+
+    // A name the profile allows.
+    b.goto(&home).await;
+    b.fill("Site address", "www.example.org").await;
+    b.submit("Check").await;
+    let text = b.text().await;
+    assert!(text.contains("This site is not blocked here"), "{text}");
+    assert!(
+        b.css_all("form").await.is_empty(),
+        "no request form: {text}"
+    );
+
+    // Not an address: the same form again, with the problem said and the field marked.
+    b.goto(&home).await;
+    b.fill("Site address", "not an address!").await;
+    b.submit("Check").await;
+    let text = b.text().await;
+    assert!(text.contains("That is not a site address"), "{text}");
+    let field = b.field("Site address").await;
+    assert_eq!(
+        b.value(&field).await,
+        "not an address!",
+        "what was typed is kept"
+    );
+    assert_eq!(
+        field.attr("aria-invalid").await.ok().flatten().as_deref(),
+        Some("true"),
+        "the field is marked invalid for screen readers"
+    );
     b.close().await;
 }

@@ -174,4 +174,31 @@ async fn the_block_page_shows_what_dns_decided_for_each_profile() {
     let (status, body) = page(CHILD_PC, "portal.library").await;
     assert_eq!(status, 200);
     assert!(body.contains("Why is this blocked?"), "{body}");
+
+    // A reload that blocks gambling for adults too: the page follows the served policy.
+    let reloaded = config.replace(
+        "name = \"adult\"\nblock = [\"adult-material\"]",
+        "name = \"adult\"\nblock = [\"adult-material\", \"gambling\"]",
+    );
+    assert_ne!(reloaded, config, "the test edits the adult profile");
+    std::fs::write(&hedge.config, reloaded).expect("write config");
+    hedge.signal("HUP");
+    assert!(
+        hedge.wait_log("reloaded (SIGHUP)", Duration::from_secs(10)),
+        "{}",
+        hedge.log()
+    );
+    let m = udp_from(ADULT_PC, adult, "www.bet365.com.").await;
+    assert_eq!(ips(&m), vec![PORTAL.to_string()], "{:?}", ede(&m));
+    let (status, body) = page(ADULT_PC, "www.bet365.com").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("Gambling") && body.contains("adult"),
+        "{body}"
+    );
+    assert!(
+        !hedge.log().contains("[portal] changed"),
+        "an unchanged [portal] needs no restart: {}",
+        hedge.log()
+    );
 }

@@ -141,9 +141,9 @@ fn redirect_notices(p: &PortalConfig, policy: &Policy, notices: &mut Vec<String>
         for &ip in &profile.redirect_to {
             if !serves(ip) {
                 notices.push(format!(
-                    "profile `{}` redirects blocked names to {ip}, but `portal.listen` has no {} port 80: browsers sent there will not find the block page",
+                    "profile `{}` redirects blocked names to {ip}, but `portal.listen` has no {}: browsers sent there will not find the block page",
                     profile.name,
-                    if ip.is_ipv6() { format!("[{ip}]:80, its") } else { format!("{ip}:80, its") }
+                    std::net::SocketAddr::new(ip, 80)
                 ));
             }
         }

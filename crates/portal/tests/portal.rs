@@ -415,10 +415,9 @@ async fn a_body_over_the_cap_gets_413() {
     assert!(r.store.0.lock().is_empty());
 }
 
-/// Sends `bytes` one per `gap` until the server closes the connection; returns how long
-/// that took, or None if it was still open after `give_up`.
-fn trickle(addr: SocketAddr, bytes: &[u8], gap: Duration, give_up: Duration) -> Option<Duration> {
-    let mut s = TcpStream::connect(addr).expect("connect");
+/// Sends `bytes` (over and over) on `s`, one per `gap`, until the server closes the
+/// connection; returns how long that took, or None if it was still open after `give_up`.
+fn trickle(mut s: TcpStream, bytes: &[u8], gap: Duration, give_up: Duration) -> Option<Duration> {
     s.set_read_timeout(Some(gap)).expect("timeout");
     let started = Instant::now();
     for &b in bytes.iter().cycle() {
@@ -428,7 +427,7 @@ fn trickle(addr: SocketAddr, bytes: &[u8], gap: Duration, give_up: Duration) -> 
         if s.write_all(&[b]).is_err() {
             return Some(started.elapsed());
         }
-        let mut buf = [0u8; 1024];
+        let mut buf = [0u8; 4096];
         match s.read(&mut buf) {
             Ok(0) => return Some(started.elapsed()),
             Ok(_) => {} // a 408 on its way out: the close follows
@@ -443,77 +442,67 @@ fn trickle(addr: SocketAddr, bytes: &[u8], gap: Duration, give_up: Duration) -> 
     None
 }
 
+/// Each deadline on its own cuts a client off that sends one byte a second: the others are
+/// set long, so only the one under test can close the connection within 10 s.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_sending_a_byte_a_second_is_cut_off() {
-    let r = Running::start(Limits {
-        header_timeout: Duration::from_secs(2),
-        request_timeout: Duration::from_secs(3),
-        connection_timeout: Duration::from_secs(5),
-        ..Limits::default()
-    });
-    let addr = r.http();
-    let head = b"GET / HTTP/1.1\r\nHost: portal.library\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
-    let cut = tokio::task::spawn_blocking(move || {
-        trickle(addr, head, Duration::from_secs(1), Duration::from_secs(20))
-    })
-    .await
-    .expect("join");
+    let long = Duration::from_secs(60);
+    let slow = |limits: Limits, sent_at_once: &'static [u8], trickled: &'static [u8]| async move {
+        let r = Running::start(limits);
+        let addr = r.http();
+        tokio::task::spawn_blocking(move || {
+            let mut s = TcpStream::connect(addr).expect("connect");
+            s.write_all(sent_at_once).expect("write");
+            trickle(s, trickled, Duration::from_secs(1), Duration::from_secs(20))
+        })
+        .await
+        .expect("join")
+    };
+    let head = slow(
+        Limits {
+            header_timeout: Duration::from_secs(2),
+            request_timeout: long,
+            connection_timeout: long,
+            ..Limits::default()
+        },
+        b"GET / HTTP/1.1\r\n",
+        b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+    )
+    .await;
     assert!(
-        cut.is_some_and(|t| t < Duration::from_secs(10)),
-        "a slow head: {cut:?}"
+        head.is_some_and(|t| t < Duration::from_secs(10)),
+        "a slow head: {head:?}"
     );
-    // A slow body, after a complete head.
-    let mut body = b"POST /request HTTP/1.1\r\nHost: bet.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n".to_vec();
-    let head_len = body.len();
-    body.extend(std::iter::repeat_n(b'a', 1000));
-    let cut = tokio::task::spawn_blocking(move || {
-        let mut s = TcpStream::connect(addr).expect("connect");
-        s.write_all(&body[..head_len]).expect("head");
-        trickle_on(
-            s,
-            &body[head_len..],
-            Duration::from_secs(1),
-            Duration::from_secs(20),
-        )
-    })
-    .await
-    .expect("join");
+    let body = slow(
+        Limits {
+            header_timeout: long,
+            request_timeout: Duration::from_secs(2),
+            connection_timeout: long,
+            ..Limits::default()
+        },
+        b"POST /request HTTP/1.1\r\nHost: bet.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n",
+        b"a",
+    )
+    .await;
     assert!(
-        cut.is_some_and(|t| t < Duration::from_secs(10)),
-        "a slow body: {cut:?}"
+        body.is_some_and(|t| t < Duration::from_secs(10)),
+        "a slow body: {body:?}"
     );
-}
-
-/// [`trickle`] on a connection already open.
-fn trickle_on(
-    mut s: TcpStream,
-    bytes: &[u8],
-    gap: Duration,
-    give_up: Duration,
-) -> Option<Duration> {
-    s.set_read_timeout(Some(gap)).expect("timeout");
-    let started = Instant::now();
-    let mut answered = false;
-    for &b in bytes {
-        if started.elapsed() > give_up {
-            return None;
-        }
-        if s.write_all(&[b]).is_err() {
-            return Some(started.elapsed());
-        }
-        let mut buf = [0u8; 4096];
-        match s.read(&mut buf) {
-            Ok(0) => return Some(started.elapsed()),
-            Ok(_) => answered = true,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(_) => return Some(started.elapsed()),
-        }
-    }
-    answered.then(|| started.elapsed())
+    let any = slow(
+        Limits {
+            header_timeout: long,
+            request_timeout: long,
+            connection_timeout: Duration::from_secs(2),
+            ..Limits::default()
+        },
+        b"",
+        b"GET / HTTP/1.1\r\nHost: portal.library\r\n",
+    )
+    .await;
+    assert!(
+        any.is_some_and(|t| t < Duration::from_secs(10)),
+        "the connection's lifetime: {any:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

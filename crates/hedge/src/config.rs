@@ -156,6 +156,9 @@ pub struct PortalConfig {
     /// Connections open at once (default 512); more are closed at once.
     #[serde(default = "default_portal_connections")]
     pub max_connections: usize,
+    /// Connections open at once from one client address (default 16).
+    #[serde(default = "default_portal_client_connections")]
+    pub max_connections_per_client: usize,
     /// Access requests per client address per hour (default 10); the address is kept in
     /// memory for the hour, never stored.
     #[serde(default = "default_portal_requests")]
@@ -180,6 +183,9 @@ fn default_portal_connection_ms() -> u64 {
 }
 fn default_portal_connections() -> usize {
     512
+}
+fn default_portal_client_connections() -> usize {
+    16
 }
 fn default_portal_requests() -> u32 {
     10

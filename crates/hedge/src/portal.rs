@@ -100,6 +100,10 @@ fn limits(p: &PortalConfig) -> anyhow::Result<Limits> {
         ("request_timeout_ms", p.request_timeout_ms == 0),
         ("connection_timeout_ms", p.connection_timeout_ms == 0),
         ("max_connections", p.max_connections == 0),
+        (
+            "max_connections_per_client",
+            p.max_connections_per_client == 0,
+        ),
         ("requests_per_hour", p.requests_per_hour == 0),
     ]
     .into_iter()
@@ -119,6 +123,7 @@ fn limits(p: &PortalConfig) -> anyhow::Result<Limits> {
         request_timeout: Duration::from_millis(p.request_timeout_ms),
         connection_timeout: Duration::from_millis(p.connection_timeout_ms),
         max_connections: p.max_connections,
+        max_connections_per_client: p.max_connections_per_client,
         requests_per_client: p.requests_per_hour,
         request_window: Duration::from_secs(3600),
     })

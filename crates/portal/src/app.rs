@@ -45,6 +45,8 @@ pub(crate) fn router(app: Arc<App>, settings: &Settings) -> Router {
         .route("/request", post(request))
         .fallback(by_host)
         .with_state(app)
+        // A bug in a handler answers 500 instead of dropping the connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(axum::middleware::map_response(security_headers))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -297,7 +299,9 @@ fn block_page(
     status: StatusCode,
 ) -> Response {
     let now = jiff::Zoned::now();
-    let date = now.strftime("%-d %B %Y, %H:%M").to_string();
+    // `format`, not `strftime(..).to_string()`: a formatting error must not panic.
+    let date = jiff::fmt::strtime::format("%-d %B %Y, %H:%M", &now)
+        .unwrap_or_else(|_| now.date().to_string());
     let code = reference::reference(&e.name, &e.profile, now.timestamp().as_second() / 60);
     let stamp = pages::Stamp {
         date: &date,

@@ -16,7 +16,7 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | `server` | sockets, TLS, connection slots and deadlines |
+//! | `server`, `slots` | sockets, TLS and deadlines; connection slots, in all and per client |
 //! | `app` | the routes |
 //! | `pages` | the HTML |
 //! | `verdict` | a decision in words |
@@ -31,7 +31,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hedge_policy::{Policy, ProfileId};
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 mod app;
@@ -40,6 +39,7 @@ mod name;
 mod pages;
 mod reference;
 mod server;
+mod slots;
 mod store;
 mod tls;
 mod verdict;
@@ -114,6 +114,8 @@ pub struct Limits {
     pub connection_timeout: Duration,
     /// Connections open at once, over all addresses; more are closed at accept.
     pub max_connections: usize,
+    /// Connections open at once from one client address; more are closed at accept.
+    pub max_connections_per_client: usize,
     /// Requests for access per client address in each `request_window`.
     pub requests_per_client: u32,
     /// The window of `requests_per_client`.
@@ -128,6 +130,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(10),
             connection_timeout: Duration::from_secs(60),
             max_connections: 512,
+            max_connections_per_client: 16,
             requests_per_client: 10,
             request_window: Duration::from_secs(3600),
         }
@@ -204,7 +207,10 @@ impl Portal {
             limiter: hedge_stats::RateLimiter::new(settings.limits.rate_limit()),
         });
         let router = app::router(app, &settings);
-        let slots = Arc::new(Semaphore::new(settings.limits.max_connections));
+        let slots = slots::Slots::new(
+            settings.limits.max_connections,
+            settings.limits.max_connections_per_client,
+        );
         let mut sockets = Vec::new();
         for &addr in &settings.listen {
             sockets.push((server::bind(addr)?, None));

@@ -10,11 +10,11 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::slots::Slots;
 use crate::{Limits, PortalError};
 
 /// The largest request head (request line and headers) hyper buffers.
@@ -33,13 +33,14 @@ pub(crate) fn bind(addr: SocketAddr) -> Result<TcpListener, PortalError> {
     socket.listen(1024).map_err(failed)
 }
 
-/// Accepts connections on `listener` for ever; a connection beyond the cap is closed at once.
+/// Accepts connections on `listener` for ever; a connection beyond the caps (in all, or
+/// from its client) is closed at once.
 pub(crate) fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<TlsAcceptor>,
     limits: Limits,
-    slots: Arc<Semaphore>,
+    slots: Arc<Slots>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -53,11 +54,8 @@ pub(crate) fn serve(
                     continue;
                 }
             };
-            let Ok(slot) = slots.clone().try_acquire_owned() else {
-                tracing::debug!(
-                    "portal: {peer} refused, {} connections open",
-                    limits.max_connections
-                );
+            let Some(slot) = slots.take(peer.ip()) else {
+                tracing::debug!("portal: {peer} refused: too many connections open");
                 drop(stream);
                 continue;
             };
@@ -67,10 +65,15 @@ pub(crate) fn serve(
                 let _slot = slot;
                 let connection = async {
                     match tls {
-                        Some(acceptor) => match acceptor.accept(stream).await {
-                            Ok(s) => http(s, peer, router, &limits).await,
-                            Err(e) => tracing::debug!("portal: TLS from {peer}: {e}"),
-                        },
+                        // The handshake is held to the deadline of a request's head.
+                        Some(acceptor) => {
+                            let handshake = acceptor.accept(stream);
+                            match tokio::time::timeout(limits.header_timeout, handshake).await {
+                                Ok(Ok(s)) => http(s, peer, router, &limits).await,
+                                Ok(Err(e)) => tracing::debug!("portal: TLS from {peer}: {e}"),
+                                Err(_) => tracing::debug!("portal: TLS from {peer}: too slow"),
+                            }
+                        }
                         None => http(stream, peer, router, &limits).await,
                     }
                 };

@@ -446,7 +446,6 @@ fn trickle(mut s: TcpStream, bytes: &[u8], gap: Duration, give_up: Duration) -> 
 /// set long, so only the one under test can close the connection within 10 s.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_sending_a_byte_a_second_is_cut_off() {
-    let long = Duration::from_secs(60);
     let slow = |limits: Limits, sent_at_once: &'static [u8], trickled: &'static [u8]| async move {
         let r = Running::start(limits);
         let addr = r.http();
@@ -458,97 +457,104 @@ async fn a_client_sending_a_byte_a_second_is_cut_off() {
         .await
         .expect("join")
     };
-    let head = slow(
-        Limits {
-            header_timeout: Duration::from_secs(2),
-            request_timeout: long,
-            connection_timeout: long,
-            ..Limits::default()
-        },
-        b"GET / HTTP/1.1\r\n",
-        b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
-    )
-    .await;
-    assert!(
-        head.is_some_and(|t| t < Duration::from_secs(10)),
-        "a slow head: {head:?}"
-    );
-    let body = slow(
-        Limits {
-            header_timeout: long,
-            request_timeout: Duration::from_secs(2),
-            connection_timeout: long,
-            ..Limits::default()
-        },
-        b"POST /request HTTP/1.1\r\nHost: bet.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n",
-        b"a",
-    )
-    .await;
-    assert!(
-        body.is_some_and(|t| t < Duration::from_secs(10)),
-        "a slow body: {body:?}"
-    );
-    let any = slow(
-        Limits {
-            header_timeout: long,
-            request_timeout: long,
-            connection_timeout: Duration::from_secs(2),
-            ..Limits::default()
-        },
-        b"",
-        b"GET / HTTP/1.1\r\nHost: portal.library\r\n",
-    )
-    .await;
-    assert!(
-        any.is_some_and(|t| t < Duration::from_secs(10)),
-        "the connection's lifetime: {any:?}"
-    );
+    let (short, long) = (Duration::from_secs(2), Duration::from_secs(60));
+    let deadlines = |header_timeout, request_timeout, connection_timeout| Limits {
+        header_timeout,
+        request_timeout,
+        connection_timeout,
+        ..Limits::default()
+    };
+    let cases: [(&str, Limits, &'static [u8], &'static [u8]); 3] = [
+        (
+            "a slow head",
+            deadlines(short, long, long),
+            b"GET / HTTP/1.1\r\n",
+            b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+        ),
+        (
+            "a slow body",
+            deadlines(long, short, long),
+            b"POST /request HTTP/1.1\r\nHost: bet.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n",
+            b"a",
+        ),
+        (
+            "the connection's lifetime",
+            deadlines(long, long, short),
+            b"",
+            b"GET / HTTP/1.1\r\nHost: portal.library\r\n",
+        ),
+    ];
+    for (what, limits, at_once, trickled) in cases {
+        let cut = slow(limits, at_once, trickled).await;
+        assert!(
+            cut.is_some_and(|t| t < Duration::from_secs(10)),
+            "{what}: {cut:?}"
+        );
+    }
+}
+
+/// An idle connection to `addr` from `from`.
+async fn hold(from: [u8; 4], addr: SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind((IpAddr::from(from), 0).into()).expect("bind");
+    socket.connect(addr).await.expect("connect")
+}
+
+/// Whether a connection from `from` is closed unanswered (the portal is full for it).
+async fn refused(from: [u8; 4], addr: SocketAddr) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = hold(from, addr).await;
+    let _ = s
+        .write_all(b"GET / HTTP/1.1\r\nHost: portal.library\r\n\r\n")
+        .await;
+    let mut buf = [0u8; 64];
+    match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+        Ok(Ok(0)) => true,
+        Ok(Err(e)) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        Ok(Ok(_)) | Err(_) => false,
+    }
+}
+
+async fn home_status(from: [u8; 4], r: &Running) -> Option<u16> {
+    let resp = client(from)
+        .get(r.url("/"))
+        .header("host", "portal.library")
+        .send()
+        .await
+        .ok()?;
+    Some(resp.status().as_u16())
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn connections_beyond_the_cap_are_closed_and_slots_come_back() {
+async fn connections_beyond_the_caps_are_closed_and_slots_come_back() {
     let r = Running::start(Limits {
-        max_connections: 2,
+        max_connections: 3,
+        max_connections_per_client: 2,
         ..Limits::default()
     });
     let addr = r.http();
-    let held: Vec<TcpStream> = (0..2)
-        .map(|_| TcpStream::connect(addr).expect("connect"))
-        .collect();
-    // Give the server a moment to take both slots.
+    let mut held = vec![hold(CHILD, addr).await, hold(CHILD, addr).await];
+    // Give the server a moment to take the slots.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let extra = tokio::task::spawn_blocking(move || {
-        let mut s = TcpStream::connect(addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(5)))
-            .expect("timeout");
-        let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: portal.library\r\n\r\n");
-        let mut buf = [0u8; 64];
-        s.read(&mut buf)
-    })
-    .await
-    .expect("join");
-    assert!(
-        matches!(extra, Ok(0))
-            || extra
-                .as_ref()
-                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
-        "the third connection is closed unanswered: {extra:?}"
+    assert!(refused(CHILD, addr).await, "a third from one PC");
+    assert_eq!(
+        home_status(ADULT, &r).await,
+        Some(200),
+        "another PC is served"
     );
+    held.push(hold(ADULT, addr).await);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(refused(GARDEN, addr).await, "a fourth in all");
     drop(held);
     let mut answered = None;
     for _ in 0..50 {
-        if let Ok(resp) = client(CHILD)
-            .get(r.url("/"))
-            .header("host", "portal.library")
-            .send()
-            .await
-        {
-            answered = Some(resp.status().as_u16());
+        answered = home_status(CHILD, &r).await;
+        if answered.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(answered, Some(200), "a freed slot serves again");
+    assert_eq!(answered, Some(200), "freed slots serve again");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,16 +1,91 @@
 //! `[portal]`: its checks (for `serve` and `check-config`), and starting it beside the DNS
 //! listeners with a read handle on what they serve.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use hedge_policy::{BlockAction, Policy};
 use hedge_portal::{Limits, Portal, ProfileFor, RequestStore, Settings, SqliteRequests};
+use serde::Deserialize;
 
 use crate::cli::UsageError;
-use crate::config::PortalConfig;
+
+/// `[portal]`: the web pages patrons see (crates/portal, docs/portal.md).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalConfig {
+    /// HTTP addresses, e.g. `["10.20.0.80:80"]`: the `redirect_to` addresses of `redirect`
+    /// profiles, so a blocked name's browser lands here. Empty (the default): no web pages.
+    #[serde(default)]
+    pub listen: Vec<SocketAddr>,
+    /// The portal's own name (`portal.library`), for links and EDE texts; a request for it
+    /// gets the home page.
+    #[serde(default)]
+    pub portal_name: Option<String>,
+    /// PEM certificate chain, relative to this file: with `tls_key`, HTTPS on port 443 of
+    /// every `listen` address.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`, relative to this file.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Largest request body, in bytes (default 16384); larger gets 413.
+    #[serde(default = "default_portal_body")]
+    pub max_body_bytes: usize,
+    /// A request's headers must arrive within this long (milliseconds, default 5000).
+    #[serde(default = "default_portal_header_ms")]
+    pub header_timeout_ms: u64,
+    /// A request must be read and answered within this long (milliseconds, default 10000).
+    #[serde(default = "default_portal_request_ms")]
+    pub request_timeout_ms: u64,
+    /// No connection is kept longer than this (milliseconds, default 60000).
+    #[serde(default = "default_portal_connection_ms")]
+    pub connection_timeout_ms: u64,
+    /// Connections open at once (default 512); more are closed at once.
+    #[serde(default = "default_portal_connections")]
+    pub max_connections: usize,
+    /// Connections open at once from one client address (default 16).
+    #[serde(default = "default_portal_client_connections")]
+    pub max_connections_per_client: usize,
+    /// Access requests per client address per hour (default 10); the address is kept in
+    /// memory for the hour, never stored.
+    #[serde(default = "default_portal_requests")]
+    pub requests_per_hour: u32,
+    /// How to ask for a blocked site (FOI Q5), as `hedge policy show` prints it and the
+    /// request form's confirmation page says.
+    #[serde(default)]
+    pub procedure: Option<String>,
+}
+
+fn default_portal_body() -> usize {
+    16 * 1024
+}
+
+fn default_portal_header_ms() -> u64 {
+    5000
+}
+
+fn default_portal_request_ms() -> u64 {
+    10_000
+}
+
+fn default_portal_connection_ms() -> u64 {
+    60_000
+}
+
+fn default_portal_connections() -> usize {
+    512
+}
+
+fn default_portal_client_connections() -> usize {
+    16
+}
+
+fn default_portal_requests() -> u32 {
+    10
+}
 
 /// A `[portal]` that passed its checks.
 pub struct Checked {

@@ -277,3 +277,32 @@ fn a_new_config_that_is_not_toml_names_its_line() {
         "{err}"
     );
 }
+
+#[test]
+fn a_walled_garden_and_a_new_profile() {
+    let garden = r#"
+[[profile]]
+name = "kids"
+mode = "allowlist"
+allow_domains = ["c.example"]
+
+[[profile]]
+name = "library"
+block = ["gambling"]
+"#;
+    let s = setup(garden);
+    let out = stdout_ok(&diff(&s, "text"));
+    for line in [
+        "- setting mode: filter → walled garden",
+        "- walled garden c.example: newly allowed",
+        "- blocked domain a.example: no longer blocked",
+        "- schedule school: removed: mon-fri 09:00–15:00: block games",
+        "Profile library\n\n- profile library: added",
+        "- kids: 20 of 175 blocked queries would have been allowed",
+        "  - c.example: 20 (blocked for custom:block_domains; now allowed (walled garden))",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    // Categories do not decide in a walled garden.
+    assert!(!out.contains("- category"), "{out}");
+}

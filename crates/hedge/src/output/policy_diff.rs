@@ -14,7 +14,7 @@ pub const NEWLY_BLOCKED_NOT_ESTIMATED: &str = "Newly blocked queries cannot be e
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
     pub profile: String,
-    /// `profile`, `mode`, `action`, `setting`, `category`, `blocked domain`,
+    /// `profile`, `setting` (mode, action, …), `category`, `blocked domain`,
     /// `allowed domain`, `blocked url`, `schedule`.
     pub kind: &'static str,
     pub item: String,
@@ -137,7 +137,7 @@ pub fn text(diff: &PolicyDiff, markdown: bool) -> String {
     let i = &diff.impact;
     let _ = writeln!(out, "{h2}Impact on the queries of {} to {}\n", i.from, i.to);
     if let Some(why) = &i.unavailable {
-        let _ = writeln!(out, "{why}\n");
+        let _ = writeln!(out, "{why}");
     }
     for p in &i.profiles {
         if let Some(note) = &p.note {

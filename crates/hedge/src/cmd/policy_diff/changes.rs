@@ -45,10 +45,10 @@ fn profile(out: &mut Vec<Change>, taxonomy: &Taxonomy, old: &Profile, new: &Prof
             push(out, new, kind, item, format!("{a} → {b}"));
         }
     };
-    changed("mode", "mode", mode(old).into(), mode(new).into());
+    changed("setting", "mode", mode(old).into(), mode(new).into());
     changed(
+        "setting",
         "action",
-        "blocked names get",
         super::super::policy::block_action(old),
         super::super::policy::block_action(new),
     );

@@ -100,22 +100,25 @@ fn fill(db: &Path) {
 }
 
 fn diff(s: &Setup, format: &str) -> std::process::Output {
-    run_hedge([
-        "policy".as_ref(),
-        "diff".as_ref(),
-        "--current".as_ref(),
-        s.current.as_os_str(),
-        "--config".as_ref(),
-        s.new.as_os_str(),
-        "--db".as_ref(),
-        s.db.as_os_str(),
-        "--from".as_ref(),
-        "2026-10".as_ref(),
-        "--to".as_ref(),
-        "2026-10".as_ref(),
-        "--format".as_ref(),
-        format.as_ref(),
-    ])
+    diff_with(s, format, &[])
+}
+
+/// `policy diff` of the setup's two files and store, over October 2026.
+fn diff_with(s: &Setup, format: &str, extra: &[&str]) -> std::process::Output {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["policy".as_ref(), "diff".as_ref()];
+    for (flag, value) in [
+        ("--current", s.current.as_os_str()),
+        ("--config", s.new.as_os_str()),
+        ("--db", s.db.as_os_str()),
+        ("--from", "2026-10".as_ref()),
+        ("--to", "2026-10".as_ref()),
+        ("--format", format.as_ref()),
+    ] {
+        args.push(flag.as_ref());
+        args.push(value);
+    }
+    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+    run_hedge(args)
 }
 
 fn stdout_ok(o: &std::process::Output) -> String {
@@ -163,24 +166,7 @@ fn top_limits_the_domains_listed_not_the_total() {
     let p = &all["impact"]["profiles"][0];
     assert_eq!(p["would_allow"], 70);
     assert_eq!(p["top_domains"].as_array().map(Vec::len), Some(2));
-    o = run_hedge([
-        "policy".as_ref(),
-        "diff".as_ref(),
-        "--current".as_ref(),
-        s.current.as_os_str(),
-        "--config".as_ref(),
-        s.new.as_os_str(),
-        "--db".as_ref(),
-        s.db.as_os_str(),
-        "--from".as_ref(),
-        "2026-10".as_ref(),
-        "--to".as_ref(),
-        "2026-10".as_ref(),
-        "--top".as_ref(),
-        "1".as_ref(),
-        "--format".as_ref(),
-        "json".as_ref(),
-    ]);
+    o = diff_with(&s, "json", &["--top", "1"]);
     let one: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     let p = &one["impact"]["profiles"][0];
     assert_eq!(p["would_allow"], 70);

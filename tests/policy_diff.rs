@@ -292,3 +292,19 @@ block = ["gambling"]
     // Categories do not decide in a walled garden.
     assert!(!out.contains("- category"), "{out}");
 }
+
+#[test]
+fn a_broken_schedule_names_its_line() {
+    let s = setup(&NEW.replace(
+        "to = \"16:00\"\nblock = [\"games\"]",
+        "to = \"16:00\"\nblock = [\"web-chat\"]",
+    ));
+    let o = diff(&s, "text");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let want = format!(
+        "{}:13: profile `kids`, key `schedule.block`: schedule `school`: unknown category `web-chat`",
+        s.new.display()
+    );
+    assert!(err.contains(&want), "want {want:?} in:\n{err}");
+}

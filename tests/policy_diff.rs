@@ -172,6 +172,13 @@ fn top_limits_the_domains_listed_not_the_total() {
     assert_eq!(p["would_allow"], 70);
     assert_eq!(p["top_domains"][0]["domain"], "b.example");
     assert_eq!(p["top_domains"].as_array().map(Vec::len), Some(1));
+    // As `hedge report --suppress-below`: small counts are not listed, still counted.
+    o = diff_with(&s, "json", &["--suppress-below", "30"]);
+    let big: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let p = &big["impact"]["profiles"][0];
+    assert_eq!(p["would_allow"], 70);
+    assert_eq!(p["top_domains"][0]["domain"], "b.example");
+    assert_eq!(p["top_domains"].as_array().map(Vec::len), Some(1));
 }
 
 #[test]

@@ -193,6 +193,54 @@ pub enum PolicyCommand {
         #[arg(long, value_enum, default_value_t = PolicyFormat::Markdown)]
         format: PolicyFormat,
     },
+    /// What a new configuration would change, per profile: categories, custom domains,
+    /// schedules and block actions; and, from the stored counts of a period (default: last
+    /// month), the blocked queries it would have allowed, with the top domains.
+    ///
+    /// Newly blocked queries cannot be estimated: hedge counts blocked queries per domain,
+    /// not allowed ones.
+    Diff(PolicyDiffArgs),
+}
+
+/// `hedge policy diff`.
+#[derive(Debug, Args)]
+pub struct PolicyDiffArgs {
+    /// The new configuration file.
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// The configuration in use (default: the built-in configuration).
+    #[arg(long, env = "HEDGE_CONFIG")]
+    pub current: Option<PathBuf>,
+    /// The index both configurations are checked against (default: the current one's).
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+    /// The statistics file (default: `[stats] path` of the current configuration).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// First month (YYYY-MM) or day of the counts (default: last month).
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// Last month or day, inclusive.
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// The most-blocked domains listed per profile.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+    /// List no domain blocked fewer than K times (as `hedge report --suppress-below`).
+    #[arg(long, value_name = "K")]
+    pub suppress_below: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+}
+
+/// `hedge policy diff --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Markdown,
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

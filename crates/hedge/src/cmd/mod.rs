@@ -13,6 +13,7 @@ mod lists_update;
 mod lookup;
 mod network;
 mod policy;
+mod policy_diff;
 mod report;
 mod requests;
 mod serve;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             profile,
             format,
         }) => policy::show(config, profile, format),
+        Command::Policy(PolicyCommand::Diff(args)) => policy_diff::run(args),
         Command::Lists(ListsCommand::Diff {
             old,
             new,

@@ -60,7 +60,7 @@ fn category_lines(
 /// How `policy show` marks a custom entry with a URL path.
 const NOT_ENFORCEABLE: &str = "listed, not enforceable by DNS";
 
-fn extras(p: &Profile) -> Vec<(&'static str, String)> {
+pub(super) fn extras(p: &Profile) -> Vec<(&'static str, String)> {
     vec![
         ("safesearch", p.safesearch.to_string()),
         (
@@ -221,7 +221,7 @@ fn local_rows(rows: &mut Rows, local: &ActiveOverrides, profiles: &[&Profile]) {
 }
 
 /// What a blocked name gets: `nxdomain`, `redirect to 192.0.2.1, 2001:db8::1`, ...
-fn block_action(p: &Profile) -> String {
+pub(super) fn block_action(p: &Profile) -> String {
     let a = format!("{:?}", p.action).to_lowercase();
     if p.redirect_to.is_empty() {
         return a;

@@ -3,6 +3,7 @@
 //! commands build [`Rows`] (or, for `hedge report`, a [`hedge_stats::Report`]: see
 //! [`report`]) and print what this module renders.
 
+pub mod policy_diff;
 pub mod report;
 pub mod requests;
 

@@ -39,9 +39,13 @@ struct Library {
 
 impl Library {
     fn new() -> Library {
+        Library::with_config(CONFIG)
+    }
+
+    fn with_config(text: &str) -> Library {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("hedge.toml");
-        std::fs::write(&config, CONFIG).expect("config");
+        std::fs::write(&config, text).expect("config");
         let db = dir.path().join("stats.sqlite");
         Library {
             _dir: dir,
@@ -370,5 +374,82 @@ fn the_export_names_sites_and_decisions_but_never_who_asked() {
     assert_eq!(
         none,
         "name,category,profile,requests,decision,decided\n(total),,,0,all,\n"
+    );
+}
+
+#[test]
+fn policy_show_gives_the_procedure_in_every_format() {
+    let lib = Library::new();
+    let procedure = "Use the form on the block page, or ask at the desk.\nStaff decide within two working days.";
+    let json: serde_json::Value =
+        serde_json::from_str(&lib.ok(&["policy", "show", "--format", "json"])).expect("json");
+    let profiles = json.as_array().expect("an array of profiles");
+    assert_eq!(profiles.len(), 2, "{json}");
+    for p in profiles {
+        assert_eq!(p["procedure"], procedure, "{p}");
+    }
+    let csv = lib.ok(&["policy", "show", "--format", "csv"]);
+    for profile in ["child", "adult"] {
+        assert!(
+            csv.contains(&format!("\n{profile},procedure,\"{procedure}\",\n")),
+            "{csv}"
+        );
+    }
+}
+
+/// The categories `policy show` lists are the published policy: the same whether a schedule
+/// is in force at this moment or not, with the schedules listed on their own.
+#[test]
+fn policy_show_lists_the_same_categories_whether_a_schedule_is_in_force_or_not() {
+    let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .weekday()
+        .to_monday_zero_offset() as usize;
+    // Every day all day: in force now. Only on another day: not in force now.
+    let show = |days: &str| {
+        let lib = Library::with_config(&format!(
+            "timezone = \"UTC\"\n\
+             [[profile]]\nname = \"child\"\nblock = [\"games\"]\n\
+             [[profile.schedule]]\nname = \"evenings\"\ndays = [{days}]\nfrom = \"00:00\"\nto = \"24:00\"\nblock = [\"gambling\"]\n\
+             [[listener]]\nprofile = \"child\"\nbind = [\"127.0.0.1:5399\"]\nallow = [\"127.0.0.0/8\"]\n\
+             [stats]\npath = \"stats.sqlite\"\n"
+        ));
+        let json: serde_json::Value =
+            serde_json::from_str(&lib.ok(&["policy", "show", "--format", "json"])).expect("json");
+        let csv = lib.ok(&["policy", "show", "--format", "csv"]);
+        (json[0].clone(), csv)
+    };
+    let (in_force, in_force_csv) = show(&format!("\"{}\"", days.join("\", \"")));
+    let (not_in_force, not_in_force_csv) = show(&format!("\"{}\"", days[(today + 3) % 7]));
+    assert_eq!(in_force["categories"], not_in_force["categories"]);
+    assert_eq!(in_force["schedules"][0]["in_force_now"], true, "{in_force}");
+    assert_eq!(
+        not_in_force["schedules"][0]["in_force_now"], false,
+        "{not_in_force}"
+    );
+    let ids: Vec<&str> = in_force["categories"]
+        .as_array()
+        .expect("categories")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"games") && !ids.contains(&"gambling"),
+        "{ids:?}"
+    );
+    let category_rows = |csv: &str| -> Vec<String> {
+        csv.lines()
+            .filter(|l| l.starts_with("child,category,"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        category_rows(&in_force_csv),
+        category_rows(&not_in_force_csv)
+    );
+    assert!(
+        in_force_csv.contains("child,schedule,") && in_force_csv.contains("block gambling"),
+        "{in_force_csv}"
     );
 }

@@ -17,6 +17,8 @@ use crate::output::{self, Format, Rows};
 /// One category line of a profile: (id, name, depth 0/1, status). With `every_child`, each
 /// child of a listed root is listed (CSV and JSON, read by programs); without, only those
 /// whose status differs from their fully blocked root's (the Markdown a person reads).
+/// The published policy: what `block` and `allow` say at all times, never what a schedule in
+/// force at this moment adds or lifts (the schedules are listed on their own).
 fn category_lines(
     p: &Profile,
     taxonomy: &hedge_lists::Taxonomy,
@@ -25,8 +27,11 @@ fn category_lines(
     let mut out = Vec::new();
     for root in (0..taxonomy.len() as CategoryIdx).filter(|&c| taxonomy.parent(c).is_none()) {
         let children: Vec<CategoryIdx> = taxonomy.children(root).collect();
-        let blocked_children = children.iter().filter(|&&c| p.is_blocked(c)).count();
-        let status = match (p.is_blocked(root), blocked_children) {
+        let blocked_children = children
+            .iter()
+            .filter(|&&c| p.is_blocked_unscheduled(c))
+            .count();
+        let status = match (p.is_blocked_unscheduled(root), blocked_children) {
             (false, 0) => continue,
             (true, n) if n == children.len() => "blocked",
             (true, _) => "blocked, with exceptions",
@@ -39,12 +44,15 @@ fn category_lines(
             status,
         ));
         for c in children {
-            let s = if p.is_blocked(c) {
+            let s = if p.is_blocked_unscheduled(c) {
                 "blocked"
             } else {
                 "allowed"
             };
-            if every_child || p.is_blocked(c) != p.is_blocked(root) || status != "blocked" {
+            if every_child
+                || p.is_blocked_unscheduled(c) != p.is_blocked_unscheduled(root)
+                || status != "blocked"
+            {
                 out.push((
                     taxonomy.id(c).to_string(),
                     taxonomy.def(c).name.clone(),
@@ -104,10 +112,10 @@ pub fn show(
         }
         PolicyFormat::Csv => {
             let mut rows = rows(&profiles, taxonomy);
-            local_rows(&mut rows, &local, &profiles);
+            local_rows(&mut rows, procedure, &local, &profiles);
             rows.render(Format::Csv)
         }
-        PolicyFormat::Json => output::json(&json(&profiles, taxonomy, &local)),
+        PolicyFormat::Json => output::json(&json(&profiles, taxonomy, procedure, &local)),
     };
     output::print(&text)?;
     Ok(ExitCode::SUCCESS)
@@ -199,8 +207,23 @@ For every profile, whatever the lists say.
     }
 }
 
-fn local_rows(rows: &mut Rows, local: &ActiveOverrides, profiles: &[&Profile]) {
+/// The procedure, grants and recategorisations as rows; the procedure and recategorisations
+/// apply to every profile, so each profile gets them (as its `setting` rows).
+fn local_rows(
+    rows: &mut Rows,
+    procedure: Option<&str>,
+    local: &ActiveOverrides,
+    profiles: &[&Profile],
+) {
     for p in profiles {
+        if let Some(text) = procedure {
+            rows.push(vec![
+                p.name.clone(),
+                "procedure".into(),
+                text.trim().to_owned(),
+                String::new(),
+            ]);
+        }
         for g in grants_of(local, p) {
             rows.push(vec![
                 p.name.clone(),
@@ -337,13 +360,37 @@ fn rows(profiles: &[&Profile], taxonomy: &hedge_lists::Taxonomy) -> Rows {
         for (k, v) in extras(p) {
             row("setting", k.into(), &v);
         }
+        for (rule, in_force) in schedule_lines(p, taxonomy) {
+            row("schedule", rule, schedule_status(in_force));
+        }
     }
     rows
+}
+
+/// Each time rule of a profile, described, and whether it is in force now: listed apart from
+/// the categories, which are the policy at all times.
+fn schedule_lines(p: &Profile, taxonomy: &hedge_lists::Taxonomy) -> Vec<(String, bool)> {
+    p.schedules
+        .iter()
+        .map(|s| {
+            let in_force = p.active_schedules().any(|a| std::ptr::eq(a, s));
+            (s.describe(taxonomy), in_force)
+        })
+        .collect()
+}
+
+fn schedule_status(in_force: bool) -> &'static str {
+    if in_force {
+        "in force now"
+    } else {
+        "not in force now"
+    }
 }
 
 fn json(
     profiles: &[&Profile],
     taxonomy: &hedge_lists::Taxonomy,
+    procedure: Option<&str>,
     local: &ActiveOverrides,
 ) -> Vec<serde_json::Value> {
     let category = |(id, name, _, status): (String, String, u8, &str)| json!({"id": id, "name": name, "status": status});
@@ -366,7 +413,17 @@ fn json(
                 "allowed_domains": p.allow_entries,
                 "enforcement": enforcement,
             });
-            // Only when there are some: a policy without staff decisions reads as before.
+            // Only when there are some: a policy without them reads as before.
+            let schedules = schedule_lines(p, taxonomy);
+            if !schedules.is_empty() {
+                v["schedules"] = schedules
+                    .into_iter()
+                    .map(|(rule, in_force)| json!({"rule": rule, "in_force_now": in_force}))
+                    .collect();
+            }
+            if let Some(text) = procedure {
+                v["procedure"] = json!(text.trim());
+            }
             let grants = grants_of(local, p);
             if !grants.is_empty() {
                 v["grants"] = json!(grants);

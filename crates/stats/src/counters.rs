@@ -794,6 +794,85 @@ mod tests {
         }
     }
 
+    /// The named (non-`(other)`) domains of a batch, with their counts, sorted.
+    fn named(b: &Batch) -> Vec<(String, u64)> {
+        let mut v: Vec<_> = b
+            .domains()
+            .filter(|(k, _)| &*k.domain != OTHER_DOMAIN)
+            .map(|(k, n)| (k.domain.to_string(), n))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_full_cap_sends_new_names_to_other_and_known_names_keep_counting() {
+        let c = capped_at_16();
+        for i in 0..20 {
+            c.record_blocked_domain(0, Some(0), &format!("d{i:02}.example"));
+        }
+        // Known names count under their own name once the cap is reached.
+        c.record_blocked_domain(0, Some(0), "d00.example");
+        c.record_blocked_domain(0, Some(0), "d19.example");
+        let b = c.swap_out();
+        let want: Vec<(String, u64)> = (0..16)
+            .map(|i| (format!("d{i:02}.example"), if i == 0 { 2 } else { 1 }))
+            .collect();
+        assert_eq!(named(&b), want, "the first 16 names, in arrival order");
+        let other: Vec<u64> = b
+            .domains()
+            .filter(|(k, _)| &*k.domain == OTHER_DOMAIN)
+            .map(|(_, n)| n)
+            .collect();
+        assert_eq!(
+            other,
+            [5],
+            "four new names past the cap, and one of them again"
+        );
+    }
+
+    /// `quiet` names counted on one thread, then `busy` on another while the first is still
+    /// alive (so the two cannot share a thread's table).
+    fn on_two_threads(c: &Counters, quiet: &[&str], busy: &[String]) {
+        let turn = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for name in quiet {
+                    c.record_blocked_domain(0, Some(0), name);
+                }
+                turn.wait();
+                turn.wait();
+            });
+            s.spawn(|| {
+                turn.wait();
+                for name in busy {
+                    c.record_blocked_domain(0, Some(0), name);
+                }
+                turn.wait();
+            });
+        });
+    }
+
+    #[test]
+    fn a_busy_thread_gets_every_slot_a_quiet_thread_left() {
+        // The cap is one pool for all threads: a thread that counted a single name holds a
+        // single slot, and the rest of the cap is there for a busier one.
+        let c = capped_at_16();
+        let busy: Vec<String> = (0..100).map(|i| format!("busy{i:02}.example")).collect();
+        on_two_threads(&c, &["quiet.example"], &busy);
+        let got = named(&c.swap_out());
+        assert_eq!(got.len(), 16, "{got:?}");
+        assert!(got.contains(&("quiet.example".into(), 1)), "{got:?}");
+        // A name counted on two threads takes a slot on each.
+        let busy: Vec<String> = std::iter::once("quiet.example".to_string())
+            .chain(busy)
+            .collect();
+        on_two_threads(&c, &["quiet.example"], &busy);
+        let got = named(&c.swap_out());
+        assert_eq!(got.len(), 15, "two slots for one name: {got:?}");
+        assert!(got.contains(&("quiet.example".into(), 2)), "{got:?}");
+    }
+
     #[test]
     fn rejects_reserved_names() {
         assert!(Counters::new(vec!["-".into()], vec![]).is_err());

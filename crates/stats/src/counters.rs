@@ -262,64 +262,78 @@ impl Counters {
         };
         let d = &self.domains;
         let h = d.hash(domain);
-        let mut table = tally.domains.lock();
-        loop {
+        {
+            let mut table = tally.domains.lock();
             let DomainTable {
                 entries,
                 names,
                 spare,
-                ..
             } = &mut *table;
             // One probe finds a name already counted this interval (the common case) or
             // where a new one goes.
-            let vacant =
-                match entries.entry(h, |e| e.name(names) == domain, |e| d.hash(e.name(names))) {
-                    Entry::Occupied(mut e) => return e.get_mut().count(profile, slot),
-                    Entry::Vacant(v) => v,
-                };
-            if domain == OTHER_DOMAIN {
-                vacant.insert(DomainEntry::new(names, domain, profile, slot));
-                return;
-            }
-            if *spare == 0 {
-                let generation = d.generation.load(Acquire);
-                *spare = d.reserve();
-                if *spare == 0 {
-                    // The pool is empty. Unless that is known since slots last came free,
-                    // the slots other threads reserved and have not used are taken,
-                    // without holding this thread's lock (two threads taking from each
-                    // other would deadlock).
-                    if d.exhausted.load(Relaxed) == generation.wrapping_add(1) {
-                        break;
+            match entries.entry(h, |e| e.name(names) == domain, |e| d.hash(e.name(names))) {
+                Entry::Occupied(mut e) => return e.get_mut().count(profile, slot),
+                Entry::Vacant(v) => {
+                    let other = domain == OTHER_DOMAIN;
+                    if other || *spare > 0 {
+                        *spare -= u32::from(!other);
+                        v.insert(DomainEntry::new(names, domain, profile, slot));
+                        return;
                     }
-                    drop(table);
-                    let found = self.take_spare_slots(tally);
-                    table = tally.domains.lock();
-                    if found == 0 {
-                        d.exhausted.store(generation.wrapping_add(1), Relaxed);
-                        break;
-                    }
-                    table.spare += found;
-                    // Visible in this table now: a search that missed them while they
-                    // moved must not leave the cap marked as used up.
-                    d.generation.fetch_add(1, Release);
-                    continue;
                 }
             }
-            *spare -= 1;
-            vacant.insert(DomainEntry::new(names, domain, profile, slot));
-            return;
         }
-        // Past the cap: counted as `(other)` (which takes no slot).
-        let DomainTable { entries, names, .. } = &mut *table;
+        self.count_new_name(tally, h, domain, profile, slot);
+    }
+
+    /// Counts a name new to this thread's table that has no reserved slot left: it takes a
+    /// block from the pool, else the slots other threads reserved and have not used, else
+    /// counts the name as `(other)` (which takes no slot).
+    #[cold]
+    #[inline(never)]
+    fn count_new_name(&self, tally: &Tally, h: u64, domain: &str, profile: u16, slot: u16) {
+        let d = &self.domains;
+        let mut table = tally.domains.lock();
+        // The slots of a block are in `spare` before the lock is let go: a thread that finds
+        // the pool empty then finds them there.
+        let generation = d.generation.load(Acquire);
+        if table.spare == 0 {
+            table.spare = d.reserve();
+        }
+        // The pool is empty. Unless that is known since slots last came free, the slots
+        // other threads reserved and have not used are taken, without holding this thread's
+        // lock (two threads taking from each other would deadlock).
+        if table.spare == 0 && d.exhausted.load(Relaxed) != generation.wrapping_add(1) {
+            drop(table);
+            let found = self.take_spare_slots(tally);
+            table = tally.domains.lock();
+            if found == 0 {
+                d.exhausted.store(generation.wrapping_add(1), Relaxed);
+            } else {
+                table.spare += found;
+                // Visible in this table now: a search that missed them while they moved
+                // must not leave the cap marked as used up.
+                d.generation.fetch_add(1, Release);
+            }
+        }
+        let DomainTable {
+            entries,
+            names,
+            spare,
+        } = &mut *table;
+        let key = if *spare > 0 { domain } else { OTHER_DOMAIN };
+        // Probed again: the flusher may have swapped the table while it was let go.
         match entries.entry(
-            d.other_hash,
-            |e| e.name(names) == OTHER_DOMAIN,
+            if *spare > 0 { h } else { d.other_hash },
+            |e| e.name(names) == key,
             |e| d.hash(e.name(names)),
         ) {
             Entry::Occupied(mut e) => e.get_mut().count(profile, slot),
             Entry::Vacant(v) => {
-                v.insert(DomainEntry::new(names, OTHER_DOMAIN, profile, slot));
+                if key != OTHER_DOMAIN {
+                    *spare -= 1;
+                }
+                v.insert(DomainEntry::new(names, key, profile, slot));
             }
         }
     }
@@ -507,6 +521,7 @@ impl DomainLimits {
 
     /// The name's bytes alone: no length or terminator, which `str`'s `Hash` adds (names
     /// are compared in full on a hash match, so nothing needs them).
+    #[inline(always)]
     fn hash(&self, name: &str) -> u64 {
         let mut h = self.hasher.build_hasher();
         h.write(name.as_bytes());
@@ -517,7 +532,6 @@ impl DomainLimits {
     /// caller holds its table's lock and keeps the slots in its `spare` before letting go
     /// of it: a thread that finds the pool empty then finds them there
     /// ([`Counters::take_spare_slots`]).
-    #[cold]
     fn reserve(&self) -> u32 {
         let mut held = self.held.load(Relaxed);
         loop {
@@ -591,6 +605,7 @@ const _: () = assert!(std::mem::size_of::<DomainEntry>() == 24);
 
 impl DomainEntry {
     /// A name seen for the first time this interval: its bytes go to the end of `names`.
+    #[inline(always)]
     fn new(names: &mut String, name: &str, profile: u16, category: u16) -> DomainEntry {
         let entry = DomainEntry {
             start: names.len() as u32,

@@ -3,8 +3,10 @@
 //!
 //! Each resolver thread counts into its own [`Tally`]: the counts are plain loads and stores
 //! (no read-modify-write, no cache line shared with another counting thread) and its domain
-//! table has a lock that only the flusher ever contends for, once per flush. The flusher
-//! sums the tallies in [`Counters::swap_out`].
+//! table has a lock that the flusher contends for once per flush (and another thread only
+//! when the cap of distinct names runs out). A thread reserves slots of that cap in blocks,
+//! so a new name touches no shared cache line either. The flusher sums the tallies in
+//! [`Counters::swap_out`].
 
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};

@@ -3,15 +3,20 @@
 //!
 //! Each resolver thread counts into its own [`Tally`]: the counts are plain loads and stores
 //! (no read-modify-write, no cache line shared with another counting thread) and its domain
-//! table has a lock that only the flusher ever contends for, once per flush. The flusher
-//! sums the tallies in [`Counters::swap_out`].
+//! table has a lock that the flusher contends for once per flush (and another thread only
+//! when the cap of distinct names runs out). A thread reserves slots of that cap in blocks,
+//! so a new name touches no shared cache line either. The flusher sums the tallies in
+//! [`Counters::swap_out`].
 
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use hashbrown::hash_table::Entry;
 use thread_local::ThreadLocal;
 
 // `pub(crate)` only for the report modules, which another branch is reorganising: they
@@ -85,10 +90,13 @@ struct Tally {
     cells: Box<[AtomicU64]>,
     /// The value of each cell at the last swap-out (only `swap_out` touches these).
     taken: Box<[AtomicU64]>,
-    /// Blocked names counted since the last swap-out. The lock is the owning thread's, but
-    /// for the moment each flush takes the table out. parking_lot's: it does not poison,
-    /// so taking it is one compare-and-swap, without std's two panic-count checks.
+    /// Blocked names counted since the last swap-out. The lock is the owning thread's; each
+    /// flush takes it once to swap the table, and another thread only when the cap of
+    /// distinct names runs out ([`Counters::take_spare_slots`]). parking_lot's: it does not
+    /// poison, so taking it is one compare-and-swap, without std's two panic-count checks.
     domains: parking_lot::Mutex<DomainTable>,
+    /// What this thread's recent intervals needed (only `swap_out` touches it).
+    recent: parking_lot::Mutex<Recent>,
 }
 
 impl Tally {
@@ -97,6 +105,7 @@ impl Tally {
             cells: (0..ncells).map(|_| AtomicU64::new(0)).collect(),
             taken: (0..ncells).map(|_| AtomicU64::new(0)).collect(),
             domains: parking_lot::Mutex::new(DomainTable::default()),
+            recent: parking_lot::Mutex::new(Recent::default()),
         }
     }
 
@@ -255,33 +264,90 @@ impl Counters {
         };
         let d = &self.domains;
         let h = d.hash(domain);
-        let mut table = tally.domains.lock();
-        let DomainTable { entries, names, .. } = &mut *table;
-        // One probe for the common case, a name already counted this interval.
-        if let Some(e) = entries.find_mut(h, |e| e.name(names) == domain) {
-            return e.count(profile, slot);
-        }
-        let (key, h) = if domain != OTHER_DOMAIN && d.take_slot() {
-            (domain, h)
-        } else {
-            // Past the cap: `(other)` may be in the table already (a new name is not).
-            if let Some(e) = entries.find_mut(d.other_hash, |e| e.name(names) == OTHER_DOMAIN) {
-                return e.count(profile, slot);
+        {
+            let mut table = tally.domains.lock();
+            let DomainTable {
+                entries,
+                names,
+                spare,
+            } = &mut *table;
+            // One probe finds a name already counted this interval (the common case) or
+            // where a new one goes.
+            match entries.entry(h, |e| e.name(names) == domain, |e| d.hash(e.name(names))) {
+                Entry::Occupied(mut e) => return e.get_mut().count(profile, slot),
+                Entry::Vacant(v) => {
+                    let other = domain == OTHER_DOMAIN;
+                    if other || *spare > 0 {
+                        *spare -= u32::from(!other);
+                        v.insert(DomainEntry::new(names, domain, profile, slot));
+                        return;
+                    }
+                }
             }
-            (OTHER_DOMAIN, d.other_hash)
-        };
-        let entry = DomainEntry {
-            start: names.len() as u32,
-            len: key.len() as u16,
-            first: DomainSlot {
-                profile,
-                category: slot,
-                n: 1,
-            },
-            more: None,
-        };
-        names.push_str(key);
-        entries.insert_unique(h, entry, |e| d.hash(e.name(names)));
+        }
+        self.count_new_name(tally, h, domain, profile, slot);
+    }
+
+    /// Counts a name new to this thread's table that has no reserved slot left: it takes a
+    /// block from the pool, else the slots other threads reserved and have not used, else
+    /// counts the name as `(other)` (which takes no slot).
+    #[cold]
+    #[inline(never)]
+    fn count_new_name(&self, tally: &Tally, h: u64, domain: &str, profile: u16, slot: u16) {
+        let d = &self.domains;
+        let mut table = tally.domains.lock();
+        // The slots of a block are in `spare` before the lock is let go: a thread that finds
+        // the pool empty then finds them there.
+        let generation = d.generation.load(Acquire);
+        if table.spare == 0 {
+            table.spare = d.reserve();
+        }
+        // The pool is empty. Unless that is known since slots last came free, the slots
+        // other threads reserved and have not used are taken, without holding this thread's
+        // lock (two threads taking from each other would deadlock).
+        if table.spare == 0 && d.exhausted.load(Relaxed) != generation.wrapping_add(1) {
+            drop(table);
+            let found = self.take_spare_slots(tally);
+            table = tally.domains.lock();
+            if found == 0 {
+                d.exhausted.store(generation.wrapping_add(1), Relaxed);
+            } else {
+                table.spare += found;
+                // Visible in this table now: a search that missed them while they moved
+                // must not leave the cap marked as used up.
+                d.generation.fetch_add(1, Release);
+            }
+        }
+        let DomainTable {
+            entries,
+            names,
+            spare,
+        } = &mut *table;
+        let key = if *spare > 0 { domain } else { OTHER_DOMAIN };
+        // Probed again: the flusher may have swapped the table while it was let go.
+        match entries.entry(
+            if *spare > 0 { h } else { d.other_hash },
+            |e| e.name(names) == key,
+            |e| d.hash(e.name(names)),
+        ) {
+            Entry::Occupied(mut e) => e.get_mut().count(profile, slot),
+            Entry::Vacant(v) => {
+                if key != OTHER_DOMAIN {
+                    *spare -= 1;
+                }
+                v.insert(DomainEntry::new(names, key, profile, slot));
+            }
+        }
+    }
+
+    /// Takes the reserved, unused slots of every other thread's table; returns how many.
+    #[cold]
+    fn take_spare_slots(&self, own: &Tally) -> u32 {
+        let mut found = 0;
+        for tally in self.tallies.iter().filter(|t| !std::ptr::eq(*t, own)) {
+            found += std::mem::take(&mut tally.domains.lock().spare);
+        }
+        found
     }
 
     /// Appends one entry to the raw query log, if the operator turned it on (otherwise this
@@ -373,21 +439,32 @@ impl Counters {
             batch.add_count(profile, category, action, n);
         }
         for tally in self.tallies.iter().filter(|_| domains) {
-            // Taken out under the lock, drained without it (the thread counts meanwhile),
-            // then put back if the thread's table is still empty: it keeps its buckets for
-            // the next interval instead of growing again.
-            let mut table = std::mem::take(&mut *tally.domains.lock());
+            // The thread goes on counting in a new table with room for what its recent
+            // intervals needed, allocated here rather than under its lock; the full one is
+            // drained without the lock. Growing a table rehashes every name in it on the
+            // query path: with the room given here, a steady load never grows one.
+            let (counted, name_bytes) = {
+                let table = tally.domains.lock();
+                (table.entries.len(), table.names.len())
+            };
+            // Memory follows the load of the last minute or so: after a burst of random
+            // names the room shrinks by an eighth an interval (no lasting heap), and one
+            // quiet interval does not take it away from the next busy one.
+            let mut recent = tally.recent.lock();
+            recent.names = counted.max(recent.names - recent.names / 8);
+            recent.bytes = name_bytes.max(recent.bytes - recent.bytes / 8);
+            let fresh = DomainTable::with_room(&recent);
+            let mut table = std::mem::replace(&mut *tally.domains.lock(), fresh);
             let DomainTable {
                 entries,
                 names,
-                recent,
+                spare,
             } = &mut table;
-            let counted = entries.len();
-            let name_bytes = names.len();
+            let mut slots = *spare as usize;
             for e in entries.drain() {
                 let name = e.name(names);
                 if name != OTHER_DOMAIN {
-                    self.domains.give_back_slot();
+                    slots += 1;
                 }
                 for s in std::iter::once(e.first).chain(e.more.into_iter().flat_map(|m| *m)) {
                     let profile = self.profiles[usize::from(s.profile)].clone();
@@ -395,25 +472,7 @@ impl Counters {
                     batch.add_domain(profile, category, name, u64::from(s.n));
                 }
             }
-            names.clear();
-            // Memory follows the load of the last minute or so: a table four times bigger
-            // than recent intervals needed gives most of it back (a burst of random names
-            // leaves no lasting heap), but one quiet interval does not (the next busy one
-            // would grow it again, rehashing every name on the query path).
-            recent.names = counted.max(recent.names - recent.names / 8);
-            recent.bytes = name_bytes.max(recent.bytes - recent.bytes / 8);
-            let room = 2 * recent.names.max(SHRINK_FLOOR);
-            if entries.capacity() > 2 * room {
-                *entries = hashbrown::HashTable::with_capacity(room);
-            }
-            let room = 2 * recent.bytes.max(SHRINK_FLOOR * 32);
-            if names.capacity() > 2 * room {
-                names.shrink_to(room);
-            }
-            let mut current = tally.domains.lock();
-            if current.entries.is_empty() {
-                *current = table;
-            }
+            self.domains.give_back(slots);
         }
         if let Some(log) = &self.query_log {
             let entries =
@@ -431,11 +490,22 @@ struct DomainLimits {
     hasher: foldhash::fast::RandomState,
     /// The hash of [`OTHER_DOMAIN`].
     other_hash: u64,
-    /// Distinct names held in all threads' tables, against `cap`. Touched only when a thread
-    /// meets a name for the first time in an interval, and by the flusher.
+    /// Slots taken from the cap this interval: the distinct names in all threads' tables
+    /// plus the slots they reserved and have not used yet ([`DomainTable::spare`]). A
+    /// thread reserves [`SLOT_BLOCK`] at a time, so most new names touch no shared line.
     held: AtomicUsize,
     cap: usize,
+    /// Changes whenever slots come free: given back to the pool, or moved to another
+    /// thread's table.
+    generation: AtomicU64,
+    /// `generation + 1` once the cap was found all used in that generation: no slot in the
+    /// pool nor reserved by any thread. Spares a search of the other threads' tables for
+    /// every new name past the cap.
+    exhausted: AtomicU64,
 }
+
+/// Slots a thread reserves at once from the cap of distinct names.
+const SLOT_BLOCK: usize = 32;
 
 impl DomainLimits {
     fn new(cap: usize) -> DomainLimits {
@@ -444,6 +514,8 @@ impl DomainLimits {
             other_hash: 0,
             held: AtomicUsize::new(0),
             cap,
+            generation: AtomicU64::new(0),
+            exhausted: AtomicU64::new(0),
         };
         limits.other_hash = limits.hash(OTHER_DOMAIN);
         limits
@@ -451,44 +523,69 @@ impl DomainLimits {
 
     /// The name's bytes alone: no length or terminator, which `str`'s `Hash` adds (names
     /// are compared in full on a hash match, so nothing needs them).
+    #[inline(always)]
     fn hash(&self, name: &str) -> u64 {
         let mut h = self.hasher.build_hasher();
         h.write(name.as_bytes());
         h.finish()
     }
 
-    /// Reserves room for one more distinct name this interval; false when the cap is reached.
-    fn take_slot(&self) -> bool {
-        if self.held.load(Relaxed) >= self.cap {
-            return false;
+    /// Reserves up to [`SLOT_BLOCK`] slots for new names; 0 when the pool is empty. The
+    /// caller holds its table's lock and keeps the slots in its `spare` before letting go
+    /// of it: a thread that finds the pool empty then finds them there
+    /// ([`Counters::take_spare_slots`]).
+    fn reserve(&self) -> u32 {
+        let mut held = self.held.load(Relaxed);
+        loop {
+            let n = self.cap.saturating_sub(held).min(SLOT_BLOCK);
+            if n == 0 {
+                return 0;
+            }
+            match self
+                .held
+                .compare_exchange_weak(held, held + n, Relaxed, Relaxed)
+            {
+                Ok(_) => return n as u32,
+                Err(now) => held = now,
+            }
         }
-        if self.held.fetch_add(1, Relaxed) < self.cap {
-            return true;
-        }
-        // Lost a race for the last slot: give it back.
-        self.held.fetch_sub(1, Relaxed);
-        false
     }
 
-    fn give_back_slot(&self) {
-        self.held.fetch_sub(1, Relaxed);
+    /// Returns the slots of a drained table (its names and its unused reservation).
+    fn give_back(&self, slots: usize) {
+        if slots > 0 {
+            self.held.fetch_sub(slots, Relaxed);
+            self.generation.fetch_add(1, Release);
+        }
     }
 }
 
-/// Names a table always has room for (below this, shrinking saves too little).
-const SHRINK_FLOOR: usize = 64;
+/// Names a table always has room for (below this, a smaller table saves too little).
+const ROOM_FLOOR: usize = 64;
 
 /// One thread's blocked names of this interval, found by their hash.
 #[derive(Default)]
 struct DomainTable {
     entries: hashbrown::HashTable<DomainEntry>,
-    /// The names of `entries`, end to end: a new name costs no allocation of its own, and
-    /// the buffer is kept from one interval to the next.
+    /// The names of `entries`, end to end: a new name costs no allocation of its own.
     names: String,
-    /// What recent intervals needed (a peak that decays by an eighth an interval).
-    recent: Recent,
+    /// Slots reserved from the cap ([`DomainLimits::held`]) for this table's next new names.
+    spare: u32,
 }
 
+impl DomainTable {
+    /// An empty table with room for a quarter more than `recent` intervals needed.
+    fn with_room(recent: &Recent) -> DomainTable {
+        let room = |n: usize| n + n / 4;
+        DomainTable {
+            entries: hashbrown::HashTable::with_capacity(room(recent.names.max(ROOM_FLOOR))),
+            names: String::with_capacity(room(recent.bytes.max(ROOM_FLOOR * 32))),
+            spare: 0,
+        }
+    }
+}
+
+/// What recent intervals needed (a peak that decays by an eighth an interval).
 #[derive(Default)]
 struct Recent {
     names: usize,
@@ -509,6 +606,23 @@ struct DomainEntry {
 const _: () = assert!(std::mem::size_of::<DomainEntry>() == 24);
 
 impl DomainEntry {
+    /// A name seen for the first time this interval: its bytes go to the end of `names`.
+    #[inline(always)]
+    fn new(names: &mut String, name: &str, profile: u16, category: u16) -> DomainEntry {
+        let entry = DomainEntry {
+            start: names.len() as u32,
+            len: name.len() as u16,
+            first: DomainSlot {
+                profile,
+                category,
+                n: 1,
+            },
+            more: None,
+        };
+        names.push_str(name);
+        entry
+    }
+
     fn name<'a>(&self, names: &'a str) -> &'a str {
         &names[self.start as usize..][..usize::from(self.len)]
     }
@@ -685,6 +799,36 @@ mod tests {
         assert!(quiet * 4 <= busy, "given back: {busy} -> {quiet}");
     }
 
+    #[test]
+    fn a_steady_load_counts_into_a_table_that_has_room_for_it() {
+        // Growing a table rehashes every name in it on the query path: after the first
+        // interval, the same load finds room for all its names in the table the swap-out
+        // leaves (the thread may have counted into it while the old one was drained).
+        let c = Counters::new(vec!["p".into()], vec!["c".into()]).expect("counters");
+        let table = |c: &Counters| -> (usize, usize) {
+            let t = c.tallies.iter().next().expect("a tally").domains.lock();
+            (t.entries.capacity(), t.names.capacity())
+        };
+        let names: Vec<String> = (0..5_000).map(|i| format!("n{i}.example")).collect();
+        let bytes: usize = names.iter().map(String::len).sum();
+        for _ in 0..3 {
+            for name in &names {
+                c.record_blocked_domain(0, Some(0), name);
+            }
+            assert_eq!(c.swap_out().domains().count(), 5_000);
+            let (entries, name_bytes) = table(&c);
+            assert!(
+                entries >= 5_000 && name_bytes >= bytes,
+                "{entries}, {name_bytes}"
+            );
+        }
+        let before = table(&c);
+        for name in &names {
+            c.record_blocked_domain(0, Some(0), name);
+        }
+        assert_eq!(table(&c), before, "the table did not grow");
+    }
+
     /// One profile, one category, at most 16 distinct domains an interval.
     fn capped_at_16() -> Counters {
         let options = CountersOptions {
@@ -792,6 +936,85 @@ mod tests {
                 "round {round}: the cap, all of it, every interval"
             );
         }
+    }
+
+    /// The named (non-`(other)`) domains of a batch, with their counts, sorted.
+    fn named(b: &Batch) -> Vec<(String, u64)> {
+        let mut v: Vec<_> = b
+            .domains()
+            .filter(|(k, _)| &*k.domain != OTHER_DOMAIN)
+            .map(|(k, n)| (k.domain.to_string(), n))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_full_cap_sends_new_names_to_other_and_known_names_keep_counting() {
+        let c = capped_at_16();
+        for i in 0..20 {
+            c.record_blocked_domain(0, Some(0), &format!("d{i:02}.example"));
+        }
+        // Known names count under their own name once the cap is reached.
+        c.record_blocked_domain(0, Some(0), "d00.example");
+        c.record_blocked_domain(0, Some(0), "d19.example");
+        let b = c.swap_out();
+        let want: Vec<(String, u64)> = (0..16)
+            .map(|i| (format!("d{i:02}.example"), if i == 0 { 2 } else { 1 }))
+            .collect();
+        assert_eq!(named(&b), want, "the first 16 names, in arrival order");
+        let other: Vec<u64> = b
+            .domains()
+            .filter(|(k, _)| &*k.domain == OTHER_DOMAIN)
+            .map(|(_, n)| n)
+            .collect();
+        assert_eq!(
+            other,
+            [5],
+            "four new names past the cap, and one of them again"
+        );
+    }
+
+    /// `quiet` names counted on one thread, then `busy` on another while the first is still
+    /// alive (so the two cannot share a thread's table).
+    fn on_two_threads(c: &Counters, quiet: &[&str], busy: &[String]) {
+        let turn = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for name in quiet {
+                    c.record_blocked_domain(0, Some(0), name);
+                }
+                turn.wait();
+                turn.wait();
+            });
+            s.spawn(|| {
+                turn.wait();
+                for name in busy {
+                    c.record_blocked_domain(0, Some(0), name);
+                }
+                turn.wait();
+            });
+        });
+    }
+
+    #[test]
+    fn a_busy_thread_gets_every_slot_a_quiet_thread_left() {
+        // The cap is one pool for all threads: a thread that counted a single name holds a
+        // single slot, and the rest of the cap is there for a busier one.
+        let c = capped_at_16();
+        let busy: Vec<String> = (0..100).map(|i| format!("busy{i:02}.example")).collect();
+        on_two_threads(&c, &["quiet.example"], &busy);
+        let got = named(&c.swap_out());
+        assert_eq!(got.len(), 16, "{got:?}");
+        assert!(got.contains(&("quiet.example".into(), 1)), "{got:?}");
+        // A name counted on two threads takes a slot on each.
+        let busy: Vec<String> = std::iter::once("quiet.example".to_string())
+            .chain(busy)
+            .collect();
+        on_two_threads(&c, &["quiet.example"], &busy);
+        let got = named(&c.swap_out());
+        assert_eq!(got.len(), 15, "two slots for one name: {got:?}");
+        assert!(got.contains(&("quiet.example".into(), 2)), "{got:?}");
     }
 
     #[test]

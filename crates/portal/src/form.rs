@@ -5,8 +5,8 @@ use serde::Deserialize;
 use crate::name::typed_name;
 use crate::reference::is_reference;
 
-/// The longest reason, in characters.
-pub const MAX_REASON: usize = 500;
+/// The longest reason, in characters: what the store takes.
+pub const MAX_REASON: usize = hedge_stats::requests::MAX_TEXT_CHARS;
 /// The longest contact (an email address or a phone number), in characters: what the
 /// store takes.
 pub const MAX_CONTACT: usize = hedge_stats::requests::MAX_CONTACT_CHARS;

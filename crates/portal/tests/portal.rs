@@ -721,6 +721,55 @@ async fn requests_reach_the_statistics_file_and_repeats_merge() {
     );
 }
 
+/// The form takes as long a reason as the store keeps, and says so (it once stopped at 500
+/// characters while the store and docs/requests.md allow 1,000).
+#[tokio::test]
+async fn the_longest_reason_the_store_keeps_is_accepted_and_stored_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("stats.sqlite");
+    let settings = Settings {
+        listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+        portal_name: None,
+        tls: None,
+        limits: Limits::default(),
+        procedure: hedge_portal::DEFAULT_PROCEDURE.into(),
+    };
+    let store: Arc<dyn RequestStore> = Arc::new(hedge_portal::SqliteRequests::new(db.clone()));
+    let portal = Portal::start(settings, profiles(), Some(store)).expect("start");
+    let addr = portal.bound()[0].0;
+    let max = hedge_stats::requests::MAX_TEXT_CHARS;
+    let page = client(CHILD)
+        .get(format!("http://{addr}/"))
+        .header("host", "www.bet.com")
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    assert!(page.contains(&format!("Up to {max} characters")), "{page}");
+    let reason = "a".repeat(max);
+    let resp = client(CHILD)
+        .post(format!("http://{addr}/request"))
+        .header("host", "www.bet.com")
+        .form(&[
+            ("name", "www.bet.com"),
+            ("reason", &reason),
+            ("contact", ""),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    let (status, page) = (resp.status().as_u16(), resp.text().await.expect("body"));
+    assert_eq!(status, 200, "{page}");
+    let stored = hedge_stats::SqliteStore::open(&db)
+        .expect("open")
+        .list_requests(&hedge_stats::RequestFilter::default())
+        .expect("list");
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].reason.chars().count(), max);
+}
+
 #[tokio::test]
 async fn the_block_page_is_dated_in_the_policy_time_zone() {
     // UTC+14: a date that differs from UTC's for ten hours of every day.

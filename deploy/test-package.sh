@@ -32,7 +32,7 @@ trap 'rm -rf --one-file-system "$root"' EXIT
 
 . /etc/os-release
 step "making a clean $VERSION_CODENAME root in $root"
-mmdebstrap --quiet --variant=minbase --include=adduser,man-db \
+mmdebstrap --quiet --variant=minbase --include=adduser,man-db,tzdata \
     "$VERSION_CODENAME" "$root" "${HEDGE_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }

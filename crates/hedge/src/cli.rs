@@ -230,7 +230,7 @@ pub enum RequestsCommand {
         /// A profile to allow it on (repeat for several); checked against the configuration.
         #[arg(long, required = true)]
         profile: Vec<String>,
-        /// When the grant ends by itself: a date (the end of that day, local time), a time
+        /// When the grant ends by itself: a date (the end of that day, in `timezone`), a time
         /// (2026-06-01T17:00:00Z) or a length of time from now (2h, 7d, 1 month).
         #[arg(long, value_name = "WHEN")]
         until: Option<String>,

@@ -5,7 +5,7 @@
 //! Every change builds a new `Policy` over the same index (`Policy::with_overrides`) and
 //! swaps it in as a whole snapshot, like a reload: the DNS path never looks at a clock or
 //! a lock. `serve`'s loop waits on [`LivePolicy::due`] and calls [`LivePolicy::swap`];
-//! a reload hands its new snapshot to [`LivePolicy::set_base`] so the overrides and the
+//! a reload hands its new snapshot to [`LivePolicy::reload`] so the overrides and the
 //! schedule state survive it.
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -53,20 +53,19 @@ impl LivePolicy {
     }
 
     /// Replaces the grants and local recategorisations; `serve` swaps the new policy in at
-    /// once. Entries the configuration cannot apply (an unknown profile or category, a name
-    /// that is not a domain) are refused: nothing changes and the errors say which.
+    /// once. Returns the entries the configuration cannot apply (an unknown profile or
+    /// category, a name that is not a domain): they are left out, the others apply, and
+    /// they are kept, so a reload that brings their profile back applies them again. Check
+    /// a decision before storing it with `Policy::check_grant` / `check_recategorisation`.
     #[allow(dead_code)] // called by the requests store and the portal (issue 19)
-    pub fn set_overrides(&self, overrides: Overrides) -> Result<(), Vec<PolicyError>> {
+    pub fn set_overrides(&self, overrides: Overrides) -> Vec<PolicyError> {
         let mut state = self.lock();
         let (_, errors) = state.base.policy.applicable(&overrides);
-        if !errors.is_empty() {
-            return Err(errors);
-        }
         state.overrides = overrides;
         state.pending = true;
         drop(state);
         self.changed.notify_one();
-        Ok(())
+        errors
     }
 
     /// The overrides in force, as last set.
@@ -81,12 +80,13 @@ impl LivePolicy {
         self.lock().current.clone()
     }
 
-    /// Takes a reloaded configuration and index; the overrides stay. The caller swaps
-    /// ([`LivePolicy::swap`]) to learn whether the server took it.
-    pub fn set_base(&self, base: Snapshot) {
+    /// Swaps in a reloaded configuration and index, with the overrides and the schedules
+    /// applied. If the server refuses it, the previous base stays.
+    pub fn reload(&self, server: &Server, base: Snapshot) -> Result<(), hedge_dns::DnsError> {
         let mut state = self.lock();
-        state.base = base;
+        let previous = std::mem::replace(&mut state.base, base);
         state.pending = true;
+        swap_locked(&mut state, server).inspect_err(|_| state.base = previous)
     }
 
     /// Resolves when the served policy is out of date: the overrides changed, or a
@@ -121,30 +121,10 @@ impl LivePolicy {
     /// packet cache.
     pub fn swap(&self, server: &Server) -> Result<(), hedge_dns::DnsError> {
         let mut state = self.lock();
-        // `due` returns once the wall clock has passed the boundary, so now is after it.
-        let policy = Arc::new(build(
-            &state.base.policy,
-            &state.overrides,
-            Timestamp::now(),
-        ));
-        if !state.pending && policy.decides_as(&state.current) {
-            state.current = policy;
-            return Ok(());
-        }
-        let log = describe_change(&state.current, &policy);
-        let snapshot = Snapshot {
-            policy: policy.clone(),
-            listener_profiles: state.base.listener_profiles.clone(),
-            observer: state.base.observer.clone(),
-            portal_url: state.base.portal_url.clone(),
-        };
-        server.reload(snapshot)?;
-        state.current = policy;
-        state.pending = false;
-        if !log.is_empty() {
-            tracing::info!("policy changed: {log}");
-        }
-        Ok(())
+        swap_locked(&mut state, server).inspect_err(|_| {
+            // Not again at once: `due` would return at once, forever.
+            state.pending = false;
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -152,6 +132,34 @@ impl LivePolicy {
         // one assignment), so a poisoned lock is still usable.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// [`LivePolicy::swap`] under its lock.
+fn swap_locked(state: &mut State, server: &Server) -> Result<(), hedge_dns::DnsError> {
+    // `due` returns once the wall clock has passed the boundary, so now is after it.
+    let policy = Arc::new(build(
+        &state.base.policy,
+        &state.overrides,
+        Timestamp::now(),
+    ));
+    if !state.pending && policy.decides_as(&state.current) {
+        state.current = policy;
+        return Ok(());
+    }
+    let log = describe_change(&state.current, &policy);
+    let snapshot = Snapshot {
+        policy: policy.clone(),
+        listener_profiles: state.base.listener_profiles.clone(),
+        observer: state.base.observer.clone(),
+        portal_url: state.base.portal_url.clone(),
+    };
+    server.reload(snapshot)?;
+    state.current = policy;
+    state.pending = false;
+    if !log.is_empty() {
+        tracing::info!("policy changed: {log}");
+    }
+    Ok(())
 }
 
 /// The base policy with the overrides it can apply at `at`; entries it cannot (a profile
@@ -321,12 +329,11 @@ mod tests {
 
         // A grant that ends three seconds from now.
         let ends = Timestamp::now() + jiff::SignedDuration::from_secs(3);
-        live.set_overrides(grant(Some(ends))).unwrap();
+        assert!(live.set_overrides(grant(Some(ends))).is_empty());
         let took = until(addr, &allowed, Duration::from_secs(5)).await;
         assert!(took < Duration::from_secs(1), "the grant took {took:?}");
         // A reload keeps it.
-        live.set_base(checked.snapshot(None));
-        live.swap(&server).unwrap();
+        live.reload(&server, checked.snapshot(None)).unwrap();
         assert_eq!(
             answers(addr).await,
             [[allowed.as_str()], [allowed.as_str()]]
@@ -338,12 +345,20 @@ mod tests {
             "blocked again before the grant expired"
         );
 
-        // An entry the configuration cannot apply is refused and changes nothing.
-        let mut bad = grant(None);
-        bad.grants[0].profile = "teen".into();
-        let errors = live.set_overrides(bad).unwrap_err();
+        // An entry the configuration cannot apply is named and left out; the rest apply.
+        let mut mixed = grant(None);
+        mixed.grants.insert(
+            0,
+            Grant {
+                profile: "teen".into(),
+                ..mixed.grants[0].clone()
+            },
+        );
+        let errors = live.set_overrides(mixed.clone());
+        assert_eq!(errors.len(), 1);
         assert!(errors[0].to_string().contains("no profile is named `teen`"));
-        assert_eq!(live.overrides(), grant(Some(ends)));
+        until(addr, &allowed, Duration::from_secs(5)).await;
+        assert_eq!(live.overrides(), mixed);
         swapper.abort();
     }
 }

@@ -101,12 +101,8 @@ impl Poller {
             Ok(None) => self.failing = false,
             Ok(Some(wanted)) => {
                 self.failing = false;
-                if apply(live, &wanted) {
-                    self.applied = Some(wanted);
-                } else {
-                    // Try again at the next poll.
-                    self.seen = None;
-                }
+                apply(live, &wanted);
+                self.applied = Some(wanted);
             }
             Err(e) => {
                 if !self.failing {
@@ -143,26 +139,22 @@ impl Poller {
     }
 }
 
-/// Applies what the configuration can: an entry it cannot (a profile or category no longer
-/// configured) is logged and left out, rather than holding back every other decision.
-fn apply(live: &LivePolicy, wanted: &Overrides) -> bool {
-    let (ok, errors) = live.current().applicable(wanted);
+/// Hands the decisions to the live policy, which applies what the configuration can: an
+/// entry it cannot (a profile or category no longer configured) is logged and left out,
+/// rather than holding back every other decision, and applies again if a reload brings its
+/// profile or category back.
+fn apply(live: &LivePolicy, wanted: &Overrides) {
+    let errors = live.set_overrides(wanted.clone());
     for e in &errors {
         tracing::warn!("staff decision not applied: {e}");
     }
-    let (grants, recategorised) = (ok.grants.len(), ok.recategorised.len());
-    match live.set_overrides(ok) {
-        Ok(()) => {
-            tracing::info!(
-                "staff decisions in force: {grants} grants, {recategorised} local recategorisations"
-            );
-            true
-        }
-        Err(errors) => {
-            for e in errors {
-                tracing::error!("staff decisions not applied: {e}");
-            }
-            false
-        }
-    }
+    let left_out = match errors.len() {
+        0 => String::new(),
+        n => format!(" ({n} of them not applicable)"),
+    };
+    tracing::info!(
+        "staff decisions in force: {} grants, {} local recategorisations{left_out}",
+        wanted.grants.len(),
+        wanted.recategorised.len()
+    );
 }

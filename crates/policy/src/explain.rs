@@ -117,16 +117,10 @@ impl Policy {
             }
             Decision::Allow(AllowReason::Granted(id)) => {
                 if let Some(g) = self.grant(id) {
-                    let until = g
-                        .until
-                        .map_or_else(|| "no expiry".to_string(), |u| format!("until {u}"));
-                    let request = g
-                        .request
-                        .map(|r| format!(", unblock request {r}"))
-                        .unwrap_or_default();
                     steps.push(format!(
-                        "grant: `{}` allowed for this profile by staff ({until}{request})",
-                        g.name
+                        "grant: `{}` allowed for this profile by staff ({})",
+                        g.name,
+                        g.terms()
                     ));
                 }
                 "allowed"

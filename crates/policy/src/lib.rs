@@ -104,6 +104,16 @@ impl PolicyError {
     }
 }
 
+/// ` (did you mean games, gambling?)` for an unknown category id, or nothing.
+pub(crate) fn did_you_mean(taxonomy: &hedge_lists::Taxonomy, id: &str) -> String {
+    let hint = taxonomy.suggest(id);
+    if hint.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", hint.join(", "))
+    }
+}
+
 /// What to do with a query name, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {

@@ -43,6 +43,19 @@ pub struct Grant {
     pub request: Option<i64>,
 }
 
+impl Grant {
+    /// Its expiry and request, for people: `until 2026-12-08T00:00:00Z, unblock request 7`.
+    pub fn terms(&self) -> String {
+        let until = self
+            .until
+            .map_or_else(|| "no expiry".to_string(), |u| format!("until {u}"));
+        match self.request {
+            Some(r) => format!("{until}, unblock request {r}"),
+            None => until,
+        }
+    }
+}
+
 /// A name (and its subdomains) put into a category or taken out of it, for every profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recategorisation {
@@ -221,7 +234,7 @@ impl Policy {
             return Err(err(format!(
                 "unknown category `{}`{}; the ids are in lists/categories.toml",
                 r.category,
-                crate::profile::did_you_mean(taxonomy, &r.category)
+                crate::did_you_mean(taxonomy, &r.category)
             )));
         };
         Ok((category, normalize(&r.name).map_err(err)?))

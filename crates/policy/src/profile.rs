@@ -61,6 +61,8 @@ pub struct Profile {
     pub(crate) base_allow: Vec<CategoryIdx>,
     /// Effective block flag per category index, schedules applied.
     pub(crate) blocked: Vec<bool>,
+    /// Block flag per category index from `block` and `allow` alone, no schedule applied.
+    pub(crate) unscheduled: Vec<bool>,
     pub(crate) custom_block: Option<Arc<Index>>,
     /// The custom list of each label set of `custom_block` (set by `Policy::new`).
     pub(crate) custom_block_lists: Vec<crate::CustomListId>,
@@ -71,6 +73,15 @@ impl Profile {
     /// Whether a category is blocked in this profile (root rules and child exceptions applied).
     pub fn is_blocked(&self, category: CategoryIdx) -> bool {
         self.blocked
+            .get(usize::from(category))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// Whether a category is blocked by the profile's `block` and `allow` alone, whatever
+    /// the schedules say (the published policy; `schedules_text` lists the time rules).
+    pub fn is_blocked_unscheduled(&self, category: CategoryIdx) -> bool {
+        self.unscheduled
             .get(usize::from(category))
             .copied()
             .unwrap_or(false)
@@ -241,7 +252,7 @@ pub(crate) fn build(
             PolicyError::at(
                 &name,
                 key,
-                format!("unknown category `{id}`{}; the ids are in lists/categories.toml and `hedge lists stats INDEX`", did_you_mean(taxonomy, id)),
+                format!("unknown category `{id}`{}; the ids are in lists/categories.toml and `hedge lists stats INDEX`", crate::did_you_mean(taxonomy, id)),
             )
         })
     };
@@ -352,6 +363,7 @@ pub(crate) fn build(
         active: Vec::new(),
         base_block: blocks,
         base_allow: allows,
+        unscheduled: blocked.clone(),
         block_entries,
         block_path_entries,
         allow_entries,
@@ -380,16 +392,6 @@ fn blocked_flags(taxonomy: &Taxonomy, blocks: &[CategoryIdx], allows: &[Category
             }
         })
         .collect()
-}
-
-/// ` (did you mean games, gambling?)` for an unknown category id, or nothing.
-pub(crate) fn did_you_mean(taxonomy: &Taxonomy, id: &str) -> String {
-    let hint = taxonomy.suggest(id);
-    if hint.is_empty() {
-        String::new()
-    } else {
-        format!(" (did you mean {}?)", hint.join(", "))
-    }
 }
 
 /// A profile's custom domains, compiled.

@@ -89,7 +89,7 @@ impl Schedule {
                     key,
                     format!(
                         "unknown category `{id}`{}; the ids are in lists/categories.toml",
-                        crate::profile::did_you_mean(taxonomy, id)
+                        crate::did_you_mean(taxonomy, id)
                     ),
                 )
             })

@@ -30,17 +30,12 @@ impl Policy {
     pub fn overrides_text(&self) -> String {
         let mut out = String::new();
         for g in &self.overrides().grants {
-            let until = g
-                .until
-                .map_or_else(|| "no expiry".to_string(), |u| format!("until {u}"));
-            let request = g
-                .request
-                .map(|r| format!(", request {r}"))
-                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "- granted: `{}` for profile `{}` ({until}{request})",
-                g.name, g.profile
+                "- granted: `{}` for profile `{}` ({})",
+                g.name,
+                g.profile,
+                g.terms()
             );
         }
         for r in &self.overrides().recategorised {

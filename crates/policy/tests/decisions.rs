@@ -2,34 +2,25 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
-use hedge_lists::{Compiler, Format, Index, Taxonomy};
+use hedge_lists::Index;
 use hedge_policy::*;
 
 fn index() -> Arc<Index> {
-    let t = Taxonomy::builtin();
-    let mut c = Compiler::new(&t);
-    let mut add = |cat: &str, names: &str| {
-        c.add_text(
-            &cat.replace('/', "-"),
-            Format::Plain,
-            &[cat.to_string()],
-            names.as_bytes(),
-            "t",
-        )
-        .unwrap()
-    };
-    add("gambling", "bet365.com\n");
-    add("internet-communication/web-chat", "chatroom.example\n");
-    add("society-and-lifestyles/personals-and-dating", "match.com\n");
-    add("entertainment/media-file-download", "torrents.example\n");
-    add("entertainment/streaming-media", "netflix.com\n");
-    add("adult-material/nudity", "nude.example\n");
-    add("adult-material", "mixed.example\n");
-    add("productivity/advertisements", "adtracker.net\n");
-    Arc::new(Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap())
+    common::index_of(&[
+        ("gambling", "bet365.com\n"),
+        ("internet-communication/web-chat", "chatroom.example\n"),
+        ("society-and-lifestyles/personals-and-dating", "match.com\n"),
+        ("entertainment/media-file-download", "torrents.example\n"),
+        ("entertainment/streaming-media", "netflix.com\n"),
+        ("adult-material/nudity", "nude.example\n"),
+        ("adult-material", "mixed.example\n"),
+        ("productivity/advertisements", "adtracker.net\n"),
+    ])
 }
 
 fn profile(name: &str) -> ProfileConfig {

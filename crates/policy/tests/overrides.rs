@@ -3,29 +3,20 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
-use hedge_lists::{Compiler, Format, Index, Taxonomy};
+use hedge_lists::Index;
 use hedge_policy::*;
 
 fn index() -> Arc<Index> {
-    let t = Taxonomy::builtin();
-    let mut c = Compiler::new(&t);
-    let mut add = |cat: &str, names: &str| {
-        c.add_text(
-            &cat.replace('/', "-"),
-            Format::Plain,
-            &[cat.to_string()],
-            names.as_bytes(),
-            "t",
-        )
-        .unwrap()
-    };
-    add("gambling", "bet365.com\n");
-    add("games", "roblox.com\n");
-    add("adult-material/nudity", "nude.example\n");
-    Arc::new(Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap())
+    common::index_of(&[
+        ("gambling", "bet365.com\n"),
+        ("games", "roblox.com\n"),
+        ("adult-material/nudity", "nude.example\n"),
+    ])
 }
 
 fn t(s: &str) -> Timestamp {
@@ -332,7 +323,7 @@ fn overrides_text_lists_grants_and_recategorisations() {
     let p = base().with_overrides(&o, t(NOW)).unwrap();
     assert_eq!(
         p.overrides_text(),
-        "- granted: `bet365.com` for profile `child` (until 2026-12-08T00:00:00Z, request 7)\n\
+        "- granted: `bet365.com` for profile `child` (until 2026-12-08T00:00:00Z, unblock request 7)\n\
          - recategorised: `casino.example` into `gambling` for every profile\n"
     );
 }

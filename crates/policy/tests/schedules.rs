@@ -3,32 +3,16 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
-use hedge_lists::{Compiler, Format, Index, Taxonomy};
+use hedge_lists::Index;
 use hedge_policy::*;
 
 fn index() -> Arc<Index> {
-    let t = Taxonomy::builtin();
-    let mut c = Compiler::new(&t);
-    c.add_text(
-        "games",
-        Format::Plain,
-        &["games".into()],
-        b"roblox.com\n",
-        "t",
-    )
-    .unwrap();
-    c.add_text(
-        "gambling",
-        Format::Plain,
-        &["gambling".into()],
-        b"bet365.com\n",
-        "t",
-    )
-    .unwrap();
-    Arc::new(Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap())
+    common::index_of(&[("games", "roblox.com\n"), ("gambling", "bet365.com\n")])
 }
 
 fn rule(name: &str, days: &[&str], from: &str, to: &str, block: &[&str]) -> ScheduleConfig {
@@ -269,6 +253,9 @@ fn a_child_profile_inherits_its_parents_schedules() {
 #[test]
 fn explain_names_the_schedule_and_policy_show_lists_it() {
     let p = policy(school_hours(), "2026-12-07T10:00:00Z");
+    let games = p.index().taxonomy().get("games").unwrap();
+    assert!(p.profile(0).is_blocked(games));
+    assert!(!p.profile(0).is_blocked_unscheduled(games));
     let e = p.explain(0, "www.roblox.com");
     assert_eq!(e.verdict, "blocked");
     let text = e.to_string();
@@ -298,7 +285,15 @@ fn a_policy_without_schedules_never_needs_rebuilding() {
 
 #[test]
 fn schedule_errors_name_the_profile_rule_and_key() {
-    let cases: [(ScheduleConfig, &str); 9] = [
+    let cases: [(ScheduleConfig, &str); 11] = [
+        (
+            rule("a", &[], "09:60", "10:00", &["games"]),
+            "key `schedule.from`: schedule `a`: `09:60` is not a time",
+        ),
+        (
+            rule("a", &[], "9:5", "10:00", &["games"]),
+            "`9:5` is not a time",
+        ),
         (
             rule("a", &[], "9am", "15:30", &["games"]),
             "profile `child`, key `schedule.from`: schedule `a`: `9am` is not a time",
@@ -364,6 +359,27 @@ fn schedule_errors_name_the_profile_rule_and_key() {
             .to_string()
             .contains("two schedules of this profile are named `a`"),
         "{twice}"
+    );
+}
+
+#[test]
+fn times_may_have_seconds() {
+    let p = policy(
+        vec![child(vec![rule(
+            "s",
+            &[],
+            "10:00:30",
+            "10:00:45",
+            &["games"],
+        )])],
+        "2026-12-07T10:00:29Z",
+    );
+    assert!(!blocked(&p, "roblox.com"));
+    assert!(blocked(&p.at(t("2026-12-07T10:00:30Z")), "roblox.com"));
+    assert!(!blocked(&p.at(t("2026-12-07T10:00:45Z")), "roblox.com"));
+    assert!(
+        p.schedules_text(0)
+            .starts_with("- `s`: every day 10:00:30–10:00:45: block games")
     );
 }
 

@@ -26,6 +26,15 @@
 //!
 //! Rate limits against floods ([`RateLimiter`]) are kept in memory, keyed by the client's
 //! address, which is never written here.
+//!
+//! # Concurrency
+//!
+//! Every writer (the portal, `hedge requests`, the flusher) opens its own [`SqliteStore`]
+//! on the same file, from any thread or process: WAL lets readers go on while one writer
+//! commits, and each write here is one short `IMMEDIATE` transaction. The flusher holds
+//! the write lock for a few milliseconds a second, so a caller that must not fail for it
+//! raises [`SqliteStore::set_busy_timeout`] (`hedge requests` waits up to 10 s). A reader
+//! learns that another connection wrote through [`SqliteStore::data_version`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -39,12 +48,13 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::report::Cell;
 use crate::sqlite::{SqliteStore, timestamp_column, ts_text};
-use crate::store::Retention;
 use crate::suppression::{Equation, suppress};
 
 mod rate_limit;
+pub(crate) mod retention;
 
 pub use rate_limit::{RateLimit, RateLimiter, RetryAfter};
+pub use retention::{CONTACT_DAYS_AFTER_DECISION, CONTACT_MAX_DAYS};
 
 /// A repeat of an open request younger than this many days is merged into it.
 pub const MERGE_WINDOW_DAYS: i64 = 7;
@@ -54,10 +64,6 @@ pub const MAX_TEXT_CHARS: usize = 1000;
 pub const MAX_CONTACT_CHARS: usize = 200;
 /// The longest profile, category or staff member name, in characters.
 pub const MAX_LABEL_CHARS: usize = 128;
-/// A contact is deleted this many days after its request was decided or withdrawn.
-pub const CONTACT_DAYS_AFTER_DECISION: u32 = 30;
-/// ... and at the latest this many days after it was given.
-pub const CONTACT_MAX_DAYS: u32 = 90;
 
 /// Where a request is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -420,59 +426,54 @@ impl SqliteStore {
             now.checked_sub(SignedDuration::from_hours(24 * MERGE_WINDOW_DAYS))
                 .unwrap_or(Timestamp::MIN),
         );
-        let path = self.path.clone();
-        let err = |e| Error::sqlite(&path, "recording an unblock request", e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        let open: Option<(i64, i64)> = tx
-            .query_row(
-                "SELECT id, count FROM unblock_requests WHERE domain = ?1 AND profile = ?2 \
+        self.in_transaction("recording an unblock request", |tx, err| {
+            let open: Option<(i64, i64)> = tx
+                .query_row(
+                    "SELECT id, count FROM unblock_requests WHERE domain = ?1 AND profile = ?2 \
                  AND status = 'open' AND requested_at >= ?3 ORDER BY id DESC LIMIT 1",
-                params![name, profile, window_start],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()
-            .map_err(err)?;
-        let submitted = match open {
-            Some((id, count)) => {
-                tx.execute(
-                    "UPDATE unblock_requests SET count = count + 1, last_requested_at = ?2, \
+                    params![name, profile, window_start],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(err)?;
+            let submitted = match open {
+                Some((id, count)) => {
+                    tx.execute(
+                        "UPDATE unblock_requests SET count = count + 1, last_requested_at = ?2, \
                      category = COALESCE(category, ?3) WHERE id = ?1",
-                    params![id, at, category],
-                )
-                .map_err(err)?;
-                Submitted {
-                    id,
-                    merged: true,
-                    count: count.max(0) as u64 + 1,
+                        params![id, at, category],
+                    )
+                    .map_err(err)?;
+                    Submitted {
+                        id,
+                        merged: true,
+                        count: count.max(0) as u64 + 1,
+                    }
                 }
-            }
-            None => {
-                tx.execute(
-                    "INSERT INTO unblock_requests (requested_at, last_requested_at, profile, \
+                None => {
+                    tx.execute(
+                        "INSERT INTO unblock_requests (requested_at, last_requested_at, profile, \
                      domain, category, reason) VALUES (?1, ?1, ?2, ?3, ?4, ?5)",
-                    params![at, profile, name, category, reason],
+                        params![at, profile, name, category, reason],
+                    )
+                    .map_err(err)?;
+                    Submitted {
+                        id: tx.last_insert_rowid(),
+                        merged: false,
+                        count: 1,
+                    }
+                }
+            };
+            if let Some(c) = contact {
+                tx.execute(
+                    "INSERT INTO unblock_request_contacts (request_id, given_at, contact) \
+                 VALUES (?1, ?2, ?3)",
+                    params![submitted.id, at, c],
                 )
                 .map_err(err)?;
-                Submitted {
-                    id: tx.last_insert_rowid(),
-                    merged: false,
-                    count: 1,
-                }
             }
-        };
-        if let Some(c) = contact {
-            tx.execute(
-                "INSERT INTO unblock_request_contacts (request_id, given_at, contact) \
-                 VALUES (?1, ?2, ?3)",
-                params![submitted.id, at, c],
-            )
-            .map_err(err)?;
-        }
-        tx.commit().map_err(err)?;
-        Ok(submitted)
+            Ok(submitted)
+        })
     }
 
     /// One request, or [`Error::NoSuchRequest`].
@@ -651,6 +652,24 @@ impl SqliteStore {
         })
     }
 
+    /// Runs `body` in one write transaction, committed only if it succeeds; `err` names the
+    /// store and `context` in SQLite errors.
+    fn in_transaction<T>(
+        &mut self,
+        context: &'static str,
+        body: impl FnOnce(&Transaction<'_>, &dyn Fn(rusqlite::Error) -> Error) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let path = self.path.clone();
+        let err = move |e| Error::sqlite(&path, context, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let out = body(&tx, &err)?;
+        tx.commit().map_err(&err)?;
+        Ok(out)
+    }
+
     /// Runs `write` on open request `id` (given its name) in one transaction with the
     /// checks; nothing is written unless all of it succeeds.
     fn decide<T>(
@@ -659,68 +678,57 @@ impl SqliteStore {
         context: &'static str,
         write: impl FnOnce(&Transaction<'_>, &str) -> rusqlite::Result<T>,
     ) -> Result<T, Error> {
-        let path = self.path.clone();
-        let err = |e| Error::sqlite(&path, context, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        let found: Option<(String, String)> = tx
-            .query_row(
-                "SELECT domain, status FROM unblock_requests WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(err)?;
-        let Some((name, status)) = found else {
-            return Err(Error::NoSuchRequest(id));
-        };
-        if status != RequestStatus::Open.as_str() {
-            return Err(Error::NotOpen { id, status });
-        }
-        let out = write(&tx, &name).map_err(err)?;
-        tx.commit().map_err(err)?;
-        Ok(out)
+        self.in_transaction(context, |tx, err| {
+            let found: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT domain, status FROM unblock_requests WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(err)?;
+            let Some((name, status)) = found else {
+                return Err(Error::NoSuchRequest(id));
+            };
+            if status != RequestStatus::Open.as_str() {
+                return Err(Error::NotOpen { id, status });
+            }
+            write(tx, &name).map_err(err)
+        })
     }
 
     /// Ends live grant `grant` now (its request stays granted: the decision was made).
     pub fn revoke_grant(&mut self, grant: i64, by: &str, now: Timestamp) -> Result<(), Error> {
         let by = actor(by)?;
         let at = ts_text(now);
-        let path = self.path.clone();
-        let err = |e| Error::sqlite(&path, "revoking a grant", e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        let found: Option<(String, String)> = tx
-            .query_row(
-                "SELECT domain, profile FROM grants WHERE id = ?1 AND revoked_at IS NULL \
+        self.in_transaction("revoking a grant", |tx, err| {
+            let found: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT domain, profile FROM grants WHERE id = ?1 AND revoked_at IS NULL \
                  AND (until IS NULL OR until > ?2)",
-                params![grant, at],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                    params![grant, at],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(err)?;
+            let Some((name, profile)) = found else {
+                return Err(Error::NoSuchGrant(grant));
+            };
+            tx.execute(
+                "UPDATE grants SET revoked_at = ?2, revoked_by = ?3 WHERE id = ?1",
+                params![grant, at, by],
             )
-            .optional()
             .map_err(err)?;
-        let Some((name, profile)) = found else {
-            return Err(Error::NoSuchGrant(grant));
-        };
-        tx.execute(
-            "UPDATE grants SET revoked_at = ?2, revoked_by = ?3 WHERE id = ?1",
-            params![grant, at, by],
-        )
-        .map_err(err)?;
-        audit(
-            &tx,
-            &at,
-            by,
-            "revoke",
-            &format!("grant #{grant}"),
-            &format!("{name} on {profile}"),
-        )
-        .map_err(err)?;
-        tx.commit().map_err(err)
+            audit(
+                tx,
+                &at,
+                by,
+                "revoke",
+                &format!("grant #{grant}"),
+                &format!("{name} on {profile}"),
+            )
+            .map_err(err)
+        })
     }
 
     /// Puts `name` into `category` (`add`) or takes it out, for every profile, replacing an
@@ -738,38 +746,33 @@ impl SqliteStore {
         let category = label("category", category)?;
         let by = actor(by)?;
         let at = ts_text(now);
-        let path = self.path.clone();
-        let err = |e| Error::sqlite(&path, "recategorising a name", e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        let current: Option<bool> = tx
-            .query_row(
-                "SELECT added FROM recategorisations WHERE domain = ?1 AND category = ?2",
-                params![name, category],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(err)?;
-        if current == Some(add) {
-            return Ok(false);
-        }
-        tx.execute(
-            "INSERT INTO recategorisations (domain, category, added, by, at) \
+        self.in_transaction("recategorising a name", |tx, err| {
+            let current: Option<bool> = tx
+                .query_row(
+                    "SELECT added FROM recategorisations WHERE domain = ?1 AND category = ?2",
+                    params![name, category],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(err)?;
+            if current == Some(add) {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO recategorisations (domain, category, added, by, at) \
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET added = excluded.added, \
              by = excluded.by, at = excluded.at",
-            params![name, category, add, by, at],
-        )
-        .map_err(err)?;
-        let detail = if add {
-            format!("into {category}")
-        } else {
-            format!("out of {category}")
-        };
-        audit(&tx, &at, by, "recategorise", &name, &detail).map_err(err)?;
-        tx.commit().map_err(err)?;
-        Ok(true)
+                params![name, category, add, by, at],
+            )
+            .map_err(err)?;
+            let detail = if add {
+                format!("into {category}")
+            } else {
+                format!("out of {category}")
+            };
+            audit(tx, &at, by, "recategorise", &name, &detail).map_err(err)?;
+            Ok(true)
+        })
     }
 
     /// Drops the local recategorisation of `name` in `category`: the lists decide again.
@@ -783,33 +786,28 @@ impl SqliteStore {
         let name = normalize_name(name)?;
         let by = actor(by)?;
         let at = ts_text(now);
-        let path = self.path.clone();
-        let err = |e| Error::sqlite(&path, "dropping a recategorisation", e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        let n = tx
-            .execute(
-                "DELETE FROM recategorisations WHERE domain = ?1 AND category = ?2",
-                params![name, category],
+        self.in_transaction("dropping a recategorisation", |tx, err| {
+            let n = tx
+                .execute(
+                    "DELETE FROM recategorisations WHERE domain = ?1 AND category = ?2",
+                    params![name, category],
+                )
+                .map_err(err)?;
+            if n == 0 {
+                return Err(Error::Invalid(format!(
+                    "{name} has no local recategorisation in {category}"
+                )));
+            }
+            audit(
+                tx,
+                &at,
+                by,
+                "unrecategorise",
+                &name,
+                &format!("{category}: the lists decide"),
             )
-            .map_err(err)?;
-        if n == 0 {
-            return Err(Error::Invalid(format!(
-                "{name} has no local recategorisation in {category}"
-            )));
-        }
-        audit(
-            &tx,
-            &at,
-            by,
-            "unrecategorise",
-            &name,
-            &format!("{category}: the lists decide"),
-        )
-        .map_err(err)?;
-        tx.commit().map_err(err)
+            .map_err(err)
+        })
     }
 
     /// The live grants and the local recategorisations at `now`.
@@ -1067,51 +1065,4 @@ fn audit(
         params![at, actor, action, target, detail],
     )
     .map(|_| ())
-}
-
-/// Rows [`prune`] deleted.
-pub(crate) struct RequestsPruned {
-    pub(crate) requests: u64,
-    pub(crate) contacts: u64,
-    pub(crate) grants: u64,
-    pub(crate) audit_log: u64,
-}
-
-/// Retention of the request tables, inside the store's prune transaction: contacts first
-/// (sooner), then whatever is older than `keep` (the aggregates' first kept day). Live grants
-/// and recategorisations are never pruned.
-pub(crate) fn prune(
-    tx: &Transaction<'_>,
-    today: Date,
-    keep: &str,
-) -> rusqlite::Result<RequestsPruned> {
-    let first_kept = |days: u32| {
-        Retention::first_kept(today, days)
-            .map(|d| d.to_string())
-            .unwrap_or_default()
-    };
-    let contacts = tx.execute(
-        "DELETE FROM unblock_request_contacts WHERE given_at < ?1 OR request_id IN \
-         (SELECT id FROM unblock_requests WHERE decided_at < ?2)",
-        params![
-            first_kept(CONTACT_MAX_DAYS),
-            first_kept(CONTACT_DAYS_AFTER_DECISION)
-        ],
-    )?;
-    let requests = tx.execute(
-        "DELETE FROM unblock_requests \
-         WHERE COALESCE(decided_at, last_requested_at, requested_at) < ?1",
-        [keep],
-    )?;
-    let grants = tx.execute(
-        "DELETE FROM grants WHERE revoked_at < ?1 OR until < ?1",
-        [keep],
-    )?;
-    let audit_log = tx.execute("DELETE FROM audit_log WHERE at < ?1", [keep])?;
-    Ok(RequestsPruned {
-        requests: requests as u64,
-        contacts: contacts as u64,
-        grants: grants as u64,
-        audit_log: audit_log as u64,
-    })
 }

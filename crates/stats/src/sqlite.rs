@@ -594,7 +594,7 @@ impl Store for SqliteStore {
             &keep,
         )?;
         let list_changes = del("DELETE FROM list_changes WHERE compiled_at < ?1", &keep)?;
-        let requests = crate::requests::prune(&tx, today, &keep).map_err(err)?;
+        let requests = crate::requests::retention::prune(&tx, today, &keep).map_err(err)?;
         let query_log = del("DELETE FROM query_log WHERE ts < ?1", &keep_log)?;
         tx.commit().map_err(err)?;
         Ok(Pruned {

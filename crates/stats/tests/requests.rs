@@ -31,6 +31,14 @@ fn ask(name: &str, profile: &str) -> NewRequest {
     }
 }
 
+/// A new request for `name` on `child`; its number.
+fn open_request(store: &mut SqliteStore, name: &str, now: Timestamp) -> i64 {
+    store
+        .submit_request(&ask(name, "child"), now)
+        .expect("submit")
+        .id
+}
+
 #[test]
 fn repeats_within_a_week_merge_and_not_after() {
     let (_dir, _path, mut store) = store();
@@ -124,18 +132,9 @@ fn bad_input_is_refused_and_nothing_is_written() {
 fn only_open_requests_can_be_decided() {
     let (_dir, _path, mut store) = store();
     let now = t("2026-03-01T10:00:00Z");
-    let a = store
-        .submit_request(&ask("a.example", "child"), now)
-        .expect("a")
-        .id;
-    let b = store
-        .submit_request(&ask("b.example", "child"), now)
-        .expect("b")
-        .id;
-    let c = store
-        .submit_request(&ask("c.example", "child"), now)
-        .expect("c")
-        .id;
+    let a = open_request(&mut store, "a.example", now);
+    let b = open_request(&mut store, "b.example", now);
+    let c = open_request(&mut store, "c.example", now);
 
     store.withdraw(a, None, "sam", now).expect("withdraw");
     let e = store
@@ -171,10 +170,7 @@ fn only_open_requests_can_be_decided() {
         Err(Error::NoSuchRequest(99))
     ));
     // A denial needs a note; a grant needs a profile and a future expiry.
-    let d = store
-        .submit_request(&ask("d.example", "child"), now)
-        .expect("d")
-        .id;
+    let d = open_request(&mut store, "d.example", now);
     assert!(matches!(
         store.deny(d, "  ", "sam", now),
         Err(Error::Invalid(_))
@@ -227,10 +223,7 @@ fn only_open_requests_can_be_decided() {
 fn a_decision_is_written_with_its_audit_entry_or_not_at_all() {
     let (_dir, path, mut store) = store();
     let now = t("2026-03-01T10:00:00Z");
-    let id = store
-        .submit_request(&ask("a.example", "child"), now)
-        .expect("a")
-        .id;
+    let id = open_request(&mut store, "a.example", now);
     // Another connection breaks the audit log.
     Connection::open(&path)
         .expect("second connection")
@@ -287,14 +280,8 @@ fn a_decision_is_written_with_its_audit_entry_or_not_at_all() {
 fn overrides_follow_grants_expiry_revocation_and_recategorisations() {
     let (_dir, _path, mut store) = store();
     let now = t("2026-03-01T10:00:00Z");
-    let a = store
-        .submit_request(&ask("a.example", "child"), now)
-        .expect("a")
-        .id;
-    let b = store
-        .submit_request(&ask("b.example", "child"), now)
-        .expect("b")
-        .id;
+    let a = open_request(&mut store, "a.example", now);
+    let b = open_request(&mut store, "b.example", now);
     let until = t("2026-03-02T10:00:00Z");
     store
         .grant(
@@ -573,10 +560,7 @@ fn a_second_connection_sees_decisions_through_the_data_version() {
     let watcher = SqliteStore::open(&path).expect("second connection");
     let now = t("2026-03-01T10:00:00Z");
     let v0 = watcher.data_version().expect("version");
-    let id = store
-        .submit_request(&ask("a.example", "child"), now)
-        .expect("a")
-        .id;
+    let id = open_request(&mut store, "a.example", now);
     store
         .grant(id, &["child".into()], None, None, "sam", now)
         .expect("grant");

@@ -55,8 +55,17 @@ pub fn run(command: RequestsCommand) -> anyhow::Result<ExitCode> {
             note,
             actor,
         } => {
-            check_profiles(&store, &profile)?;
-            let until = until.as_deref().map(|u| parse_until(u, now)).transpose()?;
+            let loaded = check_profiles(&store, &profile)?;
+            // Dates are days where the library is: the zone schedules use.
+            let zone = match loaded.config.timezone.as_deref() {
+                Some(name) => TimeZone::get(name)
+                    .map_err(|e| UsageError(format!("key `timezone`: {name}: {e}")))?,
+                None => TimeZone::system(),
+            };
+            let until = until
+                .as_deref()
+                .map(|u| parse_until(u, now, &zone))
+                .transpose()?;
             let by = actor_name(&actor)?;
             let mut db = open(&store)?;
             let grants = stats(db.grant(id, &profile, until, note.as_deref(), &by, now))?;
@@ -215,8 +224,8 @@ fn stats<T>(r: Result<T, hedge_stats::Error>) -> anyhow::Result<T> {
     })
 }
 
-/// Every `--profile` must be one of the configuration's.
-fn check_profiles(args: &StatsFileArgs, profiles: &[String]) -> anyhow::Result<()> {
+/// Every `--profile` must be one of the configuration's; returns the configuration.
+fn check_profiles(args: &StatsFileArgs, profiles: &[String]) -> anyhow::Result<config::Loaded> {
     let loaded = config::load(args.config.as_deref())?;
     let known: Vec<&str> = loaded
         .config
@@ -231,7 +240,7 @@ fn check_profiles(args: &StatsFileArgs, profiles: &[String]) -> anyhow::Result<(
             known.join(", ")
         );
     }
-    Ok(())
+    Ok(loaded)
 }
 
 /// `--category` must be a category of the configuration's index.
@@ -306,19 +315,18 @@ fn midnight_utc(d: Date) -> anyhow::Result<Timestamp> {
     Ok(d.to_zoned(TimeZone::UTC)?.timestamp())
 }
 
-/// `--until`: a date (through the end of that day, local time), a time with an offset, or a
+/// `--until`: a date (through the end of that day in `local`), a time with an offset, or a
 /// length of time from `now`.
-fn parse_until(s: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
-    let local = TimeZone::system();
+fn parse_until(s: &str, now: Timestamp, local: &TimeZone) -> anyhow::Result<Timestamp> {
     if let Ok(t) = s.parse::<Timestamp>() {
         return Ok(t);
     }
     if let Ok(d) = s.parse::<Date>() {
         let next = d.tomorrow()?;
-        return Ok(next.to_zoned(local)?.timestamp());
+        return Ok(next.to_zoned(local.clone())?.timestamp());
     }
     if let Ok(span) = s.parse::<Span>() {
-        let zoned: Zoned = now.to_zoned(local);
+        let zoned: Zoned = now.to_zoned(local.clone());
         return Ok(zoned.checked_add(span)?.timestamp());
     }
     crate::usage!(
@@ -334,15 +342,21 @@ mod tests {
     #[test]
     fn until_takes_a_time_a_date_or_a_length() {
         let now: Timestamp = "2026-03-01T10:00:00Z".parse().expect("now");
+        let london = TimeZone::get("Europe/London").expect("tzdata");
+        let t = |s: &str| s.parse::<Timestamp>().expect("t");
         assert_eq!(
-            parse_until("2026-03-02T00:00:00Z", now).expect("time"),
-            "2026-03-02T00:00:00Z".parse::<Timestamp>().expect("t")
+            parse_until("2026-03-02T00:00:00Z", now, &london).expect("time"),
+            t("2026-03-02T00:00:00Z")
         );
         assert_eq!(
-            parse_until("2h", now).expect("length"),
-            "2026-03-01T12:00:00Z".parse::<Timestamp>().expect("t")
+            parse_until("2h", now, &london).expect("length"),
+            t("2026-03-01T12:00:00Z")
         );
-        assert!(parse_until("2026-03-05", now).expect("date") > now);
-        assert!(parse_until("next tuesday", now).is_err());
+        // Through the whole day, in the library's zone (summer time from 29 March).
+        assert_eq!(
+            parse_until("2026-07-01", now, &london).expect("date"),
+            t("2026-07-01T23:00:00Z")
+        );
+        assert!(parse_until("next tuesday", now, &london).is_err());
     }
 }

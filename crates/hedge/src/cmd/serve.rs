@@ -264,8 +264,7 @@ fn reload(
     let mut snapshot = checked.snapshot(Some(observer));
     snapshot.listener_profiles = listener_profiles;
     snapshot.portal_url = portal_url.clone();
-    live.set_base(snapshot);
-    match live.swap(server) {
+    match live.reload(server, snapshot) {
         Ok(()) => {
             counter!(m::RELOADS, "result" => "ok").increment(1);
             m::set_index(checked.policy.index());

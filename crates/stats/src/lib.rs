@@ -90,6 +90,7 @@ mod privacy;
 pub mod report;
 pub mod requests;
 mod sqlite;
+pub mod staff;
 mod store;
 pub mod suppression;
 

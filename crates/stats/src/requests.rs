@@ -654,7 +654,7 @@ impl SqliteStore {
 
     /// Runs `body` in one write transaction, committed only if it succeeds; `err` names the
     /// store and `context` in SQLite errors.
-    fn in_transaction<T>(
+    pub(crate) fn in_transaction<T>(
         &mut self,
         context: &'static str,
         body: impl FnOnce(&Transaction<'_>, &dyn Fn(rusqlite::Error) -> Error) -> Result<T, Error>,
@@ -1052,7 +1052,7 @@ fn publish(q: &ExportQuery, raw: Vec<RawExportRow>) -> RequestExport {
 }
 
 /// Appends an audit entry inside the decision's transaction.
-fn audit(
+pub(crate) fn audit(
     tx: &Transaction<'_>,
     at: &str,
     actor: &str,

@@ -167,6 +167,40 @@ pub struct PortalConfig {
     /// request form's confirmation page says.
     #[serde(default)]
     pub procedure: Option<String>,
+    /// The staff pages' addresses (default `["127.0.0.1:8081"]`); never the patron ones.
+    #[serde(default = "default_staff_listen")]
+    pub staff_listen: Vec<SocketAddr>,
+    /// Allow a `staff_listen` address that clients of a listener can reach (default false).
+    #[serde(default)]
+    pub staff_allow_from_clients: bool,
+    /// Failed logins in a row that lock a staff account (default 5).
+    #[serde(default = "default_staff_failures")]
+    pub staff_max_failed_logins: u32,
+    /// How long a locked staff account stays locked, in minutes (default 15).
+    #[serde(default = "default_staff_lockout")]
+    pub staff_lockout_minutes: u64,
+    /// A staff session unused this long ends, in minutes (default 30).
+    #[serde(default = "default_staff_idle")]
+    pub staff_session_idle_minutes: u64,
+    /// No staff session lasts longer, in hours (default 8).
+    #[serde(default = "default_staff_hours")]
+    pub staff_session_hours: u64,
+}
+
+fn default_staff_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([127, 0, 0, 1], 8081))]
+}
+fn default_staff_failures() -> u32 {
+    5
+}
+fn default_staff_lockout() -> u64 {
+    15
+}
+fn default_staff_idle() -> u64 {
+    30
+}
+fn default_staff_hours() -> u64 {
+    8
 }
 
 fn default_portal_body() -> usize {
@@ -231,6 +265,8 @@ pub struct Checked {
     pub notices: Vec<String>,
     /// The portal, ready to start, if `[portal]` is set.
     pub portal: Option<crate::portal::Checked>,
+    /// The staff pages, ready to start, if `[portal]` is set with a `staff_listen`.
+    pub staff: Option<hedge_portal::staff::StaffSettings>,
 }
 
 fn bad(msg: String) -> anyhow::Error {
@@ -310,11 +346,22 @@ pub fn check_with_index(loaded: &Loaded, index: Arc<Index>) -> anyhow::Result<Ch
         .filter(|p| !p.listen.is_empty())
         .map(|p| crate::portal::check(p, &policy, &loaded.base_dir, &mut notices))
         .transpose()?;
+    let staff = match &c.portal {
+        Some(p) if !p.staff_listen.is_empty() => Some(crate::staff_portal::check(
+            p,
+            &c.listeners,
+            &policy,
+            time_zone(c.timezone.as_deref())?,
+            loaded.stats_path(),
+        )?),
+        _ => None,
+    };
     Ok(Checked {
         policy: Arc::new(policy),
         listener_profiles,
         notices,
         portal,
+        staff,
     })
 }
 

@@ -94,7 +94,7 @@ pub fn check(
 }
 
 /// The limits, each at least 1 (a zero would refuse every request).
-fn limits(p: &PortalConfig) -> anyhow::Result<Limits> {
+pub(crate) fn limits(p: &PortalConfig) -> anyhow::Result<Limits> {
     let zero = [
         ("header_timeout_ms", p.header_timeout_ms == 0),
         ("request_timeout_ms", p.request_timeout_ms == 0),

@@ -1,0 +1,107 @@
+//! `[portal] staff_listen` and its keys: checked for `serve` and `check-config`, and the
+//! staff pages started beside the patron portal.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hedge_dns::ListenerConfig;
+use hedge_policy::Policy;
+use hedge_portal::staff::{SessionLimits, StaffPortal, StaffSettings};
+use hedge_stats::staff::Lockout;
+
+use crate::cli::UsageError;
+use crate::config::PortalConfig;
+
+fn bad(msg: String) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg))
+}
+
+/// Checks the staff keys. A staff address must not be a patron address, and must not be
+/// reachable from a listener's clients (inside an `allow` subnet, or a wildcard) unless
+/// `staff_allow_from_clients = true`; loopback addresses are reachable from this machine
+/// only.
+pub fn check(
+    p: &PortalConfig,
+    listeners: &[ListenerConfig],
+    policy: &Policy,
+    zone: jiff::tz::TimeZone,
+    stats_path: PathBuf,
+) -> anyhow::Result<StaffSettings> {
+    for (i, a) in p.staff_listen.iter().enumerate() {
+        if p.staff_listen[..i].contains(a) {
+            return Err(bad(format!(
+                "key `portal.staff_listen`: {a} is listed twice"
+            )));
+        }
+        if p.listen.iter().any(|l| same_socket(*l, *a)) {
+            return Err(bad(format!(
+                "key `portal.staff_listen`: {a} is also in `portal.listen`; staff pages never share the patrons' addresses, so give another address or port"
+            )));
+        }
+        if !p.staff_allow_from_clients
+            && let Some(why) = reachable_by_clients(*a, listeners)
+        {
+            return Err(bad(format!(
+                "key `portal.staff_listen`: {a} {why}, so patrons could reach the staff login; use a loopback or management address, or set `staff_allow_from_clients = true` if that is intended"
+            )));
+        }
+    }
+    let zero = [
+        ("staff_max_failed_logins", p.staff_max_failed_logins == 0),
+        ("staff_lockout_minutes", p.staff_lockout_minutes == 0),
+        (
+            "staff_session_idle_minutes",
+            p.staff_session_idle_minutes == 0,
+        ),
+        ("staff_session_hours", p.staff_session_hours == 0),
+    ];
+    if let Some((key, _)) = zero.into_iter().find(|(_, z)| *z) {
+        return Err(bad(format!("key `portal.{key}`: must be at least 1")));
+    }
+    Ok(StaffSettings {
+        listen: p.staff_listen.clone(),
+        limits: crate::portal::limits(p)?,
+        lockout: Lockout {
+            max_failures: p.staff_max_failed_logins,
+            lock_for: Duration::from_secs(p.staff_lockout_minutes.saturating_mul(60)),
+        },
+        sessions: SessionLimits {
+            idle: Duration::from_secs(p.staff_session_idle_minutes.saturating_mul(60)),
+            lifetime: Duration::from_secs(p.staff_session_hours.saturating_mul(3600)),
+        },
+        stats_path,
+        profiles: policy.profiles().iter().map(|p| p.name.clone()).collect(),
+        zone,
+    })
+}
+
+fn same_socket(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port() && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+}
+
+/// Why clients of a listener could reach `addr`; None if they cannot.
+fn reachable_by_clients(addr: SocketAddr, listeners: &[ListenerConfig]) -> Option<String> {
+    let ip = addr.ip();
+    if ip.is_loopback() {
+        return None;
+    }
+    if ip.is_unspecified() {
+        return Some("listens on every address".into());
+    }
+    listeners.iter().find_map(|l| {
+        l.allow
+            .iter()
+            .find(|net| net.contains(&ip))
+            .map(|net| format!("is inside {net}, which listener `{}` serves", l.profile))
+    })
+}
+
+/// Starts the staff pages.
+pub fn start(settings: &StaffSettings) -> anyhow::Result<StaffPortal> {
+    let staff = StaffPortal::start(settings.clone())?;
+    for addr in staff.bound() {
+        tracing::info!("staff pages on http://{addr}/");
+    }
+    Ok(staff)
+}

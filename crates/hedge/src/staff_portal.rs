@@ -105,3 +105,61 @@ pub fn start(settings: &StaffSettings) -> anyhow::Result<StaffPortal> {
     }
     Ok(staff)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config;
+
+    const BASE: &str = "[[profile]]\nname = \"child\"\n\
+        [[listener]]\nprofile = \"child\"\nbind = [\"127.0.0.1:5353\"]\nallow = [\"127.0.0.0/8\", \"10.20.0.0/16\"]\n";
+
+    fn check(portal: &str) -> anyhow::Result<config::Checked> {
+        let loaded = config::parse(&format!("{BASE}[portal]\n{portal}"), "test", None)?;
+        config::check(&loaded)
+    }
+
+    #[test]
+    fn by_default_the_staff_pages_are_on_loopback_with_the_lockout() {
+        let c = check("listen = [\"10.20.0.80:80\"]\n").expect("ok");
+        let staff = c.staff.expect("staff pages");
+        assert_eq!(staff.listen, ["127.0.0.1:8081".parse().expect("addr")]);
+        assert_eq!(staff.lockout.max_failures, 5);
+        assert_eq!(staff.lockout.lock_for.as_secs(), 15 * 60);
+        assert_eq!(staff.profiles, ["child"]);
+        let c = check("listen = [\"10.20.0.80:80\"]\nstaff_listen = []\n").expect("ok");
+        assert!(c.staff.is_none());
+    }
+
+    #[test]
+    fn a_staff_address_clients_can_reach_is_refused_unless_allowed() {
+        for (portal, says) in [
+            (
+                "staff_listen = [\"10.20.0.9:8081\"]\n",
+                "inside 10.20.0.0/16",
+            ),
+            ("staff_listen = [\"0.0.0.0:8081\"]\n", "every address"),
+            (
+                "staff_listen = [\"10.20.0.80:80\"]\n",
+                "also in `portal.listen`",
+            ),
+            ("staff_max_failed_logins = 0\n", "staff_max_failed_logins"),
+            ("staff_session_hours = 0\n", "staff_session_hours"),
+        ] {
+            let e = match check(&format!("listen = [\"10.20.0.80:80\"]\n{portal}")) {
+                Ok(_) => panic!("accepted: {portal}"),
+                Err(e) => e.to_string(),
+            };
+            assert!(
+                e.contains("key `portal.staff_") && e.contains(says),
+                "{portal}: {e}"
+            );
+        }
+        let c = check(
+            "listen = [\"10.20.0.80:80\"]\nstaff_listen = [\"10.20.0.9:8081\"]\nstaff_allow_from_clients = true\n",
+        )
+        .expect("explicitly allowed");
+        assert!(c.staff.is_some());
+        // A management address no listener serves is fine.
+        check("listen = [\"10.20.0.80:80\"]\nstaff_listen = [\"10.99.0.1:8081\"]\n").expect("ok");
+    }
+}

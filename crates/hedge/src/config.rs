@@ -265,8 +265,6 @@ pub struct Checked {
     pub notices: Vec<String>,
     /// The portal, ready to start, if `[portal]` is set.
     pub portal: Option<crate::portal::Checked>,
-    /// The staff pages, ready to start, if `[portal]` is set with a `staff_listen`.
-    pub staff: Option<hedge_portal::staff::StaffSettings>,
 }
 
 fn bad(msg: String) -> anyhow::Error {
@@ -346,22 +344,11 @@ pub fn check_with_index(loaded: &Loaded, index: Arc<Index>) -> anyhow::Result<Ch
         .filter(|p| !p.listen.is_empty())
         .map(|p| crate::portal::check(p, &policy, &loaded.base_dir, &mut notices))
         .transpose()?;
-    let staff = match &c.portal {
-        Some(p) if !p.staff_listen.is_empty() => Some(crate::staff_portal::check(
-            p,
-            &c.listeners,
-            &policy,
-            time_zone(c.timezone.as_deref())?,
-            loaded.stats_path(),
-        )?),
-        _ => None,
-    };
     Ok(Checked {
         policy: Arc::new(policy),
         listener_profiles,
         notices,
         portal,
-        staff,
     })
 }
 
@@ -388,7 +375,7 @@ fn check_policy(loaded: &Loaded, index: Arc<Index>) -> anyhow::Result<Policy> {
 }
 
 /// `timezone`: an IANA zone from the system's tz database, or the system's own zone.
-fn time_zone(name: Option<&str>) -> anyhow::Result<TimeZone> {
+pub(crate) fn time_zone(name: Option<&str>) -> anyhow::Result<TimeZone> {
     match name {
         None => Ok(TimeZone::system()),
         Some(name) => TimeZone::get(name).map_err(|e| {

@@ -17,11 +17,31 @@ fn bad(msg: String) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg))
 }
 
+/// The staff pages of a checked configuration: None without `[portal]` or with an empty
+/// `staff_listen`. (Called by `serve` and `check-config` after `config::check`, so that
+/// `config` does not import this module.)
+pub fn check_config(
+    loaded: &crate::config::Loaded,
+    checked: &crate::config::Checked,
+) -> anyhow::Result<Option<StaffSettings>> {
+    let c = &loaded.config;
+    match &c.portal {
+        Some(p) if !p.staff_listen.is_empty() => Ok(Some(check(
+            p,
+            &c.listeners,
+            &checked.policy,
+            crate::config::time_zone(c.timezone.as_deref())?,
+            loaded.stats_path(),
+        )?)),
+        _ => Ok(None),
+    }
+}
+
 /// Checks the staff keys. A staff address must not be a patron address, and must not be
 /// reachable from a listener's clients (inside an `allow` subnet, or a wildcard) unless
 /// `staff_allow_from_clients = true`; loopback addresses are reachable from this machine
 /// only.
-pub fn check(
+fn check(
     p: &PortalConfig,
     listeners: &[ListenerConfig],
     policy: &Policy,
@@ -113,21 +133,22 @@ mod tests {
     const BASE: &str = "[[profile]]\nname = \"child\"\n\
         [[listener]]\nprofile = \"child\"\nbind = [\"127.0.0.1:5353\"]\nallow = [\"127.0.0.0/8\", \"10.20.0.0/16\"]\n";
 
-    fn check(portal: &str) -> anyhow::Result<config::Checked> {
+    fn check(portal: &str) -> anyhow::Result<Option<hedge_portal::staff::StaffSettings>> {
         let loaded = config::parse(&format!("{BASE}[portal]\n{portal}"), "test", None)?;
-        config::check(&loaded)
+        let checked = config::check(&loaded)?;
+        super::check_config(&loaded, &checked)
     }
 
     #[test]
     fn by_default_the_staff_pages_are_on_loopback_with_the_lockout() {
         let c = check("listen = [\"10.20.0.80:80\"]\n").expect("ok");
-        let staff = c.staff.expect("staff pages");
+        let staff = c.expect("staff pages");
         assert_eq!(staff.listen, ["127.0.0.1:8081".parse().expect("addr")]);
         assert_eq!(staff.lockout.max_failures, 5);
         assert_eq!(staff.lockout.lock_for.as_secs(), 15 * 60);
         assert_eq!(staff.profiles, ["child"]);
         let c = check("listen = [\"10.20.0.80:80\"]\nstaff_listen = []\n").expect("ok");
-        assert!(c.staff.is_none());
+        assert!(c.is_none());
     }
 
     #[test]
@@ -158,7 +179,7 @@ mod tests {
             "listen = [\"10.20.0.80:80\"]\nstaff_listen = [\"10.20.0.9:8081\"]\nstaff_allow_from_clients = true\n",
         )
         .expect("explicitly allowed");
-        assert!(c.staff.is_some());
+        assert!(c.is_some());
         // A management address no listener serves is fine.
         check("listen = [\"10.20.0.80:80\"]\nstaff_listen = [\"10.99.0.1:8081\"]\n").expect("ok");
     }

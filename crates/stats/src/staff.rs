@@ -322,7 +322,7 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open(&dir.path().join("s.sqlite")).expect("open");
+        let store = SqliteStore::open(dir.path().join("s.sqlite")).expect("open");
         (dir, store)
     }
 

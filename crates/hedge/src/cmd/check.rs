@@ -9,6 +9,7 @@ use crate::fd_limit;
 pub fn run(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let loaded = config::load(path.as_deref())?;
     let mut checked = config::check(&loaded)?;
+    crate::staff_portal::check_config(&loaded, &checked)?;
     // `serve` raises its limit to the hard one and refuses what cannot fit; here it is a
     // warning, as serve may run under other limits (LimitNOFILE= in hedge.service).
     if let Ok(hard) = fd_limit::hard() {

@@ -89,8 +89,8 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
         Some(p) => Some(crate::portal::start(p, &server, loaded.stats_path())?),
         None => None,
     };
-    let staff = match &checked.staff {
-        Some(s) => Some(crate::staff_portal::start(s)?),
+    let staff = match crate::staff_portal::check_config(&loaded, &checked)? {
+        Some(s) => Some(crate::staff_portal::start(&s)?),
         None => None,
     };
     // The portal is a restart-only setting: EDE texts keep pointing where it runs.

@@ -99,7 +99,16 @@ fn unavailable() -> Response {
 
 /// A form that could not be read: 413 if too large, else 400.
 fn unreadable(rejection: &FormRejection) -> Response {
-    let status = match rejection.status() {
+    refused(rejection.status())
+}
+
+/// The answer to a form refused with `status`: 403 (no session or a wrong CSRF token), 413
+/// (too large) or 400.
+fn refused(status: StatusCode) -> Response {
+    if status == StatusCode::FORBIDDEN {
+        return forbidden();
+    }
+    let status = match status {
         StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
         _ => StatusCode::BAD_REQUEST,
     };
@@ -110,22 +119,22 @@ fn unreadable(rejection: &FormRejection) -> Response {
 }
 
 /// The form's fields as pairs (checkboxes repeat a key), and the session, if its CSRF
-/// token is right; else the answer to give.
+/// token is right; else the status to refuse it with (see [`refused`]).
 fn checked_form(
     staff: &Staff,
     headers: &HeaderMap,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Result<(Current, Vec<(String, String)>), Response> {
+) -> Result<(Current, Vec<(String, String)>), StatusCode> {
     let fields = match form {
         Ok(Form(f)) => f,
-        Err(r) => return Err(unreadable(&r)),
+        Err(r) => return Err(r.status()),
     };
     let Some(current) = staff.sessions.current(headers) else {
-        return Err(forbidden());
+        return Err(StatusCode::FORBIDDEN);
     };
     let csrf = field(&fields, "csrf");
     if !current.csrf_ok(csrf) {
-        return Err(forbidden());
+        return Err(StatusCode::FORBIDDEN);
     }
     Ok((current, fields))
 }
@@ -197,7 +206,7 @@ async fn logout(
 ) -> Response {
     let (current, _) = match checked_form(&staff, &headers, form) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(status) => return refused(status),
     };
     staff.sessions.end(&current);
     let who = current.staff.clone();
@@ -308,7 +317,7 @@ async fn grant(
 ) -> Response {
     let (current, fields) = match checked_form(&staff, &headers, form) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(status) => return refused(status),
     };
     let (profiles, until) = match grant_fields(&staff.settings, &fields) {
         Ok(x) => x,
@@ -384,7 +393,7 @@ async fn deny(
 ) -> Response {
     let (current, fields) = match checked_form(&staff, &headers, form) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(status) => return refused(status),
     };
     let note = field(&fields, "note").to_owned();
     let by = current.staff.clone();
@@ -414,7 +423,7 @@ async fn recategorise(
 ) -> Response {
     let (current, fields) = match checked_form(&staff, &headers, form) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(status) => return refused(status),
     };
     let name = field(&fields, "name").to_owned();
     let category = field(&fields, "category").trim().to_owned();

@@ -66,10 +66,8 @@ fn submit(db: &Path) -> i64 {
         .id
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_grant_from_the_command_line_applies_live_survives_a_restart_and_expires() {
-    let net = FakeInternet::start_for_test().await;
-    // The configuration, index and store outlive each `hedge serve`.
+/// A folder with index.hidx, whose `games` category holds example.com.
+fn games_index() -> tempfile::TempDir {
     let data = tempfile::tempdir().expect("tempdir");
     std::fs::write(data.path().join("games.txt"), "example.com\n").expect("list");
     std::fs::write(
@@ -83,6 +81,14 @@ async fn a_grant_from_the_command_line_applies_live_survives_a_restart_and_expir
         &["--stats-db", "-"],
     );
     assert!(o.status.success(), "{}", text(&o));
+    data
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grant_from_the_command_line_applies_live_survives_a_restart_and_expires() {
+    let net = FakeInternet::start_for_test().await;
+    // The configuration, index and store outlive each `hedge serve`.
+    let data = games_index();
     let (l1, child) = listener("child", "127.0.0.0/8");
     let (l2, teen) = listener("teen", "127.0.0.0/8");
     let config = data.path().join("hedge.toml");
@@ -204,19 +210,7 @@ fn csrf_of(page: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_grant_on_the_staff_pages_applies_to_dns_within_a_second() {
     let net = FakeInternet::start_for_test().await;
-    let data = tempfile::tempdir().expect("tempdir");
-    std::fs::write(data.path().join("games.txt"), "example.com\n").expect("list");
-    std::fs::write(
-        data.path().join("games.toml"),
-        "[[source]]\nname = \"games\"\nformat = \"plain\"\npath = \"games.txt\"\ncategory = [\"games\"]\n",
-    )
-    .expect("manifest");
-    let o = lists_compile(
-        &data.path().join("games.toml"),
-        &data.path().join("index.hidx"),
-        &["--stats-db", "-"],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    let data = games_index();
     let (l1, child) = listener("child", "127.0.0.0/8");
     let staff_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let config = data.path().join("hedge.toml");

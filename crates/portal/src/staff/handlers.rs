@@ -337,12 +337,23 @@ async fn grant(
     let granted = staff
         .with_store(move |s| s.grant(id, &profiles, until, note.as_deref(), &by, Timestamp::now()))
         .await;
-    match granted {
+    decided_on(&staff, &current, id, granted).await
+}
+
+/// After a decision on request `id`: back to the queue, or the request's page again with
+/// why it could not be made.
+async fn decided_on<T>(
+    staff: &Arc<Staff>,
+    current: &Current,
+    id: i64,
+    outcome: Result<T, StoreError>,
+) -> Response {
+    match outcome {
         Ok(_) => done(),
         Err(StoreError::Refused(why)) => {
             show_request(
-                &staff,
-                &current,
+                staff,
+                current,
                 id,
                 Some(&why),
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -400,20 +411,7 @@ async fn deny(
     let denied = staff
         .with_store(move |s| s.deny(id, &note, &by, Timestamp::now()))
         .await;
-    match denied {
-        Ok(()) => done(),
-        Err(StoreError::Refused(why)) => {
-            show_request(
-                &staff,
-                &current,
-                id,
-                Some(&why),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => store_failed(e),
-    }
+    decided_on(&staff, &current, id, denied).await
 }
 
 async fn recategorise(

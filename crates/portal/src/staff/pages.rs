@@ -7,7 +7,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::pages::STYLE;
 
-const WIDE: &str = "body{max-width:64rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;border-bottom:1px solid #1b1b1b;padding:.35rem .5rem;vertical-align:top}input[type=date]{font:inherit;padding:.4rem}fieldset{border:2px solid #1b1b1b;border-radius:4px;margin:1.5rem 0}nav a{margin-right:1rem}";
+const WIDE: &str = "body{max-width:64rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;border-bottom:1px solid #1b1b1b;padding:.35rem .5rem;vertical-align:top}fieldset{border:2px solid #1b1b1b;border-radius:4px;margin:1.5rem 0}nav a{margin-right:1rem}";
 
 /// The frame: title, stylesheet, and (logged in) the menu with the logout button.
 fn layout(title: &str, who: Option<(&str, &str)>, body: Markup) -> Markup {
@@ -158,8 +158,8 @@ pub(crate) fn request(
                             label { input type="checkbox" name="profile" value=(p) checked[*p == r.profile]; " " (p) }
                         }
                     }
-                    label for="until" { "Until (optional)" span.hint { "Through the end of that day; empty: until revoked." } }
-                    input type="date" id="until" name="until";
+                    label for="until" { "Last day (optional)" span.hint id="until-hint" { "YYYY-MM-DD, through the end of that day; empty: until revoked." } }
+                    input type="text" id="until" name="until" inputmode="numeric" pattern="[0-9]{4}-[0-9]{2}-[0-9]{2}" placeholder="YYYY-MM-DD" aria-describedby="until-hint";
                     label for="grant-note" { "Note (optional)" }
                     input type="text" id="grant-note" name="note";
                     button type="submit" { "Grant" }

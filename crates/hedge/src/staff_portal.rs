@@ -32,6 +32,7 @@ pub fn check_config(
             &checked.policy,
             crate::config::time_zone(c.timezone.as_deref())?,
             loaded.stats_path(),
+            checked.portal.as_ref().map(|p| &p.settings),
         )?)),
         _ => Ok(None),
     }
@@ -47,7 +48,12 @@ fn check(
     policy: &Policy,
     zone: jiff::tz::TimeZone,
     stats_path: PathBuf,
+    patron: Option<&hedge_portal::Settings>,
 ) -> anyhow::Result<StaffSettings> {
+    // The patron portal's certificate, if it has one, serves the staff pages too.
+    let tls = patron
+        .and_then(|s| s.tls.as_ref())
+        .map(|(config, _)| config.clone());
     for (i, a) in p.staff_listen.iter().enumerate() {
         if p.staff_listen[..i].contains(a) {
             return Err(bad(format!(
@@ -81,6 +87,7 @@ fn check(
     }
     Ok(StaffSettings {
         listen: p.staff_listen.clone(),
+        tls,
         limits: crate::portal::limits(p)?,
         lockout: Lockout {
             max_failures: p.staff_max_failed_logins,
@@ -120,8 +127,13 @@ fn reachable_by_clients(addr: SocketAddr, listeners: &[ListenerConfig]) -> Optio
 /// Starts the staff pages.
 pub fn start(settings: &StaffSettings) -> anyhow::Result<StaffPortal> {
     let staff = StaffPortal::start(settings.clone())?;
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     for addr in staff.bound() {
-        tracing::info!("staff pages on http://{addr}/");
+        tracing::info!("staff pages on {scheme}://{addr}/");
     }
     Ok(staff)
 }

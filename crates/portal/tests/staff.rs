@@ -22,6 +22,10 @@ struct Running {
 
 impl Running {
     fn start(limits: Limits) -> Running {
+        Running::start_with(limits, None)
+    }
+
+    fn start_with(limits: Limits, tls: Option<Arc<rustls::ServerConfig>>) -> Running {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("stats.sqlite");
         let mut store = SqliteStore::open(&db).expect("store");
@@ -41,6 +45,7 @@ impl Running {
             .expect("submit");
         let settings = StaffSettings {
             listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+            tls,
             limits,
             lockout: Lockout {
                 max_failures: 3,
@@ -353,4 +358,39 @@ async fn staff_pages_are_not_on_the_patron_listener() {
     );
     assert!(resp.headers().get("set-cookie").is_none());
     drop(r);
+}
+
+#[tokio::test]
+async fn over_tls_the_session_cookie_is_secure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["staff.library".to_string()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("cert");
+    let (cert_path, key_path) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&cert_path, cert.pem()).expect("write");
+    std::fs::write(&key_path, key.serialize_pem()).expect("write");
+    let config = hedge_portal::load_tls(&cert_path, &key_path).expect("tls");
+    let r = Running::start_with(Limits::default(), Some(config));
+    let c = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.pem().as_bytes()).expect("pem"))
+        .resolve("staff.library", r.addr())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let resp = c
+        .post(format!("https://staff.library:{}/login", r.addr().port()))
+        .form(&[("name", "sam"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("HTTPS login");
+    assert_eq!(resp.status().as_u16(), 303);
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
 }

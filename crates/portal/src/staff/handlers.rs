@@ -176,7 +176,11 @@ async fn login(State(staff): Shared, form: Result<Form<LoginFields>, FormRejecti
         Ok(Login::Accepted) => match staff.sessions.start(&name) {
             Some(token) => {
                 let mut r = Redirect::to("/").into_response();
-                let cookie = session::set_cookie(&token, false, staff.settings.sessions);
+                let cookie = session::set_cookie(
+                    &token,
+                    staff.settings.tls.is_some(),
+                    staff.settings.sessions,
+                );
                 if let Ok(v) = HeaderValue::from_str(&cookie) {
                     r.headers_mut().insert(header::SET_COOKIE, v);
                 }
@@ -217,7 +221,7 @@ async fn logout(
         return store_failed(e);
     }
     let mut r = Redirect::to("/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(false)) {
+    if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(staff.settings.tls.is_some())) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r

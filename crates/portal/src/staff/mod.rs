@@ -34,8 +34,11 @@ use crate::{Limits, PortalError, server, slots};
 /// How the staff pages run.
 #[derive(Clone)]
 pub struct StaffSettings {
-    /// Their addresses (plain HTTP).
+    /// Their addresses.
     pub listen: Vec<SocketAddr>,
+    /// The certificate, if any: then every staff address speaks HTTPS only, and the
+    /// session cookie is `Secure`.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     /// The connection and body limits (the portal's).
     pub limits: Limits,
     /// When failed logins lock an account.
@@ -75,7 +78,7 @@ impl StaffPortal {
             portal.tasks.push(server::serve(
                 listener,
                 router.clone(),
-                None,
+                settings.tls.clone().map(tokio_rustls::TlsAcceptor::from),
                 limits,
                 slots.clone(),
             ));

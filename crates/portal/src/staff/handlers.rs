@@ -19,6 +19,9 @@ use super::{Staff, StaffSettings, StoreError, pages};
 
 type Shared = State<Arc<Staff>>;
 
+/// How many of the newest requests the decided page looks through.
+const DECIDED_SHOWN: usize = 1000;
+
 /// The router, with the portal's limits and security headers.
 pub(crate) fn router(settings: StaffSettings) -> Router {
     let limits = settings.limits;
@@ -248,9 +251,12 @@ async fn decided(State(staff): Shared, headers: HeaderMap) -> Response {
     let Some(current) = staff.sessions.current(&headers) else {
         return to_login();
     };
-    let listed = staff
-        .with_store(|s| s.list_requests(&RequestFilter::default()))
-        .await;
+    // The newest requests only: a page, not an archive (`hedge requests list` has them all).
+    let newest = RequestFilter {
+        limit: Some(DECIDED_SHOWN),
+        ..RequestFilter::default()
+    };
+    let listed = staff.with_store(move |s| s.list_requests(&newest)).await;
     match listed {
         Ok(all) => {
             let rows: Vec<_> = all

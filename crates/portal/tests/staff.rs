@@ -394,3 +394,21 @@ async fn over_tls_the_session_cookie_is_secure() {
         assert!(cookie.contains(flag), "{cookie}");
     }
 }
+
+#[tokio::test]
+async fn login_attempts_are_rate_limited_per_address() {
+    let r = Running::start(Limits::default());
+    // Unknown names: no account to lock, but each costs a hash.
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        let resp = client()
+            .post(r.url("/login"))
+            .form(&[("name", "nobody"), ("password", "a wrong password")])
+            .send()
+            .await
+            .expect("POST /login");
+        statuses.push(resp.status().as_u16());
+    }
+    assert_eq!(&statuses[..10], [401; 10]);
+    assert_eq!(statuses[10], 429);
+}

@@ -1,10 +1,11 @@
 //! The staff routes (see the module table in `staff`).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -19,6 +20,13 @@ use super::{Staff, StaffSettings, StoreError, pages};
 
 type Shared = State<Arc<Staff>>;
 
+/// Login attempts per client address: 10 at once, then one every 6 seconds.
+const LOGIN_RATE: hedge_stats::RateLimit = hedge_stats::RateLimit {
+    burst: 10,
+    every: std::time::Duration::from_secs(6),
+    max_clients: 10_000,
+};
+
 /// How many of the newest requests the decided page looks through.
 const DECIDED_SHOWN: usize = 1000;
 
@@ -27,6 +35,7 @@ pub(crate) fn router(settings: StaffSettings) -> Router {
     let limits = settings.limits;
     let staff = Arc::new(Staff {
         sessions: Sessions::new(settings.sessions),
+        logins: hedge_stats::RateLimiter::new(LOGIN_RATE),
         settings,
         store: parking_lot::Mutex::new(None),
     });
@@ -164,11 +173,29 @@ struct LoginFields {
     password: String,
 }
 
-async fn login(State(staff): Shared, form: Result<Form<LoginFields>, FormRejection>) -> Response {
+async fn login(
+    State(staff): Shared,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    form: Result<Form<LoginFields>, FormRejection>,
+) -> Response {
     let fields = match form {
         Ok(Form(f)) => f,
         Err(r) => return unreadable(&r),
     };
+    if let Err(hedge_stats::RetryAfter(wait)) =
+        staff.logins.check(peer.ip(), std::time::Instant::now())
+    {
+        let mut r = page(
+            StatusCode::TOO_MANY_REQUESTS,
+            pages::login(Some(
+                "Too many sign-in attempts from this computer: wait a little.",
+            )),
+        );
+        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
     let lockout = staff.settings.lockout;
     let name = fields.name.trim().to_owned();
     let who = name.clone();

@@ -104,6 +104,9 @@ impl Drop for StaffPortal {
 pub(crate) struct Staff {
     settings: StaffSettings,
     sessions: session::Sessions,
+    /// Login attempts per client address: each costs an argon2 hash (19 MiB, tens of
+    /// milliseconds), whatever the name.
+    logins: hedge_stats::RateLimiter,
     store: parking_lot::Mutex<Option<hedge_stats::SqliteStore>>,
 }
 

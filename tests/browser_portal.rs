@@ -44,6 +44,7 @@ fn free_port_80_address() -> Ipv4Addr {
 struct Setup {
     hedge: Hedge,
     dns: SocketAddr,
+    staff: SocketAddr,
     portal: Ipv4Addr,
     _net: FakeInternet,
 }
@@ -52,6 +53,7 @@ async fn setup() -> Setup {
     let net = FakeInternet::start_for_test().await;
     let portal = free_port_80_address();
     let (listener, dns) = listener("child", "127.0.0.0/8");
+    let staff = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let config = format!(
         r#"
 [[profile]]
@@ -65,6 +67,7 @@ redirect_to = ["{portal}"]
 listen = ["{portal}:80"]
 portal_name = "{PORTAL_NAME}"
 procedure = "{PROCEDURE}"
+staff_listen = ["{staff}"]
 
 {upstream}"#,
         upstream = recursive_upstream(&net, 2000)
@@ -78,6 +81,7 @@ procedure = "{PROCEDURE}"
     Setup {
         hedge,
         dns,
+        staff,
         portal,
         _net: net,
     }
@@ -173,6 +177,34 @@ async fn assert_request_sent(b: &Browser, reference: &str) -> String {
 }
 
 /// `hedge requests <args> --config <hedge's config>`, which must succeed: its output.
+const STAFF_PASSWORD: &str = "a long staff password";
+
+/// `hedge staff add NAME --password-stdin`.
+fn add_staff(s: &Setup, name: &str, password: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(hedge_bin())
+        .args([
+            "staff",
+            "add",
+            name,
+            "--password-stdin",
+            "--as",
+            "admin",
+            "--config",
+        ])
+        .arg(&s.hedge.config)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("run hedge staff add");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{password}").expect("password");
+    drop(stdin);
+    assert!(
+        child.wait().expect("wait").success(),
+        "hedge staff add {name}"
+    );
+}
+
 fn requests(s: &Setup, args: &[&str]) -> String {
     let o = std::process::Command::new(hedge_bin())
         .arg("requests")
@@ -187,8 +219,7 @@ fn requests(s: &Setup, args: &[&str]) -> String {
 }
 
 /// The patron's request goes all the way: sent from the block page, seen by staff, granted
-/// for a day, applied to DNS within a second, and exported as granted. Staff use the CLI:
-/// the staff pages are not built yet.
+/// for a day on the staff pages, applied to DNS within a second, and exported as granted.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_sent_from_the_block_page_is_granted_and_exported() {
     let s = setup().await;
@@ -202,24 +233,51 @@ async fn a_request_sent_from_the_block_page_is_granted_and_exported() {
     let id = assert_request_sent(&b, &reference).await;
     assert!(id.parse::<u64>().is_ok(), "a request number: {id:?}");
 
-    // Staff see it, with the reason as typed, and grant it on the child profile for a day.
-    let shown = requests(&s, &["show", &id]);
+    // Staff sign in on the staff pages, see it with the reason as typed, and grant it on
+    // the child profile for a day.
+    add_staff(&s, "sam", STAFF_PASSWORD);
+    // A browser of the staff's own, at the staff listener's loopback address.
+    let staff_host = "staff.library";
+    let sb = Browser::start(&[HostMap {
+        name: staff_host,
+        addr: s.staff.ip(),
+    }])
+    .await;
+    let staff = format!("http://{staff_host}:{}", s.staff.port());
+    sb.goto(&format!("{staff}/login")).await;
+    sb.fill("Name", "sam").await;
+    sb.fill("Password", STAFF_PASSWORD).await;
+    sb.submit("Sign in").await;
     assert!(
-        shown.contains(BLOCKED) && shown.contains(reason),
-        "hedge requests show {id}:\n{shown}"
+        sb.title().await.starts_with("Open requests"),
+        "{}",
+        sb.text().await
     );
-    requests(
-        &s,
-        &[
-            "grant",
-            &id,
-            "--profile",
-            "child",
-            "--until",
-            "1d",
-            "--as",
-            "sam",
-        ],
+    let queue = sb.text().await;
+    assert!(
+        queue.contains(BLOCKED) && queue.contains(reason),
+        "the queue shows the request:\n{queue}"
+    );
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("staff-queue.png");
+    let png = sb.full_page_screenshot(&shot, 1000).await;
+    assert!(
+        browser::png_size(&png).is_some(),
+        "a PNG at {}",
+        shot.display()
+    );
+    sb.goto(&format!("{staff}/requests/{id}")).await;
+    let tomorrow = jiff::Zoned::now()
+        .date()
+        .tomorrow()
+        .expect("a date")
+        .to_string();
+    sb.fill("Last day (optional)", &tomorrow).await;
+    sb.fill("Note (optional)", "one day for the essay").await;
+    sb.submit("Grant").await;
+    assert!(
+        sb.title().await.starts_with("Open requests"),
+        "{}",
+        sb.text().await
     );
 
     // Within a second DNS no longer sends the name to the portal: it resolves as upstream
@@ -258,6 +316,7 @@ async fn a_request_sent_from_the_block_page_is_granted_and_exported() {
             .any(|l| l.starts_with(&format!("{BLOCKED},gambling,child,1,granted,"))),
         "the export lists the request as granted:\n{csv}"
     );
+    sb.close().await;
     b.close().await;
 }
 

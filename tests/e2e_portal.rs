@@ -75,7 +75,7 @@ async fn the_block_page_shows_what_dns_decided_for_each_profile() {
     let (child_listener, child) = listener("child", "127.0.0.0/8");
     let (adult_listener, adult) = listener("adult", "127.0.0.3/32");
     let config = format!(
-        "{PROFILES}\n{child_listener}\n{adult_listener}\n{}\n[portal]\nlisten = [\"{PORTAL}:80\"]\nportal_name = \"portal.library\"\n",
+        "{PROFILES}\n{child_listener}\n{adult_listener}\n{}\n[portal]\nlisten = [\"{PORTAL}:80\"]\nportal_name = \"portal.library\"\nstaff_listen = []\n",
         recursive_upstream(&net, 3000)
     );
     let hedge = Hedge::start(&config);

@@ -66,10 +66,8 @@ fn submit(db: &Path) -> i64 {
         .id
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_grant_from_the_command_line_applies_live_survives_a_restart_and_expires() {
-    let net = FakeInternet::start_for_test().await;
-    // The configuration, index and store outlive each `hedge serve`.
+/// A folder with index.hidx, whose `games` category holds example.com.
+fn games_index() -> tempfile::TempDir {
     let data = tempfile::tempdir().expect("tempdir");
     std::fs::write(data.path().join("games.txt"), "example.com\n").expect("list");
     std::fs::write(
@@ -83,6 +81,14 @@ async fn a_grant_from_the_command_line_applies_live_survives_a_restart_and_expir
         &["--stats-db", "-"],
     );
     assert!(o.status.success(), "{}", text(&o));
+    data
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grant_from_the_command_line_applies_live_survives_a_restart_and_expires() {
+    let net = FakeInternet::start_for_test().await;
+    // The configuration, index and store outlive each `hedge serve`.
+    let data = games_index();
     let (l1, child) = listener("child", "127.0.0.0/8");
     let (l2, teen) = listener("teen", "127.0.0.0/8");
     let config = data.path().join("hedge.toml");
@@ -193,4 +199,107 @@ async fn a_grant_from_the_command_line_applies_live_survives_a_restart_and_expir
     );
     until(teen, BLOCKED, Duration::from_secs(1)).await;
     drop(hedge);
+}
+
+/// The CSRF token in a staff page's forms.
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    page[at..at + 64].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grant_on_the_staff_pages_applies_to_dns_within_a_second() {
+    let net = FakeInternet::start_for_test().await;
+    let data = games_index();
+    let (l1, child) = listener("child", "127.0.0.0/8");
+    let staff_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let config = data.path().join("hedge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "index = \"index.hidx\"\n\
+             [[profile]]\nname = \"child\"\nblock = [\"games\"]\n\
+             {l1}\n[stats]\npath = \"stats.sqlite\"\n{}\n\
+             [portal]\nstaff_listen = [\"{staff_addr}\"]\n",
+            recursive_upstream(&net, 3000)
+        ),
+    )
+    .expect("config");
+    // The account, from the command line.
+    let mut add = Command::new(hedge_bin())
+        .args(["staff", "add", "sam", "--password-stdin", "--config"])
+        .arg(&config)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("hedge staff add");
+    std::io::Write::write_all(
+        &mut add.stdin.take().expect("stdin"),
+        b"a long staff password\n",
+    )
+    .expect("password");
+    assert!(add.wait().expect("wait").success());
+
+    let hedge = Hedge::start_at(tempfile::tempdir().expect("tempdir"), config.clone());
+    assert!(
+        hedge.wait_log("staff pages on http://", Duration::from_secs(10)),
+        "{}",
+        hedge.log()
+    );
+    assert_eq!(answers(child).await, [[BLOCKED], [BLOCKED]]);
+    let id = submit(&data.path().join("stats.sqlite"));
+
+    let web = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let base = format!("http://{staff_addr}");
+    let login = web
+        .post(format!("{base}/login"))
+        .form(&[("name", "sam"), ("password", "a long staff password")])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status().as_u16(), 303);
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let queue = web
+        .get(format!("{base}/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("queue")
+        .text()
+        .await
+        .expect("body");
+    assert!(queue.contains("example.com"), "{queue}");
+    let tomorrow = Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::system())
+        .date()
+        .tomorrow()
+        .expect("date")
+        .to_string();
+    let granted = web
+        .post(format!("{base}/requests/{id}/grant"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf_of(&queue).as_str()),
+            ("profile", "child"),
+            ("until", tomorrow.as_str()),
+        ])
+        .send()
+        .await
+        .expect("grant");
+    assert_eq!(granted.status().as_u16(), 303);
+    let took = until(
+        child,
+        &names::WWW_EXAMPLE_COM_A.to_string(),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(took < Duration::from_secs(1), "the grant took {took:?}");
 }

@@ -453,3 +453,87 @@ fn policy_show_lists_the_same_categories_whether_a_schedule_is_in_force_or_not()
         "{in_force_csv}"
     );
 }
+
+/// `hedge <args>` with `input` on standard input.
+fn hedge_with_stdin(lib: &Library, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(hedge_bin())
+        .args(args)
+        .arg("--config")
+        .arg(&lib.config)
+        .env_remove("SUDO_USER")
+        .env("USER", "alex")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run hedge");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn staff_accounts_from_the_command_line_are_hashed_and_audited() {
+    let lib = Library::new();
+    let add = &["staff", "add", "sam", "--password-stdin"];
+    let o = hedge_with_stdin(&lib, add, "a long staff password\n");
+    assert!(o.status.success(), "{}", text(&o));
+    // Twice, a short password, a bad name, no terminal and no --password-stdin: refused.
+    let o = hedge_with_stdin(&lib, add, "a long staff password\n");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("exists already"), "{}", text(&o));
+    let o = hedge_with_stdin(
+        &lib,
+        &["staff", "add", "kim", "--password-stdin"],
+        "short\n",
+    );
+    assert!(text(&o).contains("10 characters"), "{}", text(&o));
+    let o = hedge_with_stdin(&lib, &["staff", "add", "<b>", "--password-stdin"], "x\n");
+    assert!(text(&o).contains("staff name"), "{}", text(&o));
+    lib.refused(&["staff", "add", "kim"], "--password-stdin");
+
+    let list = lib.ok(&["staff", "list"]);
+    assert!(
+        list.starts_with("sam\t") && list.contains("active"),
+        "{list}"
+    );
+    let o = hedge_with_stdin(
+        &lib,
+        &["staff", "passwd", "sam", "--password-stdin"],
+        "another long password\n",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let accepted = lib
+        .store()
+        .staff_login(
+            "sam",
+            "another long password",
+            hedge_stats::staff::Lockout::default(),
+            jiff::Timestamp::now(),
+        )
+        .expect("login");
+    assert_eq!(accepted, hedge_stats::staff::Login::Accepted);
+    lib.ok(&["staff", "remove", "sam"]);
+    lib.refused(&["staff", "remove", "sam"], "no staff account");
+    let actions: Vec<String> = lib
+        .store()
+        .audit_log(None, 100)
+        .expect("audit")
+        .into_iter()
+        .map(|e| format!("{} {}", e.actor, e.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "alex staff-add",
+            "alex staff-passwd",
+            "sam login",
+            "alex staff-remove"
+        ]
+    );
+}

@@ -120,6 +120,14 @@ pub enum Command {
     /// --as NAME, else the user who ran sudo ($SUDO_USER), else the Unix user.
     #[command(subcommand)]
     Requests(RequestsCommand),
+    /// Staff accounts for the portal's staff pages (`[portal] staff_listen`).
+    ///
+    /// Accounts live in the statistics file (`[stats] path`, or --db): argon2id password
+    /// hashes, and the lockout after repeated failed logins. The password is read from the
+    /// terminal without echo, or from the first line of standard input with
+    /// --password-stdin. Adding, changing and removing an account go into the audit log.
+    #[command(subcommand)]
+    Staff(StaffCommand),
     /// DHCP and VLAN interface files from the listeners' `[listener.network]` tables.
     ///
     /// Each VLAN's DHCP hands out its listener's port-53 addresses as DNS servers (IPv6:
@@ -241,6 +249,53 @@ pub enum DiffFormat {
     Markdown,
     Csv,
     Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Add an account.
+    Add {
+        #[command(flatten)]
+        store: StatsFileArgs,
+        /// The login name: letters, digits, '.', '-', '_' or '@'.
+        name: String,
+        #[command(flatten)]
+        password: PasswordArg,
+        #[command(flatten)]
+        actor: ActorArg,
+    },
+    /// Change an account's password (this also unlocks it).
+    Passwd {
+        #[command(flatten)]
+        store: StatsFileArgs,
+        /// The login name.
+        name: String,
+        #[command(flatten)]
+        password: PasswordArg,
+        #[command(flatten)]
+        actor: ActorArg,
+    },
+    /// Remove an account.
+    Remove {
+        #[command(flatten)]
+        store: StatsFileArgs,
+        /// The login name.
+        name: String,
+        #[command(flatten)]
+        actor: ActorArg,
+    },
+    /// The accounts, with their lockouts.
+    List {
+        #[command(flatten)]
+        store: StatsFileArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PasswordArg {
+    /// Read the password from the first line of standard input (for scripts).
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 #[derive(Debug, Subcommand)]

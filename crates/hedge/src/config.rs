@@ -272,7 +272,7 @@ fn check_policy(loaded: &Loaded, index: Arc<Index>) -> anyhow::Result<Policy> {
 }
 
 /// `timezone`: an IANA zone from the system's tz database, or the system's own zone.
-fn time_zone(name: Option<&str>) -> anyhow::Result<TimeZone> {
+pub(crate) fn time_zone(name: Option<&str>) -> anyhow::Result<TimeZone> {
     match name {
         None => Ok(TimeZone::system()),
         Some(name) => TimeZone::get(name).map_err(|e| {

@@ -14,6 +14,7 @@ mod output;
 mod portal;
 mod public_space;
 mod requests_watch;
+mod staff_portal;
 mod starter;
 mod stats;
 

@@ -57,32 +57,60 @@ pub struct PortalConfig {
     /// request form's confirmation page says.
     #[serde(default)]
     pub procedure: Option<String>,
+    /// The staff pages' addresses (default `["127.0.0.1:8081"]`); never the patron ones.
+    #[serde(default = "default_staff_listen")]
+    pub staff_listen: Vec<SocketAddr>,
+    /// Allow a `staff_listen` address that clients of a listener can reach (default false).
+    #[serde(default)]
+    pub staff_allow_from_clients: bool,
+    /// Failed logins in a row that lock a staff account (default 5).
+    #[serde(default = "default_staff_failures")]
+    pub staff_max_failed_logins: u32,
+    /// How long a locked staff account stays locked, in minutes (default 15).
+    #[serde(default = "default_staff_lockout")]
+    pub staff_lockout_minutes: u64,
+    /// A staff session unused this long ends, in minutes (default 30).
+    #[serde(default = "default_staff_idle")]
+    pub staff_session_idle_minutes: u64,
+    /// No staff session lasts longer, in hours (default 8).
+    #[serde(default = "default_staff_hours")]
+    pub staff_session_hours: u64,
+}
+
+fn default_staff_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([127, 0, 0, 1], 8081))]
+}
+fn default_staff_failures() -> u32 {
+    5
+}
+fn default_staff_lockout() -> u64 {
+    15
+}
+fn default_staff_idle() -> u64 {
+    30
+}
+fn default_staff_hours() -> u64 {
+    8
 }
 
 fn default_portal_body() -> usize {
     16 * 1024
 }
-
 fn default_portal_header_ms() -> u64 {
     5000
 }
-
 fn default_portal_request_ms() -> u64 {
     10_000
 }
-
 fn default_portal_connection_ms() -> u64 {
     60_000
 }
-
 fn default_portal_connections() -> usize {
     512
 }
-
 fn default_portal_client_connections() -> usize {
     16
 }
-
 fn default_portal_requests() -> u32 {
     10
 }
@@ -169,7 +197,7 @@ pub fn check(
 }
 
 /// The limits, each at least 1 (a zero would refuse every request).
-fn limits(p: &PortalConfig) -> anyhow::Result<Limits> {
+pub(crate) fn limits(p: &PortalConfig) -> anyhow::Result<Limits> {
     let zero = [
         ("header_timeout_ms", p.header_timeout_ms == 0),
         ("request_timeout_ms", p.request_timeout_ms == 0),

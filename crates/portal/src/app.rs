@@ -59,7 +59,7 @@ pub(crate) fn router(app: Arc<App>, settings: &Settings) -> Router {
 
 /// No caching (a block page must never stand in for the site once it is unblocked), no
 /// scripts, no framing, no referrer, no content sniffing.
-async fn security_headers(mut r: Response) -> Response {
+pub(crate) async fn security_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
     let set = [
         (header::CACHE_CONTROL, "no-store"),

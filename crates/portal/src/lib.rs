@@ -40,6 +40,7 @@ mod pages;
 mod reference;
 mod server;
 mod slots;
+pub mod staff;
 mod store;
 mod tls;
 mod verdict;

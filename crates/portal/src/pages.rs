@@ -11,7 +11,7 @@ use crate::verdict::{Explained, Verdict};
 /// #0b4fb3 6.9:1, white on the button blue #0b4fb3 6.9:1, the error red #a4161a 7.6:1;
 /// the focus ring (#b35c00, 3:1 against white as WCAG asks of focus indicators) is thick.
 /// The print stylesheet drops the forms and prints black on white.
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 html{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;font-size:112.5%;line-height:1.5;color:#1b1b1b;background:#fff}
 body{margin:0 auto;max-width:40rem;padding:1rem 1.25rem 3rem}
 h1{font-size:1.75rem;line-height:1.25;margin:1.5rem 0 1rem}

@@ -82,6 +82,7 @@
 #![deny(missing_docs)]
 
 mod action;
+mod audited;
 mod batch;
 mod counters;
 mod error;
@@ -90,6 +91,7 @@ mod privacy;
 pub mod report;
 pub mod requests;
 mod sqlite;
+pub mod staff;
 mod store;
 pub mod suppression;
 

@@ -9,6 +9,7 @@ use crate::fd_limit;
 pub fn run(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let loaded = config::load(path.as_deref())?;
     let mut checked = config::check(&loaded)?;
+    crate::staff_portal::check_config(&loaded, &checked)?;
     // `serve` raises its limit to the hard one and refuses what cannot fit; here it is a
     // warning, against the limit the service will have.
     let mut note = None;

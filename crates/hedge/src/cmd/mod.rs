@@ -17,6 +17,7 @@ mod policy_diff;
 mod report;
 mod requests;
 mod serve;
+mod staff;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if !matches!(cli.command, Command::Serve { .. }) {
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Generate { what, out } => generate::run(what, &out),
         Command::Requests(command) => requests::run(command),
+        Command::Staff(command) => staff::run(command),
         Command::Policy(PolicyCommand::Show {
             config,
             profile,

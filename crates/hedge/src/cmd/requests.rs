@@ -214,7 +214,7 @@ fn open(args: &StatsFileArgs) -> anyhow::Result<SqliteStore> {
 
 /// A store result; bad input (an unknown number, a request already decided, a name that is
 /// not one) is a usage error, exit status 2.
-fn stats<T>(r: Result<T, hedge_stats::Error>) -> anyhow::Result<T> {
+pub(super) fn stats<T>(r: Result<T, hedge_stats::Error>) -> anyhow::Result<T> {
     r.map_err(|e| match e {
         hedge_stats::Error::Invalid(_)
         | hedge_stats::Error::NoSuchRequest(_)
@@ -271,7 +271,7 @@ fn origin(loaded: &config::Loaded) -> String {
 }
 
 /// `--as`, else the person behind sudo, else the Unix user running this.
-fn actor_name(arg: &ActorArg) -> anyhow::Result<String> {
+pub(super) fn actor_name(arg: &ActorArg) -> anyhow::Result<String> {
     if let Some(a) = &arg.actor {
         return Ok(a.clone());
     }

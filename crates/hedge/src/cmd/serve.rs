@@ -89,6 +89,10 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
         Some(p) => Some(crate::portal::start(p, &server, loaded.stats_path())?),
         None => None,
     };
+    let staff = match crate::staff_portal::check_config(&loaded, &checked)? {
+        Some(s) => Some(crate::staff_portal::start(&s)?),
+        None => None,
+    };
     // The portal is a restart-only setting: EDE texts keep pointing where it runs.
     let portal_url = checked.portal.as_ref().map(|p| p.url.clone());
     // The server holds the snapshot now; keeping this copy would keep the first index
@@ -143,6 +147,7 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     if let Some(p) = portal {
         p.shutdown();
     }
+    drop(staff);
     if let Some(w) = requests {
         w.stop();
     }

@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use crate::audited::audit;
 use crate::error::Error;
 use crate::requests::input::{actor, clean_text, label, normalize_name};
 use crate::requests::types::{MAX_TEXT_CHARS, RequestStatus};
@@ -268,20 +269,4 @@ impl SqliteStore {
             .map_err(err)
         })
     }
-}
-
-/// Appends an audit entry inside the decision's transaction.
-fn audit(
-    tx: &Transaction<'_>,
-    at: &str,
-    actor: &str,
-    action: &str,
-    target: &str,
-    detail: &str,
-) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![at, actor, action, target, detail],
-    )
-    .map(|_| ())
 }

@@ -57,7 +57,6 @@ mod rate_limit;
 pub(crate) mod retention;
 mod rows;
 mod submit;
-mod transaction;
 mod types;
 
 pub use input::normalize_name;

@@ -1,0 +1,474 @@
+//! The staff routes (see the module table in `staff`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, Form, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use hedge_stats::staff::Login;
+use hedge_stats::{RequestFilter, RequestStatus};
+use jiff::Timestamp;
+use maud::Markup;
+use serde::Deserialize;
+
+use super::session::{self, Current, Sessions};
+use super::{Staff, StaffSettings, StoreError, pages};
+
+type Shared = State<Arc<Staff>>;
+
+/// Login attempts per client address: 10 at once, then one every 6 seconds.
+const LOGIN_RATE: hedge_stats::RateLimit = hedge_stats::RateLimit {
+    burst: 10,
+    every: std::time::Duration::from_secs(6),
+    max_clients: 10_000,
+};
+
+/// How many of the newest requests the decided page looks through.
+const DECIDED_SHOWN: usize = 1000;
+
+/// The router, with the portal's limits and security headers.
+pub(crate) fn router(settings: StaffSettings) -> Router {
+    let limits = settings.limits;
+    let staff = Arc::new(Staff {
+        sessions: Sessions::new(settings.sessions),
+        logins: hedge_stats::RateLimiter::new(LOGIN_RATE),
+        settings,
+        store: parking_lot::Mutex::new(None),
+    });
+    Router::new()
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/", get(queue))
+        .route("/decided", get(decided))
+        .route("/audit", get(audit))
+        .route("/requests/{id}", get(request))
+        .route("/requests/{id}/grant", post(grant))
+        .route("/requests/{id}/deny", post(deny))
+        .route("/recategorise", post(recategorise))
+        .fallback(|| async {
+            page(
+                StatusCode::NOT_FOUND,
+                pages::problem("Page not found", "There is no such staff page."),
+            )
+        })
+        .with_state(staff)
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .layer(axum::middleware::map_response(crate::app::security_headers))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            limits.max_body_bytes,
+        ))
+}
+
+fn page(status: StatusCode, markup: Markup) -> Response {
+    (status, Html(markup.into_string())).into_response()
+}
+
+fn to_login() -> Response {
+    Redirect::to("/login").into_response()
+}
+
+fn forbidden() -> Response {
+    page(
+        StatusCode::FORBIDDEN,
+        pages::problem(
+            "The form has expired",
+            "The form was not sent from this session. Go back, reload the page and send it again.",
+        ),
+    )
+}
+
+fn store_failed(e: StoreError) -> Response {
+    match e {
+        StoreError::Refused(why) => page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::problem("That could not be done", &why),
+        ),
+        StoreError::Failed(e) => {
+            tracing::error!("staff pages: {e}");
+            unavailable()
+        }
+        StoreError::Unavailable => unavailable(),
+    }
+}
+
+fn unavailable() -> Response {
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        pages::problem(
+            "The store is unavailable",
+            "The statistics file could not be read or written; the log says why.",
+        ),
+    )
+}
+
+/// A form that could not be read: 413 if too large, else 400.
+fn unreadable(rejection: &FormRejection) -> Response {
+    refused(rejection.status())
+}
+
+/// The answer to a form refused with `status`: 403 (no session or a wrong CSRF token), 413
+/// (too large) or 400.
+fn refused(status: StatusCode) -> Response {
+    if status == StatusCode::FORBIDDEN {
+        return forbidden();
+    }
+    let status = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    page(
+        status,
+        pages::problem("The form could not be read", "Please send it again."),
+    )
+}
+
+/// The form's fields as pairs (checkboxes repeat a key), and the session, if its CSRF
+/// token is right; else the status to refuse it with (see [`refused`]).
+fn checked_form(
+    staff: &Staff,
+    headers: &HeaderMap,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<(Current, Vec<(String, String)>), StatusCode> {
+    let fields = match form {
+        Ok(Form(f)) => f,
+        Err(r) => return Err(r.status()),
+    };
+    let Some(current) = staff.sessions.current(headers) else {
+        return Err(StatusCode::FORBIDDEN);
+    };
+    let csrf = field(&fields, "csrf");
+    if !current.csrf_ok(csrf) {
+        return Err(StatusCode::FORBIDDEN);
+    }
+    Ok((current, fields))
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+async fn login_form(State(staff): Shared, headers: HeaderMap) -> Response {
+    if staff.sessions.current(&headers).is_some() {
+        return Redirect::to("/").into_response();
+    }
+    page(StatusCode::OK, pages::login(None))
+}
+
+#[derive(Deserialize)]
+struct LoginFields {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn login(
+    State(staff): Shared,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    form: Result<Form<LoginFields>, FormRejection>,
+) -> Response {
+    let fields = match form {
+        Ok(Form(f)) => f,
+        Err(r) => return unreadable(&r),
+    };
+    if let Err(hedge_stats::RetryAfter(wait)) =
+        staff.logins.check(peer.ip(), std::time::Instant::now())
+    {
+        let mut r = page(
+            StatusCode::TOO_MANY_REQUESTS,
+            pages::login(Some(
+                "Too many sign-in attempts from this computer: wait a little.",
+            )),
+        );
+        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
+    let lockout = staff.settings.lockout;
+    let name = fields.name.trim().to_owned();
+    let who = name.clone();
+    let outcome = staff
+        .with_store(move |s| s.staff_login(&who, &fields.password, lockout, Timestamp::now()))
+        .await;
+    match outcome {
+        Ok(Login::Accepted) => match staff.sessions.start(&name) {
+            Some(token) => {
+                let mut r = Redirect::to("/").into_response();
+                let cookie = session::set_cookie(
+                    &token,
+                    staff.settings.tls.is_some(),
+                    staff.settings.sessions,
+                );
+                if let Ok(v) = HeaderValue::from_str(&cookie) {
+                    r.headers_mut().insert(header::SET_COOKIE, v);
+                }
+                r
+            }
+            None => unavailable(),
+        },
+        Ok(Login::Rejected) => page(
+            StatusCode::UNAUTHORIZED,
+            pages::login(Some("Wrong name or password.")),
+        ),
+        Ok(Login::Locked { until }) => page(
+            StatusCode::TOO_MANY_REQUESTS,
+            pages::login(Some(&format!(
+                "Too many failed sign-ins: this account is locked until {}.",
+                until.strftime("%H:%M UTC")
+            ))),
+        ),
+        Err(e) => store_failed(e),
+    }
+}
+
+async fn logout(
+    State(staff): Shared,
+    headers: HeaderMap,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    let (current, _) = match checked_form(&staff, &headers, form) {
+        Ok(x) => x,
+        Err(status) => return refused(status),
+    };
+    staff.sessions.end(&current);
+    let who = current.staff.clone();
+    if let Err(e) = staff
+        .with_store(move |s| s.staff_logout(&who, Timestamp::now()))
+        .await
+    {
+        return store_failed(e);
+    }
+    let mut r = Redirect::to("/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(staff.settings.tls.is_some())) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+async fn queue(State(staff): Shared, headers: HeaderMap) -> Response {
+    let Some(current) = staff.sessions.current(&headers) else {
+        return to_login();
+    };
+    let filter = RequestFilter {
+        status: Some(RequestStatus::Open),
+        ..RequestFilter::default()
+    };
+    match staff.with_store(move |s| s.list_requests(&filter)).await {
+        Ok(open) => page(
+            StatusCode::OK,
+            pages::queue(&current.staff, &current.csrf(), &open, Timestamp::now()),
+        ),
+        Err(e) => store_failed(e),
+    }
+}
+
+async fn decided(State(staff): Shared, headers: HeaderMap) -> Response {
+    let Some(current) = staff.sessions.current(&headers) else {
+        return to_login();
+    };
+    // The newest requests only: a page, not an archive (`hedge requests list` has them all).
+    let newest = RequestFilter {
+        limit: Some(DECIDED_SHOWN),
+        ..RequestFilter::default()
+    };
+    let listed = staff.with_store(move |s| s.list_requests(&newest)).await;
+    match listed {
+        Ok(all) => {
+            let rows: Vec<_> = all
+                .into_iter()
+                .filter(|r| r.status != RequestStatus::Open)
+                .collect();
+            page(
+                StatusCode::OK,
+                pages::decided(&current.staff, &current.csrf(), &rows),
+            )
+        }
+        Err(e) => store_failed(e),
+    }
+}
+
+async fn audit(State(staff): Shared, headers: HeaderMap) -> Response {
+    let Some(current) = staff.sessions.current(&headers) else {
+        return to_login();
+    };
+    match staff.with_store(|s| s.audit_log(None, 500)).await {
+        Ok(entries) => page(
+            StatusCode::OK,
+            pages::audit(&current.staff, &current.csrf(), &entries),
+        ),
+        Err(e) => store_failed(e),
+    }
+}
+
+async fn request(State(staff): Shared, headers: HeaderMap, Path(id): Path<i64>) -> Response {
+    let Some(current) = staff.sessions.current(&headers) else {
+        return to_login();
+    };
+    show_request(&staff, &current, id, None, StatusCode::OK).await
+}
+
+async fn show_request(
+    staff: &Arc<Staff>,
+    current: &Current,
+    id: i64,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    match staff.with_store(move |s| s.request(id)).await {
+        Ok(r) => page(
+            status,
+            pages::request(
+                &current.staff,
+                &current.csrf(),
+                &r,
+                &staff.settings.profiles,
+                problem,
+            ),
+        ),
+        Err(e) => store_failed(e),
+    }
+}
+
+/// After a decision: back to the queue (303, so a reload does not send it again).
+fn done() -> Response {
+    Redirect::to("/").into_response()
+}
+
+async fn grant(
+    State(staff): Shared,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    let (current, fields) = match checked_form(&staff, &headers, form) {
+        Ok(x) => x,
+        Err(status) => return refused(status),
+    };
+    let (profiles, until) = match grant_fields(&staff.settings, &fields) {
+        Ok(x) => x,
+        Err(p) => {
+            return show_request(
+                &staff,
+                &current,
+                id,
+                Some(&p),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let note = Some(field(&fields, "note").to_owned()).filter(|n| !n.trim().is_empty());
+    let by = current.staff.clone();
+    let granted = staff
+        .with_store(move |s| s.grant(id, &profiles, until, note.as_deref(), &by, Timestamp::now()))
+        .await;
+    decided_on(&staff, &current, id, granted).await
+}
+
+/// After a decision on request `id`: back to the queue, or the request's page again with
+/// why it could not be made.
+async fn decided_on<T>(
+    staff: &Arc<Staff>,
+    current: &Current,
+    id: i64,
+    outcome: Result<T, StoreError>,
+) -> Response {
+    match outcome {
+        Ok(_) => done(),
+        Err(StoreError::Refused(why)) => {
+            show_request(
+                staff,
+                current,
+                id,
+                Some(&why),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => store_failed(e),
+    }
+}
+
+/// A grant form's profiles (each a configured one, at least one) and its "until" (through
+/// the end of that day in the configured zone); else what is wrong.
+fn grant_fields(
+    settings: &StaffSettings,
+    fields: &[(String, String)],
+) -> Result<(Vec<String>, Option<Timestamp>), String> {
+    let profiles: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "profile")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if profiles.is_empty() {
+        return Err("Tick at least one filter setting.".into());
+    }
+    if let Some(p) = profiles.iter().find(|p| !settings.profiles.contains(p)) {
+        return Err(format!("There is no filter setting {p:?}."));
+    }
+    let until = match field(fields, "until").trim() {
+        "" => None,
+        d => match d
+            .parse::<jiff::civil::Date>()
+            .ok()
+            .and_then(|d| d.tomorrow().ok())
+            .and_then(|d| d.to_zoned(settings.zone.clone()).ok())
+        {
+            Some(z) => Some(z.timestamp()),
+            None => return Err("The date must look like 2026-12-31.".into()),
+        },
+    };
+    Ok((profiles, until))
+}
+
+async fn deny(
+    State(staff): Shared,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    let (current, fields) = match checked_form(&staff, &headers, form) {
+        Ok(x) => x,
+        Err(status) => return refused(status),
+    };
+    let note = field(&fields, "note").to_owned();
+    let by = current.staff.clone();
+    let denied = staff
+        .with_store(move |s| s.deny(id, &note, &by, Timestamp::now()))
+        .await;
+    decided_on(&staff, &current, id, denied).await
+}
+
+async fn recategorise(
+    State(staff): Shared,
+    headers: HeaderMap,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Response {
+    let (current, fields) = match checked_form(&staff, &headers, form) {
+        Ok(x) => x,
+        Err(status) => return refused(status),
+    };
+    let name = field(&fields, "name").to_owned();
+    let category = field(&fields, "category").trim().to_owned();
+    let into = field(&fields, "into") != "no";
+    let by = current.staff.clone();
+    let done_ = staff
+        .with_store(move |s| s.recategorise(&name, &category, into, &by, Timestamp::now()))
+        .await;
+    match done_ {
+        Ok(_) => done(),
+        Err(e) => store_failed(e),
+    }
+}

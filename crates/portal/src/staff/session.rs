@@ -1,0 +1,251 @@
+//! Staff sessions: a random 256-bit token in an HttpOnly, SameSite=Strict cookie, and the
+//! CSRF token of every form, an HMAC of the session token.
+//!
+//! Sessions are kept in memory, by the SHA-256 of their token: the token never reaches
+//! disk, a page view writes nothing, and a restart logs everyone out (staff log in again).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, header};
+use cookie::{Cookie, SameSite};
+use hmac::{Hmac, Mac};
+use parking_lot::Mutex;
+use sha2::{Digest, Sha256};
+
+/// The cookie's name.
+pub(crate) const COOKIE: &str = "hedge_staff";
+
+/// How long sessions last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// A session unused this long ends.
+    pub idle: Duration,
+    /// No session lasts longer than this, used or not.
+    pub lifetime: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            idle: Duration::from_secs(30 * 60),
+            lifetime: Duration::from_secs(8 * 3600),
+        }
+    }
+}
+
+struct Session {
+    staff: String,
+    started: Instant,
+    last_seen: Instant,
+}
+
+/// The live sessions.
+pub(crate) struct Sessions {
+    limits: SessionLimits,
+    live: Mutex<HashMap<[u8; 32], Session>>,
+}
+
+/// A request's session: who, and the token its forms' CSRF tokens derive from.
+#[derive(Clone)]
+pub(crate) struct Current {
+    pub(crate) staff: String,
+    token: String,
+}
+
+impl Current {
+    /// The CSRF token of this session's forms.
+    pub(crate) fn csrf(&self) -> String {
+        hex(&csrf_mac(&self.token).finalize().into_bytes())
+    }
+
+    /// Whether `sent` is this session's CSRF token (compared in constant time).
+    pub(crate) fn csrf_ok(&self, sent: &str) -> bool {
+        match unhex(sent) {
+            Some(bytes) => csrf_mac(&self.token).verify_slice(&bytes).is_ok(),
+            None => false,
+        }
+    }
+}
+
+fn csrf_mac(token: &str) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(token.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(b"hedge staff csrf");
+    mac
+}
+
+fn key(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() != 64 || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
+
+impl Sessions {
+    pub(crate) fn new(limits: SessionLimits) -> Sessions {
+        Sessions {
+            limits,
+            live: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A new session for `staff`; its token, or None if the OS has no randomness to give.
+    pub(crate) fn start(&self, staff: &str) -> Option<String> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).ok()?;
+        let token = hex(&bytes);
+        let now = Instant::now();
+        let mut live = self.live.lock();
+        // Ended sessions go when a new one starts, so the map stays as small as the staff.
+        live.retain(|_, s| self.alive(s, now));
+        live.insert(
+            key(&token),
+            Session {
+                staff: staff.to_owned(),
+                started: now,
+                last_seen: now,
+            },
+        );
+        Some(token)
+    }
+
+    fn alive(&self, s: &Session, now: Instant) -> bool {
+        now.duration_since(s.last_seen) < self.limits.idle
+            && now.duration_since(s.started) < self.limits.lifetime
+    }
+
+    /// The live session the request's cookie names, touched; None if none.
+    pub(crate) fn current(&self, headers: &HeaderMap) -> Option<Current> {
+        let token = cookie_token(headers)?;
+        let now = Instant::now();
+        let mut live = self.live.lock();
+        let k = key(&token);
+        let session = live.get_mut(&k)?;
+        if !self.alive(session, now) {
+            live.remove(&k);
+            return None;
+        }
+        session.last_seen = now;
+        Some(Current {
+            staff: session.staff.clone(),
+            token,
+        })
+    }
+
+    /// Ends the session of `current`.
+    pub(crate) fn end(&self, current: &Current) {
+        self.live.lock().remove(&key(&current.token));
+    }
+}
+
+/// The session token in the request's cookies.
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == COOKIE)
+        .map(|c| c.value().to_owned())
+}
+
+/// The `Set-Cookie` value of a new session (`Secure` when the listener speaks TLS).
+pub(crate) fn set_cookie(token: &str, secure: bool, limits: SessionLimits) -> String {
+    let max_age = cookie::time::Duration::seconds(
+        i64::try_from(limits.lifetime.as_secs()).unwrap_or(i64::MAX),
+    );
+    Cookie::build((COOKIE, token.to_owned()))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .secure(secure)
+        .max_age(max_age)
+        .build()
+        .to_string()
+}
+
+/// The `Set-Cookie` value that deletes the session cookie.
+pub(crate) fn clear_cookie(secure: bool) -> String {
+    let mut c = Cookie::build((COOKIE, ""))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .secure(secure)
+        .build();
+    c.make_removal();
+    c.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(token: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let v = format!("other=1; {COOKIE}={token}");
+        h.insert(header::COOKIE, v.parse().expect("header"));
+        h
+    }
+
+    #[test]
+    fn a_session_is_found_by_its_cookie_and_its_csrf_token_is_bound_to_it() {
+        let s = Sessions::new(SessionLimits::default());
+        let a = s.start("ana").expect("random");
+        let b = s.start("bob").expect("random");
+        assert_eq!(a.len(), 64);
+        let ca = s.current(&headers(&a)).expect("a");
+        let cb = s.current(&headers(&b)).expect("b");
+        assert_eq!(ca.staff, "ana");
+        assert!(ca.csrf_ok(&ca.csrf()));
+        assert!(!ca.csrf_ok(&cb.csrf()), "another session's token");
+        assert!(!ca.csrf_ok(""));
+        assert!(!ca.csrf_ok(&"0".repeat(64)));
+        assert!(s.current(&headers(&"0".repeat(64))).is_none());
+        s.end(&ca);
+        assert!(s.current(&headers(&a)).is_none());
+    }
+
+    #[test]
+    fn idle_and_old_sessions_end() {
+        let s = Sessions::new(SessionLimits {
+            idle: Duration::ZERO,
+            lifetime: Duration::from_secs(60),
+        });
+        let t = s.start("ana").expect("random");
+        assert!(s.current(&headers(&t)).is_none());
+        let s = Sessions::new(SessionLimits {
+            idle: Duration::from_secs(60),
+            lifetime: Duration::ZERO,
+        });
+        let t = s.start("ana").expect("random");
+        assert!(s.current(&headers(&t)).is_none());
+    }
+
+    #[test]
+    fn the_cookie_is_http_only_strict_and_secure_under_tls() {
+        let c = set_cookie("abc", true, SessionLimits::default());
+        for flag in [
+            "HttpOnly",
+            "SameSite=Strict",
+            "Path=/",
+            "Secure",
+            "Max-Age=28800",
+        ] {
+            assert!(c.contains(flag), "{c}");
+        }
+        assert!(!set_cookie("abc", false, SessionLimits::default()).contains("Secure"));
+    }
+}

@@ -11,7 +11,7 @@ use crate::verdict::{Explained, Verdict};
 /// #0b4fb3 6.9:1, white on the button blue #0b4fb3 6.9:1, the error red #a4161a 7.6:1;
 /// the focus ring (#b35c00, 3:1 against white as WCAG asks of focus indicators) is thick.
 /// The print stylesheet drops the forms and prints black on white.
-pub(crate) const STYLE: &str = r#"
+const STYLE: &str = r#"
 html{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;font-size:112.5%;line-height:1.5;color:#1b1b1b;background:#fff}
 body{margin:0 auto;max-width:40rem;padding:1rem 1.25rem 3rem}
 h1{font-size:1.75rem;line-height:1.25;margin:1.5rem 0 1rem}
@@ -33,18 +33,25 @@ footer{margin-top:2.5rem;border-top:1px solid #1b1b1b;padding-top:.5rem;font-siz
 @media print{form,.noprint,footer{display:none}html{color:#000;background:#fff;font-size:11pt}a{color:#000}body{max-width:none}}
 "#;
 
+/// The `<head>` of every page, patron and staff: `title` whole, the stylesheet plus `extra_css`.
+pub(crate) fn head(title: &str, extra_css: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="robots" content="noindex";
+            title { (title) }
+            style { (PreEscaped(STYLE)) (PreEscaped(extra_css)) }
+        }
+    }
+}
+
 /// The frame every page shares: language, title, the stylesheet, the site line.
 fn layout(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex";
-                title { (title) " – Library internet filter" }
-                style { (PreEscaped(STYLE)) }
-            }
+            (head(&format!("{title} – Library internet filter"), ""))
             body {
                 header { p.site { "Library internet filter" } }
                 main { (body) }

@@ -3,9 +3,9 @@
 
 use hedge_stats::{AuditEntry, UnblockRequest};
 use jiff::Timestamp;
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 
-use crate::pages::STYLE;
+use crate::pages::head;
 
 const WIDE: &str = "body{max-width:64rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;border-bottom:1px solid #1b1b1b;padding:.35rem .5rem;vertical-align:top}fieldset{border:2px solid #1b1b1b;border-radius:4px;margin:1.5rem 0}nav a{margin-right:1rem}";
 
@@ -14,13 +14,7 @@ fn layout(title: &str, who: Option<(&str, &str)>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex";
-                title { (title) " – Library filter staff" }
-                style { (PreEscaped(STYLE)) (PreEscaped(WIDE)) }
-            }
+            (head(&format!("{title} – Library filter staff"), WIDE))
             body {
                 header {
                     p.site { "Library filter – staff" }

@@ -10,30 +10,14 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hedge_stats::{NewRequest, SqliteStore};
-use hickory_proto::rr::RecordType;
 use jiff::{SignedDuration, Timestamp};
 use support::*;
 
 const BLOCKED: &str = "0.0.0.0";
 
-/// The A answers for www.example.com over UDP and over TCP.
-async fn answers(addr: SocketAddr) -> [Vec<String>; 2] {
-    [
-        ips(&udp(addr, names::WWW_EXAMPLE_COM, RecordType::A).await),
-        ips(&tcp(addr, names::WWW_EXAMPLE_COM, RecordType::A).await),
-    ]
-}
-
-/// Asks until both transports answer `want`; returns how long that took.
-async fn until(addr: SocketAddr, want: &str, limit: Duration) -> Duration {
-    let started = Instant::now();
-    loop {
-        if answers(addr).await == [[want], [want]] {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < limit, "not {want} within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// `secs` seconds from now: a deadline for [`until_answer`].
+fn within(secs: i64) -> Timestamp {
+    Timestamp::now() + SignedDuration::from_secs(secs)
 }
 
 /// `hedge requests <args> --config <config> --as sam`, which must succeed.
@@ -108,15 +92,17 @@ async fn a_grant_from_the_command_line_applies_live_survives_a_restart_and_expir
 
     let hedge = start();
     let allowed = names::WWW_EXAMPLE_COM_A.to_string();
-    assert_eq!(answers(child).await, [[BLOCKED], [BLOCKED]]);
-    assert_eq!(answers(teen).await, [[BLOCKED], [BLOCKED]]);
+    assert_eq!(example_answers(child).await, [[BLOCKED], [BLOCKED]]);
+    assert_eq!(example_answers(teen).await, [[BLOCKED], [BLOCKED]]);
 
     // Granted for child, from another process: allowed within a second, teen still blocked.
     let id = submit(&db);
     requests(&config, &["grant", &id.to_string(), "--profile", "child"]);
-    let took = until(child, &allowed, Duration::from_secs(5)).await;
+    let granted_at = Instant::now();
+    until_answer(child, &allowed, within(5)).await;
+    let took = granted_at.elapsed();
     assert!(took < Duration::from_secs(1), "the grant took {took:?}");
-    assert_eq!(answers(teen).await, [[BLOCKED], [BLOCKED]]);
+    assert_eq!(example_answers(teen).await, [[BLOCKED], [BLOCKED]]);
     assert!(
         hedge.wait_log("staff decisions in force: 1 grants", Duration::from_secs(1)),
         "{}",
@@ -132,10 +118,10 @@ async fn a_grant_from_the_command_line_applies_live_survives_a_restart_and_expir
     drop(hedge);
     let hedge = start();
     assert_eq!(
-        answers(child).await,
+        example_answers(child).await,
         [[allowed.as_str()], [allowed.as_str()]]
     );
-    assert_eq!(answers(teen).await, [[BLOCKED], [BLOCKED]]);
+    assert_eq!(example_answers(teen).await, [[BLOCKED], [BLOCKED]]);
 
     // A grant for teen that ends two seconds from now: allowed, then blocked again by itself
     // (and not before its time).
@@ -167,11 +153,11 @@ async fn a_grant_from_the_command_line_applies_live_survives_a_restart_and_expir
             &ends.to_string(),
         ],
     );
-    until(teen, &allowed, Duration::from_secs(2)).await;
-    until(teen, BLOCKED, Duration::from_secs(6)).await;
+    until_answer(teen, &allowed, within(2)).await;
+    until_answer(teen, BLOCKED, within(6)).await;
     assert!(Timestamp::now() >= ends, "blocked again before {ends}");
     assert_eq!(
-        answers(child).await,
+        example_answers(child).await,
         [[allowed.as_str()], [allowed.as_str()]]
     );
 
@@ -186,7 +172,7 @@ async fn a_grant_from_the_command_line_applies_live_survives_a_restart_and_expir
             "--remove",
         ],
     );
-    until(teen, &allowed, Duration::from_secs(1)).await;
+    until_answer(teen, &allowed, within(1)).await;
     requests(
         &config,
         &[
@@ -197,7 +183,7 @@ async fn a_grant_from_the_command_line_applies_live_survives_a_restart_and_expir
             "--clear",
         ],
     );
-    until(teen, BLOCKED, Duration::from_secs(1)).await;
+    until_answer(teen, BLOCKED, within(1)).await;
     drop(hedge);
 }
 
@@ -245,7 +231,7 @@ async fn a_grant_on_the_staff_pages_applies_to_dns_within_a_second() {
         "{}",
         hedge.log()
     );
-    assert_eq!(answers(child).await, [[BLOCKED], [BLOCKED]]);
+    assert_eq!(example_answers(child).await, [[BLOCKED], [BLOCKED]]);
     let id = submit(&data.path().join("stats.sqlite"));
 
     let web = reqwest::Client::builder()
@@ -295,11 +281,9 @@ async fn a_grant_on_the_staff_pages_applies_to_dns_within_a_second() {
         .await
         .expect("grant");
     assert_eq!(granted.status().as_u16(), 303);
-    let took = until(
-        child,
-        &names::WWW_EXAMPLE_COM_A.to_string(),
-        Duration::from_secs(5),
-    )
-    .await;
+    let allowed = names::WWW_EXAMPLE_COM_A.to_string();
+    let granted_at = Instant::now();
+    until_answer(child, &allowed, within(5)).await;
+    let took = granted_at.elapsed();
     assert!(took < Duration::from_secs(1), "the grant took {took:?}");
 }

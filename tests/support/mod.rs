@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{RData, RecordType};
+use jiff::Timestamp;
 
 pub use hedge_testkit::FakeInternet;
 pub use hedge_testkit::names;
@@ -218,6 +219,31 @@ pub async fn tcp(server: SocketAddr, name: &str, t: RecordType) -> Message {
     hedge_testkit::client::query_tcp(server, name, t)
         .await
         .unwrap_or_else(|e| panic!("tcp query {name} {t}: {e}"))
+}
+
+/// The A answers for www.example.com from `server`, over UDP and over TCP.
+pub async fn example_answers(server: SocketAddr) -> [Vec<String>; 2] {
+    [
+        ips(&udp(server, names::WWW_EXAMPLE_COM, RecordType::A).await),
+        ips(&tcp(server, names::WWW_EXAMPLE_COM, RecordType::A).await),
+    ]
+}
+
+/// Asks `server` for www.example.com A until UDP and TCP both answer `want` alone; fails the
+/// test when `deadline` passes first. Returns when the first such question was sent, so a
+/// caller can check the answer did not change before its time.
+pub async fn until_answer(server: SocketAddr, want: &str, deadline: Timestamp) -> Timestamp {
+    loop {
+        let asked = Timestamp::now();
+        if example_answers(server).await == [[want], [want]] {
+            return asked;
+        }
+        assert!(
+            Timestamp::now() < deadline,
+            "still not {want} at {deadline}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// The addresses in an answer, as strings.

@@ -58,12 +58,12 @@ impl Harness {
 
     /// The UDP fast path: the answer's length in `out`, or None for the full path.
     pub fn fast_answer(&self, packet: &[u8], client: IpAddr, out: &mut Vec<u8>) -> Option<usize> {
-        let arrival = crate::query::Arrival {
+        let arrival = crate::fast_path::Arrival {
             listener: 0,
             client,
             received: Instant::now(),
         };
-        crate::query::fast_answer(&self.shared, arrival, packet, out)
+        crate::fast_path::fast_answer(&self.shared, arrival, packet, out)
     }
 
     /// The full path, unguarded: a panic reaches the fuzzer instead of becoming SERVFAIL.

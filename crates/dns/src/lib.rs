@@ -54,6 +54,7 @@ mod clock;
 mod config;
 mod error;
 mod failures;
+mod fast_path;
 mod fetch;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

@@ -1,7 +1,7 @@
-//! The query path: ACL, parse, policy, cache or upstream, CNAME checks, answer.
+//! The full query path: parse, policy, cache or upstream, CNAME checks, answer.
 //!
-//! UDP queries try [`fast_answer`] first (packet cache, wire-encoded sinkholes, no
-//! allocation on a hit); everything else, and every miss, takes [`handle`].
+//! UDP queries try [`crate::fast_path`] first (the ACL, the packet cache, wire-encoded
+//! sinkholes); everything else, and every miss, takes [`handle`].
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -11,6 +11,7 @@ use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, RecordType};
 
 use crate::answer::{self, Ede};
+use crate::fast_path::refusal_outcome;
 use crate::fetch::Answer;
 use crate::observer::{self, Observation, Outcome};
 use crate::packet_cache::{PacketKey, Reuse};
@@ -28,160 +29,6 @@ pub enum Transport {
     Tcp,
 }
 
-/// Where and when a UDP packet arrived: what the receiving thread knows of it besides its
-/// bytes.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Arrival {
-    /// The listener (its index in the configuration) whose socket received it.
-    pub(crate) listener: usize,
-    pub(crate) client: IpAddr,
-    /// When the batch holding the packet arrived (one clock read per batch).
-    pub(crate) received: Instant,
-}
-
-/// Answers a client outside the listener's ACL on the receiving thread: REFUSED with
-/// EDE 18 written straight into `out`, with no parse beyond the fast one, no task and no
-/// query slot. Returns whether `out` holds an answer (packets too short to answer and
-/// responses get none).
-pub(crate) fn refuse_outsider(
-    shared: &Shared,
-    arrival: Arrival,
-    packet: &[u8],
-    out: &mut Vec<u8>,
-) -> bool {
-    let Arrival {
-        listener,
-        client,
-        received,
-    } = arrival;
-    if !wire::write_prohibited(packet, out) {
-        return false;
-    }
-    let qtype = FastQuery::parse(packet).map_or(0, |q| q.qtype);
-    let live = shared.live.load();
-    observe_refusal(&live, listener, client, qtype, Outcome::Refused, received);
-    true
-}
-
-/// Counts a TCP connection from a client outside the listener's ACL, closed at accept, as
-/// [`refuse_outsider`] counts its UDP queries: refused, with no query type or name.
-pub(crate) fn count_refused_connection(
-    shared: &Shared,
-    listener: usize,
-    client: IpAddr,
-    received: Instant,
-) {
-    let live = shared.live.load();
-    observe_refusal(&live, listener, client, 0, Outcome::Refused, received);
-}
-
-/// Counts an answer given without a lookup: no name, no category.
-fn observe_refusal(
-    live: &Live,
-    listener: usize,
-    client: IpAddr,
-    qtype: u16,
-    outcome: Outcome,
-    received: Instant,
-) {
-    if let Some(observer) = live.snapshot.observer.as_deref() {
-        let obs = Observation {
-            client,
-            qtype,
-            profile: live.snapshot.listener_profiles[listener],
-            category: None,
-            outcome,
-            qname: None,
-            domain: None,
-            cache_hit: false,
-            upstream_error: None,
-        };
-        observer.observe(&live.snapshot.policy, &obs, received);
-    }
-}
-
-/// Answers a UDP query without the full path when it can: a packet-cache hit, a block
-/// decided and written straight to the wire, or a refusal that needs no lookup (BADVERS,
-/// meta query types). Returns the answer's length in `out`. The caller has checked the
-/// ACL ([`refuse_outsider`]).
-pub(crate) fn fast_answer(
-    shared: &Shared,
-    arrival: Arrival,
-    packet: &[u8],
-    out: &mut Vec<u8>,
-) -> Option<usize> {
-    let Arrival {
-        listener,
-        client,
-        received,
-    } = arrival;
-    let q = FastQuery::parse(packet)?;
-    let live = shared.live.load();
-    let profile = live.snapshot.listener_profiles[listener];
-    let observer = live.snapshot.observer.as_deref();
-    if let Some(rcode) = wire::write_refusal(&q, out) {
-        let outcome = refusal_outcome(rcode);
-        observe_refusal(&live, listener, client, q.qtype, outcome, received);
-        return Some(out.len());
-    }
-    let key = PacketKey::new(&q, listener, shared.key_seed);
-    let mut name_buf = [0u8; 256];
-    let cached = shared
-        .packets
-        .answer(&key, &q, live.generation, received, out)
-        .or_else(|| {
-            shared
-                .blocked_packets
-                .answer(&key, &q, live.generation, received, out)
-        });
-    let (len, outcome, category, domain_len, name) = match cached {
-        Some(hit) => {
-            // The name is written out only when someone reads it: counting a block under
-            // its listed name, or a query log.
-            let wanted =
-                observer.is_some_and(|o| hit.outcome == Outcome::Blocked || o.wants_every_name());
-            let name = if wanted { q.name(&mut name_buf) } else { None };
-            (hit.len, hit.outcome, hit.category, hit.domain_len, name)
-        }
-        None => {
-            let name = q.name(&mut name_buf)?;
-            let policy = &live.snapshot.policy;
-            let decision = policy.decide(profile, name);
-            let portal = live.snapshot.portal_url.as_deref();
-            let (outcome, lifetime) =
-                wire::write_block(&q, policy, profile, decision, portal, out)?;
-            let category = decision.category(policy.index());
-            let domain_len = observer::domain_len(name, decision.listed_labels());
-            let reuse = Reuse {
-                lifetime,
-                outcome,
-                category,
-                domain_len,
-                age_ttls: false,
-            };
-            shared
-                .blocked_packets
-                .insert(&key, &q, live.generation, out, reuse);
-            (out.len(), outcome, category, domain_len, Some(name))
-        }
-    };
-    if let Some(observer) = observer {
-        let obs = Observation {
-            client,
-            qtype: q.qtype,
-            profile,
-            category,
-            outcome,
-            qname: name,
-            domain: name.map(|n| observer::counted_domain(n, domain_len)),
-            cache_hit: outcome != Outcome::Blocked,
-            upstream_error: None,
-        };
-        observer.observe(&live.snapshot.policy, &obs, received);
-    }
-    Some(len)
-}
-
 /// What the full path learnt besides the answer.
 struct Facts {
     outcome: Outcome,
@@ -192,16 +39,6 @@ struct Facts {
     reuse: Option<Duration>,
     /// For a category block, the labels of the listed name.
     listed_labels: Option<u8>,
-}
-
-/// How a refusal without lookup is counted: REFUSED as refused, the rest (NOTIMP,
-/// BADVERS) with the errors.
-fn refusal_outcome(rcode: u16) -> Outcome {
-    if rcode == 5 {
-        Outcome::Refused
-    } else {
-        Outcome::Servfail
-    }
 }
 
 /// How long the RFC 8482 answer to ANY lives (seconds).
@@ -538,8 +375,9 @@ mod tests {
     use hickory_proto::op::{Edns, Message, Query, ResponseCode};
     use hickory_proto::rr::{Name, RData, RecordType};
 
-    use super::{Arrival, Transport, fast_answer, handle};
+    use super::{Transport, handle};
     use crate::answer::{self, decode_ede};
+    use crate::fast_path::{Arrival, fast_answer};
     use crate::observer::{Observer, Outcome};
     use crate::test_support::{Recorder, Seen, shared, shared_with};
 

@@ -11,7 +11,8 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::query::{Transport, count_refused_connection, handle_guarded};
+use crate::fast_path::count_refused_connection;
+use crate::query::{Transport, handle_guarded};
 use crate::shared::Shared;
 use crate::tcp_slots::{Full, Slot, Slots};
 

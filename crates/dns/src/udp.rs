@@ -21,8 +21,9 @@ use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 
 use crate::answer;
+use crate::fast_path::{Arrival, fast_answer, refuse_outsider};
 use crate::mmsg::Batch;
-use crate::query::{Arrival, Transport, fast_answer, handle_guarded, refuse_outsider};
+use crate::query::{Transport, handle_guarded};
 use crate::shared::Shared;
 
 /// Binds a blocking UDP socket to exactly `addr` (never a wildcard: replies must leave from

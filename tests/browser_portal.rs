@@ -303,6 +303,32 @@ async fn a_request_sent_from_the_block_page_is_granted_and_exported() {
         b.text().await
     );
 
+    // Staff revoke the grant on the live list: within a second DNS blocks the name again.
+    sb.goto(&format!("{staff}/overrides")).await;
+    assert!(
+        sb.text().await.contains(BLOCKED),
+        "the live list shows the grant:\n{}",
+        sb.text().await
+    );
+    sb.submit("Revoke").await;
+    assert!(
+        sb.title().await.starts_with("Live grants"),
+        "{}",
+        sb.text().await
+    );
+    let started = std::time::Instant::now();
+    loop {
+        let m = udp(s.dns, &format!("{BLOCKED}."), RecordType::A).await;
+        if !ede(&m).is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "still allowed a second after the revoke: {m:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
     // The export answers FOI Q6 and Q7: asked for once, granted.
     let month = jiff::Zoned::now().strftime("%Y-%m").to_string();
     let csv = requests(

@@ -145,6 +145,15 @@ pub(crate) fn fast_answer(
         }
         None => {
             let name = q.name(&mut name_buf)?;
+            if live
+                .snapshot
+                .portal_name
+                .as_ref()
+                .is_some_and(|p| p.is(name))
+            {
+                // The full path answers it, never a list (and never a cached block).
+                return None;
+            }
             let policy = &live.snapshot.policy;
             let decision = policy.decide(profile, name);
             let portal = live.snapshot.portal_url.as_deref();
@@ -259,6 +268,16 @@ pub(crate) async fn handle(
         let mut m = answer::response(&req, ResponseCode::from(0, rcode as u8));
         answer::add_ede(&mut m, Ede::NotSupported, text);
         m
+    } else if let Some(portal) = live
+        .snapshot
+        .portal_name
+        .as_deref()
+        .filter(|p| qname.as_deref().is_some_and(|n| p.is(n)))
+    {
+        // Not a lookup: counted as allowed, and never in the packet cache (reuse stays
+        // None), so a block can never be cached for it.
+        facts.outcome = Outcome::Allowed;
+        portal.answer(&req, &req.queries[0])
     } else {
         // Decided once: ANY is answered here for allowed names, as any type for the rest.
         let decision = live

@@ -220,7 +220,7 @@ fn cookie_of(resp: &reqwest::Response) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_grant_on_the_staff_pages_applies_to_dns_within_a_second() {
+async fn a_grant_and_a_revoke_on_the_staff_pages_apply_to_dns_within_a_second() {
     let net = FakeInternet::start_for_test().await;
     let data = games_index();
     let (l1, child) = listener("child", "127.0.0.0/8");

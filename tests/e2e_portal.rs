@@ -69,6 +69,17 @@ async fn page(from: [u8; 4], host: &str) -> (u16, String) {
     (status, resp.text().await.expect("page"))
 }
 
+/// `hedge serve` on `config`, once its log says `ready` (the portal's address).
+fn serve(config: &str, ready: &str) -> Hedge {
+    let hedge = Hedge::start(config);
+    assert!(
+        hedge.wait_log(ready, Duration::from_secs(10)),
+        "{}",
+        hedge.log()
+    );
+    hedge
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_block_page_shows_what_dns_decided_for_each_profile() {
     let net = FakeInternet::start_for_test().await;
@@ -78,12 +89,7 @@ async fn the_block_page_shows_what_dns_decided_for_each_profile() {
         "{PROFILES}\n{child_listener}\n{adult_listener}\n{}\n[portal]\nlisten = [\"{PORTAL}:80\"]\nportal_name = \"portal.library\"\nstaff_listen = []\n",
         recursive_upstream(&net, 3000)
     );
-    let hedge = Hedge::start(&config);
-    assert!(
-        hedge.wait_log("portal on http://", Duration::from_secs(10)),
-        "{}",
-        hedge.log()
-    );
+    let hedge = serve(&config, "portal on http://");
 
     // DNS sends the child PC's browser to the portal, and the EDE says where it is.
     let m = udp_from(CHILD_PC, child, "www.bet365.com.").await;
@@ -218,12 +224,7 @@ async fn every_listener_answers_the_portals_name_with_its_address() {
          [portal]\nlisten = [\"{NAMED}:80\"]\nportal_name = \"Portal.Library\"\nstaff_listen = []\n",
         recursive_upstream(&net, 3000)
     );
-    let hedge = Hedge::start(&config);
-    assert!(
-        hedge.wait_log("portal on http://", Duration::from_secs(10)),
-        "{}",
-        hedge.log()
-    );
+    let _hedge = serve(&config, "portal on http://");
     for (profile, server) in [("child", child), ("garden", garden)] {
         for (transport, a, aaaa, mx) in [
             (
@@ -296,13 +297,7 @@ async fn the_portal_speaks_https_on_the_configured_tls_port() {
         dir.path().join("portal.pem").display().to_string(),
         dir.path().join("portal.key").display().to_string(),
     );
-    let hedge = Hedge::start(&config);
-    let https = format!("portal on https://{SECURE}:{port}/");
-    assert!(
-        hedge.wait_log(&https, Duration::from_secs(10)),
-        "{}",
-        hedge.log()
-    );
+    let _hedge = serve(&config, &format!("portal on https://{SECURE}:{port}/"));
     let client = reqwest::Client::builder()
         .local_address(IpAddr::from(CHILD_PC))
         .add_root_certificate(reqwest::Certificate::from_pem(cert.pem().as_bytes()).expect("pem"))

@@ -282,15 +282,15 @@ async fn a_grant_and_a_revoke_on_the_staff_pages_apply_to_dns_within_a_second() 
         .expect("login");
     assert_eq!(login.status().as_u16(), 303);
     let cookie = cookie_of(&login);
-    let queue = web
-        .get(format!("{base}/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("queue")
-        .text()
-        .await
-        .expect("body");
+    let page = |path: &'static str| {
+        let get = web.get(format!("{base}{path}")).header("cookie", &cookie);
+        async move {
+            let resp = get.send().await.expect("GET a staff page");
+            assert_eq!(resp.status().as_u16(), 200, "{path}");
+            resp.text().await.expect("body")
+        }
+    };
+    let queue = page("/").await;
     assert!(queue.contains("example.com"), "{queue}");
     let tomorrow = Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::system())
@@ -319,15 +319,7 @@ async fn a_grant_and_a_revoke_on_the_staff_pages_apply_to_dns_within_a_second() 
     assert!(took < Duration::from_secs(1), "the grant took {took:?}");
 
     // Revoked on the live list: blocked again within a second, and in the audit log.
-    let live = web
-        .get(format!("{base}/overrides"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("overrides")
-        .text()
-        .await
-        .expect("body");
+    let live = page("/overrides").await;
     let at = live.find("action=\"/grants/").expect("a revoke form") + 16;
     let grant = &live[at..at + live[at..].find('/').expect("the id's end")];
     let revoke = format!("{base}/grants/{grant}/revoke");
@@ -349,15 +341,7 @@ async fn a_grant_and_a_revoke_on_the_staff_pages_apply_to_dns_within_a_second() 
     assert_eq!(revoked.status().as_u16(), 303);
     let took = until(child, BLOCKED, Duration::from_secs(5)).await;
     assert!(took < Duration::from_secs(1), "the revoke took {took:?}");
-    let audit = web
-        .get(format!("{base}/audit"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("audit")
-        .text()
-        .await
-        .expect("body");
+    let audit = page("/audit").await;
     assert!(
         audit.contains(&format!(
             "<td>sam</td><td>revoke</td><td>grant #{grant}</td>"

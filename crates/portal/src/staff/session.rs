@@ -237,47 +237,50 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|c| c.value().to_owned())
 }
 
+/// An `HttpOnly`, `SameSite=Strict` cookie for `path` (`Secure` when the listener speaks
+/// TLS), kept for `max_age`, or removed if None.
+fn strict_cookie(
+    name: &'static str,
+    value: &str,
+    path: &'static str,
+    secure: bool,
+    max_age: Option<Duration>,
+) -> String {
+    let mut c = Cookie::build((name, value.to_owned()))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path(path)
+        .secure(secure)
+        .build();
+    match max_age {
+        Some(age) => c.set_max_age(cookie::time::Duration::seconds(
+            i64::try_from(age.as_secs()).unwrap_or(i64::MAX),
+        )),
+        None => c.make_removal(),
+    }
+    c.to_string()
+}
+
 /// The `Set-Cookie` value of a login form's pre-session cookie: for `/login` only, gone
 /// when the form expires.
 pub(crate) fn login_cookie(nonce: &str, secure: bool) -> String {
-    let max_age = cookie::time::Duration::seconds(
-        i64::try_from(LOGIN_FORM_LIFETIME.as_secs()).unwrap_or(i64::MAX),
-    );
-    Cookie::build((LOGIN_COOKIE, nonce.to_owned()))
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .path("/login")
-        .secure(secure)
-        .max_age(max_age)
-        .build()
-        .to_string()
+    strict_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        "/login",
+        secure,
+        Some(LOGIN_FORM_LIFETIME),
+    )
 }
 
-/// The `Set-Cookie` value of a new session (`Secure` when the listener speaks TLS).
+/// The `Set-Cookie` value of a new session.
 pub(crate) fn set_cookie(token: &str, secure: bool, limits: SessionLimits) -> String {
-    let max_age = cookie::time::Duration::seconds(
-        i64::try_from(limits.lifetime.as_secs()).unwrap_or(i64::MAX),
-    );
-    Cookie::build((COOKIE, token.to_owned()))
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .path("/")
-        .secure(secure)
-        .max_age(max_age)
-        .build()
-        .to_string()
+    strict_cookie(COOKIE, token, "/", secure, Some(limits.lifetime))
 }
 
 /// The `Set-Cookie` value that deletes the session cookie.
 pub(crate) fn clear_cookie(secure: bool) -> String {
-    let mut c = Cookie::build((COOKIE, ""))
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .path("/")
-        .secure(secure)
-        .build();
-    c.make_removal();
-    c.to_string()
+    strict_cookie(COOKIE, "", "/", secure, None)
 }
 
 #[cfg(test)]

@@ -90,7 +90,7 @@ impl SqliteStore {
                 "a denial needs a note saying why".to_owned(),
             ));
         }
-        self.close(id, RequestStatus::Denied, Some(note), by, now)
+        self.close(id, Closing::Deny, Some(note), by, now)
     }
 
     /// Withdraws open request `id` (the patron no longer needs it, or it was a mistake).
@@ -106,22 +106,26 @@ impl SqliteStore {
             .map(|n| clean_text("note", n, MAX_TEXT_CHARS))
             .transpose()?
             .filter(|n| !n.is_empty());
-        self.close(id, RequestStatus::Withdrawn, note, by, now)
+        self.close(id, Closing::Withdraw, note, by, now)
     }
 
-    /// Closes open request `id` without a grant (`Denied` or `Withdrawn`), by the checked
-    /// staff member `by`, with its audit entry (`deny` or `withdraw`).
+    /// Closes open request `id` without a grant, by the checked staff member `by`, with
+    /// its audit entry.
     fn close(
         &mut self,
         id: i64,
-        status: RequestStatus,
+        how: Closing,
         note: Option<String>,
         by: &str,
         now: Timestamp,
     ) -> Result<(), Error> {
-        let (action, context) = match status {
-            RequestStatus::Denied => ("deny", "denying an unblock request"),
-            _ => ("withdraw", "withdrawing an unblock request"),
+        let (status, action, context) = match how {
+            Closing::Deny => (RequestStatus::Denied, "deny", "denying an unblock request"),
+            Closing::Withdraw => (
+                RequestStatus::Withdrawn,
+                "withdraw",
+                "withdrawing an unblock request",
+            ),
         };
         let at = ts_text(now);
         self.decide(id, context, |tx, name| {
@@ -277,4 +281,11 @@ impl SqliteStore {
             .map_err(err)
         })
     }
+}
+
+/// How a request closes without a grant.
+#[derive(Clone, Copy)]
+enum Closing {
+    Deny,
+    Withdraw,
 }

@@ -370,6 +370,15 @@ mod tests {
         );
         let c = check("listen = [\"[fd00::80]:8080\"]\n").expect("ok");
         assert_eq!(c.portal.expect("portal").url, "http://[fd00::80]:8080/");
+        // A name DNS could only answer with a wildcard address is warned about.
+        let c = check("listen = [\"0.0.0.0:80\"]\nportal_name = \"portal.library\"\n").expect("ok");
+        assert!(
+            c.notices
+                .iter()
+                .any(|n| n.contains("DNS answers `portal.library` with no address")),
+            "{:?}",
+            c.notices
+        );
     }
 
     #[test]

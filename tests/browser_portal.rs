@@ -102,6 +102,27 @@ async fn browser_via_hedge_dns(s: &Setup, name: &str) -> Browser {
     Browser::start(&[HostMap { name, addr }]).await
 }
 
+/// Asks `dns` for the blocked name until its answer passes `now_so`; fails if a second
+/// after `change` it still does not.
+async fn within_a_second(
+    dns: SocketAddr,
+    change: &str,
+    now_so: impl Fn(&hickory_proto::op::Message) -> bool,
+) {
+    let started = std::time::Instant::now();
+    loop {
+        let m = udp(dns, &format!("{BLOCKED}."), RecordType::A).await;
+        if now_so(&m) {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "a second after {change}, DNS still answers {m:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn patron_sees_the_block_page_with_the_category_and_the_request_form() {
     let s = setup().await;
@@ -282,18 +303,10 @@ async fn a_request_sent_from_the_block_page_is_granted_and_exported() {
 
     // Within a second DNS no longer sends the name to the portal: it resolves as upstream
     // does (the fake internet has no bet365.com: NXDOMAIN, and no block EDE).
-    let started = std::time::Instant::now();
-    loop {
-        let m = udp(s.dns, &format!("{BLOCKED}."), RecordType::A).await;
-        if ips(&m).is_empty() && ede(&m).is_empty() {
-            break;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(1),
-            "still blocked a second after the grant: {m:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    within_a_second(s.dns, "the grant", |m| {
+        ips(m).is_empty() && ede(m).is_empty()
+    })
+    .await;
 
     // A browser that still remembers the portal's address is told the site is not blocked.
     b.goto(&format!("http://{BLOCKED}/")).await;
@@ -302,6 +315,21 @@ async fn a_request_sent_from_the_block_page_is_granted_and_exported() {
         "{}",
         b.text().await
     );
+
+    // Staff revoke the grant on the live list: within a second DNS blocks the name again.
+    sb.goto(&format!("{staff}/overrides")).await;
+    assert!(
+        sb.text().await.contains(BLOCKED),
+        "the live list shows the grant:\n{}",
+        sb.text().await
+    );
+    sb.submit("Revoke").await;
+    assert!(
+        sb.title().await.starts_with("Live grants"),
+        "{}",
+        sb.text().await
+    );
+    within_a_second(s.dns, "the revoke", |m| !ede(m).is_empty()).await;
 
     // The export answers FOI Q6 and Q7: asked for once, granted.
     let month = jiff::Zoned::now().strftime("%Y-%m").to_string();

@@ -69,6 +69,17 @@ async fn page(from: [u8; 4], host: &str) -> (u16, String) {
     (status, resp.text().await.expect("page"))
 }
 
+/// `hedge serve` on `config`, once its log says `ready` (the portal's address).
+fn serve(config: &str, ready: &str) -> Hedge {
+    let hedge = Hedge::start(config);
+    assert!(
+        hedge.wait_log(ready, Duration::from_secs(10)),
+        "{}",
+        hedge.log()
+    );
+    hedge
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_block_page_shows_what_dns_decided_for_each_profile() {
     let net = FakeInternet::start_for_test().await;
@@ -78,12 +89,7 @@ async fn the_block_page_shows_what_dns_decided_for_each_profile() {
         "{PROFILES}\n{child_listener}\n{adult_listener}\n{}\n[portal]\nlisten = [\"{PORTAL}:80\"]\nportal_name = \"portal.library\"\nstaff_listen = []\n",
         recursive_upstream(&net, 3000)
     );
-    let hedge = Hedge::start(&config);
-    assert!(
-        hedge.wait_log("portal on http://", Duration::from_secs(10)),
-        "{}",
-        hedge.log()
-    );
+    let hedge = serve(&config, "portal on http://");
 
     // DNS sends the child PC's browser to the portal, and the EDE says where it is.
     let m = udp_from(CHILD_PC, child, "www.bet365.com.").await;
@@ -201,4 +207,114 @@ async fn the_block_page_shows_what_dns_decided_for_each_profile() {
         "an unchanged [portal] needs no restart: {}",
         hedge.log()
     );
+}
+
+/// The portal's name resolves on every listener, to the portal's address, over UDP and TCP:
+/// on a profile whose block list holds it, and on a walled garden that allows nothing else.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_listener_answers_the_portals_name_with_its_address() {
+    const NAMED: &str = "127.80.19.3";
+    let net = FakeInternet::start_for_test().await;
+    let (child_listener, child) = listener("child", "127.0.0.0/8");
+    let (garden_listener, garden) = listener("garden", "127.0.0.0/8");
+    let config = format!(
+        "[[profile]]\nname = \"child\"\nblock_domains = [\"portal.library\"]\naction = \"redirect\"\nredirect_to = [\"{NAMED}\"]\n\
+         [[profile]]\nname = \"garden\"\nmode = \"allowlist\"\nallow_domains = [\"example.org\"]\n\
+         {child_listener}\n{garden_listener}\n{}\n\
+         [portal]\nlisten = [\"{NAMED}:80\"]\nportal_name = \"Portal.Library\"\nstaff_listen = []\n",
+        recursive_upstream(&net, 3000)
+    );
+    let _hedge = serve(&config, "portal on http://");
+    for (profile, server) in [("child", child), ("garden", garden)] {
+        for (transport, a, aaaa, mx) in [
+            (
+                "UDP",
+                udp(server, "portal.library.", RecordType::A).await,
+                udp(server, "portal.library.", RecordType::AAAA).await,
+                udp(server, "PORTAL.library.", RecordType::MX).await,
+            ),
+            (
+                "TCP",
+                tcp(server, "portal.library.", RecordType::A).await,
+                tcp(server, "portal.library.", RecordType::AAAA).await,
+                tcp(server, "PORTAL.library.", RecordType::MX).await,
+            ),
+        ] {
+            let at = format!("{profile} over {transport}");
+            assert_eq!(ips(&a), vec![NAMED.to_string()], "{at}: {a:?}");
+            assert!(a.metadata.authoritative, "{at}: {a:?}");
+            assert!(ede(&a).is_empty(), "{at}: no block: {a:?}");
+            assert!(
+                a.answers.iter().all(|r| r.ttl == 60),
+                "{at}: a short TTL: {a:?}"
+            );
+            for (t, m) in [("AAAA", &aaaa), ("MX", &mx)] {
+                assert_eq!(
+                    m.metadata.response_code,
+                    hickory_proto::op::ResponseCode::NoError,
+                    "{at} {t}: {m:?}"
+                );
+                assert!(
+                    m.answers.is_empty() && ede(m).is_empty(),
+                    "{at} {t}: NODATA: {m:?}"
+                );
+            }
+        }
+        // Only the name itself: a name under it is the lists' to decide.
+        let under = udp(server, "www.portal.library.", RecordType::A).await;
+        assert!(!ede(&under).is_empty(), "{profile}: {under:?}");
+    }
+    // The name leads to the portal's home page.
+    let resp = reqwest::Client::new()
+        .get(format!("http://{NAMED}/"))
+        .header("host", "portal.library")
+        .send()
+        .await
+        .expect("GET the portal");
+    assert_eq!(resp.status().as_u16(), 200);
+}
+
+/// With `tls_port`, the portal speaks HTTPS on that port of its address, with the
+/// configured certificate.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_portal_speaks_https_on_the_configured_tls_port() {
+    const SECURE: &str = "127.80.19.2";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["portal.library".to_string()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("cert");
+    std::fs::write(dir.path().join("portal.pem"), cert.pem()).expect("write");
+    std::fs::write(dir.path().join("portal.key"), key.serialize_pem()).expect("write");
+    let net = FakeInternet::start_for_test().await;
+    let (child_listener, _) = listener("child", "127.0.0.0/8");
+    let port = free_port();
+    let config = format!(
+        "{PROFILES}\n{child_listener}\n{}\n[portal]\nlisten = [\"{SECURE}:80\"]\nportal_name = \"portal.library\"\n\
+         tls_cert = {:?}\ntls_key = {:?}\ntls_port = {port}\nstaff_listen = []\n",
+        recursive_upstream(&net, 3000),
+        dir.path().join("portal.pem").display().to_string(),
+        dir.path().join("portal.key").display().to_string(),
+    );
+    let _hedge = serve(&config, &format!("portal on https://{SECURE}:{port}/"));
+    let client = reqwest::Client::builder()
+        .local_address(IpAddr::from(CHILD_PC))
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.pem().as_bytes()).expect("pem"))
+        .resolve(
+            "portal.library",
+            SocketAddr::new(SECURE.parse().expect("ip"), port),
+        )
+        .build()
+        .expect("client");
+    let resp = client
+        .get(format!(
+            "https://portal.library:{port}/why?name=www.bet365.com"
+        ))
+        .send()
+        .await
+        .expect("HTTPS GET");
+    assert_eq!(resp.status().as_u16(), 403);
+    let body = resp.text().await.expect("page");
+    assert!(body.contains("Gambling"), "{body}");
 }

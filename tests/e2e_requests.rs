@@ -190,11 +190,23 @@ async fn a_grant_from_the_command_line_applies_live_survives_a_restart_and_expir
 /// The CSRF token in a staff page's forms.
 fn csrf_of(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    page[at..at + 64].to_owned()
+    let len = page[at..].find('"').expect("the value's end");
+    page[at..at + len].to_owned()
+}
+
+/// The `name=value` of the cookie an answer sets.
+fn cookie_of(resp: &reqwest::Response) -> String {
+    resp.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_grant_on_the_staff_pages_applies_to_dns_within_a_second() {
+async fn a_grant_and_a_revoke_on_the_staff_pages_apply_to_dns_within_a_second() {
     let net = FakeInternet::start_for_test().await;
     let data = games_index();
     let (l1, child) = listener("child", "127.0.0.0/8");
@@ -239,29 +251,32 @@ async fn a_grant_on_the_staff_pages_applies_to_dns_within_a_second() {
         .build()
         .expect("client");
     let base = format!("http://{staff_addr}");
+    // The login form's token and its pre-session cookie.
+    let form = web.get(format!("{base}/login")).send().await.expect("form");
+    let pre = cookie_of(&form);
+    let token = csrf_of(&form.text().await.expect("body"));
     let login = web
         .post(format!("{base}/login"))
-        .form(&[("name", "sam"), ("password", "a long staff password")])
+        .header("cookie", pre)
+        .form(&[
+            ("name", "sam"),
+            ("password", "a long staff password"),
+            ("csrf", &token),
+        ])
         .send()
         .await
         .expect("login");
     assert_eq!(login.status().as_u16(), 303);
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .split(';')
-        .next()
-        .expect("pair")
-        .to_owned();
-    let queue = web
-        .get(format!("{base}/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("queue")
-        .text()
-        .await
-        .expect("body");
+    let cookie = cookie_of(&login);
+    let page = |path: &'static str| {
+        let get = web.get(format!("{base}{path}")).header("cookie", &cookie);
+        async move {
+            let resp = get.send().await.expect("GET a staff page");
+            assert_eq!(resp.status().as_u16(), 200, "{path}");
+            resp.text().await.expect("body")
+        }
+    };
+    let queue = page("/").await;
     assert!(queue.contains("example.com"), "{queue}");
     let tomorrow = Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::system())
@@ -286,4 +301,35 @@ async fn a_grant_on_the_staff_pages_applies_to_dns_within_a_second() {
     until_answer(child, &allowed, within(5)).await;
     let took = granted_at.elapsed();
     assert!(took < Duration::from_secs(1), "the grant took {took:?}");
+
+    // Revoked on the live list: blocked again within a second, and in the audit log.
+    let live = page("/overrides").await;
+    let at = live.find("action=\"/grants/").expect("a revoke form") + 16;
+    let grant = &live[at..at + live[at..].find('/').expect("the id's end")];
+    let revoke = format!("{base}/grants/{grant}/revoke");
+    let forged = web
+        .post(&revoke)
+        .header("cookie", &cookie)
+        .form(&[("note", "no csrf")])
+        .send()
+        .await
+        .expect("revoke without csrf");
+    assert_eq!(forged.status().as_u16(), 403);
+    let revoked = web
+        .post(&revoke)
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf_of(&live).as_str())])
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.status().as_u16(), 303);
+    let took = until(child, BLOCKED, Duration::from_secs(5)).await;
+    assert!(took < Duration::from_secs(1), "the revoke took {took:?}");
+    let audit = page("/audit").await;
+    assert!(
+        audit.contains(&format!(
+            "<td>sam</td><td>revoke</td><td>grant #{grant}</td>"
+        )),
+        "{audit}"
+    );
 }

@@ -82,6 +82,7 @@ pub fn snapshot() -> Snapshot {
         listener_profiles: vec![0],
         observer: None,
         portal_url: None,
+        portal_name: None,
     }
 }
 

@@ -128,6 +128,15 @@ pub(crate) fn fast_answer(
         }
         None => {
             let name = q.name(&mut name_buf)?;
+            if live
+                .snapshot
+                .portal_name
+                .as_ref()
+                .is_some_and(|p| p.is(name))
+            {
+                // The full path answers it, never a list (and never a cached block).
+                return None;
+            }
             let policy = &live.snapshot.policy;
             let decision = policy.decide(profile, name);
             let portal = live.snapshot.portal_url.as_deref();

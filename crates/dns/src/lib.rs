@@ -62,6 +62,7 @@ pub mod fuzz;
 mod mmsg;
 mod observer;
 mod packet_cache;
+mod portal_name;
 mod query;
 mod server;
 mod shared;
@@ -82,6 +83,7 @@ pub use config::{
 };
 pub use error::DnsError;
 pub use observer::{Observation, Observer, Outcome};
+pub use portal_name::PortalName;
 pub use server::Server;
 pub use shared::{LiveProfiles, Snapshot};
 pub use upstream::{Upstream, UpstreamError};

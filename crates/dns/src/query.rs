@@ -96,6 +96,16 @@ pub(crate) async fn handle(
         let mut m = answer::response(&req, ResponseCode::from(0, rcode as u8));
         answer::add_ede(&mut m, Ede::NotSupported, text);
         m
+    } else if let Some(portal) = live
+        .snapshot
+        .portal_name
+        .as_deref()
+        .filter(|p| qname.as_deref().is_some_and(|n| p.is(n)))
+    {
+        // Not a lookup: counted as allowed, and never in the packet cache (reuse stays
+        // None), so a block can never be cached for it.
+        facts.outcome = Outcome::Allowed;
+        portal.answer(&req, &req.queries[0])
     } else {
         // Decided once: ANY is answered here for allowed names, as any type for the rest.
         let decision = live

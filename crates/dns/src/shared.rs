@@ -29,6 +29,8 @@ pub struct Snapshot {
     /// The block page's address (`http://portal.library/`), appended to the EDE text of
     /// blocks so tools that show it lead people there.
     pub portal_url: Option<String>,
+    /// The portal's own name and addresses, answered by every listener before any list.
+    pub portal_name: Option<Arc<crate::PortalName>>,
 }
 
 /// A listener's static part: its ACL.

@@ -71,6 +71,7 @@ pub(crate) fn shared_with(
         listener_profiles: vec![0],
         observer,
         portal_url: None,
+        portal_name: None,
     };
     let allow = vec![vec![allow.parse().unwrap()]];
     Shared::new(allow, &upstream, Limits::default(), snapshot).unwrap()

@@ -445,12 +445,15 @@ impl Loaded {
 
 impl Checked {
     pub fn snapshot(&self, observer: Option<Arc<dyn hedge_dns::Observer>>) -> Snapshot {
-        Snapshot {
+        let mut snapshot = Snapshot {
             policy: self.policy.clone(),
             listener_profiles: self.listener_profiles.clone(),
             observer,
-            portal_url: self.portal.as_ref().map(|p| p.url.clone()),
-        }
+            portal_url: None,
+            portal_name: None,
+        };
+        crate::portal::point_dns(self.portal.as_ref(), &mut snapshot);
+        snapshot
     }
 }
 

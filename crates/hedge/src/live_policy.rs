@@ -145,6 +145,7 @@ fn swap_locked(state: &mut State, server: &Server) -> Result<(), hedge_dns::DnsE
         listener_profiles: state.base.listener_profiles.clone(),
         observer: state.base.observer.clone(),
         portal_url: state.base.portal_url.clone(),
+        portal_name: state.base.portal_name.clone(),
     };
     server.reload(snapshot)?;
     state.current = policy;

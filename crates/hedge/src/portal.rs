@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hedge_dns::PortalName;
 use hedge_policy::{BlockAction, Policy};
 use hedge_portal::{Limits, Portal, ProfileFor, RequestStore, Settings, SqliteRequests};
 use serde::Deserialize;
@@ -24,13 +25,16 @@ pub struct PortalConfig {
     /// gets the home page.
     #[serde(default)]
     pub portal_name: Option<String>,
-    /// PEM certificate chain, relative to this file: with `tls_key`, HTTPS on port 443 of
-    /// every `listen` address.
+    /// PEM certificate chain, relative to this file: with `tls_key`, HTTPS on port
+    /// `tls_port` of every `listen` address's IP.
     #[serde(default)]
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of `tls_cert`, relative to this file.
     #[serde(default)]
     pub tls_key: Option<PathBuf>,
+    /// The HTTPS port on each `listen` address's IP (default 443); needs `tls_cert`.
+    #[serde(default)]
+    pub tls_port: Option<u16>,
     /// Largest request body, in bytes (default 16384); larger gets 413.
     #[serde(default = "default_portal_body")]
     pub max_body_bytes: usize,
@@ -116,11 +120,21 @@ fn default_portal_requests() -> u32 {
 }
 
 /// A `[portal]` that passed its checks.
+#[derive(Clone)]
 pub struct Checked {
     /// What the portal runs with (its certificate loaded).
     pub settings: Settings,
     /// The address EDE texts point to.
     pub url: String,
+    /// `portal_name` and the `listen` addresses, answered by every DNS listener.
+    pub dns_name: Option<Arc<PortalName>>,
+}
+
+/// Points the DNS side at the portal: block EDE texts name its address, and every
+/// listener answers its name.
+pub fn point_dns(portal: Option<&Checked>, snapshot: &mut hedge_dns::Snapshot) {
+    snapshot.portal_url = portal.map(|p| p.url.clone());
+    snapshot.portal_name = portal.and_then(|p| p.dns_name.clone());
 }
 
 fn bad(msg: String) -> anyhow::Error {
@@ -174,14 +188,30 @@ pub fn check(
                     };
                     bad(format!("{key}: {e}"))
                 })?;
-            Some((config, 443))
+            Some((config, tls_port(p)?))
         }
     };
+    if tls.is_none() && p.tls_port.is_some() {
+        return Err(bad(
+            "key `portal.tls_port`: HTTPS needs `tls_cert` and `tls_key`; give them, or remove `tls_port`".into(),
+        ));
+    }
     let limits = limits(p)?;
     redirect_notices(p, policy, notices);
     let url = hedge_portal::url(portal_name.as_deref(), &p.listen)
         .ok_or_else(|| bad("key `portal.listen`: no address".into()))?;
+    let dns_name = portal_name
+        .as_deref()
+        .map(|n| Arc::new(PortalName::new(n, p.listen.iter().map(SocketAddr::ip))));
+    if let Some(n) = &portal_name
+        && p.listen.iter().all(|a| a.ip().is_unspecified())
+    {
+        notices.push(format!(
+            "key `portal.listen`: every address is unspecified (0.0.0.0 or ::), so DNS answers `{n}` with no address; list the portal's own addresses to make its name resolve"
+        ));
+    }
     Ok(Checked {
+        dns_name,
         settings: Settings {
             listen: p.listen.clone(),
             portal_name,
@@ -194,6 +224,24 @@ pub fn check(
         },
         url,
     })
+}
+
+/// The HTTPS port: `tls_port` (default 443), not 0 and not a port `listen` already serves
+/// plain HTTP on at the same IP.
+fn tls_port(p: &PortalConfig) -> anyhow::Result<u16> {
+    let port = p.tls_port.unwrap_or(443);
+    if port == 0 {
+        return Err(bad(
+            "key `portal.tls_port`: 0 is not a port; give the HTTPS port, e.g. tls_port = 8443"
+                .into(),
+        ));
+    }
+    if let Some(a) = p.listen.iter().find(|a| a.port() == port) {
+        return Err(bad(format!(
+            "key `portal.tls_port`: {port} is also the plain HTTP port of `portal.listen` {a}; give another port"
+        )));
+    }
+    Ok(port)
 }
 
 /// The limits, each at least 1 (a zero would refuse every request).
@@ -322,6 +370,15 @@ mod tests {
         );
         let c = check("listen = [\"[fd00::80]:8080\"]\n").expect("ok");
         assert_eq!(c.portal.expect("portal").url, "http://[fd00::80]:8080/");
+        // A name DNS could only answer with a wildcard address is warned about.
+        let c = check("listen = [\"0.0.0.0:80\"]\nportal_name = \"portal.library\"\n").expect("ok");
+        assert!(
+            c.notices
+                .iter()
+                .any(|n| n.contains("DNS answers `portal.library` with no address")),
+            "{:?}",
+            c.notices
+        );
     }
 
     #[test]
@@ -360,9 +417,48 @@ mod tests {
                 "key `portal.max_body_bytes`",
             ),
             ("listen = [\"10.20.0.80:80\"]\nlisten_on = 1\n", "listen_on"),
+            (
+                "listen = [\"10.20.0.80:80\"]\ntls_port = 8443\n",
+                "key `portal.tls_port`: HTTPS needs `tls_cert`",
+            ),
+            ("listen = [\"10.20.0.80:80\"]\ntls_port = -1\n", "tls_port"),
         ] {
             let e = refused(portal);
             assert!(e.contains(key), "{portal:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_https_port_is_443_or_tls_port_and_a_bad_one_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["portal.library".to_string()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("cert");
+        let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(&c, cert.pem()).expect("write");
+        std::fs::write(&k, key.serialize_pem()).expect("write");
+        let tls = format!(
+            "listen = [\"10.20.0.80:80\"]\ntls_cert = {:?}\ntls_key = {:?}\n",
+            c.display().to_string(),
+            k.display().to_string()
+        );
+        let port = |extra: &str| {
+            let c = check(&format!("{tls}{extra}")).expect("ok");
+            c.portal.expect("portal").settings.tls.expect("tls").1
+        };
+        assert_eq!(port(""), 443);
+        assert_eq!(port("tls_port = 8443\n"), 8443);
+        for (extra, why) in [
+            ("tls_port = 0\n", "key `portal.tls_port`: 0 is not a port"),
+            (
+                "tls_port = 80\n",
+                "key `portal.tls_port`: 80 is also the plain HTTP port of `portal.listen` 10.20.0.80:80",
+            ),
+        ] {
+            let e = refused(&format!("{tls}{extra}"));
+            assert!(e.contains(why), "{extra}: {e}");
         }
     }
 

@@ -2,11 +2,13 @@
 //! their source address (127.0.0.2 is on the child profile's network, 127.0.0.3 on the
 //! adult's, 127.0.0.4 on none) so one portal shows what each profile decides.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hedge_lists::{Compiler, Format, Index, Taxonomy};
 use hedge_policy::{Mode, Policy, ProfileConfig};
@@ -431,47 +433,13 @@ async fn a_body_over_the_cap_gets_413() {
     assert!(r.store.0.lock().is_empty());
 }
 
-/// Sends `bytes` (over and over) on `s`, one per `gap`, until the server closes the
-/// connection; returns how long that took, or None if it was still open after `give_up`.
-fn trickle(mut s: TcpStream, bytes: &[u8], gap: Duration, give_up: Duration) -> Option<Duration> {
-    s.set_read_timeout(Some(gap)).expect("timeout");
-    let started = Instant::now();
-    for &b in bytes.iter().cycle() {
-        if started.elapsed() > give_up {
-            return None;
-        }
-        if s.write_all(&[b]).is_err() {
-            return Some(started.elapsed());
-        }
-        let mut buf = [0u8; 4096];
-        match s.read(&mut buf) {
-            Ok(0) => return Some(started.elapsed()),
-            Ok(_) => {} // a 408 on its way out: the close follows
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(_) => return Some(started.elapsed()),
-        }
-    }
-    None
-}
-
 /// Each deadline on its own cuts a client off that sends one byte a second: the others are
 /// set long, so only the one under test can close the connection within 10 s.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_sending_a_byte_a_second_is_cut_off() {
     let slow = |limits: Limits, sent_at_once: &'static [u8], trickled: &'static [u8]| async move {
         let r = Running::start(limits);
-        let addr = r.http();
-        tokio::task::spawn_blocking(move || {
-            let mut s = TcpStream::connect(addr).expect("connect");
-            s.write_all(sent_at_once).expect("write");
-            trickle(s, trickled, Duration::from_secs(1), Duration::from_secs(20))
-        })
-        .await
-        .expect("join")
+        support::slow_client(r.http(), sent_at_once, trickled).await
     };
     let (short, long) = (Duration::from_secs(2), Duration::from_secs(60));
     let deadlines = |header_timeout, request_timeout, connection_timeout| Limits {
@@ -627,17 +595,8 @@ async fn garbage_gets_an_error_or_a_close_and_the_portal_goes_on() {
 
 #[tokio::test]
 async fn with_a_certificate_the_portal_also_speaks_https() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let key = rcgen::KeyPair::generate().expect("key");
-    let cert = rcgen::CertificateParams::new(vec!["portal.library".to_string()])
-        .expect("params")
-        .self_signed(&key)
-        .expect("cert");
-    let (cert_path, key_path) = (dir.path().join("portal.pem"), dir.path().join("portal.key"));
-    std::fs::write(&cert_path, cert.pem()).expect("write");
-    std::fs::write(&key_path, key.serialize_pem()).expect("write");
-    let config = hedge_portal::load_tls(&cert_path, &key_path).expect("tls");
-    let r = Running::start_with(Limits::default(), Some((config, 0)));
+    let cert = support::SelfSigned::new("portal.library");
+    let r = Running::start_with(Limits::default(), Some((cert.config.clone(), 0)));
     let https = r
         .portal
         .bound()
@@ -645,10 +604,9 @@ async fn with_a_certificate_the_portal_also_speaks_https() {
         .find(|(_, tls)| *tls)
         .expect("tls port")
         .0;
-    let c = reqwest::Client::builder()
+    let c = cert
+        .client("portal.library", https)
         .local_address(IpAddr::from(CHILD))
-        .add_root_certificate(reqwest::Certificate::from_pem(cert.pem().as_bytes()).expect("pem"))
-        .resolve("portal.library", https)
         .build()
         .expect("client");
     let resp = c
@@ -663,11 +621,11 @@ async fn with_a_certificate_the_portal_also_speaks_https() {
     let page = resp.text().await.expect("body");
     assert!(page.contains("Gambling"), "{page}");
 
-    let missing =
-        hedge_portal::load_tls(&dir.path().join("none.pem"), &key_path).expect_err("missing");
+    let missing = hedge_portal::load_tls(&cert.dir.path().join("none.pem"), &cert.key_path)
+        .expect_err("missing");
     assert!(missing.to_string().contains("none.pem"), "{missing}");
-    let swapped = hedge_portal::load_tls(&key_path, &cert_path).expect_err("swapped");
-    assert!(swapped.to_string().contains("portal.key"), "{swapped}");
+    let swapped = hedge_portal::load_tls(&cert.key_path, &cert.cert_path).expect_err("swapped");
+    assert!(swapped.to_string().contains("key.pem"), "{swapped}");
 }
 
 #[tokio::test]

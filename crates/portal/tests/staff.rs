@@ -1,10 +1,11 @@
 //! The staff pages over real sockets: login and lockout, sessions and their cookie, CSRF,
 //! escaping, limits, and decisions reaching the statistics file with their audit entries.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+mod support;
+
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hedge_portal::staff::{SessionLimits, StaffPortal, StaffSettings};
 use hedge_portal::{Limits, Portal, ProfileFor, Settings};
@@ -84,19 +85,43 @@ fn client() -> reqwest::Client {
         .expect("client")
 }
 
-/// Logs in; the session cookie's `name=value` and the full `Set-Cookie`.
+/// A login form: its pre-session cookie's `name=value`, and its CSRF token.
+async fn login_form(c: &reqwest::Client, base: &str) -> (String, String) {
+    let resp = c
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("GET /login");
+    assert_eq!(resp.status().as_u16(), 200);
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    (cookie, csrf(&resp.text().await.expect("body")))
+}
+
+/// Logs in as sam through the login form; the session cookie's `name=value` and the full
+/// `Set-Cookie`.
 async fn login(r: &Running, password: &str) -> (u16, Option<(String, String)>) {
+    let (cookie, token) = login_form(&client(), &r.url("")).await;
     let resp = client()
         .post(r.url("/login"))
-        .form(&[("name", "sam"), ("password", password)])
+        .header("cookie", cookie)
+        .form(&[("name", "sam"), ("password", password), ("csrf", &token)])
         .send()
         .await
         .expect("POST /login");
     let status = resp.status().as_u16();
+    // The session's cookie only (a refused login gets a fresh login form and its cookie).
     let cookie = resp
         .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|full| full.starts_with("hedge_staff="))
         .map(|full| {
             let pair = full.split(';').next().unwrap_or("").to_owned();
             (pair, full.to_owned())
@@ -130,7 +155,8 @@ async fn post(r: &Running, cookie: &str, path: &str, fields: &[(&str, &str)]) ->
 /// The CSRF token in a page's forms.
 fn csrf(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    page[at..at + 64].to_owned()
+    let len = page[at..].find('"').expect("the value's end");
+    page[at..at + len].to_owned()
 }
 
 fn open_request_id(r: &Running) -> i64 {
@@ -288,33 +314,7 @@ async fn a_client_sending_a_byte_a_second_is_cut_off() {
         header_timeout: Duration::from_secs(2),
         ..Limits::default()
     });
-    let addr = r.addr();
-    let cut = tokio::task::spawn_blocking(move || {
-        let mut s = TcpStream::connect(addr).expect("connect");
-        s.write_all(b"GET /login HTTP/1.1\r\n").expect("write");
-        s.set_read_timeout(Some(Duration::from_secs(1)))
-            .expect("timeout");
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(20) {
-            if s.write_all(b"X").is_err() {
-                return Some(started.elapsed());
-            }
-            let mut buf = [0u8; 1024];
-            match s.read(&mut buf) {
-                Ok(0) => return Some(started.elapsed()),
-                Ok(_) => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) => {}
-                Err(_) => return Some(started.elapsed()),
-            }
-        }
-        None
-    })
-    .await
-    .expect("join");
+    let cut = support::slow_client(r.addr(), b"GET /login HTTP/1.1\r\n", b"X").await;
     assert!(cut.is_some_and(|t| t < Duration::from_secs(10)), "{cut:?}");
 }
 
@@ -362,26 +362,19 @@ async fn staff_pages_are_not_on_the_patron_listener() {
 
 #[tokio::test]
 async fn over_tls_the_session_cookie_is_secure() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let key = rcgen::KeyPair::generate().expect("key");
-    let cert = rcgen::CertificateParams::new(vec!["staff.library".to_string()])
-        .expect("params")
-        .self_signed(&key)
-        .expect("cert");
-    let (cert_path, key_path) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
-    std::fs::write(&cert_path, cert.pem()).expect("write");
-    std::fs::write(&key_path, key.serialize_pem()).expect("write");
-    let config = hedge_portal::load_tls(&cert_path, &key_path).expect("tls");
-    let r = Running::start_with(Limits::default(), Some(config));
-    let c = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(cert.pem().as_bytes()).expect("pem"))
-        .resolve("staff.library", r.addr())
+    let cert = support::SelfSigned::new("staff.library");
+    let r = Running::start_with(Limits::default(), Some(cert.config.clone()));
+    let c = cert
+        .client("staff.library", r.addr())
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
+    let base = format!("https://staff.library:{}", r.addr().port());
+    let (pre, token) = login_form(&c, &base).await;
     let resp = c
-        .post(format!("https://staff.library:{}/login", r.addr().port()))
-        .form(&[("name", "sam"), ("password", PASSWORD)])
+        .post(format!("{base}/login"))
+        .header("cookie", pre)
+        .form(&[("name", "sam"), ("password", PASSWORD), ("csrf", &token)])
         .send()
         .await
         .expect("HTTPS login");
@@ -399,11 +392,17 @@ async fn over_tls_the_session_cookie_is_secure() {
 async fn login_attempts_are_rate_limited_per_address() {
     let r = Running::start(Limits::default());
     // Unknown names: no account to lock, but each costs a hash.
+    let (pre, token) = login_form(&client(), &r.url("")).await;
     let mut statuses = Vec::new();
     for _ in 0..11 {
         let resp = client()
             .post(r.url("/login"))
-            .form(&[("name", "nobody"), ("password", "a wrong password")])
+            .header("cookie", &pre)
+            .form(&[
+                ("name", "nobody"),
+                ("password", "a wrong password"),
+                ("csrf", &token),
+            ])
             .send()
             .await
             .expect("POST /login");
@@ -411,4 +410,119 @@ async fn login_attempts_are_rate_limited_per_address() {
     }
     assert_eq!(&statuses[..10], [401; 10]);
     assert_eq!(statuses[10], 429);
+}
+
+#[tokio::test]
+async fn a_login_without_its_form_token_and_cookie_gets_403_and_no_session() {
+    let r = Running::start(Limits::default());
+    let right = [("name", "sam"), ("password", PASSWORD)];
+    // The right password alone, as a page of another site could send it.
+    let resp = client()
+        .post(r.url("/login"))
+        .form(&right)
+        .send()
+        .await
+        .expect("POST /login");
+    assert_eq!(
+        resp.status().as_u16(),
+        403,
+        "a login without its form's token"
+    );
+    assert!(resp.headers().get("set-cookie").is_none());
+    let (pre, token) = login_form(&client(), &r.url("")).await;
+    let (other_pre, _) = login_form(&client(), &r.url("")).await;
+    let cases: [(&str, Option<&str>, &str); 4] = [
+        ("an empty token, no cookie", None, ""),
+        ("no token", Some(&pre), ""),
+        ("a token without its cookie", None, &token),
+        ("another form's cookie", Some(&other_pre), &token),
+    ];
+    for (what, cookie, sent) in cases {
+        let mut req = client().post(r.url("/login"));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let resp = req
+            .form(&[right[0], right[1], ("csrf", sent)])
+            .send()
+            .await
+            .expect("POST /login");
+        assert_eq!(resp.status().as_u16(), 403, "{what}");
+        let cookie = resp.headers().get("set-cookie");
+        assert!(cookie.is_none(), "{what}: {cookie:?}");
+    }
+    // The form's cookie is HttpOnly, Strict and for /login only.
+    let resp = client().get(r.url("/login")).send().await.expect("GET");
+    let full = resp.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    for flag in ["hedge_login=", "HttpOnly", "SameSite=Strict", "Path=/login"] {
+        assert!(full.contains(flag), "{full}");
+    }
+    // With both, the same password gets in.
+    let (status, cookie) = login(&r, PASSWORD).await;
+    assert_eq!(status, 303);
+    assert!(cookie.is_some());
+}
+
+#[tokio::test]
+async fn live_grants_and_recategorisations_are_revoked_and_cleared_with_csrf_and_audit() {
+    let r = Running::start(Limits::default());
+    let id = open_request_id(&r);
+    let now = jiff::Timestamp::now();
+    let grants = r
+        .store()
+        .grant(id, &["child".into()], None, None, "root", now)
+        .expect("grant");
+    r.store()
+        .recategorise("chess.example", "games", false, "root", now)
+        .expect("recategorise");
+    let (pair, _) = login(&r, PASSWORD).await.1.expect("cookie");
+    let (status, page) = get(&r, &pair, "/overrides").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("games.example") && page.contains("chess.example"),
+        "{page}"
+    );
+    let token = csrf(&page);
+    let revoke = format!("/grants/{}/revoke", grants[0]);
+    let clear = "/recategorisations/clear";
+    let clear_fields = [("name", "chess.example"), ("category", "games")];
+    // Without the session's token: 403, and both stay.
+    assert_eq!(post(&r, &pair, &revoke, &[]).await.0, 403);
+    assert_eq!(post(&r, &pair, clear, &clear_fields).await.0, 403);
+    assert_eq!(post(&r, "", &revoke, &[("csrf", &token)]).await.0, 403);
+    let live = r
+        .store()
+        .active_overrides(jiff::Timestamp::now())
+        .expect("overrides");
+    assert_eq!((live.grants.len(), live.recategorised.len()), (1, 1));
+    // With it: gone, and back to the list.
+    let (status, _) = post(&r, &pair, &revoke, &[("csrf", &token)]).await;
+    assert_eq!(status, 303);
+    let (status, _) = post(
+        &r,
+        &pair,
+        clear,
+        &[clear_fields[0], clear_fields[1], ("csrf", &token)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let live = r
+        .store()
+        .active_overrides(jiff::Timestamp::now())
+        .expect("overrides");
+    assert_eq!(live, hedge_stats::ActiveOverrides::default());
+    // Twice: refused with why, not a failure.
+    let (status, page) = post(&r, &pair, &revoke, &[("csrf", &token)]).await;
+    assert_eq!(status, 422, "{page}");
+    let (_, page) = get(&r, &pair, "/audit").await;
+    for action in ["revoke", "unrecategorise"] {
+        assert!(
+            page.contains(&format!("<td>{action}</td>")),
+            "{action}: {page}"
+        );
+    }
+    assert!(page.contains("<td>sam</td><td>revoke</td>"), "{page}");
 }

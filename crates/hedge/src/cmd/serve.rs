@@ -93,8 +93,9 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
         Some(s) => Some(crate::staff_portal::start(&s)?),
         None => None,
     };
-    // The portal is a restart-only setting: EDE texts keep pointing where it runs.
-    let portal_url = checked.portal.as_ref().map(|p| p.url.clone());
+    // The portal is a restart-only setting: EDE texts and its name in DNS keep pointing
+    // where it runs.
+    let portal_dns = checked.portal.clone();
     // The server holds the snapshot now; keeping this copy would keep the first index
     // resident after every later reload.
     drop(checked);
@@ -110,7 +111,7 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     loop {
         tokio::select! {
             _ = hup.recv() => {
-                if let Some(path) = reload((&server, &live), &loaded, &mut counting, &portal_url, "SIGHUP") {
+                if let Some(path) = reload((&server, &live), &loaded, &mut counting, portal_dns.as_ref(), "SIGHUP") {
                     index_path = path;
                     index_mtime = index_path.as_deref().and_then(mtime);
                     trim_in = 1;
@@ -125,7 +126,7 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
                 let now = index_path.as_deref().and_then(mtime);
                 if now != index_mtime {
                     index_mtime = now;
-                    if let Some(path) = reload((&server, &live), &loaded, &mut counting, &portal_url, "index file changed") {
+                    if let Some(path) = reload((&server, &live), &loaded, &mut counting, portal_dns.as_ref(), "index file changed") {
                         index_path = path;
                         trim_in = 1;
                     }
@@ -226,7 +227,7 @@ fn reload(
     (server, live): (&Server, &LivePolicy),
     running: &Loaded,
     counting: &mut Counting,
-    portal_url: &Option<String>,
+    portal: Option<&crate::portal::Checked>,
     why: &str,
 ) -> Option<Option<PathBuf>> {
     let started = std::time::Instant::now();
@@ -268,7 +269,7 @@ fn reload(
     let version = checked.policy.index().version().to_string();
     let mut snapshot = checked.snapshot(Some(observer));
     snapshot.listener_profiles = listener_profiles;
-    snapshot.portal_url = portal_url.clone();
+    crate::portal::point_dns(portal, &mut snapshot);
     match live.reload(server, snapshot) {
         Ok(()) => {
             counter!(m::RELOADS, "result" => "ok").increment(1);

@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use maud::Markup;
 use serde::Deserialize;
 
+use super::checked::StaffForm;
 use super::session::{self, Current, Sessions};
 use super::{Staff, StaffSettings, StoreError, pages};
 
@@ -49,6 +50,9 @@ pub(crate) fn router(settings: StaffSettings) -> Router {
         .route("/requests/{id}/grant", post(grant))
         .route("/requests/{id}/deny", post(deny))
         .route("/recategorise", post(recategorise))
+        .route("/overrides", get(overrides))
+        .route("/grants/{id}/revoke", post(revoke))
+        .route("/recategorisations/clear", post(clear_recategorisation))
         .fallback(|| async {
             page(
                 StatusCode::NOT_FOUND,
@@ -75,7 +79,7 @@ fn to_login() -> Response {
     Redirect::to("/login").into_response()
 }
 
-fn forbidden() -> Response {
+pub(super) fn forbidden() -> Response {
     page(
         StatusCode::FORBIDDEN,
         pages::problem(
@@ -109,14 +113,9 @@ fn unavailable() -> Response {
     )
 }
 
-/// A form that could not be read: 413 if too large, else 400.
-fn unreadable(rejection: &FormRejection) -> Response {
-    refused(rejection.status())
-}
-
 /// The answer to a form refused with `status`: 403 (no session or a wrong CSRF token), 413
 /// (too large) or 400.
-fn refused(status: StatusCode) -> Response {
+pub(super) fn refused(status: StatusCode) -> Response {
     if status == StatusCode::FORBIDDEN {
         return forbidden();
     }
@@ -130,39 +129,30 @@ fn refused(status: StatusCode) -> Response {
     )
 }
 
-/// The form's fields as pairs (checkboxes repeat a key), and the session, if its CSRF
-/// token is right; else the status to refuse it with (see [`refused`]).
-fn checked_form(
-    staff: &Staff,
-    headers: &HeaderMap,
-    form: Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Result<(Current, Vec<(String, String)>), StatusCode> {
-    let fields = match form {
-        Ok(Form(f)) => f,
-        Err(r) => return Err(r.status()),
-    };
-    let Some(current) = staff.sessions.current(headers) else {
-        return Err(StatusCode::FORBIDDEN);
-    };
-    let csrf = field(&fields, "csrf");
-    if !current.csrf_ok(csrf) {
-        return Err(StatusCode::FORBIDDEN);
-    }
-    Ok((current, fields))
-}
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-}
-
 async fn login_form(State(staff): Shared, headers: HeaderMap) -> Response {
     if staff.sessions.current(&headers).is_some() {
         return Redirect::to("/").into_response();
     }
-    page(StatusCode::OK, pages::login(None))
+    login_page(&staff, &headers, StatusCode::OK, None)
+}
+
+/// The login form with a fresh CSRF token and its pre-session cookie, and a problem if
+/// the last try failed.
+fn login_page(
+    staff: &Staff,
+    headers: &HeaderMap,
+    status: StatusCode,
+    problem: Option<&str>,
+) -> Response {
+    let Some(form) = staff.sessions.login_form(headers) else {
+        return unavailable();
+    };
+    let mut r = page(status, pages::login(&form.csrf, problem));
+    let cookie = session::login_cookie(&form.nonce, staff.settings.tls.is_some());
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
 }
 
 #[derive(Deserialize)]
@@ -171,25 +161,32 @@ struct LoginFields {
     name: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 async fn login(
     State(staff): Shared,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     form: Result<Form<LoginFields>, FormRejection>,
 ) -> Response {
     let fields = match form {
         Ok(Form(f)) => f,
-        Err(r) => return unreadable(&r),
+        Err(r) => return refused(r.status()),
     };
+    // Before the rate limit and the hash: a forged login costs nothing and counts nothing.
+    if !staff.sessions.login_csrf_ok(&headers, &fields.csrf) {
+        return forbidden();
+    }
     if let Err(hedge_stats::RetryAfter(wait)) =
         staff.logins.check(peer.ip(), std::time::Instant::now())
     {
-        let mut r = page(
+        let mut r = login_page(
+            &staff,
+            &headers,
             StatusCode::TOO_MANY_REQUESTS,
-            pages::login(Some(
-                "Too many sign-in attempts from this computer: wait a little.",
-            )),
+            Some("Too many sign-in attempts from this computer: wait a little."),
         );
         if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
             r.headers_mut().insert(header::RETRY_AFTER, v);
@@ -218,30 +215,27 @@ async fn login(
             }
             None => unavailable(),
         },
-        Ok(Login::Rejected) => page(
+        Ok(Login::Rejected) => login_page(
+            &staff,
+            &headers,
             StatusCode::UNAUTHORIZED,
-            pages::login(Some("Wrong name or password.")),
+            Some("Wrong name or password."),
         ),
-        Ok(Login::Locked { until }) => page(
+        Ok(Login::Locked { until }) => login_page(
+            &staff,
+            &headers,
             StatusCode::TOO_MANY_REQUESTS,
-            pages::login(Some(&format!(
+            Some(&format!(
                 "Too many failed sign-ins: this account is locked until {}.",
                 until.strftime("%H:%M UTC")
-            ))),
+            )),
         ),
         Err(e) => store_failed(e),
     }
 }
 
-async fn logout(
-    State(staff): Shared,
-    headers: HeaderMap,
-    form: Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Response {
-    let (current, _) = match checked_form(&staff, &headers, form) {
-        Ok(x) => x,
-        Err(status) => return refused(status),
-    };
+async fn logout(State(staff): Shared, form: StaffForm) -> Response {
+    let current = form.current;
     staff.sessions.end(&current);
     let who = current.staff.clone();
     if let Err(e) = staff
@@ -346,22 +340,14 @@ fn done() -> Response {
     Redirect::to("/").into_response()
 }
 
-async fn grant(
-    State(staff): Shared,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    form: Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Response {
-    let (current, fields) = match checked_form(&staff, &headers, form) {
-        Ok(x) => x,
-        Err(status) => return refused(status),
-    };
-    let (profiles, until) = match grant_fields(&staff.settings, &fields) {
+async fn grant(State(staff): Shared, Path(id): Path<i64>, form: StaffForm) -> Response {
+    let current = &form.current;
+    let (profiles, until) = match grant_fields(&staff.settings, &form) {
         Ok(x) => x,
         Err(p) => {
             return show_request(
                 &staff,
-                &current,
+                current,
                 id,
                 Some(&p),
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -369,12 +355,12 @@ async fn grant(
             .await;
         }
     };
-    let note = Some(field(&fields, "note").to_owned()).filter(|n| !n.trim().is_empty());
+    let note = Some(form.field("note").to_owned()).filter(|n| !n.trim().is_empty());
     let by = current.staff.clone();
     let granted = staff
         .with_store(move |s| s.grant(id, &profiles, until, note.as_deref(), &by, Timestamp::now()))
         .await;
-    decided_on(&staff, &current, id, granted).await
+    decided_on(&staff, current, id, granted).await
 }
 
 /// After a decision on request `id`: back to the queue, or the request's page again with
@@ -405,20 +391,16 @@ async fn decided_on<T>(
 /// the end of that day in the configured zone); else what is wrong.
 fn grant_fields(
     settings: &StaffSettings,
-    fields: &[(String, String)],
+    form: &StaffForm,
 ) -> Result<(Vec<String>, Option<Timestamp>), String> {
-    let profiles: Vec<String> = fields
-        .iter()
-        .filter(|(k, _)| k == "profile")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let profiles = form.all("profile");
     if profiles.is_empty() {
         return Err("Tick at least one filter setting.".into());
     }
     if let Some(p) = profiles.iter().find(|p| !settings.profiles.contains(p)) {
         return Err(format!("There is no filter setting {p:?}."));
     }
-    let until = match field(fields, "until").trim() {
+    let until = match form.field("until").trim() {
         "" => None,
         d => match d
             .parse::<jiff::civil::Date>()
@@ -433,42 +415,67 @@ fn grant_fields(
     Ok((profiles, until))
 }
 
-async fn deny(
-    State(staff): Shared,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    form: Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Response {
-    let (current, fields) = match checked_form(&staff, &headers, form) {
-        Ok(x) => x,
-        Err(status) => return refused(status),
-    };
-    let note = field(&fields, "note").to_owned();
-    let by = current.staff.clone();
+async fn deny(State(staff): Shared, Path(id): Path<i64>, form: StaffForm) -> Response {
+    let note = form.field("note").to_owned();
+    let by = form.current.staff.clone();
     let denied = staff
         .with_store(move |s| s.deny(id, &note, &by, Timestamp::now()))
         .await;
-    decided_on(&staff, &current, id, denied).await
+    decided_on(&staff, &form.current, id, denied).await
 }
 
-async fn recategorise(
-    State(staff): Shared,
-    headers: HeaderMap,
-    form: Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Response {
-    let (current, fields) = match checked_form(&staff, &headers, form) {
-        Ok(x) => x,
-        Err(status) => return refused(status),
-    };
-    let name = field(&fields, "name").to_owned();
-    let category = field(&fields, "category").trim().to_owned();
-    let into = field(&fields, "into") != "no";
-    let by = current.staff.clone();
-    let done_ = staff
+async fn recategorise(State(staff): Shared, form: StaffForm) -> Response {
+    let name = form.field("name").to_owned();
+    let category = form.field("category").trim().to_owned();
+    let into = form.field("into") != "no";
+    let by = form.current.staff.clone();
+    let changed = staff
         .with_store(move |s| s.recategorise(&name, &category, into, &by, Timestamp::now()))
         .await;
-    match done_ {
+    match changed {
         Ok(_) => done(),
         Err(e) => store_failed(e),
     }
+}
+
+async fn overrides(State(staff): Shared, headers: HeaderMap) -> Response {
+    let Some(current) = staff.sessions.current(&headers) else {
+        return to_login();
+    };
+    match staff
+        .with_store(|s| s.active_overrides(Timestamp::now()))
+        .await
+    {
+        Ok(live) => page(
+            StatusCode::OK,
+            pages::overrides(&current.staff, &current.csrf(), &live),
+        ),
+        Err(e) => store_failed(e),
+    }
+}
+
+/// After a revoke or a clear: back to the live list (303, so a reload does not repeat it).
+fn overrides_again<T>(outcome: Result<T, StoreError>) -> Response {
+    match outcome {
+        Ok(_) => Redirect::to("/overrides").into_response(),
+        Err(e) => store_failed(e),
+    }
+}
+
+async fn revoke(State(staff): Shared, Path(id): Path<i64>, form: StaffForm) -> Response {
+    let by = form.current.staff.clone();
+    let revoked = staff
+        .with_store(move |s| s.revoke_grant(id, &by, Timestamp::now()))
+        .await;
+    overrides_again(revoked)
+}
+
+async fn clear_recategorisation(State(staff): Shared, form: StaffForm) -> Response {
+    let name = form.field("name").to_owned();
+    let category = form.field("category").to_owned();
+    let by = form.current.staff.clone();
+    let cleared = staff
+        .with_store(move |s| s.clear_recategorisation(&name, &category, &by, Timestamp::now()))
+        .await;
+    overrides_again(cleared)
 }

@@ -10,12 +10,16 @@
 //! | `GET /requests/{id}` | one request, with Grant and Deny forms |
 //! | `POST /requests/{id}/grant`, `/deny`, `POST /recategorise` | a decision by the signed-in staff member |
 //! | `GET /decided`, `GET /audit` | decided requests; the audit log |
+//! | `GET /overrides` | the live grants and local recategorisations |
+//! | `POST /grants/{id}/revoke`, `POST /recategorisations/clear` | end one of them |
 //!
 //! Every page but the login needs a session (else 303 to `/login`); every POST but the
-//! login needs the session's CSRF token (else 403). Decisions go through the statistics
+//! login needs the session's CSRF token (else 403; see `checked`), and the login needs
+//! its form's token, bound to a pre-session cookie (else 403). Decisions go through the statistics
 //! store's API, each with its audit entry in one transaction; `hedge serve` applies a
 //! grant within a second (its requests watch).
 
+mod checked;
 mod handlers;
 mod pages;
 mod session;
@@ -134,6 +138,7 @@ impl Staff {
                 Err(
                     e @ (hedge_stats::Error::Invalid(_)
                     | hedge_stats::Error::NoSuchRequest(_)
+                    | hedge_stats::Error::NoSuchGrant(_)
                     | hedge_stats::Error::NotOpen { .. }),
                 ) => Err(StoreError::Refused(e.to_string())),
                 Err(e) => {

@@ -1,7 +1,7 @@
 //! The staff pages' HTML: the patron pages' stylesheet, maud (every value escaped), no
 //! scripts. Every POST form carries the session's CSRF token.
 
-use hedge_stats::{AuditEntry, UnblockRequest};
+use hedge_stats::{ActiveOverrides, AuditEntry, UnblockRequest};
 use jiff::Timestamp;
 use maud::{DOCTYPE, Markup, html};
 
@@ -22,6 +22,7 @@ fn layout(title: &str, who: Option<(&str, &str)>, body: Markup) -> Markup {
                         nav aria-label="Staff pages" {
                             a href="/" { "Open requests" }
                             a href="/decided" { "Decided" }
+                            a href="/overrides" { "Live grants and recategorisations" }
                             a href="/audit" { "Audit log" }
                             form method="post" action="/logout" style="display:inline" {
                                 input type="hidden" name="csrf" value=(csrf);
@@ -41,8 +42,8 @@ fn time(t: Timestamp) -> String {
     t.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// The login form, with a problem if the last try failed.
-pub(crate) fn login(problem: Option<&str>) -> Markup {
+/// The login form (`csrf`: its pre-session token), with a problem if the last try failed.
+pub(crate) fn login(csrf: &str, problem: Option<&str>) -> Markup {
     layout(
         "Sign in",
         None,
@@ -50,6 +51,7 @@ pub(crate) fn login(problem: Option<&str>) -> Markup {
             h1 { "Sign in" }
             @if let Some(p) = problem { p.error role="alert" { (p) } }
             form method="post" action="/login" {
+                input type="hidden" name="csrf" value=(csrf);
                 label for="name" { "Name" }
                 input type="text" id="name" name="name" required autocomplete="username";
                 label for="password" { "Password" }
@@ -188,6 +190,64 @@ pub(crate) fn decided(staff: &str, csrf: &str, rows: &[UnblockRequest]) -> Marku
                             td { (r.decided_by.as_deref().unwrap_or("")) }
                             td { (r.decided_at.map(time).unwrap_or_default()) }
                             td { (r.note.as_deref().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The live grants and the local recategorisations, each with its button to end it.
+pub(crate) fn overrides(staff: &str, csrf: &str, live: &ActiveOverrides) -> Markup {
+    layout(
+        "Live grants and recategorisations",
+        Some((staff, csrf)),
+        html! {
+            h1 { "Live grants and recategorisations" }
+            h2 { "Live grants" }
+            @if live.grants.is_empty() { p { "No live grants." } } @else {
+                table {
+                    thead { tr { th { "Site" } th { "Filter setting" } th { "Until" } th { "Granted by" } th { "Request" } th { span.hint { "Block it again" } } } }
+                    tbody {
+                        @for g in &live.grants {
+                            tr {
+                                td { (g.name) }
+                                td { (g.profile) }
+                                td { (g.until.map_or_else(|| "until revoked".to_owned(), time)) }
+                                td { (g.granted_by) " on " (time(g.granted_at)) }
+                                td { @if let Some(id) = g.request { a href={ "/requests/" (id) } { "#" (id) } } }
+                                td {
+                                    form method="post" action={ "/grants/" (g.id) "/revoke" } {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button type="submit" aria-label={ "Revoke the grant of " (g.name) " on " (g.profile) } { "Revoke" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Local recategorisations" }
+            @if live.recategorised.is_empty() { p { "No local recategorisations." } } @else {
+                table {
+                    thead { tr { th { "Site" } th { "Category" } th { "Change" } th { "By" } th { span.hint { "Let the lists decide" } } } }
+                    tbody {
+                        @for r in &live.recategorised {
+                            tr {
+                                td { (r.name) }
+                                td { (r.category) }
+                                td { @if r.add { "put into it" } @else { "taken out of it" } }
+                                td { (r.by) " on " (time(r.at)) }
+                                td {
+                                    form method="post" action="/recategorisations/clear" {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        input type="hidden" name="name" value=(r.name);
+                                        input type="hidden" name="category" value=(r.category);
+                                        button type="submit" aria-label={ "Clear the recategorisation of " (r.name) " in " (r.category) } { "Clear" }
+                                    }
+                                }
+                            }
                         }
                     }
                 }

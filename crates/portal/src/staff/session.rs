@@ -1,6 +1,11 @@
 //! Staff sessions: a random 256-bit token in an HttpOnly, SameSite=Strict cookie, and the
 //! CSRF token of every form, an HMAC of the session token.
 //!
+//! The login form has no session yet: its CSRF token is an HMAC, under a key the server
+//! draws at start, of a random pre-session cookie and the token's expiry, so a page of
+//! another site can neither read nor forge it (login CSRF would sign the victim in as the
+//! attacker).
+//!
 //! Sessions are kept in memory, by the SHA-256 of their token: the token never reaches
 //! disk, a page view writes nothing, and a restart logs everyone out (staff log in again).
 
@@ -15,6 +20,12 @@ use sha2::{Digest, Sha256};
 
 /// The cookie's name.
 pub(crate) const COOKIE: &str = "hedge_staff";
+
+/// The pre-session cookie of the login form.
+pub(crate) const LOGIN_COOKIE: &str = "hedge_login";
+
+/// How long a login form stays good.
+const LOGIN_FORM_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// How long sessions last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +55,9 @@ struct Session {
 pub(crate) struct Sessions {
     limits: SessionLimits,
     live: Mutex<HashMap<[u8; 32], Session>>,
+    /// The key of the login forms' CSRF tokens, drawn at start (a restart voids open forms);
+    /// None if the OS had no randomness: then no login form is given or taken.
+    login_key: Option<[u8; 32]>,
 }
 
 /// A request's session: who, and the token its forms' CSRF tokens derive from.
@@ -56,23 +70,52 @@ pub(crate) struct Current {
 impl Current {
     /// The CSRF token of this session's forms.
     pub(crate) fn csrf(&self) -> String {
-        hex(&csrf_mac(&self.token).finalize().into_bytes())
+        hex(&csrf_mac(self.token.as_bytes(), &[]).finalize().into_bytes())
     }
 
     /// Whether `sent` is this session's CSRF token (compared in constant time).
     pub(crate) fn csrf_ok(&self, sent: &str) -> bool {
-        match unhex(sent) {
-            Some(bytes) => csrf_mac(&self.token).verify_slice(&bytes).is_ok(),
-            None => false,
-        }
+        mac_ok(csrf_mac(self.token.as_bytes(), &[]), sent)
     }
 }
 
-fn csrf_mac(token: &str) -> Hmac<Sha256> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(token.as_bytes())
+/// The HMAC under `key` of what a CSRF token binds (`bound`: nothing for a session's, the
+/// pre-session cookie and expiry for a login form's).
+fn csrf_mac(key: &[u8], bound: &[&[u8]]) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     mac.update(b"hedge staff csrf");
+    for part in bound {
+        // Length-prefixed, so parts cannot run into each other.
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
     mac
+}
+
+/// Whether `sent` (hex) is the MAC `mac` would give (compared in constant time).
+fn mac_ok(mac: Hmac<Sha256>, sent: &str) -> bool {
+    unhex(sent).is_some_and(|bytes| mac.verify_slice(&bytes).is_ok())
+}
+
+fn random_hex() -> Option<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).ok()?;
+    Some(hex(&bytes))
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A login form's pre-session cookie value and its CSRF token.
+pub(crate) struct LoginForm {
+    /// The pre-session cookie's value (kept if the browser sent a good one).
+    pub(crate) nonce: String,
+    /// The form's `csrf` field: `<expiry, unix seconds>.<hex HMAC>`.
+    pub(crate) csrf: String,
 }
 
 fn key(token: &str) -> [u8; 32] {
@@ -98,14 +141,46 @@ impl Sessions {
         Sessions {
             limits,
             live: Mutex::new(HashMap::new()),
+            login_key: {
+                let mut key = [0u8; 32];
+                getrandom::fill(&mut key).ok().map(|()| key)
+            },
         }
+    }
+
+    /// A login form for a browser that sent `headers`: its pre-session cookie (a new one if
+    /// it sent none) and a token good for an hour. None if the OS has no randomness to give.
+    pub(crate) fn login_form(&self, headers: &HeaderMap) -> Option<LoginForm> {
+        let nonce = match cookie_value(headers, LOGIN_COOKIE) {
+            Some(n) if unhex(&n).is_some() => n,
+            _ => random_hex()?,
+        };
+        let key = self.login_key.as_ref()?;
+        let expiry = (unix_now() + LOGIN_FORM_LIFETIME.as_secs()).to_string();
+        let mac = csrf_mac(key, &[nonce.as_bytes(), expiry.as_bytes()]);
+        let csrf = format!("{expiry}.{}", hex(&mac.finalize().into_bytes()));
+        Some(LoginForm { nonce, csrf })
+    }
+
+    /// Whether `sent` is a login form's token, unexpired, for the pre-session cookie in
+    /// `headers`.
+    pub(crate) fn login_csrf_ok(&self, headers: &HeaderMap, sent: &str) -> bool {
+        let (Some(key), Some(nonce)) = (&self.login_key, cookie_value(headers, LOGIN_COOKIE))
+        else {
+            return false;
+        };
+        let Some((expiry, mac)) = sent.split_once('.') else {
+            return false;
+        };
+        let live = expiry
+            .parse::<u64>()
+            .is_ok_and(|e| e > unix_now() && e <= unix_now() + LOGIN_FORM_LIFETIME.as_secs());
+        live && mac_ok(csrf_mac(key, &[nonce.as_bytes(), expiry.as_bytes()]), mac)
     }
 
     /// A new session for `staff`; its token, or None if the OS has no randomness to give.
     pub(crate) fn start(&self, staff: &str) -> Option<String> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).ok()?;
-        let token = hex(&bytes);
+        let token = random_hex()?;
         let now = Instant::now();
         let mut live = self.live.lock();
         // Ended sessions go when a new one starts, so the map stays as small as the staff.
@@ -128,7 +203,7 @@ impl Sessions {
 
     /// The live session the request's cookie names, touched; None if none.
     pub(crate) fn current(&self, headers: &HeaderMap) -> Option<Current> {
-        let token = cookie_token(headers)?;
+        let token = cookie_value(headers, COOKIE)?;
         let now = Instant::now();
         let mut live = self.live.lock();
         let k = key(&token);
@@ -150,43 +225,62 @@ impl Sessions {
     }
 }
 
-/// The session token in the request's cookies.
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+/// The value of cookie `name` in the request's cookies.
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_owned())
 }
 
-/// The `Set-Cookie` value of a new session (`Secure` when the listener speaks TLS).
-pub(crate) fn set_cookie(token: &str, secure: bool, limits: SessionLimits) -> String {
-    let max_age = cookie::time::Duration::seconds(
-        i64::try_from(limits.lifetime.as_secs()).unwrap_or(i64::MAX),
-    );
-    Cookie::build((COOKIE, token.to_owned()))
+/// An `HttpOnly`, `SameSite=Strict` cookie for `path` (`Secure` when the listener speaks
+/// TLS), kept for `max_age`, or removed if None.
+fn strict_cookie(
+    name: &'static str,
+    value: &str,
+    path: &'static str,
+    secure: bool,
+    max_age: Option<Duration>,
+) -> String {
+    let mut c = Cookie::build((name, value.to_owned()))
         .http_only(true)
         .same_site(SameSite::Strict)
-        .path("/")
+        .path(path)
         .secure(secure)
-        .max_age(max_age)
-        .build()
-        .to_string()
+        .build();
+    match max_age {
+        Some(age) => c.set_max_age(cookie::time::Duration::seconds(
+            i64::try_from(age.as_secs()).unwrap_or(i64::MAX),
+        )),
+        None => c.make_removal(),
+    }
+    c.to_string()
+}
+
+/// The `Set-Cookie` value of a login form's pre-session cookie: for `/login` only, gone
+/// when the form expires.
+pub(crate) fn login_cookie(nonce: &str, secure: bool) -> String {
+    strict_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        "/login",
+        secure,
+        Some(LOGIN_FORM_LIFETIME),
+    )
+}
+
+/// The `Set-Cookie` value of a new session.
+pub(crate) fn set_cookie(token: &str, secure: bool, limits: SessionLimits) -> String {
+    strict_cookie(COOKIE, token, "/", secure, Some(limits.lifetime))
 }
 
 /// The `Set-Cookie` value that deletes the session cookie.
 pub(crate) fn clear_cookie(secure: bool) -> String {
-    let mut c = Cookie::build((COOKIE, ""))
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .path("/")
-        .secure(secure)
-        .build();
-    c.make_removal();
-    c.to_string()
+    strict_cookie(COOKIE, "", "/", secure, None)
 }
 
 #[cfg(test)]
@@ -216,6 +310,28 @@ mod tests {
         assert!(s.current(&headers(&"0".repeat(64))).is_none());
         s.end(&ca);
         assert!(s.current(&headers(&a)).is_none());
+    }
+
+    #[test]
+    fn a_login_token_is_bound_to_its_cookie_and_expires() {
+        let s = Sessions::new(SessionLimits::default());
+        let form = s.login_form(&HeaderMap::new()).expect("random");
+        let mut h = HeaderMap::new();
+        let v = format!("{LOGIN_COOKIE}={}", form.nonce);
+        h.insert(header::COOKIE, v.parse().expect("header"));
+        assert!(s.login_csrf_ok(&h, &form.csrf));
+        assert!(!s.login_csrf_ok(&HeaderMap::new(), &form.csrf), "no cookie");
+        let other = s.login_form(&HeaderMap::new()).expect("random");
+        assert!(!s.login_csrf_ok(&h, &other.csrf), "another cookie's token");
+        let (_, mac) = form.csrf.split_once('.').expect("dot");
+        let old = unix_now() - 1;
+        assert!(!s.login_csrf_ok(&h, &format!("{old}.{mac}")), "expired");
+        assert!(!s.login_csrf_ok(&h, ""));
+        // Another server (another key) does not take it.
+        let t = Sessions::new(SessionLimits::default());
+        assert!(!t.login_csrf_ok(&h, &form.csrf));
+        // The browser's cookie is kept while it is well formed.
+        assert_eq!(s.login_form(&h).expect("random").nonce, form.nonce);
     }
 
     #[test]

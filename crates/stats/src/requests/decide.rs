@@ -90,16 +90,7 @@ impl SqliteStore {
                 "a denial needs a note saying why".to_owned(),
             ));
         }
-        let at = ts_text(now);
-        self.decide(id, "denying an unblock request", |tx, name| {
-            tx.execute(
-                "UPDATE unblock_requests SET status = 'denied', decided_at = ?2, \
-                 decided_by = ?3, note = ?4 WHERE id = ?1",
-                params![id, at, by, note],
-            )?;
-            let detail = format!("{name}: {note}");
-            audit(tx, &at, by, "deny", &format!("request #{id}"), &detail)
-        })
+        self.close(id, Closing::Deny, Some(note), by, now)
     }
 
     /// Withdraws open request `id` (the patron no longer needs it, or it was a mistake).
@@ -115,18 +106,39 @@ impl SqliteStore {
             .map(|n| clean_text("note", n, MAX_TEXT_CHARS))
             .transpose()?
             .filter(|n| !n.is_empty());
+        self.close(id, Closing::Withdraw, note, by, now)
+    }
+
+    /// Closes open request `id` without a grant, by the checked staff member `by`, with
+    /// its audit entry.
+    fn close(
+        &mut self,
+        id: i64,
+        how: Closing,
+        note: Option<String>,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        let (status, action, context) = match how {
+            Closing::Deny => (RequestStatus::Denied, "deny", "denying an unblock request"),
+            Closing::Withdraw => (
+                RequestStatus::Withdrawn,
+                "withdraw",
+                "withdrawing an unblock request",
+            ),
+        };
         let at = ts_text(now);
-        self.decide(id, "withdrawing an unblock request", |tx, name| {
+        self.decide(id, context, |tx, name| {
             tx.execute(
-                "UPDATE unblock_requests SET status = 'withdrawn', decided_at = ?2, \
+                "UPDATE unblock_requests SET status = ?5, decided_at = ?2, \
                  decided_by = ?3, note = ?4 WHERE id = ?1",
-                params![id, at, by, note],
+                params![id, at, by, note, status.as_str()],
             )?;
             let detail = match &note {
                 Some(n) => format!("{name}: {n}"),
                 None => name.to_owned(),
             };
-            audit(tx, &at, by, "withdraw", &format!("request #{id}"), &detail)
+            audit(tx, &at, by, action, &format!("request #{id}"), &detail)
         })
     }
 
@@ -269,4 +281,11 @@ impl SqliteStore {
             .map_err(err)
         })
     }
+}
+
+/// How a request closes without a grant.
+#[derive(Clone, Copy)]
+enum Closing {
+    Deny,
+    Withdraw,
 }

@@ -3,28 +3,37 @@
 
     python3 bench/policy_cost.py [--work DIR] [--lines 5000] [--hedge BIN] [--fake-internet BIN]
 
-Runs hedge twice under callgrind on the same queries, as `bench/counting.py instructions`
-does (its set-up, warm-up and measurement, imported from it and bench.py): A is the
-benchmark's configuration as is; B is the same plus, for the child profile (the one the
-load asks), three schedules in the time zone Europe/London (school hours Mon-Fri
-09:00-15:30 blocking games, lunchtime Mon-Fri 12:00-13:00 allowing them, and one around the
-time of the run, so that a schedule is in force while it is measured), and a statistics
-store holding live grants (200 by default, spread over the three profiles) and local
-recategorisations (50: half into `games`, half out of `gambling`), made with
-`hedge requests grant` / `hedge requests recategorise` after the requests are recorded
-(as the portal records them; there is no command for a patron's request). None of them
-names a name the mixes ask, so A and B give the same answers: the difference is the cost
-of consulting them. Both have statistics on (grants live in the statistics store).
+Runs hedge under callgrind on the same queries as `bench/counting.py instructions` does
+(its set-up, warm-up and measurement, imported from it and bench.py), in three
+configurations, as two comparisons (A is measured in each, which shows how far two runs of
+one configuration differ):
 
-Prints instructions and estimated cycles per answer for A and B per mix (blocked, cached,
-10/90), B vs A, and, per mix, the functions whose instructions per answer differ most.
-Checks that no schedule boundary or grant expiry falls in the measured passes (hedge logs
-`policy changed` at a swap, which empties the answer caches) and says so.
+  A  the benchmark's configuration as is;
+  S  A plus, for the child profile (the one the load asks), three schedules in the time
+     zone Europe/London: school hours Mon-Fri 09:00-15:30 blocking games, lunchtime
+     Mon-Fri 12:00-13:00 allowing them, and `benchmark hours` from the hour before the run
+     to three hours after it, so that one is in force while it is measured;
+  B  S plus a statistics store with live grants (--grants, 200, over the three profiles,
+     half until revoked, half for 7 days) and local recategorisations (--recategorisations,
+     50: half into `games`, half out of `gambling`), made with `hedge requests grant` and
+     `hedge requests recategorise` after the requests are recorded as the portal records
+     them (no command makes a patron's request).
 
-Needs the query files of the synthetic 1M list from a full run (`--work`, default
-bench/work; only read) and release builds of hedge and fake-internet (`cargo build
---release -p hedge -p hedge-testkit --bin hedge --bin fake-internet`). Root (the fake
-internet binds port 53 on loopback). Ports 5590-5591, so other benchmarks can run.
+None of them names a name the mixes ask, so all answer alike: the difference is the cost of
+consulting them. All have statistics on (grants live in the statistics store).
+
+Prints, for S vs A and B vs A per mix (blocked, cached, 10/90): instructions and estimated
+cycles per answer in the threads that answer (without the statistics flusher and the
+requests watcher, whose work is per flush and per poll, not per query), Policy::decide's
+calls and instructions a call, the watcher's instructions per re-read of the store, and the
+functions that differ most. Checks that no policy swap (a schedule boundary, a grant's
+expiry: hedge logs `policy changed`, and a swap empties the answer caches) falls in a
+measured pass, and says so.
+
+Needs the query files of the synthetic 1M list from a full run (--work, default bench/work;
+only read) and release builds of hedge and fake-internet (`cargo build --release -p hedge
+-p hedge-testkit --bin hedge --bin fake-internet`), root (the fake internet binds port 53 on
+loopback) and valgrind. Ports 5590-5591. About 6 minutes with --lines 5000.
 """
 
 import argparse
@@ -55,7 +64,7 @@ _dnsperf = bench.dnsperf
 def _timed_dnsperf(server, datafile, rawname, **kw):
     t0 = datetime.datetime.now(datetime.timezone.utc)
     r = _dnsperf(server, datafile, rawname, **kw)
-    if re.fullmatch(rf"{TAG}-cg-(on|off)-({'|'.join(MIXES)})", rawname):
+    if re.fullmatch(rf"{TAG}-[sb]-cg-(on|off)-({'|'.join(MIXES)})", rawname):
         measured.append((rawname, t0, datetime.datetime.now(datetime.timezone.utc)))
     return r
 
@@ -94,23 +103,26 @@ block = ["games", "internet-communication/instant-messaging"]
 
 
 def configs(scratch, index, root, now):
-    """A: the benchmark's configuration; B: the same with the schedules and the time zone."""
-    a, b = scratch / "hedge-a.toml", scratch / "hedge-b.toml"
-    for f in list(scratch.glob("hedge-a.sqlite*")) + list(scratch.glob("hedge-b.sqlite*")):
-        f.unlink()
-    bench.hedge_config(a, index, root, True, 100_000, port=bench.OFF_PORT)
-    bench.hedge_config(b, index, root, True, 100_000, port=bench.PORT)
-    # As counting.py: under callgrind a recursion can take longer than bench.py's 2 s.
-    for conf in (a, b):
-        conf.write_text(conf.read_text().replace("timeout_ms = 2000", "timeout_ms = 30000"))
+    """A: the benchmark's configuration; S and B: the same with the schedules and the time
+    zone, each with its own statistics store (B's gets the staff decisions)."""
+    out = {}
     text, window = schedules(now)
-    conf = b.read_text()
-    garden = '[[profile]]\nname = "walled-garden"'
-    assert garden in conf, "bench.hedge_config's profiles changed"
-    conf = conf.replace(garden, text.lstrip() + "\n" + garden)
-    conf = conf.replace("\n\n[[profile]]", f'\ntimezone = "{ZONE}"\n\n[[profile]]', 1)
-    b.write_text(conf)
-    return a, b, window
+    for key in ("a", "s", "b"):
+        conf = scratch / f"hedge-{key}.toml"
+        for f in scratch.glob(f"hedge-{key}.sqlite*"):
+            f.unlink()
+        port = bench.OFF_PORT if key == "a" else bench.PORT  # counting_instructions's "off" and "on"
+        bench.hedge_config(conf, index, root, True, 100_000, port=port)
+        # As counting.py: under callgrind a recursion can take longer than bench.py's 2 s.
+        body = conf.read_text().replace("timeout_ms = 2000", "timeout_ms = 30000")
+        if key != "a":
+            garden = '[[profile]]\nname = "walled-garden"'
+            assert garden in body, "bench.hedge_config's profiles changed"
+            body = body.replace(garden, text.lstrip() + "\n" + garden)
+            body = body.replace("\n\n[[profile]]", f'\ntimezone = "{ZONE}"\n\n[[profile]]', 1)
+        conf.write_text(body)
+        out[key] = conf
+    return out, window
 
 
 def hedge(*args):
@@ -152,55 +164,116 @@ def decisions(conf, env, probe, n_grants, n_recats):
                   "gambling", "--remove", "--config", conf, "--as", "bench")
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def swaps(stderr):
     """(time, line) of each policy swap hedge logged."""
     out = []
     for line in stderr.read_text(errors="replace").splitlines() if stderr.exists() else []:
+        line = ANSI.sub("", line)
         if "policy changed" in line:
-            stamp = line.split()[0]
             try:
-                at = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+                at = datetime.datetime.fromisoformat(line.split()[0].replace("Z", "+00:00"))
             except ValueError:
                 at = None
             out.append((at, line))
     return out
 
 
-def self_ir(mix, key):
-    """Instructions per function (self cost) in the dumps of one measured pass, excluding
-    the statistics flusher's thread (as bench.callgrind_totals does)."""
-    costs = {}
-    for f in (bench.RAW / "callgrind").glob(f"{TAG}-{key}.*"):
+def dumps(tag, key, mix):
+    """The callgrind dumps of one measured pass, split into the threads that answer and the
+    requests watcher's (its work is per poll, not per query); the statistics flusher's are
+    left out, as bench.callgrind_totals does."""
+    answer, watcher = [], []
+    for f in (bench.RAW / "callgrind").glob(f"{tag}-{key}.*"):
         text = f.read_text(errors="replace")
-        if f"desc: Trigger: dump {mix}\n" not in text or "Flusher<" in text:
-            continue
-        names, fn, skip = {}, None, False
-        for line in text.splitlines():
-            if line.startswith("fn=("):
-                ident, _, name = line[3:].partition(" ")
-                fn = names.setdefault(ident, name)
-            elif line.startswith(("cfn=(", "cfi=(", "cfl=(")):
+        if f"desc: Trigger: dump {mix}\n" in text and "Flusher<" not in text:
+            (watcher if "requests_watch::Poller" in text else answer).append(f)
+    return answer, watcher
+
+
+def scan(files):
+    """Self instructions per function, and (calls, inclusive instructions) per callee, in
+    callgrind dumps (name-compressed, as callgrind writes them)."""
+    own, calls = {}, {}
+    for f in files:
+        names, fn, callee, after_calls = {}, None, None, False
+        for line in f.read_text(errors="replace").splitlines():
+            if line.startswith(("fn=(", "cfn=(")):
                 ident, _, name = line.split("=", 1)[1].partition(" ")
-                if line.startswith("cfn="):
-                    names.setdefault(ident, name)
+                name = names.setdefault(ident, name)
+                if line.startswith("fn="):
+                    fn = name
+                else:
+                    callee = name
             elif line.startswith("calls="):
-                skip = True  # the next cost line is the call's inclusive cost
+                after_calls = int(line.split()[0][len("calls="):])
             elif fn and line[:1] in "0123456789+-*":
-                if skip:
-                    skip = False
-                    continue
                 parts = line.split()
-                if len(parts) > 1:
-                    costs[fn] = costs.get(fn, 0) + int(parts[1])
-    return costs
+                ir = int(parts[1]) if len(parts) > 1 else 0
+                if after_calls is not False:
+                    c = calls.setdefault(callee, [0, 0])
+                    c[0] += after_calls
+                    c[1] += ir
+                    after_calls = False
+                else:
+                    own[fn] = own.get(fn, 0) + ir
+    return own, calls
 
 
-def where(res, mix, top=8):
-    """The functions whose instructions per answer differ most between B and A."""
-    b, a = self_ir(mix, "on"), self_ir(mix, "off")
-    nb, na = res[mix]["on"]["answers"], res[mix]["off"]["answers"]
-    diff = {f: b.get(f, 0) / nb - a.get(f, 0) / na for f in set(a) | set(b)}
-    return sorted(diff.items(), key=lambda kv: -abs(kv[1]))[:top]
+def per_call(calls, suffix):
+    """(calls, inclusive instructions a call) of the function whose name ends with suffix."""
+    n = sum(c for name, (c, _) in calls.items() if name.endswith(suffix))
+    ir = sum(i for name, (_, i) in calls.items() if name.endswith(suffix))
+    return n, (ir / n if n else 0)
+
+
+def compare(tag, res):
+    """Per mix: the answering threads' instructions and estimated cycles per answer, on
+    (the variant) and off (A); Policy::decide per call; the watcher's cost per re-read;
+    the functions that differ most."""
+    out = {}
+    for mix in MIXES:
+        row = {}
+        for key in ("on", "off"):
+            answer, watcher = dumps(tag, key, mix)
+            n = res[mix][key]["answers"]
+            tot, _ = bench.callgrind_totals(answer)
+            own, calls = scan(answer)
+            wtot, _ = bench.callgrind_totals(watcher)
+            row[key] = {"answers": n, "ir": tot.get("Ir", 0) / n, "cycles": bench.estimated_cycles(tot) / n,
+                        "decide": per_call(calls, "hedge_policy::Policy::decide"), "own": own,
+                        "rereads": per_call(scan(watcher)[1], ">::active_overrides"),
+                        "watcher_ir": wtot.get("Ir", 0)}
+        on, off = row["on"], row["off"]
+        diff = {f: on["own"].get(f, 0) / on["answers"] - off["own"].get(f, 0) / off["answers"]
+                for f in set(on["own"]) | set(off["own"])}
+        row["where"] = sorted(diff.items(), key=lambda kv: -abs(kv[1]))[:8]
+        out[mix] = row
+    return out
+
+
+def report(v, name, tag, res):
+    rows = compare(tag, res)
+    print(f"\n{v} ({name}) vs A, in the threads that answer (all but the statistics flusher and "
+          "the requests watcher):\n")
+    print(f"| mix | A (Ir/answer) | {v} (Ir/answer) | {v} vs A | est. cycles A | est. cycles {v} | "
+          f"{v} vs A | Policy::decide A (calls, Ir/call) | {v} |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for mix in MIXES:
+        on, off = rows[mix]["on"], rows[mix]["off"]
+        print(f"| {mix} | {off['ir']:.0f} | {on['ir']:.0f} | {(on['ir'] / off['ir'] - 1) * 100:+.2f}% | "
+              f"{off['cycles']:.0f} | {on['cycles']:.0f} | {(on['cycles'] / off['cycles'] - 1) * 100:+.2f}% | "
+              f"{off['decide'][0]}, {off['decide'][1]:.0f} | {on['decide'][0]}, {on['decide'][1]:.0f} |")
+    for mix in MIXES:
+        on, off = rows[mix]["on"], rows[mix]["off"]
+        print(f"\n{mix}: requests watcher {on['watcher_ir']:,} Ir in the pass ({on['rereads'][0]} "
+              f"re-reads of the store, {on['rereads'][1]:,.0f} Ir each) vs A {off['watcher_ir']:,} "
+              f"({off['rereads'][0]}, {off['rereads'][1]:,.0f} each); the functions that differ most, "
+              f"{v} - A self instructions per answer:")
+        for fn, d in rows[mix]["where"]:
+            print(f"  {d:+8.1f}  {fn}")
 
 
 def main():
@@ -223,55 +296,53 @@ def main():
     scratch, index, files, probe = counting.setup(args)
     for f in bench.RAW.glob("hedge-*.stderr.txt"):
         f.unlink()
+    env = {k: v for k, v in os.environ.items() if k != "HEDGE_LOG"}
     root = bench.Root()
+    res = {}
     try:
-        a, b, window = configs(scratch, index, root.addr, now)
-        env = {k: v for k, v in os.environ.items() if k != "HEDGE_LOG"}
+        conf, window = configs(scratch, index, root.addr, now)
         bench.log(f"B: {args.grants} grants, {args.recategorisations} recategorisations")
-        decisions(b, env, probe, args.grants, args.recategorisations)
-        # counting_instructions's "on" is B (port 5590), its "off" A (5591).
-        res = bench.counting_instructions(TAG, b, a, env, probe, files, lines=args.lines)
+        decisions(conf["b"], env, probe, args.grants, args.recategorisations)
+        # counting_instructions's "on" is the variant (port 5590), its "off" A (5591); A is
+        # measured twice, which shows how far two runs of one configuration differ.
+        for variant in ("s", "b"):
+            for f in bench.RAW.glob("hedge-callgrind-*.stderr.txt"):
+                f.unlink()
+            res[variant] = bench.counting_instructions(f"{TAG}-{variant}", conf[variant], conf["a"],
+                                                      env, probe, files, lines=args.lines)
+            if res[variant] is None:
+                sys.exit("valgrind not found")
+            stderr = bench.RAW / "hedge-callgrind-on.stderr.txt"
+            stderr.rename(stderr.with_name(f"hedge-{variant}.stderr.txt"))
     finally:
         root.stop()
-    if res is None:
-        sys.exit("valgrind not found")
 
     print(f"hedge: {bench.HEDGE}")
     names = ", ".join(re.findall(r'name = "([^"]+)"', schedules(now)[0]))
-    print(f"B's child profile: schedules {names} ({ZONE}; `benchmark hours` in force "
-          f"{window[0]:%H:%M}-{window[1]:%H:%M})")
-    store = sqlite3.connect(f"file:{b.with_suffix('.sqlite')}?mode=ro", uri=True)
-    for table in ("grants", "recategorisations"):
-        try:
-            print(f"B's store: {store.execute(f'SELECT count(*) FROM {table}').fetchone()[0]} rows in {table}")
-        except sqlite3.Error:
-            pass
-    stderr = bench.RAW / "hedge-callgrind-on.stderr.txt"
-    applied = [line for line in stderr.read_text(errors="replace").splitlines()
-               if "staff decisions in force" in line]
-    print(f"B's log: {applied[-1] if applied else 'NO staff decisions in force (not applied?)'}")
-    logged = swaps(stderr)
-    during = [(at, line) for at, line in logged
-              if at is None or any(t0 <= at <= t1 for _, t0, t1 in measured)]
-    first, last = min(t0 for _, t0, _ in measured), max(t1 for _, _, t1 in measured)
-    inside = window[0] <= first.astimezone(window[0].tzinfo) and last.astimezone(window[0].tzinfo) < window[1]
-    print(f"measured passes {first:%H:%M:%S}-{last:%H:%M:%S} UTC; `benchmark hours` in force "
-          f"throughout: {'yes' if inside else 'NO'}; policy swaps logged by B: {len(logged)}, "
-          f"during a measured pass: {len(during)}")
-    for _, line in during:
-        print(f"  {line}")
-    print()
-    print("| mix | A (Ir/answer) | B (Ir/answer) | B vs A | est. cycles A | est. cycles B | B vs A |")
-    print("|---|---|---|---|---|---|---|")
-    for mix in MIXES:
-        r = res[mix]
-        print(f"| {mix} | {r['off']['ir_per_answer']:.0f} | {r['on']['ir_per_answer']:.0f} | "
-              f"{r['ir_overhead'] * 100:+.2f}% | {r['off']['cycles_per_answer']:.0f} | "
-              f"{r['on']['cycles_per_answer']:.0f} | {r['cycles_overhead'] * 100:+.2f}% |")
-    for mix in MIXES:
-        print(f"\n{mix}: the functions that differ most, B - A instructions per answer (self cost)")
-        for fn, d in where(res, mix):
-            print(f"  {d:+8.1f}  {fn}")
+    print(f"S: the child profile with schedules {names} ({ZONE}; `benchmark hours` in force "
+          f"{window[0]:%H:%M}-{window[1]:%H:%M}); B: S plus a store with staff decisions")
+    with sqlite3.connect(f"file:{conf['b'].with_suffix('.sqlite')}?mode=ro", uri=True) as store:
+        counts = [store.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("grants", "recategorisations")]
+    print(f"B's store: {counts[0]} grants, {counts[1]} recategorisations")
+    for variant in ("s", "b"):
+        stderr = bench.RAW / f"hedge-{variant}.stderr.txt"
+        text = ANSI.sub("", stderr.read_text(errors="replace"))
+        applied = [line for line in text.splitlines() if "staff decisions in force" in line]
+        logged = swaps(stderr)
+        passes = [(t0, t1) for name, t0, t1 in measured if name.startswith(f"{TAG}-{variant}-cg-on-")]
+        during = [line for at, line in logged if at is None or any(t0 <= at <= t1 for t0, t1 in passes)]
+        first, last = min(t0 for t0, _ in passes), max(t1 for _, t1 in passes)
+        zone = window[0].tzinfo
+        inside = window[0] <= first.astimezone(zone) and last.astimezone(zone) < window[1]
+        print(f"{variant.upper()}: measured {first:%H:%M:%S}-{last:%H:%M:%S} UTC, `benchmark hours` in "
+              f"force throughout: {'yes' if inside else 'NO'}; policy swaps logged: {len(logged)}, "
+              f"during a measured pass: {len(during)}"
+              + (f"; log: {applied[-1].split(' INFO ')[-1].strip()}" if applied else ""))
+        for line in during:
+            print(f"  {line}")
+    report("S", "schedules", f"{TAG}-s", res["s"])
+    report("B", "schedules, grants and recategorisations", f"{TAG}-b", res["b"])
 
 
 if __name__ == "__main__":

@@ -126,8 +126,10 @@ def configs(scratch, index, root, now):
 
 
 def hedge(*args):
-    return subprocess.run([str(bench.HEDGE), *map(str, args)], capture_output=True, text=True,
-                          check=True).stdout
+    p = subprocess.run([str(bench.HEDGE), *map(str, args)], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"hedge {' '.join(map(str, args))}: {p.stderr.strip()}")
+    return p.stdout
 
 
 def decisions(conf, env, probe, n_grants, n_recats):

@@ -101,6 +101,41 @@ fn check_config_of_the_shipped_file_counts_the_units_fd_limit() {
     assert!(fd_warning(&under_systemd), "{under_systemd}");
 }
 
+/// The summary line speaks the configuration's words (`upstream recursive`, as
+/// `mode = "recursive"`), in the singular for one.
+#[test]
+fn check_config_summary_counts_in_plain_words() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("hedge.toml");
+    std::fs::write(
+        &config,
+        "[[profile]]\nname = \"adult\"\nblock = [\"gambling\"]\n\n\
+         [[listener]]\nprofile = \"adult\"\nbind = [\"127.0.0.1:15353\"]\nallow = [\"127.0.0.0/8\"]\n\n\
+         [upstream]\nmode = \"forward\"\nservers = [{ address = \"127.0.0.1\" }]\n\n\
+         [metrics]\nlisten = \"0.0.0.0:9153\"\n",
+    )
+    .expect("config");
+    let o = hedge(&["check-config", config.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let summary = stdout.lines().last().unwrap_or("");
+    assert!(
+        summary.starts_with("ok: 1 profile, 1 listener, index ")
+            && summary.ends_with("), upstream forward; 1 warning"),
+        "{stdout}"
+    );
+
+    let o = hedge(&["check-config"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let summary = stdout.lines().last().unwrap_or("");
+    assert!(
+        summary.starts_with("ok: 3 profiles, 3 listeners, index ")
+            && summary.contains("), upstream recursive; ")
+            && summary.ends_with(" warnings"),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn builtin_config_checks_and_warns_about_unenforceable_urls() {
     let o = hedge(&["check-config"]);

@@ -136,6 +136,44 @@ fn check_config_summary_counts_in_plain_words() {
     );
 }
 
+/// `check-config` finds the file as every other command does, not only as its argument:
+/// `--config FILE`, `-c FILE` and `HEDGE_CONFIG` check that file, and the argument wins.
+#[test]
+fn check_config_takes_the_file_as_the_other_commands_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[profile]]\nname = \"adult\"\nblock = [\"gamblin\"]\n\n\
+         [[listener]]\nprofile = \"adult\"\nbind = [\"127.0.0.1:15353\"]\nallow = [\"127.0.0.0/8\"]\n",
+    )
+    .expect("config");
+    let bad = bad.to_str().expect("utf-8");
+    let refused =
+        |o: &Output| o.status.code() == Some(2) && text(o).contains("unknown category `gamblin`");
+    for args in [
+        &["check-config", "--config", bad][..],
+        &["check-config", "-c", bad],
+    ] {
+        let o = hedge(args);
+        assert!(refused(&o), "{args:?}: {}", text(&o));
+    }
+    let from_env = |args: &[&str]| {
+        Command::new(hedge_bin())
+            .args(args)
+            .env("HEDGE_CONFIG", bad)
+            .output()
+            .expect("run hedge")
+    };
+    let o = from_env(&["check-config"]);
+    assert!(refused(&o), "HEDGE_CONFIG: {}", text(&o));
+    // The argument beats the environment (hedge.service names its file).
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "[[profile]]\nname = \"adult\"\n\n[[listener]]\nprofile = \"adult\"\nbind = [\"127.0.0.1:15353\"]\nallow = [\"127.0.0.0/8\"]\n").expect("config");
+    let o = from_env(&["check-config", good.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 #[test]
 fn builtin_config_checks_and_warns_about_unenforceable_urls() {
     let o = hedge(&["check-config"]);

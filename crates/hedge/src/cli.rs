@@ -90,7 +90,10 @@ pub enum Command {
     /// Loads the index, checks every category id, path, listener and subnet, and warns when
     /// one setting defeats another. Exit status 0 when hedge would start, 2 when it would not.
     CheckConfig {
-        /// The configuration file (default: the built-in configuration).
+        /// The configuration file (default: --config, else the built-in configuration).
+        file: Option<PathBuf>,
+        /// The configuration file, as the other commands take it; FILE wins.
+        #[arg(long, short, env = "HEDGE_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
     },
     /// Explain the decision for a name: profile → rule or category → source list → index version.

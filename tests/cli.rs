@@ -136,6 +136,30 @@ fn check_config_summary_counts_in_plain_words() {
     );
 }
 
+/// The "Start here" commands of `hedge --help` line their descriptions up in one column.
+#[test]
+fn help_start_here_is_one_column() {
+    let o = hedge(&["--help"]);
+    let help = String::from_utf8_lossy(&o.stdout).to_string();
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| *l != "Start here:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  hedge "))
+        .collect();
+    assert!(commands.len() >= 4, "{help}");
+    let column = |l: &str| {
+        l.find("  ")
+            .map(|i| i + l[i..].len() - l[i..].trim_start().len())
+    };
+    let columns: Vec<Option<usize>> = commands.iter().map(|l| column(l.trim_start())).collect();
+    assert!(
+        columns.iter().all(|c| c.is_some() && *c == columns[0]),
+        "{columns:?}\n{}",
+        commands.join("\n")
+    );
+}
+
 /// `check-config` finds the file as every other command does, not only as its argument:
 /// `--config FILE`, `-c FILE` and `HEDGE_CONFIG` check that file, and the argument wins.
 #[test]

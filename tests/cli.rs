@@ -101,21 +101,33 @@ fn check_config_of_the_shipped_file_counts_the_units_fd_limit() {
     assert!(fd_warning(&under_systemd), "{under_systemd}");
 }
 
+/// Writes `dir/name`: profile `adult` with `profile_keys`, one loopback listener, then `rest`.
+fn one_listener_config(dir: &Path, name: &str, profile_keys: &str, rest: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "[[profile]]\nname = \"adult\"\n{profile_keys}\n\
+             [[listener]]\nprofile = \"adult\"\nbind = [\"127.0.0.1:15353\"]\nallow = [\"127.0.0.0/8\"]\n\n{rest}"
+        ),
+    )
+    .expect("config");
+    path.to_str().expect("utf-8").to_string()
+}
+
 /// The summary line speaks the configuration's words (`upstream recursive`, as
 /// `mode = "recursive"`), in the singular for one.
 #[test]
 fn check_config_summary_counts_in_plain_words() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("hedge.toml");
-    std::fs::write(
-        &config,
-        "[[profile]]\nname = \"adult\"\nblock = [\"gambling\"]\n\n\
-         [[listener]]\nprofile = \"adult\"\nbind = [\"127.0.0.1:15353\"]\nallow = [\"127.0.0.0/8\"]\n\n\
-         [upstream]\nmode = \"forward\"\nservers = [{ address = \"127.0.0.1\" }]\n\n\
+    let config = one_listener_config(
+        dir.path(),
+        "hedge.toml",
+        "block = [\"gambling\"]\n",
+        "[upstream]\nmode = \"forward\"\nservers = [{ address = \"127.0.0.1\" }]\n\n\
          [metrics]\nlisten = \"0.0.0.0:9153\"\n",
-    )
-    .expect("config");
-    let o = hedge(&["check-config", config.to_str().expect("utf-8")]);
+    );
+    let o = hedge(&["check-config", &config]);
     assert!(o.status.success(), "{}", text(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
     let summary = stdout.lines().last().unwrap_or("");
@@ -165,14 +177,8 @@ fn help_start_here_is_one_column() {
 #[test]
 fn check_config_takes_the_file_as_the_other_commands_do() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let bad = dir.path().join("bad.toml");
-    std::fs::write(
-        &bad,
-        "[[profile]]\nname = \"adult\"\nblock = [\"gamblin\"]\n\n\
-         [[listener]]\nprofile = \"adult\"\nbind = [\"127.0.0.1:15353\"]\nallow = [\"127.0.0.0/8\"]\n",
-    )
-    .expect("config");
-    let bad = bad.to_str().expect("utf-8");
+    let bad = one_listener_config(dir.path(), "bad.toml", "block = [\"gamblin\"]\n", "");
+    let bad = bad.as_str();
     let refused =
         |o: &Output| o.status.code() == Some(2) && text(o).contains("unknown category `gamblin`");
     for args in [
@@ -192,9 +198,8 @@ fn check_config_takes_the_file_as_the_other_commands_do() {
     let o = from_env(&["check-config"]);
     assert!(refused(&o), "HEDGE_CONFIG: {}", text(&o));
     // The argument beats the environment (hedge.service names its file).
-    let good = dir.path().join("good.toml");
-    std::fs::write(&good, "[[profile]]\nname = \"adult\"\n\n[[listener]]\nprofile = \"adult\"\nbind = [\"127.0.0.1:15353\"]\nallow = [\"127.0.0.0/8\"]\n").expect("config");
-    let o = from_env(&["check-config", good.to_str().expect("utf-8")]);
+    let good = one_listener_config(dir.path(), "good.toml", "", "");
+    let o = from_env(&["check-config", &good]);
     assert!(o.status.success(), "{}", text(&o));
 }
 

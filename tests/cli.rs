@@ -101,6 +101,108 @@ fn check_config_of_the_shipped_file_counts_the_units_fd_limit() {
     assert!(fd_warning(&under_systemd), "{under_systemd}");
 }
 
+/// Writes `dir/name`: profile `adult` with `profile_keys`, one loopback listener, then `rest`.
+fn one_listener_config(dir: &Path, name: &str, profile_keys: &str, rest: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "[[profile]]\nname = \"adult\"\n{profile_keys}\n\
+             [[listener]]\nprofile = \"adult\"\nbind = [\"127.0.0.1:15353\"]\nallow = [\"127.0.0.0/8\"]\n\n{rest}"
+        ),
+    )
+    .expect("config");
+    path.to_str().expect("utf-8").to_string()
+}
+
+/// The summary line speaks the configuration's words (`upstream recursive`, as
+/// `mode = "recursive"`), in the singular for one.
+#[test]
+fn check_config_summary_counts_in_plain_words() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = one_listener_config(
+        dir.path(),
+        "hedge.toml",
+        "block = [\"gambling\"]\n",
+        "[upstream]\nmode = \"forward\"\nservers = [{ address = \"127.0.0.1\" }]\n\n\
+         [metrics]\nlisten = \"0.0.0.0:9153\"\n",
+    );
+    let o = hedge(&["check-config", &config]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let summary = stdout.lines().last().unwrap_or("");
+    assert!(
+        summary.starts_with("ok: 1 profile, 1 listener, index ")
+            && summary.ends_with("), upstream forward; 1 warning"),
+        "{stdout}"
+    );
+
+    let o = hedge(&["check-config"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let summary = stdout.lines().last().unwrap_or("");
+    assert!(
+        summary.starts_with("ok: 3 profiles, 3 listeners, index ")
+            && summary.contains("), upstream recursive; ")
+            && summary.ends_with(" warnings"),
+        "{stdout}"
+    );
+}
+
+/// The "Start here" commands of `hedge --help` line their descriptions up in one column.
+#[test]
+fn help_start_here_is_one_column() {
+    let o = hedge(&["--help"]);
+    let help = String::from_utf8_lossy(&o.stdout).to_string();
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| *l != "Start here:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  hedge "))
+        .collect();
+    assert!(commands.len() >= 4, "{help}");
+    let column = |l: &str| {
+        l.find("  ")
+            .map(|i| i + l[i..].len() - l[i..].trim_start().len())
+    };
+    let columns: Vec<Option<usize>> = commands.iter().map(|l| column(l.trim_start())).collect();
+    assert!(
+        columns.iter().all(|c| c.is_some() && *c == columns[0]),
+        "{columns:?}\n{}",
+        commands.join("\n")
+    );
+}
+
+/// `check-config` finds the file as every other command does, not only as its argument:
+/// `--config FILE`, `-c FILE` and `HEDGE_CONFIG` check that file, and the argument wins.
+#[test]
+fn check_config_takes_the_file_as_the_other_commands_do() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = one_listener_config(dir.path(), "bad.toml", "block = [\"gamblin\"]\n", "");
+    let bad = bad.as_str();
+    let refused =
+        |o: &Output| o.status.code() == Some(2) && text(o).contains("unknown category `gamblin`");
+    for args in [
+        &["check-config", "--config", bad][..],
+        &["check-config", "-c", bad],
+    ] {
+        let o = hedge(args);
+        assert!(refused(&o), "{args:?}: {}", text(&o));
+    }
+    let from_env = |args: &[&str]| {
+        Command::new(hedge_bin())
+            .args(args)
+            .env("HEDGE_CONFIG", bad)
+            .output()
+            .expect("run hedge")
+    };
+    let o = from_env(&["check-config"]);
+    assert!(refused(&o), "HEDGE_CONFIG: {}", text(&o));
+    // The argument beats the environment (hedge.service names its file).
+    let good = one_listener_config(dir.path(), "good.toml", "", "");
+    let o = from_env(&["check-config", &good]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 #[test]
 fn builtin_config_checks_and_warns_about_unenforceable_urls() {
     let o = hedge(&["check-config"]);

@@ -1,4 +1,11 @@
-//! docs/configuration.md documents exactly the keys `hedge.toml` accepts.
+//! The operator docs agree with the program.
+//!
+//! Commands: every `hedge …` command line in README.md and docs/*.md (a code span that starts
+//! with `hedge `, or a code-block line that runs `hedge`) names subcommands, flags and flag
+//! values that `hedge --help` has, and so does every `--flag` in the `option` tables under a
+//! `` `hedge …` `` heading.
+//!
+//! Keys: docs/configuration.md documents exactly the keys `hedge.toml` accepts.
 //!
 //! The keys come from the config structs themselves: serde-reflection traces their
 //! `Deserialize` impls (the names serde matches, renames included) from the top-level
@@ -11,6 +18,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::CommandFactory;
 
 use serde_reflection::{
     ContainerFormat, Format, FormatHolder, Registry, Samples, Tracer, TracerConfig,
@@ -386,6 +396,280 @@ fn a_table_missing_from_the_doc_is_named() {
     assert!(
         errors.iter().any(|e| e.contains("key `metrics.listen`"))
             && errors.iter().any(|e| e.contains("table `metrics`")),
+        "{}",
+        report(&errors)
+    );
+}
+
+// ---- Commands and flags named in the docs ----
+
+/// README.md and docs/*.md: (path relative to the repository, text).
+fn operator_docs() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
+        .expect("docs/")
+        .map(|e| e.expect("docs/ entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    paths.sort();
+    paths.insert(0, root.join("README.md"));
+    paths
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("read a doc");
+            let name = p.strip_prefix(&root).unwrap_or(&p).display().to_string();
+            (name, text)
+        })
+        .collect()
+}
+
+/// What a doc says about the command line, with its 1-based line.
+#[derive(Debug, PartialEq)]
+enum Mention {
+    /// The words after `hedge` of a command line.
+    Command(usize, Vec<String>),
+    /// The flags of an `option` table row, and the command its heading names.
+    Options(usize, Vec<String>, Vec<String>),
+}
+
+/// The words of a command as a doc writes it: `$ `/`# ` prompts and `runuser … --` dropped;
+/// None when the line does not run `hedge` (or a path ending in `/hedge`).
+fn hedge_words(line: &str) -> Option<Vec<String>> {
+    let mut line = line.trim();
+    for prompt in ["$ ", "# "] {
+        line = line.strip_prefix(prompt).unwrap_or(line);
+    }
+    if line.starts_with("runuser ") {
+        line = line.split_once(" -- ")?.1;
+    }
+    let mut words = line.split_whitespace();
+    let program = words.next()?;
+    (program == "hedge" || program.ends_with("/hedge")).then(|| words.map(str::to_string).collect())
+}
+
+fn mentions(text: &str) -> Vec<Mention> {
+    let mut out = Vec::new();
+    let mut in_code = false;
+    // A code-block line ending in `\` continues on the next: (its first line, the text so far).
+    let mut pending: Option<(usize, String)> = None;
+    let mut heading_command: Option<Vec<String>> = None;
+    let mut in_option_table = false;
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            let (first, joined) = match pending.take() {
+                Some((first, before)) => (first, format!("{before} {}", line.trim())),
+                None => (n, line.to_string()),
+            };
+            if let Some(rest) = joined.trim_end().strip_suffix('\\') {
+                pending = Some((first, rest.to_string()));
+            } else if let Some(words) = hedge_words(&joined) {
+                out.push(Mention::Command(first, words));
+            }
+            continue;
+        }
+        if line.starts_with('#') {
+            heading_command = backticked(line).find_map(hedge_words);
+            in_option_table = false;
+        }
+        if line.starts_with('|') {
+            let first = line.split('|').nth(1).unwrap_or("").trim();
+            if first == "option" {
+                in_option_table = true;
+            } else if in_option_table && let Some(command) = &heading_command {
+                let flags: Vec<String> = backticked(first)
+                    .flat_map(|span| span.split([' ', ',']))
+                    .filter(|w| w.starts_with('-'))
+                    .map(str::to_string)
+                    .collect();
+                if !flags.is_empty() {
+                    out.push(Mention::Options(n, command.clone(), flags));
+                }
+            }
+        } else {
+            in_option_table = false;
+        }
+        for span in backticked(line) {
+            if let Some(words) = hedge_words(span) {
+                out.push(Mention::Command(n, words));
+            }
+        }
+    }
+    out
+}
+
+/// The flag a word names (`[--format` → `--format`, `--out=x` → `--out`), if it is one.
+fn flag_of(word: &str) -> Option<&str> {
+    let word = word
+        .trim_start_matches('[')
+        .trim_end_matches([']', ',', ')']);
+    let word = word.split_once('=').map_or(word, |(flag, _)| flag);
+    (word.starts_with('-') && word.len() > 1 && word != "--").then_some(word)
+}
+
+fn find_arg<'a>(command: &'a clap::Command, flag: &str) -> Option<&'a clap::Arg> {
+    command
+        .get_arguments()
+        .find(|a| match flag.strip_prefix("--") {
+            Some(long) => a.get_long() == Some(long),
+            None => flag.len() == 2 && a.get_short() == flag.chars().nth(1),
+        })
+}
+
+/// What is wrong with `hedge <words>`, if anything.
+fn check_words(root: &clap::Command, words: &[String]) -> Option<String> {
+    let mut command = root;
+    let mut path = vec!["hedge".to_string()];
+    let mut descending = true;
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i].as_str();
+        if word.starts_with('#') || ["|", "&&", ";", ">", "2>"].contains(&word) {
+            break;
+        }
+        i += 1;
+        if let Some(flag) = flag_of(word) {
+            let Some(arg) = find_arg(command, flag) else {
+                return Some(format!("`{}` has no flag `{flag}`", path.join(" ")));
+            };
+            let values: Vec<String> = arg
+                .get_possible_values()
+                .iter()
+                .map(|v| v.get_name().to_string())
+                .collect();
+            let takes_value = arg.get_num_args().is_some_and(|n| n.takes_values());
+            if takes_value && !word.contains('=') && i < words.len() {
+                let value = words[i].trim_start_matches('[').trim_end_matches(']');
+                i += 1;
+                let placeholder =
+                    value.chars().any(|c| c.is_ascii_uppercase()) || value.contains(['…', '<']);
+                if !values.is_empty() && !placeholder {
+                    for v in value.split('|') {
+                        if !values.iter().any(|known| known == v) {
+                            return Some(format!(
+                                "`{} {flag}` takes {}, not `{v}`",
+                                path.join(" "),
+                                values.join(", ")
+                            ));
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        if !descending || !command.has_subcommands() {
+            descending = false;
+            continue;
+        }
+        // `hedge requests grant/deny`: each of them a subcommand.
+        let names: Vec<&str> = word.split('/').collect();
+        let found: Vec<&clap::Command> = names
+            .iter()
+            .filter_map(|n| command.find_subcommand(n))
+            .collect();
+        if found.len() != names.len() {
+            let known: Vec<&str> = command
+                .get_subcommands()
+                .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+                .map(|c| c.get_name())
+                .collect();
+            return Some(format!(
+                "`{}` has no subcommand `{word}` (it has: {})",
+                path.join(" "),
+                known.join(", ")
+            ));
+        }
+        if found.len() > 1 {
+            return None;
+        }
+        command = found[0];
+        path.push(word.to_string());
+    }
+    None
+}
+
+/// Every command line or option row of the docs that `hedge` would not take, one line each.
+fn command_drift(docs: &[(String, String)]) -> Vec<String> {
+    let mut root = hedge::cli::Cli::command();
+    root.build();
+    let mut errors = Vec::new();
+    for (name, text) in docs {
+        for mention in mentions(text) {
+            match mention {
+                Mention::Command(line, words) => {
+                    if let Some(e) = check_words(&root, &words) {
+                        errors.push(format!("{name}:{line}: `hedge {}`: {e}", words.join(" ")));
+                    }
+                }
+                Mention::Options(line, command, flags) => {
+                    // One flag at a time: `-o, --out FILE` names one option twice.
+                    for flag in flags {
+                        let mut words = command.clone();
+                        words.push(flag);
+                        if let Some(e) = check_words(&root, &words) {
+                            errors.push(format!(
+                                "{name}:{line}: option table of `hedge {}`: {e}",
+                                command.join(" ")
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    errors
+}
+
+#[test]
+fn every_command_and_flag_the_docs_name_exists() {
+    let docs = operator_docs();
+    assert!(docs.len() > 5, "found only {} docs", docs.len());
+    let commands = docs
+        .iter()
+        .flat_map(|(_, text)| mentions(text))
+        .filter(|m| matches!(m, Mention::Command(..)))
+        .count();
+    assert!(commands > 50, "found only {commands} command lines");
+    let errors = command_drift(&docs);
+    assert!(
+        errors.is_empty(),
+        "the docs name commands or flags hedge does not have:\n{}",
+        report(&errors)
+    );
+}
+
+#[test]
+fn a_wrong_flag_subcommand_or_value_in_a_doc_is_named_with_its_line() {
+    let doc = "# Try\n\
+        \n\
+        Run `hedge lists compile --sources s.toml --out x.hidx` first.\n\
+        \n\
+        ```console\n\
+        $ hedge requests grant 12 --profiles child\n\
+        # runuser -u hedge -- hedge lists compiles \\\n\
+              --out x.hidx\n\
+        $ hedge policy show --format yaml\n\
+        ```\n\
+        \n\
+        ### `hedge lists update`\n\
+        \n\
+        | option | default |\n\
+        |---|---|\n\
+        | `--cache DIR` | beside it |\n\
+        | `--cache-dir DIR` | none |\n";
+    let errors = command_drift(&[("x.md".to_string(), doc.to_string())]);
+    assert_eq!(
+        errors,
+        [
+            "x.md:6: `hedge requests grant 12 --profiles child`: `hedge requests grant` has no flag `--profiles`",
+            "x.md:7: `hedge lists compiles --out x.hidx`: `hedge lists` has no subcommand `compiles` (it has: compile, update, history, verify, diff, stats)",
+            "x.md:9: `hedge policy show --format yaml`: `hedge policy show --format` takes markdown, csv, json, not `yaml`",
+            "x.md:17: option table of `hedge lists update`: `hedge lists update` has no flag `--cache-dir`",
+        ],
         "{}",
         report(&errors)
     );

@@ -200,14 +200,15 @@ fn staff_grant_deny_and_recategorise_from_the_command_line() {
         "not for children",
     ]);
     lib.ok(&["requests", "withdraw", &other.to_string()]);
-    lib.ok(&[
+    let into = lib.ok(&[
         "requests",
         "recategorise",
         "Quiz.Example",
         "--category",
         "games",
     ]);
-    lib.ok(&[
+    assert_eq!(into, "quiz.example is now in games for every profile\n");
+    let out_of = lib.ok(&[
         "requests",
         "recategorise",
         "maths.example",
@@ -215,6 +216,10 @@ fn staff_grant_deny_and_recategorise_from_the_command_line() {
         "games",
         "--remove",
     ]);
+    assert_eq!(
+        out_of,
+        "maths.example is now out of games for every profile\n"
+    );
 
     // `explain` decides as `serve` does, with the staff's decisions.
     let explain =

@@ -32,7 +32,7 @@ macro_rules! usage {
     long_about = "hedge gives every user profile (Adult, Child, Walled Garden, ...) its own DNS listener, \
 checks every query against a compressed index of categorised domains, answers blocked names with a \
 sinkhole that says why, and resolves the rest by full recursion or forwarding.\n\n\
-Start here:\n  hedge serve                      run with the built-in three-profile setup on 127.0.0.1:5300-5302\n  \
+Start here:\n  hedge serve                       run with the built-in three-profile setup on 127.0.0.1:5300-5302\n  \
 hedge lists update --out x.hidx   download the lists of lists/sources.toml and build an index\n  \
 hedge lists compile --out x.hidx  build an index from local copies of the lists\n  \
 hedge lookup --index x.hidx NAME  which categories is NAME in, and which list said so?",
@@ -90,7 +90,10 @@ pub enum Command {
     /// Loads the index, checks every category id, path, listener and subnet, and warns when
     /// one setting defeats another. Exit status 0 when hedge would start, 2 when it would not.
     CheckConfig {
-        /// The configuration file (default: the built-in configuration).
+        /// The configuration file (default: --config, else the built-in configuration).
+        file: Option<PathBuf>,
+        /// The configuration file, as the other commands take it; FILE wins.
+        #[arg(long, short, env = "HEDGE_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
     },
     /// Explain the decision for a name: profile → rule or category → source list → index version.

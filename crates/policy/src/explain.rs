@@ -32,15 +32,16 @@ impl Policy {
         let taxonomy = index.taxonomy();
         let decision = self.decide(profile, name);
         let mut steps = vec![format!(
-            "profile `{}`{} (mode {:?}, action {:?})",
+            // The words hedge.toml uses (`mode = "filter"`): the enums are lowercase in serde.
+            "profile `{}`{} (mode {}, action {})",
             p.name,
             if p.lineage.len() > 1 {
                 format!(" (inherits {})", p.lineage[1..].join(" → "))
             } else {
                 String::new()
             },
-            p.mode,
-            p.action
+            format!("{:?}", p.mode).to_lowercase(),
+            format!("{:?}", p.action).to_lowercase()
         )];
         let lookup = index.lookup(name);
         let sources = |set| {

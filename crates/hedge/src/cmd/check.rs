@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::config;
 use crate::fd_limit;
+use crate::output::{config_word, counted};
 
 pub fn run(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let loaded = config::load(path.as_deref())?;
@@ -27,13 +28,13 @@ pub fn run(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     }
     let index = checked.policy.index();
     println!(
-        "ok: {} profiles, {} listeners, index {} ({} names), upstream {:?}; {} warnings",
-        checked.policy.profiles().len(),
-        loaded.config.listeners.len(),
+        "ok: {}, {}, index {} ({} names), upstream {}; {}",
+        counted(checked.policy.profiles().len(), "profile"),
+        counted(loaded.config.listeners.len(), "listener"),
         index.version(),
         index.len(),
-        loaded.config.upstream.mode,
-        checked.notices.len()
+        config_word(loaded.config.upstream.mode),
+        counted(checked.notices.len(), "warning")
     );
     Ok(ExitCode::SUCCESS)
 }

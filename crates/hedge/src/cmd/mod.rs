@@ -30,7 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lists(ListsCommand::Stats { file, format }) => lists::stats(&file, format),
         Command::Lookup(args) => lookup::run(args),
         Command::Serve { config } => serve::run(config),
-        Command::CheckConfig { config } => check::run(config),
+        Command::CheckConfig { file, config } => check::run(file.or(config)),
         Command::Explain(args) => explain::run(args),
         Command::Report(report) => match report.command {
             Some(ReportSubcommand::Changes(args)) => report::changes(args),

@@ -245,7 +245,7 @@ fn local_rows(
 
 /// What a blocked name gets: `nxdomain`, `redirect to 192.0.2.1, 2001:db8::1`, ...
 pub(super) fn block_action(p: &Profile) -> String {
-    let a = format!("{:?}", p.action).to_lowercase();
+    let a = crate::output::config_word(p.action);
     if p.redirect_to.is_empty() {
         return a;
     }

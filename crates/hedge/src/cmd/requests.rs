@@ -133,7 +133,7 @@ pub fn run(command: RequestsCommand) -> anyhow::Result<ExitCode> {
             } else {
                 check_category(&store, &category)?;
                 let changed = stats(db.recategorise(&name, &category, !remove, &by, now))?;
-                let into = if remove { "out of" } else { "into" };
+                let into = if remove { "out of" } else { "in" };
                 match changed {
                     true => println!("{name} is now {into} {category} for every profile"),
                     false => println!("{name} was already {into} {category}; nothing changed"),

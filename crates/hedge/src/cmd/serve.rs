@@ -72,12 +72,12 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     let index = checked.policy.index();
     m::set_index(index);
     tracing::info!(
-        "index {} ({} names, {}), {} profiles, upstream {:?}",
+        "index {} ({} names, {}), {}, upstream {}",
         index.version(),
         index.len(),
         index.path().display(),
-        checked.policy.profiles().len(),
-        c.upstream.mode
+        crate::output::counted(checked.policy.profiles().len(), "profile"),
+        crate::output::config_word(c.upstream.mode)
     );
     for (i, proto, addr) in server.bound() {
         tracing::info!(

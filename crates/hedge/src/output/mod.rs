@@ -184,6 +184,21 @@ pub fn utc_time(secs: u64) -> String {
 }
 
 /// `1234567` → `1,234,567`.
+/// `1 profile`, `3 profiles`: a count and its noun, for sentences.
+pub fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A config value's name as hedge.toml writes it (`Recursive` → `recursive`): the enums
+/// are `rename_all = "lowercase"`.
+pub fn config_word(value: impl std::fmt::Debug) -> String {
+    format!("{value:?}").to_lowercase()
+}
+
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);

@@ -1,0 +1,113 @@
+//! Counting a blocked name in the calling thread's table, within the cap of distinct names.
+
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+use hashbrown::hash_table::Entry;
+
+use super::table::{DomainEntry, DomainTable};
+use super::tally::Tally;
+use super::{Counters, MAX_DOMAIN_LEN};
+use crate::batch::OTHER_DOMAIN;
+
+impl Counters {
+    pub(super) fn count_domain(
+        &self,
+        tally: &Tally,
+        profile: u16,
+        category: Option<u16>,
+        domain: &str,
+    ) {
+        let slot = category.map_or(0, |c| c + 1);
+        let domain = if domain.is_empty() || domain.len() > MAX_DOMAIN_LEN {
+            OTHER_DOMAIN
+        } else {
+            domain
+        };
+        let d = &self.domains;
+        let h = d.hash(domain);
+        {
+            let mut table = tally.domains.lock();
+            let DomainTable {
+                entries,
+                names,
+                spare,
+            } = &mut *table;
+            // One probe finds a name already counted this interval (the common case) or
+            // where a new one goes.
+            match entries.entry(h, |e| e.name(names) == domain, |e| d.hash(e.name(names))) {
+                Entry::Occupied(mut e) => return e.get_mut().count(profile, slot),
+                Entry::Vacant(v) => {
+                    let other = domain == OTHER_DOMAIN;
+                    if other || *spare > 0 {
+                        *spare -= u32::from(!other);
+                        v.insert(DomainEntry::new(names, domain, profile, slot));
+                        return;
+                    }
+                }
+            }
+        }
+        self.count_new_name(tally, h, domain, profile, slot);
+    }
+
+    /// Counts a name new to this thread's table that has no reserved slot left: it takes a
+    /// block from the pool, else the slots other threads reserved and have not used, else
+    /// counts the name as `(other)` (which takes no slot).
+    #[cold]
+    #[inline(never)]
+    fn count_new_name(&self, tally: &Tally, h: u64, domain: &str, profile: u16, slot: u16) {
+        let d = &self.domains;
+        let mut table = tally.domains.lock();
+        // The slots of a block are in `spare` before the lock is let go: a thread that finds
+        // the pool empty then finds them there.
+        let generation = d.generation.load(Acquire);
+        if table.spare == 0 {
+            table.spare = d.reserve();
+        }
+        // The pool is empty. Unless that is known since slots last came free, the slots
+        // other threads reserved and have not used are taken, without holding this thread's
+        // lock (two threads taking from each other would deadlock).
+        if table.spare == 0 && d.exhausted.load(Relaxed) != generation.wrapping_add(1) {
+            drop(table);
+            let found = self.take_spare_slots(tally);
+            table = tally.domains.lock();
+            if found == 0 {
+                d.exhausted.store(generation.wrapping_add(1), Relaxed);
+            } else {
+                table.spare += found;
+                // Visible in this table now: a search that missed them while they moved
+                // must not leave the cap marked as used up.
+                d.generation.fetch_add(1, Release);
+            }
+        }
+        let DomainTable {
+            entries,
+            names,
+            spare,
+        } = &mut *table;
+        let key = if *spare > 0 { domain } else { OTHER_DOMAIN };
+        // Probed again: the flusher may have swapped the table while it was let go.
+        match entries.entry(
+            if *spare > 0 { h } else { d.other_hash },
+            |e| e.name(names) == key,
+            |e| d.hash(e.name(names)),
+        ) {
+            Entry::Occupied(mut e) => e.get_mut().count(profile, slot),
+            Entry::Vacant(v) => {
+                if key != OTHER_DOMAIN {
+                    *spare -= 1;
+                }
+                v.insert(DomainEntry::new(names, key, profile, slot));
+            }
+        }
+    }
+
+    /// Takes the reserved, unused slots of every other thread's table; returns how many.
+    #[cold]
+    fn take_spare_slots(&self, own: &Tally) -> u32 {
+        let mut found = 0;
+        for tally in self.tallies.iter().filter(|t| !std::ptr::eq(*t, own)) {
+            found += std::mem::take(&mut tally.domains.lock().spare);
+        }
+        found
+    }
+}

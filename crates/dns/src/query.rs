@@ -93,6 +93,7 @@ fn observe_refusal(
             outcome,
             qname: None,
             domain: None,
+            domain_hash: None,
             cache_hit: false,
             upstream_error: None,
         };
@@ -134,14 +135,22 @@ pub(crate) fn fast_answer(
                 .blocked_packets
                 .answer(&key, &q, live.generation, received, out)
         });
-    let (len, outcome, category, domain_len, name) = match cached {
+    let (len, outcome, category, domain_len, domain_hash, name) = match cached {
         Some(hit) => {
             // The name is written out only when someone reads it: counting a block under
             // its listed name, or a query log.
             let wanted =
                 observer.is_some_and(|o| hit.outcome == Outcome::Blocked || o.wants_every_name());
             let name = if wanted { q.name(&mut name_buf) } else { None };
-            (hit.len, hit.outcome, hit.category, hit.domain_len, name)
+            let hash = hit.domain_hash.filter(|_| name.is_some());
+            (
+                hit.len,
+                hit.outcome,
+                hit.category,
+                hit.domain_len,
+                hash,
+                name,
+            )
         }
         None => {
             let name = q.name(&mut name_buf)?;
@@ -152,17 +161,28 @@ pub(crate) fn fast_answer(
                 wire::write_block(&q, policy, profile, decision, portal, out)?;
             let category = decision.category(policy.index());
             let domain_len = observer::domain_len(name, decision.listed_labels());
+            // Hashed once here, for this count and for every answer from the cache.
+            let domain_hash =
+                observer.and_then(|o| o.name_hash(observer::counted_domain(name, domain_len)));
             let reuse = Reuse {
                 lifetime,
                 outcome,
                 category,
                 domain_len,
+                domain_hash,
                 age_ttls: false,
             };
             shared
                 .blocked_packets
                 .insert(&key, &q, live.generation, out, reuse);
-            (out.len(), outcome, category, domain_len, Some(name))
+            (
+                out.len(),
+                outcome,
+                category,
+                domain_len,
+                domain_hash,
+                Some(name),
+            )
         }
     };
     if let Some(observer) = observer {
@@ -174,6 +194,7 @@ pub(crate) fn fast_answer(
             outcome,
             qname: name,
             domain: name.map(|n| observer::counted_domain(n, domain_len)),
+            domain_hash,
             cache_hit: outcome != Outcome::Blocked,
             upstream_error: None,
         };
@@ -279,6 +300,24 @@ pub(crate) async fn handle(
         facts.reuse = None;
         answer::unencodable(&response)
     });
+    let cacheable = transport == Transport::Udp && facts.reuse.is_some() && bytes[2] & 0x02 == 0;
+    let fast_q = cacheable.then(|| FastQuery::parse(packet)).flatten();
+    // The domain is counted under, as the fast path slices it from the name it writes out
+    // on a hit (so that the hash kept with the answer is of that very name).
+    let mut name_buf = [0u8; 256];
+    let cached_domain = fast_q.as_ref().and_then(|q| {
+        let name = q.name(&mut name_buf)?;
+        let len = facts
+            .listed_labels
+            .and_then(|labels| observer::domain_len(name, Some(labels)));
+        Some((observer::counted_domain(name, len), len))
+    });
+    let domain_hash = live
+        .snapshot
+        .observer
+        .as_deref()
+        .zip(cached_domain)
+        .and_then(|(o, (domain, _))| o.name_hash(domain));
     if let Some(observer) = &live.snapshot.observer {
         let obs = Observation {
             client,
@@ -292,16 +331,13 @@ pub(crate) async fn handle(
                     .listed_labels
                     .map_or(n, |l| hedge_policy::suffix(n, l))
             }),
+            domain_hash: None,
             cache_hit: facts.cache_hit,
             upstream_error: facts.upstream_error,
         };
         observer.observe(&live.snapshot.policy, &obs, started);
     }
-    if transport == Transport::Udp
-        && let Some(reuse) = facts.reuse
-        && let Some(q) = FastQuery::parse(packet)
-        && bytes[2] & 0x02 == 0
-    {
+    if let (Some(reuse), Some(q)) = (facts.reuse, fast_q) {
         let cache = if facts.outcome == Outcome::Blocked {
             &shared.blocked_packets
         } else {
@@ -316,11 +352,8 @@ pub(crate) async fn handle(
                 lifetime: reuse,
                 outcome: facts.outcome,
                 category: facts.category,
-                // Measured on the name as the fast path writes it, which slices it on a hit.
-                domain_len: facts.listed_labels.and_then(|labels| {
-                    let mut name_buf = [0u8; 256];
-                    observer::domain_len(q.name(&mut name_buf)?, Some(labels))
-                }),
+                domain_len: cached_domain.and_then(|(_, len)| len),
+                domain_hash,
                 age_ttls: matches!(facts.outcome, Outcome::Allowed | Outcome::Rewritten),
             },
         );
@@ -682,5 +715,15 @@ mod tests {
         );
         let counted: Vec<_> = seen.into_iter().map(|s| s.domain).collect();
         assert_eq!(counted, expected);
+        // The fast path hashes the counted domain once, when it caches the block, and
+        // gives the hash back on each hit; the full path's observer hashes it itself.
+        let hashes: Vec<_> = asked
+            .iter()
+            .flat_map(|(_, domain)| {
+                let h = Some(Recorder::hash_of(domain));
+                [h, h, None]
+            })
+            .collect();
+        assert_eq!(recorder.hashes(), hashes);
     }
 }

@@ -103,7 +103,7 @@ pub use action::Action;
 pub use batch::{
     Batch, BatchLimits, CountKey, DomainKey, OTHER_DOMAIN, QueryLogEntry, UNCATEGORISED,
 };
-pub use counters::{Counters, CountersOptions, QueryLogOptions};
+pub use counters::{CountCell, Counters, CountersOptions, NameHash, QueryLogOptions};
 pub use error::Error;
 pub use flusher::{
     FlusherHandle, FlusherOptions, FlusherStatus, spawn_flusher, spawn_flusher_with, utc_today,

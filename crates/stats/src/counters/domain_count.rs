@@ -4,27 +4,24 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use hashbrown::hash_table::Entry;
 
+use super::Counters;
 use super::table::{DomainEntry, DomainTable};
 use super::tally::Tally;
-use super::{Counters, MAX_DOMAIN_LEN};
 use crate::batch::OTHER_DOMAIN;
 
 impl Counters {
+    /// Counts `domain` (already [`countable`](super::countable); `h` its table hash) for a
+    /// (profile, slot) in this thread's table.
+    #[inline]
     pub(super) fn count_domain(
         &self,
         tally: &Tally,
         profile: u16,
-        category: Option<u16>,
+        slot: u16,
         domain: &str,
+        h: u64,
     ) {
-        let slot = category.map_or(0, |c| c + 1);
-        let domain = if domain.is_empty() || domain.len() > MAX_DOMAIN_LEN {
-            OTHER_DOMAIN
-        } else {
-            domain
-        };
         let d = &self.domains;
-        let h = d.hash(domain);
         {
             let mut table = tally.domains.lock();
             let DomainTable {

@@ -14,6 +14,8 @@ mod query_log;
 mod table;
 mod tally;
 
+pub use limits::NameHash;
+
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::AtomicU64;
@@ -70,6 +72,38 @@ const ACTIONS: usize = Action::ALL.len();
 const MAX_DOMAIN_LEN: usize = 255;
 /// The largest cap on distinct domains: their names, end to end, stay within a `u32` offset.
 const MAX_DOMAINS: usize = u32::MAX as usize / (MAX_DOMAIN_LEN + 1);
+
+/// Where a (profile, category) is counted: from [`Counters::count_cell`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountCell {
+    /// `profile * (categories + 1) + slot`: the cells' index, without the action.
+    base: u32,
+    profile: u16,
+    /// 0 = uncategorised, otherwise category index + 1.
+    slot: u16,
+}
+
+impl CountCell {
+    /// The profile's index.
+    pub fn profile(self) -> u16 {
+        self.profile
+    }
+
+    /// The category's index; None for uncategorised.
+    pub fn category(self) -> Option<u16> {
+        self.slot.checked_sub(1)
+    }
+}
+
+/// The name a domain is counted under: itself, or [`OTHER_DOMAIN`] when it is no DNS name.
+#[inline(always)]
+fn countable(domain: &str) -> &str {
+    if domain.is_empty() || domain.len() > MAX_DOMAIN_LEN {
+        OTHER_DOMAIN
+    } else {
+        domain
+    }
+}
 
 /// Query counters shared (in an `Arc`) between the resolver's threads and the flusher.
 ///
@@ -169,15 +203,34 @@ impl Counters {
     }
 
     fn cell(&self, profile: u16, category: Option<u16>) -> Option<usize> {
-        let p = usize::from(profile);
-        let c = match category {
+        self.count_cell(profile, category)
+            .map(|c| c.base as usize * ACTIONS)
+    }
+
+    /// Where a (profile, category) counts, found once (per configuration, by the observer)
+    /// rather than per query; None for indexes outside the lists given at construction.
+    pub fn count_cell(&self, profile: u16, category: Option<u16>) -> Option<CountCell> {
+        let slot = match category {
             None => 0,
-            Some(c) => usize::from(c) + 1,
+            Some(c) => c.checked_add(1)?,
         };
-        if p >= self.profiles.len() || c > self.categories.len() {
+        if usize::from(profile) >= self.profiles.len() || usize::from(slot) > self.categories.len()
+        {
             return None;
         }
-        Some((p * (self.categories.len() + 1) + c) * ACTIONS)
+        let base = usize::from(profile) * (self.categories.len() + 1) + usize::from(slot);
+        Some(CountCell {
+            base: u32::try_from(base).ok()?,
+            profile,
+            slot,
+        })
+    }
+
+    /// The hash a name is counted by, to keep with a cached answer and give back to
+    /// [`record_blocked_at`](Counters::record_blocked_at).
+    #[inline]
+    pub fn name_hash(&self, domain: &str) -> NameHash {
+        self.domains.name_hash(countable(domain))
     }
 
     /// This thread's tally.
@@ -190,12 +243,19 @@ impl Counters {
     /// indexes are counted in [`invalid_records`](Counters::invalid_records) instead.
     #[inline]
     pub fn record(&self, profile: u16, category: Option<u16>, action: Action) {
-        match self.cell(profile, category) {
-            Some(base) => self.tally().bump(base + action.index()),
+        match self.count_cell(profile, category) {
+            Some(cell) => self.record_at(cell, action),
             None => {
                 self.invalid.fetch_add(1, Relaxed);
             }
         }
+    }
+
+    /// [`record`](Counters::record) in a cell found beforehand.
+    #[inline]
+    pub fn record_at(&self, cell: CountCell, action: Action) {
+        self.tally()
+            .bump(cell.base as usize * ACTIONS + action.index());
     }
 
     /// Counts one blocked query and the `domain` it was blocked under: what
@@ -204,16 +264,27 @@ impl Counters {
     /// the tally once.
     #[inline]
     pub fn record_blocked(&self, profile: u16, category: Option<u16>, domain: &str) {
-        match self.cell(profile, category) {
-            Some(base) => {
-                let tally = self.tally();
-                tally.bump(base + Action::Blocked.index());
-                self.count_domain(tally, profile, category, domain);
-            }
+        match self.count_cell(profile, category) {
+            Some(cell) => self.record_blocked_at(cell, domain, None),
             None => {
                 self.invalid.fetch_add(1, Relaxed);
             }
         }
+    }
+
+    /// [`record_blocked`](Counters::record_blocked) in a cell found beforehand, with the
+    /// name's [`name_hash`](Counters::name_hash) if it was kept (a cached answer): then
+    /// counting is one probe of this thread's table and an increment.
+    #[inline]
+    pub fn record_blocked_at(&self, cell: CountCell, domain: &str, hash: Option<NameHash>) {
+        let tally = self.tally();
+        tally.bump(cell.base as usize * ACTIONS + Action::Blocked.index());
+        let domain = countable(domain);
+        let h = match hash {
+            Some(h) => h.table_hash(),
+            None => self.domains.hash(domain),
+        };
+        self.count_domain(tally, cell.profile, cell.slot, domain, h);
     }
 
     /// Counts one blocked query for `domain` (the normalised query name; never the client).
@@ -222,11 +293,13 @@ impl Counters {
     /// allocates only the first time the thread sees a domain in a flush interval. Past the
     /// per-interval cap of distinct domains, the query counts as `(other)`.
     pub fn record_blocked_domain(&self, profile: u16, category: Option<u16>, domain: &str) {
-        if self.cell(profile, category).is_none() {
+        let Some(cell) = self.count_cell(profile, category) else {
             self.invalid.fetch_add(1, Relaxed);
             return;
-        }
-        self.count_domain(self.tally(), profile, category, domain);
+        };
+        let domain = countable(domain);
+        let h = self.domains.hash(domain);
+        self.count_domain(self.tally(), cell.profile, cell.slot, domain, h);
     }
 
     /// Appends one entry to the raw query log, if the operator turned it on (otherwise this

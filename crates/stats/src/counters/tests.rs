@@ -354,3 +354,58 @@ fn rejects_reserved_names() {
     assert!(Counters::new(vec!["-".into()], vec![]).is_err());
     assert!(Counters::new(vec!["a".into()], vec!["".into()]).is_err());
 }
+
+#[test]
+fn a_kept_hash_counts_exactly_as_hashing_the_name_again() {
+    // A cached answer gives back the hash its name had when it was cached: the counts and
+    // the cap are those of counting by name.
+    let by_name = capped_at_16();
+    let by_hash = capped_at_16();
+    let cell = by_hash.count_cell(0, Some(0)).expect("cell");
+    for i in 0..40 {
+        let name = format!("d{:02}.example", i % 20);
+        by_name.record_blocked(0, Some(0), &name);
+        by_hash.record_blocked_at(cell, &name, Some(by_hash.name_hash(&name)));
+    }
+    let (a, b) = (by_name.swap_out(), by_hash.swap_out());
+    assert_eq!(named(&a), named(&b));
+    assert_eq!(named(&b).len(), 16, "the cap holds");
+    let sorted = |x: &Batch| {
+        let mut v: Vec<_> = x.counts().map(|(k, n)| (k.clone(), n)).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(&a), sorted(&b));
+    let other = |x: &Batch| -> u64 {
+        x.domains()
+            .filter(|(k, _)| &*k.domain == OTHER_DOMAIN)
+            .map(|(_, n)| n)
+            .sum()
+    };
+    assert_eq!(other(&a), 8);
+    assert_eq!(other(&b), 8);
+}
+
+#[test]
+fn a_hash_from_elsewhere_still_counts_the_name_exactly() {
+    // A hash that is not the name's (another process's counters) misses the name's slot:
+    // the name gets a second entry, and the flush adds the two up.
+    let c = counters();
+    let cell = c.count_cell(1, None).expect("cell");
+    let wrong = NameHash::from_raw(std::num::NonZeroU32::new(7).expect("non-zero"));
+    c.record_blocked_at(cell, "x.example", None);
+    c.record_blocked_at(cell, "x.example", Some(wrong));
+    c.record_blocked_at(cell, "x.example", Some(c.name_hash("x.example")));
+    let b = c.swap_out();
+    assert_eq!(named(&b), vec![("x.example".to_string(), 3)]);
+    assert_eq!(b.total(), 3);
+    // Names that are no DNS name are counted as `(other)` by either way.
+    c.record_blocked_at(cell, "", Some(c.name_hash("")));
+    c.record_blocked(1, None, "");
+    let b = c.swap_out();
+    let got: Vec<_> = b
+        .domains()
+        .map(|(k, n)| (k.domain.to_string(), n))
+        .collect();
+    assert_eq!(got, vec![(OTHER_DOMAIN.to_string(), 2)]);
+}

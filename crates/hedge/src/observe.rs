@@ -160,7 +160,7 @@ impl hedge_dns::Observer for QueryObserver {
     fn wants_every_name(&self) -> bool {
         self.stats
             .as_ref()
-            .is_some_and(|s| s.counters.query_log_enabled())
+            .is_some_and(|s| s.counters.query_log_enabled() || s.counters.counts_allowed())
     }
 
     fn name_hash(&self, domain: &str) -> Option<std::num::NonZeroU32> {
@@ -204,6 +204,13 @@ impl hedge_dns::Observer for QueryObserver {
                 let domain = o.domain.unwrap_or(name);
                 let hash = o.domain_hash.map(NameHash::from_raw);
                 stats.counters.record_blocked_at(cell, domain, hash);
+            }
+            // Allowed ones under the same name, per profile, so that `hedge policy diff` can
+            // ask a new configuration about them.
+            (Action::Allowed, Some(name)) => {
+                let domain = o.domain.unwrap_or(name);
+                let hash = o.domain_hash.map(NameHash::from_raw);
+                stats.counters.record_allowed_at(cell, domain, hash);
             }
             _ => stats.counters.record_at(cell, act),
         }

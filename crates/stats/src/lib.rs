@@ -82,6 +82,7 @@
 #![deny(missing_docs)]
 
 mod action;
+mod allowed_domains;
 mod audited;
 mod batch;
 mod counters;
@@ -100,8 +101,9 @@ pub mod suppression;
 pub mod testing;
 
 pub use action::Action;
+pub use allowed_domains::AllowedCount;
 pub use batch::{
-    Batch, BatchLimits, CountKey, DomainKey, OTHER_DOMAIN, QueryLogEntry, UNCATEGORISED,
+    AllowedKey, Batch, BatchLimits, CountKey, DomainKey, OTHER_DOMAIN, QueryLogEntry, UNCATEGORISED,
 };
 pub use counters::{CountCell, Counters, CountersOptions, NameHash, QueryLogOptions};
 pub use error::Error;

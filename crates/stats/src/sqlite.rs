@@ -217,6 +217,11 @@ pub const MIGRATIONS: &[Migration] = &[
             ) WITHOUT ROWID;
         ",
     },
+    Migration {
+        version: 6,
+        description: "allowed-domain counts",
+        sql: crate::allowed_domains::SCHEMA,
+    },
 ];
 
 /// The schema version this build writes.
@@ -551,6 +556,7 @@ impl Store for SqliteStore {
                 monthly.raw_bind_parameter(5, to_i64(*n)).map_err(err)?;
                 monthly.raw_execute().map_err(err)?;
             }
+            crate::allowed_domains::write(&tx, &day, batch).map_err(err)?;
             if !batch.query_log().is_empty() {
                 let mut log = tx
                     .prepare_cached(
@@ -590,6 +596,7 @@ impl Store for SqliteStore {
         };
         let counts = del("DELETE FROM counts WHERE day < ?1", &keep)?;
         let blocked_domains = del("DELETE FROM blocked_domains WHERE day < ?1", &keep)?;
+        let allowed_domains = crate::allowed_domains::prune(&tx, &keep).map_err(err)?;
         // The monthly totals of the oldest kept month lose the deleted days: recompute it.
         let keep_month = &keep[..7];
         del(
@@ -615,6 +622,7 @@ impl Store for SqliteStore {
         Ok(Pruned {
             counts,
             blocked_domains,
+            allowed_domains,
             list_changes,
             unblock_requests: requests.requests,
             request_contacts: requests.contacts,
@@ -1017,6 +1025,7 @@ impl SqliteStore {
             "counts"
                 | "blocked_domains"
                 | "blocked_domains_monthly"
+                | "allowed_domains"
                 | "list_changes"
                 | "list_change_names"
                 | "unblock_requests"

@@ -1,4 +1,5 @@
-//! Counting a blocked name in the calling thread's table, within the cap of distinct names.
+//! Counting a name in the calling thread's table of blocked or allowed names, within the
+//! cap of distinct names of that table.
 
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
@@ -6,7 +7,7 @@ use hashbrown::hash_table::Entry;
 
 use super::Counters;
 use super::table::{DomainEntry, DomainTable};
-use super::tally::Tally;
+use super::tally::{Names, Tally};
 use crate::batch::OTHER_DOMAIN;
 
 impl Counters {
@@ -15,15 +16,16 @@ impl Counters {
     #[inline]
     pub(super) fn count_domain(
         &self,
+        kind: Names,
         tally: &Tally,
         profile: u16,
         slot: u16,
         domain: &str,
         h: u64,
     ) {
-        let d = &self.domains;
+        let d = self.limits(kind);
         {
-            let mut table = tally.domains.lock();
+            let mut table = tally.table(kind).lock();
             let DomainTable {
                 entries,
                 names,
@@ -43,7 +45,7 @@ impl Counters {
                 }
             }
         }
-        self.count_new_name(tally, h, domain, profile, slot);
+        self.count_new_name(kind, tally, h, domain, profile, slot);
     }
 
     /// Counts a name new to this thread's table that has no reserved slot left: it takes a
@@ -51,9 +53,17 @@ impl Counters {
     /// counts the name as `(other)` (which takes no slot).
     #[cold]
     #[inline(never)]
-    fn count_new_name(&self, tally: &Tally, h: u64, domain: &str, profile: u16, slot: u16) {
-        let d = &self.domains;
-        let mut table = tally.domains.lock();
+    fn count_new_name(
+        &self,
+        kind: Names,
+        tally: &Tally,
+        h: u64,
+        domain: &str,
+        profile: u16,
+        slot: u16,
+    ) {
+        let d = self.limits(kind);
+        let mut table = tally.table(kind).lock();
         // The slots of a block are in `spare` before the lock is let go: a thread that finds
         // the pool empty then finds them there.
         let generation = d.generation.load(Acquire);
@@ -65,8 +75,8 @@ impl Counters {
         // lock (two threads taking from each other would deadlock).
         if table.spare == 0 && d.exhausted.load(Relaxed) != generation.wrapping_add(1) {
             drop(table);
-            let found = self.take_spare_slots(tally);
-            table = tally.domains.lock();
+            let found = self.take_spare_slots(kind, tally);
+            table = tally.table(kind).lock();
             if found == 0 {
                 d.exhausted.store(generation.wrapping_add(1), Relaxed);
             } else {
@@ -100,10 +110,10 @@ impl Counters {
 
     /// Takes the reserved, unused slots of every other thread's table; returns how many.
     #[cold]
-    fn take_spare_slots(&self, own: &Tally) -> u32 {
+    fn take_spare_slots(&self, kind: Names, own: &Tally) -> u32 {
         let mut found = 0;
         for tally in self.tallies.iter().filter(|t| !std::ptr::eq(*t, own)) {
-            found += std::mem::take(&mut tally.domains.lock().spare);
+            found += std::mem::take(&mut tally.table(kind).lock().spare);
         }
         found
     }

@@ -61,9 +61,9 @@ pub(super) struct DomainLimits {
 pub(super) const SLOT_BLOCK: usize = 32;
 
 impl DomainLimits {
-    pub(super) fn new(cap: usize) -> DomainLimits {
+    pub(super) fn new(cap: usize, hasher: foldhash::fast::RandomState) -> DomainLimits {
         let mut limits = DomainLimits {
-            hasher: foldhash::fast::RandomState::default(),
+            hasher,
             other_hash: 0,
             held: AtomicUsize::new(0),
             cap,

@@ -27,7 +27,7 @@ use thread_local::ThreadLocal;
 use limits::DomainLimits;
 use query_log::QueryLogBuffer;
 use table::DomainTable;
-use tally::Tally;
+use tally::{Names, Tally};
 
 // `pub(crate)` only for the report modules, which another branch is reorganising: they
 // still import `Action` from here. Once both land, they take it from `crate::action`.
@@ -44,6 +44,11 @@ pub struct CountersOptions {
     /// two); further domains are counted under `(other)` until the next write.
     /// Default 20 000.
     pub max_domains_per_interval: usize,
+    /// Count allowed queries per (profile, domain) too (`hedge policy diff` re-decides
+    /// them under a new configuration). Default on.
+    pub count_allowed: bool,
+    /// As `max_domains_per_interval`, for the allowed names. Default 20 000.
+    pub max_allowed_per_interval: usize,
     /// The raw query log: `None` (the default) keeps no per-query record at all.
     pub query_log: Option<QueryLogOptions>,
 }
@@ -52,6 +57,8 @@ impl Default for CountersOptions {
     fn default() -> CountersOptions {
         CountersOptions {
             max_domains_per_interval: 20_000,
+            count_allowed: true,
+            max_allowed_per_interval: 20_000,
             query_log: None,
         }
     }
@@ -122,6 +129,9 @@ pub struct Counters {
     swapping: Mutex<()>,
     invalid: AtomicU64,
     domains: DomainLimits,
+    /// The allowed names' cap (their hash is the blocked names' one).
+    allowed: DomainLimits,
+    count_allowed: bool,
     query_log: Option<QueryLogBuffer>,
 }
 
@@ -168,6 +178,8 @@ impl Counters {
             }
         }
         let ncells = profile_names.len() * (category_ids.len() + 1) * ACTIONS;
+        // One hash for both kinds of names: a cached answer keeps one, whichever it is.
+        let hasher = foldhash::fast::RandomState::default();
         Ok(Counters {
             profiles: profile_names.into_iter().map(Arc::from).collect(),
             categories: category_ids.into_iter().map(Arc::from).collect(),
@@ -176,7 +188,15 @@ impl Counters {
             tallies: ThreadLocal::new(),
             swapping: Mutex::new(()),
             invalid: AtomicU64::new(0),
-            domains: DomainLimits::new(options.max_domains_per_interval.clamp(1, MAX_DOMAINS)),
+            domains: DomainLimits::new(
+                options.max_domains_per_interval.clamp(1, MAX_DOMAINS),
+                hasher.clone(),
+            ),
+            allowed: DomainLimits::new(
+                options.max_allowed_per_interval.clamp(1, MAX_DOMAINS),
+                hasher,
+            ),
+            count_allowed: options.count_allowed,
             query_log: options.query_log.map(|o| QueryLogBuffer {
                 cap: if o.max_entries_per_interval == 0 {
                     100_000
@@ -284,7 +304,40 @@ impl Counters {
             Some(h) => h.table_hash(),
             None => self.domains.hash(domain),
         };
-        self.count_domain(tally, cell.profile, cell.slot, domain, h);
+        self.count_domain(Names::Blocked, tally, cell.profile, cell.slot, domain, h);
+    }
+
+    /// Counts one allowed query and, unless turned off, the `domain` it is counted under
+    /// (per profile, whatever its category: never the client), as
+    /// [`record_blocked_at`](Counters::record_blocked_at) does blocked ones, under a cap of
+    /// its own.
+    #[inline]
+    pub fn record_allowed_at(&self, cell: CountCell, domain: &str, hash: Option<NameHash>) {
+        let tally = self.tally();
+        tally.bump(cell.base as usize * ACTIONS + Action::Allowed.index());
+        if !self.count_allowed {
+            return;
+        }
+        let domain = countable(domain);
+        let h = match hash {
+            Some(h) => h.table_hash(),
+            None => self.allowed.hash(domain),
+        };
+        self.count_domain(Names::Allowed, tally, cell.profile, 0, domain, h);
+    }
+
+    /// True when allowed queries are counted per domain.
+    pub fn counts_allowed(&self) -> bool {
+        self.count_allowed
+    }
+
+    /// The cap and hash of these names.
+    #[inline(always)]
+    fn limits(&self, names: Names) -> &DomainLimits {
+        match names {
+            Names::Blocked => &self.domains,
+            Names::Allowed => &self.allowed,
+        }
     }
 
     /// Counts one blocked query for `domain` (the normalised query name; never the client).
@@ -299,7 +352,14 @@ impl Counters {
         };
         let domain = countable(domain);
         let h = self.domains.hash(domain);
-        self.count_domain(self.tally(), cell.profile, cell.slot, domain, h);
+        self.count_domain(
+            Names::Blocked,
+            self.tally(),
+            cell.profile,
+            cell.slot,
+            domain,
+            h,
+        );
     }
 
     /// Appends one entry to the raw query log, if the operator turned it on (otherwise this
@@ -390,23 +450,41 @@ impl Counters {
             let category = self.category_name((cell % slots) as u16);
             batch.add_count(profile, category, action, n);
         }
-        for tally in self.tallies.iter().filter(|_| domains) {
+        if domains {
+            self.drain(Names::Blocked, &mut batch);
+            if self.count_allowed {
+                self.drain(Names::Allowed, &mut batch);
+            }
+        }
+        if let Some(log) = &self.query_log {
+            let entries =
+                std::mem::take(&mut *log.entries.lock().unwrap_or_else(PoisonError::into_inner));
+            batch.extend_query_log(entries);
+        }
+        batch
+    }
+}
+
+impl Counters {
+    /// Takes every thread's table of these names into `batch`.
+    fn drain(&self, kind: Names, batch: &mut Batch) {
+        for tally in self.tallies.iter() {
             // The thread goes on counting in a new table with room for what its recent
             // intervals needed, allocated here rather than under its lock; the full one is
             // drained without the lock. Growing a table rehashes every name in it on the
             // query path: with the room given here, a steady load never grows one.
             let (counted, name_bytes) = {
-                let table = tally.domains.lock();
+                let table = tally.table(kind).lock();
                 (table.entries.len(), table.names.len())
             };
             // Memory follows the load of the last minute or so: after a burst of random
             // names the room shrinks by an eighth an interval (no lasting heap), and one
             // quiet interval does not take it away from the next busy one.
-            let mut recent = tally.recent.lock();
+            let mut recent = tally.recent(kind).lock();
             recent.names = counted.max(recent.names - recent.names / 8);
             recent.bytes = name_bytes.max(recent.bytes - recent.bytes / 8);
             let fresh = DomainTable::with_room(&recent);
-            let mut table = std::mem::replace(&mut *tally.domains.lock(), fresh);
+            let mut table = std::mem::replace(&mut *tally.table(kind).lock(), fresh);
             let DomainTable {
                 entries,
                 names,
@@ -420,18 +498,17 @@ impl Counters {
                 }
                 for s in std::iter::once(e.first).chain(e.more.into_iter().flat_map(|m| *m)) {
                     let profile = self.profiles[usize::from(s.profile)].clone();
-                    let category = self.category_name(s.category);
-                    batch.add_domain(profile, category, name, u64::from(s.n));
+                    let n = u64::from(s.n);
+                    match kind {
+                        Names::Blocked => {
+                            batch.add_domain(profile, self.category_name(s.category), name, n)
+                        }
+                        Names::Allowed => batch.add_allowed(profile, name, n),
+                    }
                 }
             }
-            self.domains.give_back(slots);
+            self.limits(kind).give_back(slots);
         }
-        if let Some(log) = &self.query_log {
-            let entries =
-                std::mem::take(&mut *log.entries.lock().unwrap_or_else(PoisonError::into_inner));
-            batch.extend_query_log(entries);
-        }
-        batch
     }
 }
 

@@ -1,4 +1,4 @@
-//! One resolver thread's counts: its cells and its blocked-name table.
+//! One resolver thread's counts: its cells and its tables of blocked and allowed names.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
@@ -19,6 +19,18 @@ pub(super) struct Tally {
     pub(super) domains: parking_lot::Mutex<DomainTable>,
     /// What this thread's recent intervals needed (only `swap_out` touches it).
     pub(super) recent: parking_lot::Mutex<Recent>,
+    /// Allowed names counted since the last swap-out, per profile: as `domains`.
+    pub(super) allowed: parking_lot::Mutex<DomainTable>,
+    pub(super) allowed_recent: parking_lot::Mutex<Recent>,
+}
+
+/// Which names a table counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Names {
+    /// Blocked names, per (profile, category).
+    Blocked,
+    /// Allowed names, per profile.
+    Allowed,
 }
 
 impl Tally {
@@ -28,6 +40,25 @@ impl Tally {
             taken: (0..ncells).map(|_| AtomicU64::new(0)).collect(),
             domains: parking_lot::Mutex::new(DomainTable::default()),
             recent: parking_lot::Mutex::new(Recent::default()),
+            allowed: parking_lot::Mutex::new(DomainTable::default()),
+            allowed_recent: parking_lot::Mutex::new(Recent::default()),
+        }
+    }
+
+    /// The table of these names.
+    #[inline(always)]
+    pub(super) fn table(&self, names: Names) -> &parking_lot::Mutex<DomainTable> {
+        match names {
+            Names::Blocked => &self.domains,
+            Names::Allowed => &self.allowed,
+        }
+    }
+
+    /// What the recent intervals of this table needed.
+    pub(super) fn recent(&self, names: Names) -> &parking_lot::Mutex<Recent> {
+        match names {
+            Names::Blocked => &self.recent,
+            Names::Allowed => &self.allowed_recent,
         }
     }
 

@@ -170,6 +170,7 @@ fn capped_at_16() -> Counters {
     let options = CountersOptions {
         max_domains_per_interval: 16,
         query_log: None,
+        ..CountersOptions::default()
     };
     Counters::with_options(vec!["p".into()], vec!["c".into()], options).expect("valid names")
 }
@@ -408,4 +409,104 @@ fn a_hash_from_elsewhere_still_counts_the_name_exactly() {
         .map(|(k, n)| (k.domain.to_string(), n))
         .collect();
     assert_eq!(got, vec![(OTHER_DOMAIN.to_string(), 2)]);
+}
+
+/// One profile, one category; at most 16 distinct allowed names an interval.
+fn allowed_capped_at_16(count_allowed: bool) -> Counters {
+    let options = CountersOptions {
+        count_allowed,
+        max_allowed_per_interval: 16,
+        ..CountersOptions::default()
+    };
+    Counters::with_options(vec!["p".into(), "q".into()], vec!["c".into()], options)
+        .expect("valid names")
+}
+
+/// The allowed names of a batch, with their profile and count, sorted.
+fn allowed(b: &Batch) -> Vec<(String, String, u64)> {
+    let mut v: Vec<_> = b
+        .allowed()
+        .map(|(k, n)| (k.profile.to_string(), k.domain.to_string(), n))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn allowed_queries_count_per_profile_and_name_whatever_the_category() {
+    let c = allowed_capped_at_16(true);
+    let (listed, plain) = (
+        c.count_cell(0, Some(0)).expect("cell"),
+        c.count_cell(0, None).expect("cell"),
+    );
+    let other_profile = c.count_cell(1, None).expect("cell");
+    c.record_allowed_at(listed, "news.example", None);
+    c.record_allowed_at(plain, "news.example", Some(c.name_hash("news.example")));
+    c.record_allowed_at(other_profile, "news.example", None);
+    c.record_allowed_at(plain, "www.example", None);
+    let b = c.swap_out();
+    assert_eq!(
+        allowed(&b),
+        [
+            ("p".into(), "news.example".into(), 2),
+            ("p".into(), "www.example".into(), 1),
+            ("q".into(), "news.example".into(), 1),
+        ]
+    );
+    // The aggregate counts are those of `record`, category and all.
+    let mut counts: Vec<_> = b
+        .counts()
+        .map(|(k, n)| (k.profile.to_string(), k.category.to_string(), k.action, n))
+        .collect();
+    counts.sort();
+    assert_eq!(
+        counts,
+        [
+            ("p".into(), "-".into(), Action::Allowed, 2),
+            ("p".into(), "c".into(), Action::Allowed, 1),
+            ("q".into(), "-".into(), Action::Allowed, 1),
+        ]
+    );
+    assert_eq!(b.domains().count(), 0, "no blocked names");
+    assert!(c.swap_out().is_empty(), "taken out, not copied");
+}
+
+#[test]
+fn allowed_names_have_a_cap_of_their_own_with_an_overflow_count() {
+    let c = allowed_capped_at_16(true);
+    let cell = c.count_cell(0, None).expect("cell");
+    for round in 0..2 {
+        for i in 0..40 {
+            c.record_allowed_at(cell, &format!("a{:02}.example", i % 20), None);
+            // Blocked names are bounded by their own cap, not this one.
+            c.record_blocked_domain(0, Some(0), &format!("b{i:02}.example"));
+        }
+        let b = c.swap_out();
+        let got = allowed(&b);
+        let named: Vec<_> = got.iter().filter(|r| r.1 != OTHER_DOMAIN).collect();
+        assert_eq!(named.len(), 16, "round {round}: {got:?}");
+        assert!(named.iter().all(|r| r.2 == 2), "{got:?}");
+        let other: u64 = got
+            .iter()
+            .filter(|r| r.1 == OTHER_DOMAIN)
+            .map(|r| r.2)
+            .sum();
+        assert_eq!(other, 8, "four names past the cap, twice each");
+        assert_eq!(
+            b.domains().count(),
+            40,
+            "the blocked cap (20 000) is not this one"
+        );
+        assert_eq!(b.total(), 40, "every allowed query in the aggregate counts");
+    }
+}
+
+#[test]
+fn allowed_names_are_not_counted_when_turned_off() {
+    let c = allowed_capped_at_16(false);
+    let cell = c.count_cell(1, None).expect("cell");
+    c.record_allowed_at(cell, "news.example", None);
+    let b = c.swap_out();
+    assert_eq!(b.allowed().count(), 0);
+    assert_eq!(b.total(), 1, "the query is still counted");
 }

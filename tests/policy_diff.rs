@@ -1,6 +1,8 @@
 //! `hedge policy diff`: the real binary on temporary configurations and a store filled through
 //! the store's API. Changes of categories, custom domains and schedules; a broken new
-//! configuration; the impact on stored blocked counts, exactly; CSV and JSON shapes.
+//! configuration; the impact on stored blocked counts, exactly; CSV and JSON shapes; and,
+//! through a real `hedge serve` and real queries, the allowed queries a new configuration
+//! would block.
 
 mod support;
 
@@ -143,7 +145,8 @@ fn text_lists_categories_domains_schedules_and_the_impact() {
         "  (5 more were to names the current configuration no longer blocks either)",
         "  - b.example: 50 (blocked for custom:block_domains; now allowed (not listed))",
         "  - c.example: 20 (blocked for custom:block_domains; now allowed (allow list))",
-        "Newly blocked queries cannot be estimated: hedge counts blocked queries per domain, not allowed ones.",
+        // Stored before allowed queries were counted per domain: said, not printed as 0.
+        "  Newly blocked: not estimated: the period has no allowed-query counts per domain",
     ] {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");
     }
@@ -193,13 +196,6 @@ fn json_shape() {
     let i = &v["impact"];
     assert_eq!(i["from"], "2026-10-01");
     assert_eq!(i["to"], "2026-10-31");
-    assert_eq!(i["newly_blocked_queries"], serde_json::Value::Null);
-    assert!(
-        i["newly_blocked_note"]
-            .as_str()
-            .is_some_and(|n| n.contains("allowed ones")),
-        "{i:#}"
-    );
     assert_eq!(
         i["profiles"][0],
         serde_json::json!({
@@ -211,6 +207,9 @@ fn json_shape() {
                 {"domain": "b.example", "category": "custom:block_domains", "queries": 50, "new_decision": "allowed (not listed)"},
                 {"domain": "c.example", "category": "custom:block_domains", "queries": 20, "new_decision": "allowed (allow list)"},
             ],
+            "allowed_queries": 9_999,
+            "newly_blocked": null,
+            "newly_blocked_note": "not estimated: the period has no allowed-query counts per domain (statistics written before hedge counted them, or `stats.count_allowed = false`)",
         })
     );
 }
@@ -233,9 +232,10 @@ fn csv_shape() {
     }
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("Newly blocked queries cannot be estimated"),
+        err.contains("profile kids: newly blocked: not estimated"),
         "{err}"
     );
+    assert!(!out.contains("allowed → blocked"), "not a 0 row:\n{out}");
 }
 
 #[test]
@@ -314,4 +314,92 @@ fn a_broken_schedule_names_its_line() {
         s.new.display()
     );
     assert!(err.contains(&want), "want {want:?} in:\n{err}");
+}
+
+/// Allowed queries through a real server, then a new configuration that blocks some of
+/// them: `policy diff` counts them, per profile, with the top domain, in every format.
+#[tokio::test(flavor = "multi_thread")]
+async fn allowed_queries_that_a_new_config_would_block_are_counted() {
+    use hickory_proto::rr::RecordType;
+    let net = FakeInternet::start_for_test().await;
+    let (l, addr) = listener("kids", "127.0.0.0/8");
+    let current = format!(
+        "[[profile]]\nname = \"kids\"\nblock = [\"gambling\"]\n\n{l}\n[stats]\npath = \"stats.sqlite\"\n{}",
+        recursive_upstream(&net, 3000)
+    );
+    let mut hedge = Hedge::start(&current);
+    // Three from the resolver and then the packet cache, one other allowed name, one block.
+    for _ in 0..3 {
+        udp(addr, names::WWW_EXAMPLE_COM, RecordType::A).await;
+    }
+    udp(addr, names::WWW_EXAMPLE_NET, RecordType::A).await;
+    udp(addr, "www.bet365.com.", RecordType::A).await;
+    hedge.signal("TERM"); // flushes what is counted
+    for _ in 0..100 {
+        if let Ok(Some(_)) = hedge.child.try_wait() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let new = hedge.dir.path().join("new.toml");
+    std::fs::write(
+        &new,
+        current.replace(
+            "block = [\"gambling\"]",
+            "block = [\"gambling\"]\nblock_domains = [\"example.com\"]",
+        ),
+    )
+    .expect("write new");
+    let month = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .strftime("%Y-%m")
+        .to_string();
+    let run = |format: &str| {
+        let o = run_hedge([
+            "policy".as_ref(),
+            "diff".as_ref(),
+            "--current".as_ref(),
+            hedge.config.as_os_str(),
+            "--config".as_ref(),
+            new.as_os_str(),
+            "--from".as_ref(),
+            month.as_ref(),
+            "--to".as_ref(),
+            month.as_ref(),
+            "--format".as_ref(),
+            std::ffi::OsStr::new(format),
+        ]);
+        stdout_ok(&o)
+    };
+    let out = run("text");
+    for line in [
+        "- kids: 0 of 1 blocked queries would have been allowed",
+        "  3 of 4 allowed queries would have been blocked",
+        "  - www.example.com: 3 (allowed; now blocked (custom:block_domains))",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    assert!(!out.contains("www.example.net"), "still allowed:\n{out}");
+    let csv = run("csv");
+    for row in [
+        "kids,impact,(total),allowed → blocked,3",
+        "kids,impact,www.example.com,allowed → blocked (custom:block_domains),3",
+    ] {
+        assert!(csv.lines().any(|l| l == row), "missing {row:?} in:\n{csv}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&run("json")).expect("json");
+    let p = &json["impact"]["profiles"][0];
+    assert_eq!(p["allowed_queries"], 4, "{p:#}");
+    assert_eq!(
+        p["newly_blocked"],
+        serde_json::json!({
+            "would_block": 3,
+            "already_blocked_now": 0,
+            "unnamed": 0,
+            "top_domains": [
+                {"domain": "www.example.com", "queries": 3, "new_decision": "blocked (custom:block_domains)"},
+            ],
+        }),
+        "{p:#}"
+    );
 }

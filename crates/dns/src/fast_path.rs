@@ -76,6 +76,7 @@ fn observe_refusal(
             outcome,
             qname: None,
             domain: None,
+            domain_hash: None,
             cache_hit: false,
             upstream_error: None,
         };
@@ -117,14 +118,22 @@ pub(crate) fn fast_answer(
                 .blocked_packets
                 .answer(&key, &q, live.generation, received, out)
         });
-    let (len, outcome, category, domain_len, name) = match cached {
+    let (len, outcome, category, domain_len, domain_hash, name) = match cached {
         Some(hit) => {
             // The name is written out only when someone reads it: counting a block under
             // its listed name, or a query log.
             let wanted =
                 observer.is_some_and(|o| hit.outcome == Outcome::Blocked || o.wants_every_name());
             let name = if wanted { q.name(&mut name_buf) } else { None };
-            (hit.len, hit.outcome, hit.category, hit.domain_len, name)
+            let hash = hit.domain_hash.filter(|_| name.is_some());
+            (
+                hit.len,
+                hit.outcome,
+                hit.category,
+                hit.domain_len,
+                hash,
+                name,
+            )
         }
         None => {
             let name = q.name(&mut name_buf)?;
@@ -144,17 +153,28 @@ pub(crate) fn fast_answer(
                 wire::write_block(&q, policy, profile, decision, portal, out)?;
             let category = decision.category(policy.index());
             let domain_len = observer::domain_len(name, decision.listed_labels());
+            // Hashed once here, for this count and for every answer from the cache.
+            let domain_hash =
+                observer.and_then(|o| o.name_hash(observer::counted_domain(name, domain_len)));
             let reuse = Reuse {
                 lifetime,
                 outcome,
                 category,
                 domain_len,
+                domain_hash,
                 age_ttls: false,
             };
             shared
                 .blocked_packets
                 .insert(&key, &q, live.generation, out, reuse);
-            (out.len(), outcome, category, domain_len, Some(name))
+            (
+                out.len(),
+                outcome,
+                category,
+                domain_len,
+                domain_hash,
+                Some(name),
+            )
         }
     };
     if let Some(observer) = observer {
@@ -166,6 +186,7 @@ pub(crate) fn fast_answer(
             outcome,
             qname: name,
             domain: name.map(|n| observer::counted_domain(n, domain_len)),
+            domain_hash,
             cache_hit: outcome != Outcome::Blocked,
             upstream_error: None,
         };

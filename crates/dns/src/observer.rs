@@ -2,6 +2,7 @@
 //! Statistics and metrics implement [`Observer`] outside this crate.
 
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::time::Instant;
 
 use hedge_lists::CategoryIdx;
@@ -43,6 +44,9 @@ pub struct Observation<'a> {
     /// The domain a block is counted under: the listed name for a category block (random
     /// subdomains of a listed site count as the site), else the query name.
     pub domain: Option<&'a str>,
+    /// [`Observer::name_hash`] of [`domain`](Observation::domain), when it was kept with a
+    /// cached answer or computed for one being cached.
+    pub domain_hash: Option<NonZeroU32>,
     /// Answered from the response cache.
     pub cache_hit: bool,
     /// Why upstream resolution failed, if it did: `timeout` or `error`.
@@ -59,6 +63,13 @@ pub trait Observer: Send + Sync {
     /// query log). When false, the fast path skips writing out the names of cached answers.
     fn wants_every_name(&self) -> bool {
         true
+    }
+
+    /// A hash of the domain an answer is counted under, computed once when the answer is
+    /// cached and given back in [`Observation::domain_hash`] each time it is served, so
+    /// that counting a cached answer hashes nothing. None: nothing to keep.
+    fn name_hash(&self, _domain: &str) -> Option<NonZeroU32> {
+        None
     }
 }
 

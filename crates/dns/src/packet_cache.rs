@@ -4,6 +4,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
+use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use hedge_lists::CategoryIdx;
@@ -77,6 +78,9 @@ pub(crate) fn key_seed() -> u64 {
 /// behind a pointer (profiles put the miss of a boxed copy at 4.5% of a cached answer).
 const INLINE: usize = 80;
 
+/// [`Entry::category`] when there is none.
+const NO_CATEGORY: CategoryIdx = CategoryIdx::MAX;
+
 /// A cached, encoded answer and what to count when it is served: 128 bytes, aligned to
 /// cache lines. The key is not stored: the shape is a number and the name is the answer's
 /// own question.
@@ -93,11 +97,17 @@ struct Entry {
     /// The low bits of the snapshot generation it was answered on.
     generation: u32,
     answer_len: u16,
-    category: Option<CategoryIdx>,
-    domain_len: Option<u8>,
+    /// The category, [`NO_CATEGORY`] for none (a niche of its own, so that the entry has
+    /// room for `domain_hash` in its 128 bytes).
+    category: CategoryIdx,
+    /// The length of the counted domain, 0 for the whole name.
+    domain_len: u8,
     outcome: Outcome,
     /// Served since it was stored or last passed over by an eviction (second chance).
     used: bool,
+    /// The observer's hash of the counted domain (repr(C): after the bytes, which leave
+    /// it the 4 aligned bytes before `data`).
+    domain_hash: Option<NonZeroU32>,
     /// The encoded answer, then where each record's TTL sits in it (u16 each; served
     /// answers count their TTLs down like any cached answer). Inline up to [`INLINE`]
     /// bytes, one allocation beyond.
@@ -148,6 +158,8 @@ pub(crate) struct Reuse {
     /// For a category block, the length of the listed name the block is counted under (a
     /// suffix of the query name; see [`crate::observer::counted_domain`]).
     pub domain_len: Option<u8>,
+    /// The observer's hash of the domain counted on a hit ([`crate::Observer::name_hash`]).
+    pub domain_hash: Option<NonZeroU32>,
     /// Count the records' TTLs down as the entry ages (upstream answers; sinkholes keep
     /// their configured TTL).
     pub age_ttls: bool,
@@ -202,6 +214,8 @@ pub(crate) struct Hit {
     pub category: Option<CategoryIdx>,
     /// Length of the listed name, for a category block.
     pub domain_len: Option<u8>,
+    /// The observer's hash of the counted domain.
+    pub domain_hash: Option<NonZeroU32>,
 }
 
 impl PacketCache {
@@ -250,8 +264,9 @@ impl PacketCache {
         let hit = Hit {
             len: out.len(),
             outcome: e.outcome,
-            category: e.category,
-            domain_len: e.domain_len,
+            category: (e.category != NO_CATEGORY).then_some(e.category),
+            domain_len: (e.domain_len != 0).then_some(e.domain_len),
+            domain_hash: e.domain_hash,
         };
         drop(shard);
         patch(q, out);
@@ -284,6 +299,9 @@ impl PacketCache {
         if !key.names(bytes) {
             return; // the entry's name is its answer's question: it must be this one
         }
+        if meta.category == Some(NO_CATEGORY) || meta.domain_len == Some(0) {
+            return; // not representable in the entry (no taxonomy is that large)
+        }
         let mut data = SmallVec::with_capacity(bytes.len() + 2 * ttls.len());
         data.extend_from_slice(bytes);
         data.extend(ttls.iter().flat_map(|at| at.to_le_bytes()));
@@ -294,9 +312,11 @@ impl PacketCache {
             lifetime: u32::try_from(meta.lifetime.as_secs()).unwrap_or(u32::MAX),
             generation: generation as u32,
             answer_len,
-            category: meta.category,
-            domain_len: meta.domain_len,
+            // A category index of u16::MAX or a domain of length 0 is none: neither names one.
+            category: meta.category.unwrap_or(NO_CATEGORY),
+            domain_len: meta.domain_len.unwrap_or(0),
             outcome: meta.outcome,
+            domain_hash: meta.domain_hash,
             used: false,
             data,
         };
@@ -336,6 +356,7 @@ mod tests {
             outcome,
             category: None,
             domain_len: None,
+            domain_hash: None,
             age_ttls,
         }
     }

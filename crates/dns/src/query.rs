@@ -126,6 +126,24 @@ pub(crate) async fn handle(
         facts.reuse = None;
         answer::unencodable(&response)
     });
+    let cacheable = transport == Transport::Udp && facts.reuse.is_some() && bytes[2] & 0x02 == 0;
+    let fast_q = cacheable.then(|| FastQuery::parse(packet)).flatten();
+    // The domain is counted under, as the fast path slices it from the name it writes out
+    // on a hit (so that the hash kept with the answer is of that very name).
+    let mut name_buf = [0u8; 256];
+    let cached_domain = fast_q.as_ref().and_then(|q| {
+        let name = q.name(&mut name_buf)?;
+        let len = facts
+            .listed_labels
+            .and_then(|labels| observer::domain_len(name, Some(labels)));
+        Some((observer::counted_domain(name, len), len))
+    });
+    let domain_hash = live
+        .snapshot
+        .observer
+        .as_deref()
+        .zip(cached_domain)
+        .and_then(|(o, (domain, _))| o.name_hash(domain));
     if let Some(observer) = &live.snapshot.observer {
         let obs = Observation {
             client,
@@ -139,16 +157,13 @@ pub(crate) async fn handle(
                     .listed_labels
                     .map_or(n, |l| hedge_policy::suffix(n, l))
             }),
+            domain_hash: None,
             cache_hit: facts.cache_hit,
             upstream_error: facts.upstream_error,
         };
         observer.observe(&live.snapshot.policy, &obs, started);
     }
-    if transport == Transport::Udp
-        && let Some(reuse) = facts.reuse
-        && let Some(q) = FastQuery::parse(packet)
-        && bytes[2] & 0x02 == 0
-    {
+    if let (Some(reuse), Some(q)) = (facts.reuse, fast_q) {
         let cache = if facts.outcome == Outcome::Blocked {
             &shared.blocked_packets
         } else {
@@ -163,11 +178,8 @@ pub(crate) async fn handle(
                 lifetime: reuse,
                 outcome: facts.outcome,
                 category: facts.category,
-                // Measured on the name as the fast path writes it, which slices it on a hit.
-                domain_len: facts.listed_labels.and_then(|labels| {
-                    let mut name_buf = [0u8; 256];
-                    observer::domain_len(q.name(&mut name_buf)?, Some(labels))
-                }),
+                domain_len: cached_domain.and_then(|(_, len)| len),
+                domain_hash,
                 age_ttls: matches!(facts.outcome, Outcome::Allowed | Outcome::Rewritten),
             },
         );
@@ -530,5 +542,15 @@ mod tests {
         );
         let counted: Vec<_> = seen.into_iter().map(|s| s.domain).collect();
         assert_eq!(counted, expected);
+        // The fast path hashes the counted domain once, when it caches the block, and
+        // gives the hash back on each hit; the full path's observer hashes it itself.
+        let hashes: Vec<_> = asked
+            .iter()
+            .flat_map(|(_, domain)| {
+                let h = Some(Recorder::hash_of(domain));
+                [h, h, None]
+            })
+            .collect();
+        assert_eq!(recorder.hashes(), hashes);
     }
 }

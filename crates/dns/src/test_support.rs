@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -89,18 +90,32 @@ pub(crate) struct Seen {
     pub(crate) domain: Option<String>,
 }
 
-/// An observer that keeps every observation.
+/// An observer that keeps every observation, and the domain hash each came with.
 #[derive(Default)]
-pub(crate) struct Recorder(Mutex<Vec<Seen>>);
+pub(crate) struct Recorder(Mutex<Vec<Seen>>, Mutex<Vec<Option<NonZeroU32>>>);
 
 impl Recorder {
     pub(crate) fn seen(&self) -> Vec<Seen> {
         self.0.lock().unwrap().clone()
     }
+
+    pub(crate) fn hashes(&self) -> Vec<Option<NonZeroU32>> {
+        self.1.lock().unwrap().clone()
+    }
+
+    /// The recorder's [`Observer::name_hash`]: the bytes' sum, plus one.
+    pub(crate) fn hash_of(domain: &str) -> NonZeroU32 {
+        NonZeroU32::MIN.saturating_add(domain.bytes().map(u32::from).sum())
+    }
 }
 
 impl Observer for Recorder {
+    fn name_hash(&self, domain: &str) -> Option<NonZeroU32> {
+        Some(Recorder::hash_of(domain))
+    }
+
     fn observe(&self, _policy: &Policy, o: &Observation<'_>, _received: Instant) {
+        self.1.lock().unwrap().push(o.domain_hash);
         self.0.lock().unwrap().push(Seen {
             client: o.client,
             qtype: o.qtype,

@@ -206,10 +206,8 @@ pub enum PolicyCommand {
     },
     /// What a new configuration would change, per profile: categories, custom domains,
     /// schedules and block actions; and, from the stored counts of a period (default: last
-    /// month), the blocked queries it would have allowed, with the top domains.
-    ///
-    /// Newly blocked queries cannot be estimated: hedge counts blocked queries per domain,
-    /// not allowed ones.
+    /// month), the blocked queries it would have allowed and the allowed queries it would
+    /// have blocked, with the top domains.
     Diff(PolicyDiffArgs),
 }
 

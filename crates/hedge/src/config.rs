@@ -65,6 +65,10 @@ pub struct StatsConfig {
     /// Days of aggregate counts kept (default 400; years are fine: a busy year is ~100 MB).
     #[serde(default = "default_retention")]
     pub retention_days: u32,
+    /// Count allowed queries per (profile, domain) too, for `hedge policy diff` (default
+    /// true). No client is kept, as for blocked names.
+    #[serde(default = "yes")]
+    pub count_allowed: bool,
     /// The raw query log, off by default.
     #[serde(default)]
     pub query_log: QueryLogConfig,
@@ -76,6 +80,7 @@ impl Default for StatsConfig {
             enabled: true,
             path: default_stats_path(),
             retention_days: default_retention(),
+            count_allowed: true,
             query_log: QueryLogConfig::default(),
         }
     }

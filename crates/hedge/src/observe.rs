@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hedge_dns::{Observation, Outcome};
+use hedge_lists::CategoryIdx;
 use hedge_policy::Policy;
-use hedge_stats::{Action, Counters};
+use hedge_stats::{Action, CountCell, Counters, NameHash};
 use metrics::{Counter, Histogram, counter, histogram};
 
 use crate::metrics as m;
@@ -36,27 +37,52 @@ fn slot(o: Outcome) -> usize {
 /// Statistics: the counters and how this snapshot's ids map into them.
 pub struct StatsSink {
     pub counters: Arc<Counters>,
-    profile_map: Vec<Option<u16>>,
-    category_map: Vec<Option<u16>>,
+    /// The counters' cell of each (profile, category) of this snapshot: `profile *
+    /// (labels + 1) + slot`, slot 0 for none. One lookup per query, no name mapping.
+    cells: Vec<Option<CountCell>>,
+    slots: usize,
 }
 
 impl StatsSink {
     pub fn new(counters: Arc<Counters>, policy: &Policy) -> StatsSink {
-        let profile_map = policy
+        let profiles: Vec<Option<u16>> = policy
             .profiles()
             .iter()
             .map(|p| counters.profile_index(&p.name))
             .collect();
-        let category_map = policy
+        let categories: Vec<Option<u16>> = policy
             .count_labels()
             .iter()
             .map(|label| counters.category_index(label))
             .collect();
+        let slots = categories.len() + 1;
+        let mut cells = Vec::with_capacity(profiles.len() * slots);
+        for profile in &profiles {
+            // A label the counters do not know counts as uncategorised, as before.
+            let slot_cell =
+                |category: Option<u16>| profile.and_then(|p| counters.count_cell(p, category));
+            cells.push(slot_cell(None));
+            cells.extend(categories.iter().map(|c| slot_cell(*c)));
+        }
         StatsSink {
             counters,
-            profile_map,
-            category_map,
+            cells,
+            slots,
         }
+    }
+
+    /// The cell a query of this snapshot's profile and category counts in.
+    #[inline]
+    fn cell(&self, profile: usize, category: Option<CategoryIdx>) -> Option<CountCell> {
+        // A category past this snapshot's labels counts as uncategorised, as the maps did.
+        let slot = category
+            .map(|c| usize::from(c) + 1)
+            .filter(|&s| s < self.slots)
+            .unwrap_or(0);
+        self.cells
+            .get(profile * self.slots + slot)
+            .copied()
+            .flatten()
     }
 }
 
@@ -134,7 +160,12 @@ impl hedge_dns::Observer for QueryObserver {
     fn wants_every_name(&self) -> bool {
         self.stats
             .as_ref()
-            .is_some_and(|s| s.counters.query_log_enabled())
+            .is_some_and(|s| s.counters.query_log_enabled() || s.counters.counts_allowed())
+    }
+
+    fn name_hash(&self, domain: &str) -> Option<std::num::NonZeroU32> {
+        let stats = self.stats.as_ref()?;
+        Some(stats.counters.name_hash(domain).get())
     }
 
     fn observe(&self, _policy: &Policy, o: &Observation<'_>, received: Instant) {
@@ -162,21 +193,26 @@ impl hedge_dns::Observer for QueryObserver {
             None => {}
         }
         let Some(stats) = &self.stats else { return };
-        let Some(profile) = stats.profile_map.get(o.profile).copied().flatten() else {
+        let Some(cell) = stats.cell(o.profile, o.category) else {
             return;
         };
-        let category = o
-            .category
-            .and_then(|c| stats.category_map.get(usize::from(c)).copied().flatten());
         let act = action(o.outcome);
         match (act, o.qname) {
             // Under the listed name (docs/privacy.md): per-user subdomains, such as tracking
             // tokens, never reach the store, and the count stays bounded.
             (Action::Blocked, Some(name)) => {
                 let domain = o.domain.unwrap_or(name);
-                stats.counters.record_blocked(profile, category, domain);
+                let hash = o.domain_hash.map(NameHash::from_raw);
+                stats.counters.record_blocked_at(cell, domain, hash);
             }
-            _ => stats.counters.record(profile, category, act),
+            // Allowed ones under the same name, per profile, so that `hedge policy diff` can
+            // ask a new configuration about them.
+            (Action::Allowed, Some(name)) => {
+                let domain = o.domain.unwrap_or(name);
+                let hash = o.domain_hash.map(NameHash::from_raw);
+                stats.counters.record_allowed_at(cell, domain, hash);
+            }
+            _ => stats.counters.record_at(cell, act),
         }
         if let Some(name) = o.qname
             && stats.counters.query_log_enabled()
@@ -184,7 +220,7 @@ impl hedge_dns::Observer for QueryObserver {
             let qtype = hickory_proto::rr::RecordType::from(o.qtype).to_string();
             stats
                 .counters
-                .log_query(profile, category, act, o.client, name, &qtype);
+                .log_query(cell.profile(), cell.category(), act, o.client, name, &qtype);
         }
     }
 }

@@ -56,6 +56,7 @@ pub fn start(loaded: &Loaded, checked: &Checked) -> Option<Stats> {
     });
     let options = CountersOptions {
         query_log,
+        count_allowed: cfg.count_allowed,
         ..CountersOptions::default()
     };
     let result = (|| {

@@ -59,6 +59,7 @@ fn flush(c: &mut Criterion) {
         CountersOptions {
             max_domains_per_interval: DOMAINS,
             query_log: None,
+            ..CountersOptions::default()
         },
     )
     .expect("names");

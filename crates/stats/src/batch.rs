@@ -38,6 +38,16 @@ pub struct DomainKey {
     pub domain: Box<str>,
 }
 
+/// The key of one allowed-domain count: per profile, whatever the category. There is no
+/// client in it, by design.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AllowedKey {
+    /// Profile name.
+    pub profile: Arc<str>,
+    /// The name the query was counted under (as blocked names are), or [`OTHER_DOMAIN`].
+    pub domain: Box<str>,
+}
+
 /// One entry of the optional raw query log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryLogEntry {
@@ -67,13 +77,15 @@ type Map<K> = HashMap<K, u64, foldhash::fast::RandomState>;
 pub struct Batch {
     counts: Map<CountKey>,
     domains: Map<DomainKey>,
+    allowed: Map<AllowedKey>,
     query_log: Vec<QueryLogEntry>,
 }
 
 /// Bounds that [`Batch::merge`] keeps to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchLimits {
-    /// Distinct domain keys; beyond, counts go to [`OTHER_DOMAIN`].
+    /// Distinct domain keys, blocked and allowed each; beyond, counts go to
+    /// [`OTHER_DOMAIN`].
     pub max_domains: usize,
     /// Query log entries; beyond, entries are dropped.
     pub max_query_log: usize,
@@ -113,6 +125,24 @@ impl Batch {
         *v = v.saturating_add(n);
     }
 
+    /// Adds `n` allowed queries for a domain.
+    pub fn add_allowed(&mut self, profile: Arc<str>, domain: &str, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let key = AllowedKey {
+            profile,
+            domain: domain.into(),
+        };
+        let v = self.allowed.entry(key).or_insert(0);
+        *v = v.saturating_add(n);
+    }
+
+    /// The allowed-domain counts, in no particular order.
+    pub fn allowed(&self) -> impl Iterator<Item = (&AllowedKey, u64)> {
+        self.allowed.iter().map(|(k, n)| (k, *n))
+    }
+
     /// Appends raw query log entries.
     pub fn extend_query_log(&mut self, entries: impl IntoIterator<Item = QueryLogEntry>) {
         self.query_log.extend(entries);
@@ -145,7 +175,10 @@ impl Batch {
 
     /// True when there is nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.counts.is_empty() && self.domains.is_empty() && self.query_log.is_empty()
+        self.counts.is_empty()
+            && self.domains.is_empty()
+            && self.allowed.is_empty()
+            && self.query_log.is_empty()
     }
 
     /// Adds `other` into `self`, keeping within `limits`: domains beyond the cap are counted
@@ -156,6 +189,7 @@ impl Batch {
         // The common case, nothing held: take the batch as it is, without hashing it again.
         if self.is_empty()
             && other.domains.len() <= limits.max_domains
+            && other.allowed.len() <= limits.max_domains
             && other.query_log.len() <= limits.max_query_log
         {
             *self = other;
@@ -165,32 +199,50 @@ impl Batch {
             let v = self.counts.entry(k).or_insert(0);
             *v = v.saturating_add(n);
         }
-        for (k, n) in other.domains {
-            let full = self.domains.len() >= limits.max_domains;
-            let k = match self.domains.entry(k) {
-                Entry::Occupied(mut e) => {
-                    let v = e.get_mut();
-                    *v = v.saturating_add(n);
-                    continue;
-                }
-                Entry::Vacant(e) if !full => {
-                    e.insert(n);
-                    continue;
-                }
-                Entry::Vacant(e) => e.into_key(),
-            };
-            let other = DomainKey {
+        merge_bounded(&mut self.domains, other.domains, limits.max_domains, |k| {
+            DomainKey {
                 domain: OTHER_DOMAIN.into(),
                 ..k
-            };
-            let v = self.domains.entry(other).or_insert(0);
-            *v = v.saturating_add(n);
-        }
+            }
+        });
+        merge_bounded(&mut self.allowed, other.allowed, limits.max_domains, |k| {
+            AllowedKey {
+                domain: OTHER_DOMAIN.into(),
+                ..k
+            }
+        });
         let room = limits.max_query_log.saturating_sub(self.query_log.len());
         let dropped = other.query_log.len().saturating_sub(room);
         self.query_log
             .extend(other.query_log.into_iter().take(room));
         dropped as u64
+    }
+}
+
+/// Adds `from` into `into`, keeping to `max` keys: a new key past it counts under
+/// `other(key)`.
+fn merge_bounded<K: std::hash::Hash + Eq>(
+    into: &mut Map<K>,
+    from: Map<K>,
+    max: usize,
+    other: impl Fn(K) -> K,
+) {
+    for (k, n) in from {
+        let full = into.len() >= max;
+        let k = match into.entry(k) {
+            Entry::Occupied(mut e) => {
+                let v = e.get_mut();
+                *v = v.saturating_add(n);
+                continue;
+            }
+            Entry::Vacant(e) if !full => {
+                e.insert(n);
+                continue;
+            }
+            Entry::Vacant(e) => e.into_key(),
+        };
+        let v = into.entry(other(k)).or_insert(0);
+        *v = v.saturating_add(n);
     }
 }
 

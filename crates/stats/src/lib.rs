@@ -82,6 +82,7 @@
 #![deny(missing_docs)]
 
 mod action;
+mod allowed_domains;
 mod audited;
 mod batch;
 mod counters;
@@ -100,10 +101,11 @@ pub mod suppression;
 pub mod testing;
 
 pub use action::Action;
+pub use allowed_domains::AllowedCount;
 pub use batch::{
-    Batch, BatchLimits, CountKey, DomainKey, OTHER_DOMAIN, QueryLogEntry, UNCATEGORISED,
+    AllowedKey, Batch, BatchLimits, CountKey, DomainKey, OTHER_DOMAIN, QueryLogEntry, UNCATEGORISED,
 };
-pub use counters::{Counters, CountersOptions, QueryLogOptions};
+pub use counters::{CountCell, Counters, CountersOptions, NameHash, QueryLogOptions};
 pub use error::Error;
 pub use flusher::{
     FlusherHandle, FlusherOptions, FlusherStatus, spawn_flusher, spawn_flusher_with, utc_today,

@@ -87,6 +87,8 @@ pub struct Pruned {
     pub counts: u64,
     /// From `blocked_domains`.
     pub blocked_domains: u64,
+    /// From `allowed_domains`.
+    pub allowed_domains: u64,
     /// From `list_changes` (their names go with them).
     pub list_changes: u64,
     /// From `unblock_requests` (their contacts go with them).
@@ -106,6 +108,7 @@ impl Pruned {
     pub fn total(&self) -> u64 {
         self.counts
             + self.blocked_domains
+            + self.allowed_domains
             + self.list_changes
             + self.unblock_requests
             + self.request_contacts

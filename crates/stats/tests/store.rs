@@ -5,9 +5,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use hedge_stats::{
-    Action, Batch, CategoryChange, Cell, ChangeKind, ClientPrivacy, Counters, CountersOptions, Dim,
-    Error, ListChange, MAX_CHANGE_NAMES, NameChange, Period, QueryLogEntry, QueryLogOptions,
-    Report, ReportQuery, Retention, SCHEMA_VERSION, SqliteStore, Store,
+    Action, AllowedCount, Batch, CategoryChange, Cell, ChangeKind, ClientPrivacy, Counters,
+    CountersOptions, Dim, Error, ListChange, MAX_CHANGE_NAMES, NameChange, Period, QueryLogEntry,
+    QueryLogOptions, Report, ReportQuery, Retention, SCHEMA_VERSION, SqliteStore, Store,
 };
 use jiff::civil::Date;
 use rusqlite::Connection;
@@ -221,6 +221,7 @@ fn retention_removes_exactly_the_old_rows() {
     let mut d = first;
     while d <= today {
         let mut b = blocked("child", "gambling", "bet.example", 1);
+        b.add_allowed(arc("child"), "ok.example", 2);
         b.extend_query_log([QueryLogEntry {
             ts: d
                 .to_zoned(jiff::tz::TimeZone::UTC)
@@ -276,6 +277,10 @@ fn retention_removes_exactly_the_old_rows() {
     // Kept: 2025-03-04 ..= 2025-03-08 (5 days); the query log keeps 03-07 and 03-08.
     assert_eq!(pruned.counts, 5);
     assert_eq!(pruned.blocked_domains, 5);
+    assert_eq!(
+        pruned.allowed_domains, 5,
+        "the allowed names go with the blocked ones"
+    );
     assert_eq!(pruned.list_changes, 5);
     assert_eq!(pruned.unblock_requests, 1);
     assert_eq!(pruned.query_log, 8);
@@ -284,6 +289,17 @@ fn retention_removes_exactly_the_old_rows() {
     assert_eq!(total(&store, "2025-03-03", "2025-03-03"), Cell::Count(0));
     assert_eq!(store.row_count("query_log").expect("rows"), 2);
     assert_eq!(store.row_count("list_change_names").expect("rows"), 5);
+    assert_eq!(store.row_count("allowed_domains").expect("rows"), 5);
+    let allowed = store
+        .allowed_domains(day("2025-02-01"), day("2025-03-31"), "child")
+        .expect("allowed");
+    assert_eq!(
+        allowed,
+        [AllowedCount {
+            domain: "ok.example".into(),
+            n: 10
+        }]
+    );
     assert_eq!(store.list_changes(None).expect("changes").len(), 5);
 
     // The monthly domain totals follow: March is recomputed, February is gone.

@@ -2,9 +2,8 @@
 //!
 //! Both configurations are checked as `serve` would, against one index (so that the
 //! difference is the configuration's, not the lists'). The impact re-decides the stored
-//! blocked domains of a period with both policies: those the current one blocks and the new
-//! one would answer. Allowed queries are not counted per domain, so what would be newly
-//! blocked is listed, never numbered.
+//! blocked and allowed domains of a period with both policies: those the current one blocks
+//! and the new one would answer, and those it answers and the new one would block.
 
 mod changes;
 mod impact;
@@ -48,16 +47,14 @@ pub fn run(args: PolicyDiffArgs) -> anyhow::Result<ExitCode> {
         to: to.last_day().to_string(),
         unavailable: None,
         profiles: Vec::new(),
-        newly_blocked_queries: None,
-        newly_blocked_note: out::NEWLY_BLOCKED_NOT_ESTIMATED,
     };
     if db.exists() {
         let store = SqliteStore::open(&db).with_context(|| "cannot read the statistics")?;
         impact.profiles = impact::impact(&store, &current_policy, &new_policy, &scope)
-            .with_context(|| format!("{}: cannot read the blocked-domain counts", db.display()))?;
+            .with_context(|| format!("{}: cannot read the domain counts", db.display()))?;
         if impact.profiles.is_empty() {
             impact.unavailable = Some(format!(
-                "{} holds no blocked queries in the period.",
+                "{} holds no blocked or allowed queries in the period.",
                 db.display()
             ));
         }
@@ -79,7 +76,14 @@ pub fn run(args: PolicyDiffArgs) -> anyhow::Result<ExitCode> {
         DiffFormat::Json => output::json(&diff),
         DiffFormat::Csv => {
             // A CSV row cannot say it; the person who ran it reads it here.
-            eprintln!("hedge policy diff: {}", out::NEWLY_BLOCKED_NOT_ESTIMATED);
+            for p in &diff.impact.profiles {
+                if let Some(why) = p.newly_blocked_note {
+                    eprintln!(
+                        "hedge policy diff: profile {}: newly blocked: {why}",
+                        p.profile
+                    );
+                }
+            }
             out::csv(&diff)
         }
     };

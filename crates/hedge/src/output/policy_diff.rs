@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::{Format, Rows, thousands};
 
-/// Said wherever the impact is printed: the number is not there, and why.
-pub const NEWLY_BLOCKED_NOT_ESTIMATED: &str = "Newly blocked queries cannot be estimated: hedge counts blocked queries per domain, not allowed ones. The categories and domains the new configuration newly blocks are listed above.";
+/// Said for a profile whose allowed queries of the period were not counted per domain.
+pub const NEWLY_BLOCKED_NOT_COUNTED: &str = "not estimated: the period has no allowed-query counts per domain (statistics written before hedge counted them, or `stats.count_allowed = false`)";
 
 /// One difference in one profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -34,6 +34,31 @@ pub struct DomainImpact {
     pub new_decision: String,
 }
 
+/// A stored allowed domain that the new configuration would block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlockImpact {
+    pub domain: String,
+    /// Allowed queries in the period.
+    pub queries: u64,
+    /// How the new configuration would block it.
+    pub new_decision: String,
+}
+
+/// A profile's allowed queries that the new configuration would block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NewlyBlocked {
+    /// Allowed queries the new configuration would block.
+    pub would_block: u64,
+    /// Allowed queries to names the current configuration blocks now (list changes since):
+    /// not the new configuration's doing, left out.
+    pub already_blocked_now: u64,
+    /// Allowed queries counted as `(other)` (past an interval's cap of names): not
+    /// re-decided.
+    pub unnamed: u64,
+    /// The largest of `would_block`, largest first.
+    pub top_domains: Vec<BlockImpact>,
+}
+
 /// One profile's impact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProfileImpact {
@@ -47,6 +72,14 @@ pub struct ProfileImpact {
     pub already_allowed_now: u64,
     /// The largest of `would_allow`, largest first.
     pub top_domains: Vec<DomainImpact>,
+    /// Allowed queries counted in the period.
+    pub allowed_queries: u64,
+    /// Of which the new configuration would block: null when not estimated (see
+    /// `newly_blocked_note`, or `note` for the whole profile).
+    pub newly_blocked: Option<NewlyBlocked>,
+    /// Why `newly_blocked` is null, for a profile otherwise estimated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newly_blocked_note: Option<&'static str>,
     /// Why this profile's impact was not estimated, when it was not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -61,9 +94,6 @@ pub struct Impact {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unavailable: Option<String>,
     pub profiles: Vec<ProfileImpact>,
-    /// Always null: see `newly_blocked_note`.
-    pub newly_blocked_queries: Option<u64>,
-    pub newly_blocked_note: &'static str,
 }
 
 /// Everything `policy diff` found.
@@ -104,6 +134,26 @@ pub fn csv(diff: &PolicyDiff) -> String {
                 "impact".into(),
                 d.domain.clone(),
                 format!("blocked ({}) → {}", d.category, d.new_decision),
+                d.queries.to_string(),
+            ]);
+        }
+        // No row at all when not counted: an empty cell is not a zero.
+        let Some(n) = &p.newly_blocked else {
+            continue;
+        };
+        rows.push(vec![
+            p.profile.clone(),
+            "impact".into(),
+            "(total)".into(),
+            "allowed → blocked".into(),
+            n.would_block.to_string(),
+        ]);
+        for d in &n.top_domains {
+            rows.push(vec![
+                p.profile.clone(),
+                "impact".into(),
+                d.domain.clone(),
+                format!("allowed → {}", d.new_decision),
                 d.queries.to_string(),
             ]);
         }
@@ -168,7 +218,46 @@ pub fn text(diff: &PolicyDiff, markdown: bool) -> String {
                 d.new_decision
             );
         }
+        match (&p.newly_blocked, p.newly_blocked_note) {
+            (Some(n), _) => newly_blocked_text(&mut out, p, n, code),
+            (None, Some(why)) => {
+                let _ = writeln!(out, "  Newly blocked: {why}");
+            }
+            (None, None) => {}
+        }
     }
-    let _ = writeln!(out, "\n{}", i.newly_blocked_note);
     out
+}
+
+/// The allowed queries a profile's new configuration would block, for a person.
+fn newly_blocked_text(out: &mut String, p: &ProfileImpact, n: &NewlyBlocked, code: &str) {
+    let _ = writeln!(
+        out,
+        "  {} of {} allowed queries would have been blocked",
+        thousands(n.would_block),
+        thousands(p.allowed_queries)
+    );
+    if n.already_blocked_now > 0 {
+        let _ = writeln!(
+            out,
+            "  ({} more were to names the current configuration blocks now)",
+            thousands(n.already_blocked_now)
+        );
+    }
+    if n.unnamed > 0 {
+        let _ = writeln!(
+            out,
+            "  ({} were counted without their name, past an interval's cap, and not re-decided)",
+            thousands(n.unnamed)
+        );
+    }
+    for d in &n.top_domains {
+        let _ = writeln!(
+            out,
+            "  - {code}{}{code}: {} (allowed; now {})",
+            d.domain,
+            thousands(d.queries),
+            d.new_decision
+        );
+    }
 }

@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "staff accounts",
         sql: include_str!("migrations/005_staff_accounts.sql"),
     },
+    Migration {
+        version: 6,
+        description: "allowed-domain counts",
+        sql: include_str!("migrations/006_allowed_domains.sql"),
+    },
 ];
 
 /// The schema version this build writes.

@@ -181,6 +181,7 @@ impl SqliteStore {
             "counts"
                 | "blocked_domains"
                 | "blocked_domains_monthly"
+                | "allowed_domains"
                 | "list_changes"
                 | "list_change_names"
                 | "unblock_requests"

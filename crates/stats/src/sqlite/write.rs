@@ -98,6 +98,7 @@ impl SqliteStore {
                 monthly.raw_bind_parameter(5, to_i64(*n)).map_err(err)?;
                 monthly.raw_execute().map_err(err)?;
             }
+            crate::allowed_domains::write(&tx, &day, batch).map_err(err)?;
             if !batch.query_log().is_empty() {
                 let mut log = tx
                     .prepare_cached(
@@ -142,6 +143,7 @@ impl SqliteStore {
         };
         let counts = del("DELETE FROM counts WHERE day < ?1", &keep)?;
         let blocked_domains = del("DELETE FROM blocked_domains WHERE day < ?1", &keep)?;
+        let allowed_domains = crate::allowed_domains::prune(&tx, &keep).map_err(err)?;
         // The monthly totals of the oldest kept month lose the deleted days: recompute it.
         let keep_month = &keep[..7];
         del(
@@ -167,6 +169,7 @@ impl SqliteStore {
         Ok(Pruned {
             counts,
             blocked_domains,
+            allowed_domains,
             list_changes,
             unblock_requests: requests.requests,
             request_contacts: requests.contacts,

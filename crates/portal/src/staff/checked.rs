@@ -6,7 +6,7 @@ use axum::extract::{Form, FromRequest, Request};
 use axum::response::Response;
 
 use super::Staff;
-use super::handlers::{forbidden, refused};
+use super::respond::{forbidden, refused};
 use super::session::Current;
 
 /// A staff form that passed its checks: the body read within the limits (else 413 or

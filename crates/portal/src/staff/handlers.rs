@@ -7,15 +7,15 @@ use axum::Router;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use hedge_stats::staff::Login;
 use hedge_stats::{RequestFilter, RequestStatus};
 use jiff::Timestamp;
-use maud::Markup;
 use serde::Deserialize;
 
 use super::checked::StaffForm;
+use super::respond::{forbidden, page, refused};
 use super::session::{self, Current, Sessions};
 use super::{Staff, StaffSettings, StoreError, pages};
 
@@ -71,22 +71,8 @@ pub(crate) fn router(settings: StaffSettings) -> Router {
         ))
 }
 
-fn page(status: StatusCode, markup: Markup) -> Response {
-    (status, Html(markup.into_string())).into_response()
-}
-
 fn to_login() -> Response {
     Redirect::to("/login").into_response()
-}
-
-pub(super) fn forbidden() -> Response {
-    page(
-        StatusCode::FORBIDDEN,
-        pages::problem(
-            "The form has expired",
-            "The form was not sent from this session. Go back, reload the page and send it again.",
-        ),
-    )
 }
 
 fn store_failed(e: StoreError) -> Response {
@@ -110,22 +96,6 @@ fn unavailable() -> Response {
             "The store is unavailable",
             "The statistics file could not be read or written; the log says why.",
         ),
-    )
-}
-
-/// The answer to a form refused with `status`: 403 (no session or a wrong CSRF token), 413
-/// (too large) or 400.
-pub(super) fn refused(status: StatusCode) -> Response {
-    if status == StatusCode::FORBIDDEN {
-        return forbidden();
-    }
-    let status = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    page(
-        status,
-        pages::problem("The form could not be read", "Please send it again."),
     )
 }
 

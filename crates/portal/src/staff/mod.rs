@@ -22,6 +22,7 @@
 mod checked;
 mod handlers;
 mod pages;
+mod respond;
 mod session;
 
 use std::net::SocketAddr;

@@ -52,11 +52,13 @@ mod shrink;
 mod source;
 pub mod taxonomy;
 mod walk;
+mod words;
 
 pub use compile::{Compiled, Compiler, Progress, Warning};
 pub use diff::{CategoryDiff, Change, Diff, NameDiff, diff};
 pub use error::{Error, Result};
 pub use format::{Format, Item, path_entries};
+pub use words::{counted, thousands};
 pub use index::{
     FORMAT_VERSION, Index, IndexMeta, Label, LabelSetId, ListStats, MAGIC, Match, SourceInfo,
     write_atomic,

@@ -366,7 +366,11 @@ fn overlapping_profiles(listeners: &[ListenerConfig], i: usize) -> Vec<String> {
             if let Some(b) = other.allow.iter().find(|b| {
                 let overlap = a.contains(&b.network()) || b.contains(&a.network());
                 // Subnets nest or are apart: the narrower one is what both allow.
-                let shared = if a.prefix_len() >= b.prefix_len() { a } else { b };
+                let shared = if a.prefix_len() >= b.prefix_len() {
+                    a
+                } else {
+                    b
+                };
                 overlap && !only_loopback(shared)
             }) {
                 notices.push(format!(

@@ -11,10 +11,10 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::output::counted;
 use hedge_dns::{Server, Snapshot};
 use hedge_policy::{Overrides, Policy, PolicyError, Timestamp};
 use tokio::sync::Notify;
-use crate::output::counted;
 
 /// The longest sleep before the wall clock is looked at again: a clock stepped by NTP (or
 /// a suspended machine) delays a schedule change by at most this.

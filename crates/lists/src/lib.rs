@@ -58,7 +58,6 @@ pub use compile::{Compiled, Compiler, Progress, Warning};
 pub use diff::{CategoryDiff, Change, Diff, NameDiff, diff};
 pub use error::{Error, Result};
 pub use format::{Format, Item, path_entries};
-pub use words::{counted, thousands};
 pub use index::{
     FORMAT_VERSION, Index, IndexMeta, Label, LabelSetId, ListStats, MAGIC, Match, SourceInfo,
     write_atomic,
@@ -67,3 +66,4 @@ pub use name::{MAX_LABEL_LEN, MAX_NAME_LEN, NameError, name_from_key, normalize,
 pub use shrink::{Shrink, ShrinkList, category_names, shrunk};
 pub use source::{LIST_PLACEHOLDER, Manifest, SourceSpec};
 pub use taxonomy::{CategoryIdx, Taxonomy};
+pub use words::{counted, thousands};

@@ -12,7 +12,10 @@ pub(crate) fn notice(unsupplied: &[(&str, Vec<&str>)]) -> Option<String> {
     profiles.sort_unstable();
     profiles.dedup();
     let quoted = |words: &mut dyn Iterator<Item = &str>| {
-        words.map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ")
+        words
+            .map(|w| format!("`{w}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let (has, it, block, them) = if unsupplied.len() == 1 {
         ("has", "it", "blocks", "it")
@@ -23,7 +26,11 @@ pub(crate) fn notice(unsupplied: &[(&str, Vec<&str>)]) -> Option<String> {
         "{} {has} no list in the index, so {it} {block} nothing until a list supplies {them} (a source in sources.toml, or a custom list): {} (key `block` of {} {})",
         counted(unsupplied.len() as u64, "blocked category"),
         quoted(&mut unsupplied.iter().map(|(c, _)| *c)),
-        if profiles.len() == 1 { "profile" } else { "profiles" },
+        if profiles.len() == 1 {
+            "profile"
+        } else {
+            "profiles"
+        },
         quoted(&mut profiles.into_iter()),
     ))
 }
@@ -41,10 +48,9 @@ mod tests {
                 "2 blocked categories have no list in the index, so they block nothing until a list supplies them (a source in sources.toml, or a custom list): `a/x`, `b` (key `block` of profiles `adult`, `child`)"
             )
         );
-        assert!(
-            notice(&[("a", vec!["adult"])])
-                .is_some_and(|n| n.starts_with("1 blocked category has no list in the index, so it blocks nothing")
-                    && n.ends_with("(key `block` of profile `adult`)"))
-        );
+        assert!(notice(&[("a", vec!["adult"])]).is_some_and(|n| {
+            n.starts_with("1 blocked category has no list in the index, so it blocks nothing")
+                && n.ends_with("(key `block` of profile `adult`)")
+        }));
     }
 }

@@ -466,7 +466,11 @@ pub fn stats(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
     for (label, n) in meta.labels.iter().zip(&per_label) {
         if *n > 0 {
             let kind = if label.allow { "allow list" } else { "list" };
-            rows.push(vec![kind.into(), label.path(), output::count_cell(*n, format)]);
+            rows.push(vec![
+                kind.into(),
+                label.path(),
+                output::count_cell(*n, format),
+            ]);
         }
     }
     rows.push(vec![

@@ -124,9 +124,15 @@ fn report_output_is_pinned() {
     fail_if_blessed();
 }
 
-/// A two-list index and a config of three profiles on it, in `dir`.
+/// A two-list index (one of over a thousand names, for the separators of `lists stats`) and
+/// a config of three profiles on it, in `dir`.
 fn write_policy(dir: &Path) {
-    std::fs::write(dir.join("gambling.txt"), "bet.example\ncasino.example\n").expect("list");
+    let bets: String = (0..1200).map(|i| format!("bet{i}.example\n")).collect();
+    std::fs::write(
+        dir.join("gambling.txt"),
+        format!("bet.example\ncasino.example\n{bets}"),
+    )
+    .expect("list");
     std::fs::write(dir.join("nudity.txt"), "nude.example\n").expect("list");
     std::fs::write(
         dir.join("sources.toml"),

@@ -357,7 +357,9 @@ fn check_allow(l: &ListenerConfig) -> Result<(), String> {
 }
 
 /// Warnings for subnets that listener `i` and an earlier listener of another profile both
-/// allow: their clients can pick the less filtered profile.
+/// allow: their clients can pick the less filtered profile. Overlaps within loopback are
+/// left out: a loopback client runs on the hedge host itself, which reaches the internet
+/// unfiltered anyway (hedge resolves from it), so choosing a profile gains it nothing.
 fn overlapping_profiles(listeners: &[ListenerConfig], i: usize) -> Vec<String> {
     let l = &listeners[i];
     let mut notices = Vec::new();
@@ -366,11 +368,16 @@ fn overlapping_profiles(listeners: &[ListenerConfig], i: usize) -> Vec<String> {
             continue;
         }
         for a in &l.allow {
-            if let Some(b) = other
-                .allow
-                .iter()
-                .find(|b| a.contains(&b.network()) || b.contains(&a.network()))
-            {
+            if let Some(b) = other.allow.iter().find(|b| {
+                let overlap = a.contains(&b.network()) || b.contains(&a.network());
+                // Subnets nest or are apart: the narrower one is what both allow.
+                let shared = if a.prefix_len() >= b.prefix_len() {
+                    a
+                } else {
+                    b
+                };
+                overlap && !only_loopback(shared)
+            }) {
                 notices.push(format!(
                     "listener {} (`{}`) allows {a} and listener {} (`{}`) allows {b}: clients in both can pick the less filtered profile by choosing its server",
                     i + 1, l.profile, j + 1, other.profile
@@ -379,6 +386,14 @@ fn overlapping_profiles(listeners: &[ListenerConfig], i: usize) -> Vec<String> {
         }
     }
     notices
+}
+
+/// Whether every address of `net` is a loopback one (in 127.0.0.0/8, or ::1).
+fn only_loopback(net: &ipnet::IpNet) -> bool {
+    match net {
+        ipnet::IpNet::V4(n) => n.prefix_len() >= 8 && n.network().is_loopback(),
+        ipnet::IpNet::V6(n) => n.prefix_len() == 128 && n.network().is_loopback(),
+    }
 }
 
 /// `[stats]`: retention, and the query log's client addresses.

@@ -11,6 +11,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::output::counted;
 use hedge_dns::{Server, Snapshot};
 use hedge_policy::{Overrides, Policy, PolicyError, Timestamp};
 use tokio::sync::Notify;
@@ -189,11 +190,18 @@ fn describe_change(old: &Policy, new: &Policy) -> String {
         new.overrides().recategorised.len(),
     );
     if (og, or) != (ng, nr) {
-        out.push(format!(
-            "{ng} grants (was {og}), {nr} local recategorisations (was {or})"
-        ));
+        out.push(overrides_change((og, ng), (or, nr)));
     }
     out.join("; ")
+}
+
+/// `1 grant (was 0), 2 local recategorisations (was 2)`: the overrides' counts, before and after.
+fn overrides_change((og, ng): (usize, usize), (or, nr): (usize, usize)) -> String {
+    format!(
+        "{} (was {og}), {} (was {or})",
+        counted(ng, "grant"),
+        counted(nr, "local recategorisation")
+    )
 }
 
 #[cfg(test)]
@@ -206,6 +214,18 @@ mod tests {
     use std::time::Instant;
 
     use hedge_lists::{Compiler, Format, Index, Taxonomy};
+
+    #[test]
+    fn the_overrides_change_is_counted_in_words() {
+        assert_eq!(
+            super::overrides_change((0, 1), (2, 1)),
+            "1 grant (was 0), 1 local recategorisation (was 2)"
+        );
+        assert_eq!(
+            super::overrides_change((1, 2), (0, 0)),
+            "2 grants (was 1), 0 local recategorisations (was 0)"
+        );
+    }
     use hedge_policy::Grant;
     use hedge_testkit::{FakeInternet, client, names};
     use hickory_proto::rr::{RData, RecordType};

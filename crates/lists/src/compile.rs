@@ -11,7 +11,7 @@ use crate::format::{Item, LineState, parse_line};
 use crate::index::{IndexMeta, Label, ListStats, SourceInfo, encode};
 use crate::name::{NameError, normalize, reversed_key};
 use crate::taxonomy::{CategoryIdx, Taxonomy};
-use crate::{Error, Format, Manifest, Result, SourceSpec, read};
+use crate::{Error, Format, Manifest, Result, SourceSpec, counted, read};
 
 /// Warnings kept per list file (all are counted).
 const WARNINGS_KEPT_PER_LIST: usize = 20;
@@ -89,6 +89,10 @@ pub struct Compiler<'t> {
     warnings: Vec<Warning>,
     warning_count: u64,
     notices: Vec<String>,
+    /// Entries skipped for their path (`origin:line "entry"`, up to 5 per list), and how
+    /// many there were: one notice at the end names them.
+    path_entries: Vec<String>,
+    path_count: u64,
     keep_covered: bool,
 }
 
@@ -105,6 +109,8 @@ impl<'t> Compiler<'t> {
             warnings: Vec::new(),
             warning_count: 0,
             notices: Vec::new(),
+            path_entries: Vec::new(),
+            path_count: 0,
             keep_covered: false,
         }
     }
@@ -386,10 +392,11 @@ impl<'t> Compiler<'t> {
                     Item::Allow(n) => (n, allow),
                     Item::Path(p) => {
                         stats.paths += 1;
-                        if !paths_only && stats.paths <= 5 {
-                            self.notices.push(format!(
-                                "{origin}:{line_no}: {p:?} has a path; DNS sees only the host, so it cannot be enforced and was not listed (list the whole host to block it)"
-                            ));
+                        if !paths_only {
+                            self.path_count += 1;
+                            if stats.paths <= 5 {
+                                self.path_entries.push(format!("{origin}:{line_no} {p:?}"));
+                            }
                         }
                         continue;
                     }
@@ -558,6 +565,9 @@ impl<'t> Compiler<'t> {
             set_names,
         };
         let bytes = encode(&meta, &fst)?;
+        if let Some(notice) = paths_notice(&self.path_entries, self.path_count) {
+            self.notices.push(notice);
+        }
         Ok(Compiled {
             bytes,
             meta,
@@ -566,6 +576,28 @@ impl<'t> Compiler<'t> {
             notices: self.notices,
         })
     }
+}
+
+/// One notice for every entry skipped for its path (DNS never sees a path), naming those in
+/// `shown` and counting the rest.
+fn paths_notice(shown: &[String], count: u64) -> Option<String> {
+    if count == 0 {
+        return None;
+    }
+    let (have, they_were) = if count == 1 {
+        ("has", "it was")
+    } else {
+        ("have", "they were")
+    };
+    let more = match count - shown.len() as u64 {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Some(format!(
+        "{} {have} a path, which DNS cannot see (it sees only the host), so {they_were} not listed: {}{more}; to block one, list its whole host",
+        counted(count, "entry"),
+        shown.join(", "),
+    ))
 }
 
 /// [`normalize`] without an allocation for the common case: already lower-case valid ASCII.

@@ -52,6 +52,7 @@ mod shrink;
 mod source;
 pub mod taxonomy;
 mod walk;
+mod words;
 
 pub use compile::{Compiled, Compiler, Progress, Warning};
 pub use diff::{CategoryDiff, Change, Diff, NameDiff, diff};
@@ -65,3 +66,4 @@ pub use name::{MAX_LABEL_LEN, MAX_NAME_LEN, NameError, name_from_key, normalize,
 pub use shrink::{Shrink, ShrinkList, category_names, shrunk};
 pub use source::{LIST_PLACEHOLDER, Manifest, SourceSpec};
 pub use taxonomy::{CategoryIdx, Taxonomy};
+pub use words::{counted, thousands};

@@ -162,9 +162,9 @@ impl Policy {
             }
         };
         steps.push(format!(
-            "index version {} ({} names)",
+            "index version {} ({})",
             index.version(),
-            index.len()
+            hedge_lists::counted(index.len(), "name")
         ));
         Explanation {
             decision,

@@ -54,6 +54,7 @@ mod profile;
 pub mod safesearch;
 pub mod schedule;
 mod show;
+mod unsupplied;
 
 pub use config::{BlockAction, Mode, ProfileConfig, ScheduleConfig, YoutubeRestrict};
 pub use explain::Explanation;
@@ -290,6 +291,7 @@ impl Policy {
                 &mut notices,
             )?);
         }
+        let mut unsupplied: Vec<(&str, Vec<&str>)> = Vec::new();
         for p in &profiles {
             for id in &p.block_categories {
                 let c = index.taxonomy().get(id).expect("checked when built");
@@ -300,10 +302,14 @@ impl Policy {
                         .any(|&x| x == c || index.taxonomy().parent(x) == Some(c))
                 });
                 if !supplied {
-                    notices.push(format!("profile `{}`: category `{id}` is blocked but no list in the index supplies it (custom lists can)", p.name));
+                    match unsupplied.iter_mut().find(|(c, _)| c == id) {
+                        Some((_, by)) => by.push(&p.name),
+                        None => unsupplied.push((id, vec![&p.name])),
+                    }
                 }
             }
         }
+        notices.extend(unsupplied::notice(&unsupplied));
         let mut custom_lists = Vec::new();
         for p in &mut profiles {
             p.number_custom_lists(&mut custom_lists);

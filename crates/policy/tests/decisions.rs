@@ -389,11 +389,11 @@ fn notices_for_shadowed_allows_paths_and_unsupplied_categories() {
         "{all}"
     );
     assert!(
-        all.contains("news.sky.com/#watchlive") && all.contains("cannot be enforced"),
+        all.contains("news.sky.com/#watchlive") && all.contains("DNS cannot see"),
         "{all}"
     );
     assert!(
-        all.contains("`security/bot-networks` is blocked but no list"),
+        all.contains("1 blocked category has no list in the index, so it blocks nothing until a list supplies it (a source in sources.toml, or a custom list): `security/bot-networks` (key `block` of profile `n`)"),
         "{all}"
     );
 }

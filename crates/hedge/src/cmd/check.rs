@@ -28,11 +28,11 @@ pub fn run(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     }
     let index = checked.policy.index();
     println!(
-        "ok: {}, {}, index {} ({} names), upstream {}; {}",
+        "ok: {}, {}, index {} ({}), upstream {}; {}",
         counted(checked.policy.profiles().len(), "profile"),
         counted(loaded.config.listeners.len(), "listener"),
         index.version(),
-        index.len(),
+        hedge_lists::counted(index.len(), "name"),
         config_word(loaded.config.upstream.mode),
         counted(checked.notices.len(), "warning")
     );

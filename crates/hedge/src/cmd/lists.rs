@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use hedge_lists::{Compiler, Index, Manifest, Progress, Taxonomy, write_atomic};
+use hedge_lists::{Compiler, Index, Manifest, Progress, Taxonomy, counted, write_atomic};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::lists_history;
@@ -126,9 +126,9 @@ pub(super) fn compile_manifest(
     for s in &compiled.meta.sources {
         let names: u64 = s.lists.iter().map(|l| l.kept + l.allows).sum();
         eprintln!(
-            "source {}: {} names from {}",
+            "source {}: {} from {}",
             s.name,
-            thousands(names),
+            counted(names, "name"),
             s.origin
         );
     }
@@ -157,10 +157,10 @@ pub(super) fn compile_manifest(
         ),
     };
     println!(
-        "wrote {}: {} names{folded}, {} label sets, {} bytes ({:.1} bytes/name), version {}, in {:.2} s",
+        "wrote {}: {}{folded}, {}, {} bytes ({:.1} bytes/name), version {}, in {:.2} s",
         args.out.display(),
-        thousands(names),
-        meta.sets.len(),
+        counted(names, "name"),
+        counted(meta.sets.len() as u64, "label set"),
         thousands(compiled.bytes.len() as u64),
         compiled.bytes.len() as f64 / names as f64,
         meta.version,
@@ -423,21 +423,27 @@ pub fn verify(path: &Path) -> anyhow::Result<ExitCode> {
         .context("cannot use the index")?;
     let meta = index.meta();
     println!(
-        "{}: ok — format v{}, version {}, built {} by {}, {} names, {} label sets, {} categories, {} bytes, verified in {:.1} ms",
+        "{}: ok — format v{}, version {}, built {} by {}, {}, {}, {}, {} bytes, verified in {:.1} ms",
         path.display(),
         hedge_lists::FORMAT_VERSION,
         meta.version,
         output::utc_time(meta.built_at),
         meta.built_by,
-        thousands(index.len()),
-        meta.sets.len(),
-        index.taxonomy().len(),
+        counted(index.len(), "name"),
+        counted(meta.sets.len() as u64, "label set"),
+        counted(index.taxonomy().len() as u64, "category"),
         thousands(index.file_len()),
         started.elapsed().as_secs_f64() * 1000.0
     );
+    // Columns as wide as their longest value, so any source name lines up.
+    let width = |field: fn(&hedge_lists::SourceInfo) -> &str| {
+        let widths = meta.sources.iter().map(|s| field(s).chars().count());
+        widths.max().unwrap_or(0)
+    };
+    let (name_w, format_w) = (width(|s| &s.name), width(|s| &s.format));
     for s in &meta.sources {
         println!(
-            "  source {:<18} {:<8} sha256:{} ({})",
+            "  source {:<name_w$} {:<format_w$} sha256:{} ({})",
             s.name, s.format, s.digest, s.origin
         );
     }
@@ -455,23 +461,27 @@ pub fn stats(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
     }
     let mut rows = Rows::new(&["kind", "name", "names"]);
     for (id, n) in lists_history::category_counts(&index) {
-        rows.push(vec!["category".into(), id, n.to_string()]);
+        rows.push(vec!["category".into(), id, output::count_cell(n, format)]);
     }
     for (label, n) in meta.labels.iter().zip(&per_label) {
         if *n > 0 {
             let kind = if label.allow { "allow list" } else { "list" };
-            rows.push(vec![kind.into(), label.path(), n.to_string()]);
+            rows.push(vec![
+                kind.into(),
+                label.path(),
+                output::count_cell(*n, format),
+            ]);
         }
     }
     rows.push(vec![
         "total".into(),
         "distinct names".into(),
-        index.len().to_string(),
+        output::count_cell(index.len(), format),
     ]);
     rows.push(vec![
         "total".into(),
         "folded into a listed parent with the same labels".into(),
-        meta.folded.to_string(),
+        output::count_cell(meta.folded, format),
     ]);
     output::print(&rows.render(format))?;
     Ok(ExitCode::SUCCESS)

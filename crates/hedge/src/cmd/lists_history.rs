@@ -236,7 +236,7 @@ pub fn show(out: Option<&Path>, dir: Option<&Path>, format: Format) -> anyhow::R
         rows.push(vec![
             r.version.clone(),
             r.compiled.clone(),
-            r.names.to_string(),
+            output::count_cell(r.names, format),
             r.categories
                 .iter()
                 .map(|(id, n)| format!("{id} {}", thousands(*n)))

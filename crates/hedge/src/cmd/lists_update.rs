@@ -402,7 +402,11 @@ fn print_changes(out: &Path, written: &Written) {
             ),
             None => "new".to_string(),
         };
-        println!("  {}: {} names, {change}", source.name, thousands(now));
+        println!(
+            "  {}: {}, {change}",
+            source.name,
+            hedge_lists::counted(now, "name")
+        );
     }
 }
 

@@ -72,9 +72,9 @@ async fn serve(loaded: Loaded, checked: config::Checked) -> anyhow::Result<ExitC
     let index = checked.policy.index();
     m::set_index(index);
     tracing::info!(
-        "index {} ({} names, {}), {}, upstream {}",
+        "index {} ({}, {}), {}, upstream {}",
         index.version(),
-        index.len(),
+        hedge_lists::counted(index.len(), "name"),
         index.path().display(),
         crate::output::counted(checked.policy.profiles().len(), "profile"),
         crate::output::config_word(c.upstream.mode)

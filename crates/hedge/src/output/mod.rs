@@ -183,14 +183,10 @@ pub fn utc_time(secs: u64) -> String {
     )
 }
 
-/// `1234567` → `1,234,567`.
-/// `1 profile`, `3 profiles`: a count and its noun, for sentences.
+/// `1 profile`, `3 profiles`: a count and its noun, for sentences (in hedge-lists, so that
+/// the crates below hedge say it the same way).
 pub fn counted(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
+    hedge_lists::counted(n as u64, noun)
 }
 
 /// A config value's name as hedge.toml writes it (`Recursive` → `recursive`): the enums
@@ -199,17 +195,17 @@ pub fn config_word(value: impl std::fmt::Debug) -> String {
     format!("{value:?}").to_lowercase()
 }
 
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
+/// A count as a cell in `format`: with thousands separators where a person reads it (a
+/// table, Markdown), bare digits where a program does (CSV, and JSON's numbers).
+pub fn count_cell(n: u64, format: Format) -> String {
+    match format {
+        Format::Table | Format::Markdown => thousands(n),
+        Format::Csv | Format::Json => n.to_string(),
     }
-    out
 }
+
+/// `1234567` → `1,234,567` (in hedge-lists, which prints counts too).
+pub use hedge_lists::thousands;
 
 #[cfg(test)]
 mod tests {

@@ -125,35 +125,46 @@ pub(crate) struct Applied {
 
 impl Compiled {
     /// The grant for `profile` and the recategorisations that cover `name` (lower case):
-    /// one walk over its suffixes, most specific first, hashing only those of a label
-    /// count some key has.
+    /// one walk over its bytes, hashing only the suffixes of a label count some key has.
     pub(crate) fn find(&self, profile: ProfileId, name: &str) -> Found {
         let mut found = Found::default();
         if self.names.is_empty() {
             return found;
         }
-        let bytes = name.as_bytes();
-        let mut labels = 1 + bytes.iter().filter(|&&b| b == b'.').count();
-        let mut start = 0;
-        loop {
-            if labels <= 128
-                && self.label_counts & (1u128 << (labels - 1)) != 0
-                && let Some(e) = self.names.get(&name[start..])
-            {
+        // From the last label to the first, so the label count of each suffix is known
+        // as it is reached and the walk stops where no key is that long; a more specific
+        // grant found later replaces a parent's.
+        let bit = |labels: usize| 1u128.checked_shl(labels as u32 - 1).unwrap_or(0);
+        let mut look = |start: usize, labels: usize| {
+            if self.label_counts & bit(labels) == 0 {
+                return;
+            }
+            if let Some(e) = self.names.get(&name[start..]) {
                 if let Some(&(_, id)) = e.grants.iter().find(|(p, _)| *p == profile) {
                     found.grant = Some(id);
-                    return found;
                 }
                 if !e.recategorised.is_empty() {
-                    found.recategorised |= 1u128 << (labels - 1);
+                    found.recategorised |= bit(labels);
                 }
             }
-            let Some(dot) = bytes[start..].iter().position(|&b| b == b'.') else {
-                return found;
-            };
-            start += dot + 1;
-            labels -= 1;
+        };
+        let mut labels = 1;
+        for (i, &b) in name.as_bytes().iter().enumerate().rev() {
+            if b == b'.' {
+                look(i + 1, labels);
+                labels += 1;
+                if self
+                    .label_counts
+                    .checked_shr(labels as u32 - 1)
+                    .unwrap_or(0)
+                    == 0
+                {
+                    return found;
+                }
+            }
         }
+        look(0, labels);
+        found
     }
 
     /// Every recategorisation that covers `name` (lower case), as [`Compiled::find`] found

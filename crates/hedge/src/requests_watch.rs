@@ -61,15 +61,7 @@ impl Watcher {
     /// is made before this returns, so the decisions in the file are in force (once the
     /// caller swaps) before the first query is answered after a restart.
     pub fn start(path: PathBuf, live: Arc<LivePolicy>) -> std::io::Result<Watcher> {
-        let mut poller = Poller {
-            path,
-            store: None,
-            seen: None,
-            marked: None,
-            applied: None,
-            failing: false,
-            reads: 0,
-        };
+        let mut poller = Poller::new(path);
         poller.poll(&live);
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -104,6 +96,18 @@ struct Poller {
 }
 
 impl Poller {
+    fn new(path: PathBuf) -> Poller {
+        Poller {
+            path,
+            store: None,
+            seen: None,
+            marked: None,
+            applied: None,
+            failing: false,
+            reads: 0,
+        }
+    }
+
     fn poll(&mut self, live: &LivePolicy) {
         match self.read() {
             Ok(None) => self.failing = false,
@@ -189,18 +193,6 @@ mod tests {
 
     use super::*;
 
-    fn poller(path: PathBuf) -> Poller {
-        Poller {
-            path,
-            store: None,
-            seen: None,
-            marked: None,
-            applied: None,
-            failing: false,
-            reads: 0,
-        }
-    }
-
     /// What one poll hands on (and remembers, as `poll` does without a live policy).
     fn look(p: &mut Poller) -> Option<Overrides> {
         let wanted = p.read().unwrap();
@@ -215,7 +207,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("stats.sqlite");
         let mut writer = SqliteStore::open(&path).unwrap();
-        let mut p = poller(path);
+        let mut p = Poller::new(path);
         let now = Timestamp::now();
         assert_eq!(look(&mut p), Some(Overrides::default()));
         assert_eq!(p.reads, 1);

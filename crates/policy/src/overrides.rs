@@ -93,13 +93,13 @@ struct Entry {
     recategorised: Vec<u32>,
 }
 
-/// What the overrides say about one name in one profile, from one walk over its suffixes.
+/// What the overrides say about one name in one profile, from one walk over its bytes.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Found {
     /// The grant that covers the name in the profile: its own or the nearest parent's.
     pub(crate) grant: Option<u32>,
-    /// Bit `n - 1` set: the suffix of `n` labels is recategorised (only looked for when no
-    /// grant covers the name, which it would decide).
+    /// Bit `n - 1` set: the suffix of `n` labels is recategorised (what
+    /// [`Compiled::recategorisations`] looks up again, only when some is).
     recategorised: u128,
 }
 

@@ -3,9 +3,11 @@
 //! process) and hands them to [`LivePolicy::set_overrides`].
 //!
 //! Every [`POLL`] it reads `PRAGMA data_version`, which changes when another connection
-//! commits; only then does it read the overrides, and only a set that differs from the last
-//! one applied is handed on (a swap empties the answer cache). Expiry needs no polling: the
-//! live policy drops a grant at its `until` by itself. SQLite is blocking, so this is a std
+//! commits; only then does it read the newest audit entry's mark (every decision writes one,
+//! the statistics flusher's commits every few seconds do not), and only when that moved
+//! does it read the overrides; only a set that differs from the last one applied is handed
+//! on (a swap empties the answer cache). Expiry needs no polling: the live policy drops a
+//! grant at its `until` by itself (and drops it at once when a reload rebuilds it later). SQLite is blocking, so this is a std
 //! thread with its own connection, never a runtime worker.
 
 use std::path::PathBuf;
@@ -59,13 +61,7 @@ impl Watcher {
     /// is made before this returns, so the decisions in the file are in force (once the
     /// caller swaps) before the first query is answered after a restart.
     pub fn start(path: PathBuf, live: Arc<LivePolicy>) -> std::io::Result<Watcher> {
-        let mut poller = Poller {
-            path,
-            store: None,
-            seen: None,
-            applied: None,
-            failing: false,
-        };
+        let mut poller = Poller::new(path);
         poller.poll(&live);
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -89,13 +85,29 @@ struct Poller {
     store: Option<SqliteStore>,
     /// The data version last read.
     seen: Option<i64>,
+    /// The decisions mark ([`SqliteStore::decisions_mark`]) the overrides were last read at.
+    marked: Option<(i64, String)>,
     /// The overrides last handed to the live policy.
     applied: Option<Overrides>,
     /// A failure is logged once, then again only after things worked in between.
     failing: bool,
+    /// How many times the overrides were read (what the mark saves).
+    reads: u64,
 }
 
 impl Poller {
+    fn new(path: PathBuf) -> Poller {
+        Poller {
+            path,
+            store: None,
+            seen: None,
+            marked: None,
+            applied: None,
+            failing: false,
+            reads: 0,
+        }
+    }
+
     fn poll(&mut self, live: &LivePolicy) {
         match self.read() {
             Ok(None) => self.failing = false,
@@ -125,6 +137,7 @@ impl Poller {
             }
             self.store = Some(SqliteStore::open(&self.path)?);
             self.seen = None;
+            self.marked = None;
         }
         let Some(db) = &self.store else {
             return Ok(None);
@@ -133,8 +146,19 @@ impl Poller {
         if self.seen == Some(version) {
             return Ok(None);
         }
+        // In this order: a decision committed between two reads is read again next time,
+        // never missed.
+        let mark = db.decisions_mark()?;
+        if self.marked.as_ref() == Some(&mark) {
+            tracing::debug!("the statistics file changed, staff decisions did not");
+            self.seen = Some(version);
+            return Ok(None);
+        }
         let wanted = overrides_of(&db.active_overrides(Timestamp::now())?);
+        self.reads += 1;
+        tracing::debug!("staff decisions read ({} times since start)", self.reads);
         self.seen = Some(version);
+        self.marked = Some(mark);
         Ok((self.applied.as_ref() != Some(&wanted)).then_some(wanted))
     }
 }
@@ -157,4 +181,72 @@ fn apply(live: &LivePolicy, wanted: &Overrides) {
         wanted.grants.len(),
         wanted.recategorised.len()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    //! The watcher against a real statistics file written by a second connection, as
+    //! `hedge requests` and the flusher write it.
+    #![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+    use hedge_stats::NewRequest;
+
+    use super::*;
+
+    /// What one poll hands on (and remembers, as `poll` does without a live policy).
+    fn look(p: &mut Poller) -> Option<Overrides> {
+        let wanted = p.read().unwrap();
+        if let Some(w) = &wanted {
+            p.applied = Some(w.clone());
+        }
+        wanted
+    }
+
+    #[test]
+    fn a_commit_without_a_decision_is_not_read_and_every_kind_of_decision_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stats.sqlite");
+        let mut writer = SqliteStore::open(&path).unwrap();
+        let mut p = Poller::new(path);
+        let now = Timestamp::now();
+        assert_eq!(look(&mut p), Some(Overrides::default()));
+        assert_eq!(p.reads, 1);
+
+        // A commit that decides nothing (like the flusher's every few seconds): the data
+        // version moves, the decisions are not read again.
+        let request = NewRequest {
+            name: "casino.example".into(),
+            category: Some("gambling".into()),
+            profile: "child".into(),
+            reason: "homework".into(),
+            contact: None,
+        };
+        let id = writer.submit_request(&request, now).unwrap().id;
+        assert_eq!(look(&mut p), None);
+        assert_eq!(
+            p.reads, 1,
+            "a commit without a decision re-read the decisions"
+        );
+        assert_eq!(look(&mut p), None);
+        assert_eq!(p.reads, 1);
+
+        // Each kind of decision is read and handed on.
+        writer
+            .recategorise("games.example", "games", true, "staff", now)
+            .unwrap();
+        let o = look(&mut p).unwrap();
+        assert_eq!(o.recategorised.len(), 1);
+        let grants = writer
+            .grant(id, &["child".into()], None, None, "staff", now)
+            .unwrap();
+        let o = look(&mut p).unwrap();
+        assert_eq!(o.grants.len(), 1);
+        writer.revoke_grant(grants[0], "staff", now).unwrap();
+        assert!(look(&mut p).unwrap().grants.is_empty());
+        writer
+            .clear_recategorisation("games.example", "games", "staff", now)
+            .unwrap();
+        assert_eq!(look(&mut p), Some(Overrides::default()));
+        assert_eq!(p.reads, 5);
+    }
 }

@@ -315,10 +315,7 @@ impl Policy {
             p.number_custom_lists(&mut custom_lists);
         }
         let mut policy = Policy {
-            overrides: overrides::Compiled {
-                grants: vec![Default::default(); profiles.len()],
-                ..Default::default()
-            },
+            overrides: overrides::Compiled::default(),
             index,
             profiles,
             notices,
@@ -468,7 +465,7 @@ impl Policy {
         if p.mode == Mode::Allowlist {
             return if in_allow {
                 Decision::Allow(AllowReason::WalledGarden)
-            } else if let Some(g) = self.overrides.grant(profile, lower) {
+            } else if let Some(g) = self.overrides.find(profile, lower).grant {
                 Decision::Allow(AllowReason::Granted(g))
             } else {
                 Decision::Block(BlockReason::NotInGarden)
@@ -480,7 +477,8 @@ impl Policy {
         if let Some(list) = p.custom_block_list(lower) {
             return Decision::Block(BlockReason::CustomBlock(list));
         }
-        if let Some(g) = self.overrides.grant(profile, lower) {
+        let found = self.overrides.find(profile, lower);
+        if let Some(g) = found.grant {
             return match safesearch::rewrite(lower, p.safesearch, p.youtube) {
                 Some(target) => Decision::Rewrite(target),
                 None => Decision::Allow(AllowReason::Granted(g)),
@@ -488,8 +486,8 @@ impl Policy {
         }
         let hit = self.index.lookup(lower);
         let listed = hit.map(|m| m.set);
-        if !self.overrides.recategorised.is_empty()
-            && let Some(d) = self.decide_recategorised(p, lower, hit)
+        if found.recategorised()
+            && let Some(d) = self.decide_recategorised(p, lower, &found, hit)
         {
             return d;
         }
@@ -530,29 +528,38 @@ impl Policy {
         set: LabelSetId,
         keep: impl Fn(CategoryIdx) -> bool,
     ) -> Option<CategoryIdx> {
-        let cats = self.index.categories(set);
         let taxonomy = self.index.taxonomy();
-        let blocked = || cats.iter().copied().filter(|&c| p.is_blocked(c) && keep(c));
-        blocked()
-            .find(|&c| taxonomy.parent(c).is_some())
-            .or_else(|| blocked().next())
+        // One pass, `keep` asked once per blocked category: the first child category,
+        // else the first root.
+        let mut root = None;
+        for &c in self.index.categories(set) {
+            if p.is_blocked(c) && keep(c) {
+                if taxonomy.parent(c).is_some() {
+                    return Some(c);
+                }
+                root.get_or_insert(c);
+            }
+        }
+        root
     }
 
-    /// The decision when local recategorisations exist: None leaves it to the index.
-    /// For each category the most specific recategorised name decides whether it applies.
+    /// The decision when local recategorisations cover the name (`found`): None leaves it
+    /// to the index. For each category the most specific recategorised name decides
+    /// whether it applies.
     fn decide_recategorised(
         &self,
         p: &Profile,
         name: &str,
+        found: &overrides::Found,
         hit: Option<hedge_lists::Match<'_>>,
     ) -> Option<Decision> {
         let o = &self.overrides;
         let taxonomy = self.index.taxonomy();
         // Into a blocked category, unless a more specific entry takes the name out again.
-        if let Some(a) = o.recategorisations(name).find(|a| {
+        if let Some(a) = o.recategorisations(name, found).find(|a| {
             a.add
                 && p.is_blocked(a.category)
-                && o.recategorisation(name, a.category)
+                && o.recategorisation(name, found, a.category)
                     .is_some_and(|m| m.id == a.id)
         }) {
             return Some(Decision::Block(BlockReason::Recategorised(
@@ -564,7 +571,7 @@ impl Policy {
         let removal = |c: CategoryIdx| {
             std::iter::once(c)
                 .chain(taxonomy.parent(c))
-                .find_map(|x| o.recategorisation(name, x).filter(|a| !a.add))
+                .find_map(|x| o.recategorisation(name, found, x).filter(|a| !a.add))
         };
         let blocked = self.blocked_category(p, m.set)?;
         match self.blocked_category_where(p, m.set, |c| removal(c).is_none()) {

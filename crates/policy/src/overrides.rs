@@ -4,7 +4,7 @@
 //!
 //! They never touch the index: [`Policy::with_overrides`] builds a new policy over the same
 //! `Arc<Index>`, which the server swaps in whole, so deciding costs nothing more when there
-//! are none and two hash lookups per label when there are.
+//! are none, and little more when none matches (see [`Compiled`]).
 //!
 //! Where they stand in the order of rules (see the crate documentation):
 //! bypass controls > the profile's allow_domains > its block_domains > **grants** >
@@ -12,8 +12,6 @@
 //! operator's deliberate choice, so a grant does not lift a custom block; in a walled garden
 //! a grant adds the name to the garden. A grant lifts blocks only: SafeSearch rewrites of a
 //! granted name still apply.
-
-use std::collections::HashMap;
 
 use hedge_lists::CategoryIdx;
 use jiff::Timestamp;
@@ -69,16 +67,47 @@ pub struct Recategorisation {
 }
 
 /// Overrides compiled for lookups: what a [`Policy`] carries.
+///
+/// Grants and recategorisations share one map keyed by name (one hash per suffix, with a
+/// fast non-cryptographic hasher: the keys are staff decisions, not attacker input), and a
+/// mask of the label counts any key has lets most names skip hashing altogether: a decision
+/// with overrides in force but none of them matching costs about what one without does.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Compiled {
     /// The overrides in force (expired grants dropped), for explain and `policy show`.
     pub(crate) overrides: Overrides,
-    /// Per profile: granted name → index into `overrides.grants`.
-    pub(crate) grants: Vec<HashMap<Box<str>, u32>>,
-    /// Recategorised name → indices into `overrides.recategorised` (and `categories`).
-    pub(crate) recategorised: HashMap<Box<str>, Vec<u32>>,
+    /// Overridden name → what is decided for it.
+    names: foldhash::HashMap<Box<str>, Entry>,
+    /// Bit `n - 1` is set when some key has `n` labels.
+    label_counts: u128,
     /// The category of each recategorisation.
-    pub(crate) categories: Vec<CategoryIdx>,
+    categories: Vec<CategoryIdx>,
+}
+
+/// What staff decided for one name.
+#[derive(Debug, Clone, Default)]
+struct Entry {
+    /// (profile, index into `overrides.grants`): the first grant of the name per profile.
+    grants: Vec<(ProfileId, u32)>,
+    /// Indices into `overrides.recategorised` (and `categories`), in the order given.
+    recategorised: Vec<u32>,
+}
+
+/// What the overrides say about one name in one profile, from one walk over its bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Found {
+    /// The grant that covers the name in the profile: its own or the nearest parent's.
+    pub(crate) grant: Option<u32>,
+    /// Bit `n - 1` set: the suffix of `n` labels is recategorised (what
+    /// [`Compiled::recategorisations`] looks up again, only when some is).
+    recategorised: u128,
+}
+
+impl Found {
+    /// Whether some recategorisation covers the name.
+    pub(crate) fn recategorised(&self) -> bool {
+        self.recategorised != 0
+    }
 }
 
 /// One recategorisation that applies to a name, found by [`Compiled::recategorisation`].
@@ -95,51 +124,93 @@ pub(crate) struct Applied {
 }
 
 impl Compiled {
-    /// The grant that covers `name` (lower case) in a profile: its own or a parent's.
-    #[inline]
-    pub(crate) fn grant(&self, profile: usize, name: &str) -> Option<u32> {
-        let map = self.grants.get(profile)?;
-        if map.is_empty() {
-            return None;
+    /// The grant for `profile` and the recategorisations that cover `name` (lower case):
+    /// one walk over its bytes, hashing only the suffixes of a label count some key has.
+    pub(crate) fn find(&self, profile: ProfileId, name: &str) -> Found {
+        let mut found = Found::default();
+        if self.names.is_empty() {
+            return found;
         }
-        suffixes(name).find_map(|(s, _)| map.get(s).copied())
+        // From the last label to the first, so the label count of each suffix is known
+        // as it is reached and the walk stops where no key is that long; a more specific
+        // grant found later replaces a parent's.
+        let bit = |labels: usize| 1u128.checked_shl(labels as u32 - 1).unwrap_or(0);
+        let mut look = |start: usize, labels: usize| {
+            if self.label_counts & bit(labels) == 0 {
+                return;
+            }
+            if let Some(e) = self.names.get(&name[start..]) {
+                if let Some(&(_, id)) = e.grants.iter().find(|(p, _)| *p == profile) {
+                    found.grant = Some(id);
+                }
+                if !e.recategorised.is_empty() {
+                    found.recategorised |= bit(labels);
+                }
+            }
+        };
+        let mut labels = 1;
+        for (i, &b) in name.as_bytes().iter().enumerate().rev() {
+            if b == b'.' {
+                look(i + 1, labels);
+                labels += 1;
+                if self
+                    .label_counts
+                    .checked_shr(labels as u32 - 1)
+                    .unwrap_or(0)
+                    == 0
+                {
+                    return found;
+                }
+            }
+        }
+        look(0, labels);
+        found
     }
 
-    /// Every recategorisation that covers `name` (lower case), the most specific name
-    /// first; for each category only its most specific one counts.
+    /// Every recategorisation that covers `name` (lower case), as [`Compiled::find`] found
+    /// them, the most specific name first; for each category only its most specific one
+    /// counts.
     pub(crate) fn recategorisations<'a>(
         &'a self,
         name: &'a str,
+        found: &Found,
     ) -> impl Iterator<Item = Applied> + 'a {
-        suffixes(name).flat_map(move |(s, labels)| {
-            self.recategorised
-                .get(s)
-                .into_iter()
-                .flatten()
-                .map(move |&id| Applied {
-                    id,
-                    category: self.categories[id as usize],
-                    add: self.overrides.recategorised[id as usize].add,
-                    labels,
-                })
-        })
+        let mask = found.recategorised;
+        (1..=128u8)
+            .rev()
+            .filter(move |&n| mask & (1u128 << (n - 1)) != 0)
+            .flat_map(move |n| {
+                self.names
+                    .get(crate::suffix(name, n))
+                    .into_iter()
+                    .flat_map(|e| &e.recategorised)
+                    .map(move |&id| Applied {
+                        id,
+                        category: self.categories[id as usize],
+                        add: self.overrides.recategorised[id as usize].add,
+                        labels: n.min(127),
+                    })
+            })
     }
 
     /// The most specific recategorisation of `name` naming `category`, if any.
-    pub(crate) fn recategorisation(&self, name: &str, category: CategoryIdx) -> Option<Applied> {
-        self.recategorisations(name)
+    pub(crate) fn recategorisation(
+        &self,
+        name: &str,
+        found: &Found,
+        category: CategoryIdx,
+    ) -> Option<Applied> {
+        self.recategorisations(name, found)
             .find(|a| a.category == category)
     }
-}
 
-/// `name` and each parent domain, longest first, with its label count
-/// (`a.b.c`, `b.c`, `c`).
-fn suffixes(name: &str) -> impl Iterator<Item = (&str, u8)> {
-    let labels = name.bytes().filter(|&b| b == b'.').count() + 1;
-    std::iter::successors(Some((name, labels.min(127) as u8)), |(s, n)| {
-        s.split_once('.')
-            .map(|(_, rest)| (rest, n.saturating_sub(1)))
-    })
+    fn add_key(&mut self, name: String) -> &mut Entry {
+        let labels = name.bytes().filter(|&b| b == b'.').count() + 1;
+        if labels <= 128 {
+            self.label_counts |= 1u128 << (labels - 1);
+        }
+        self.names.entry(name.into()).or_default()
+    }
 }
 
 impl Policy {
@@ -152,27 +223,23 @@ impl Policy {
         overrides: &Overrides,
         now: Timestamp,
     ) -> Result<Policy, PolicyError> {
-        let mut compiled = Compiled {
-            grants: vec![HashMap::new(); self.profiles.len()],
-            ..Compiled::default()
-        };
+        let mut compiled = Compiled::default();
         for g in overrides.grants.iter() {
             if g.until.is_some_and(|u| u <= now) {
                 continue;
             }
             let (p, name) = self.check_grant(g)?;
             let id = u32::try_from(compiled.overrides.grants.len()).unwrap_or(u32::MAX);
-            compiled.grants[p].entry(name.into()).or_insert(id);
+            let entry = compiled.add_key(name);
+            if !entry.grants.iter().any(|&(q, _)| q == p) {
+                entry.grants.push((p, id));
+            }
             compiled.overrides.grants.push(g.clone());
         }
         for r in &overrides.recategorised {
             let (category, name) = self.check_recategorisation(r)?;
             let id = u32::try_from(compiled.categories.len()).unwrap_or(u32::MAX);
-            compiled
-                .recategorised
-                .entry(name.into())
-                .or_default()
-                .push(id);
+            compiled.add_key(name).recategorised.push(id);
             compiled.categories.push(category);
             compiled.overrides.recategorised.push(r.clone());
         }

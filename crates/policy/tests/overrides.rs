@@ -339,3 +339,75 @@ fn with_overrides_shares_the_index_and_decides_as_without_overrides() {
         .unwrap();
     assert!(!g.decides_as(&b));
 }
+
+#[test]
+fn a_grant_on_a_subdomain_does_not_cover_its_parent_nor_siblings() {
+    let p = base()
+        .with_overrides(
+            &grants(vec![grant("www.bet365.com", "child", None)]),
+            t(NOW),
+        )
+        .unwrap();
+    assert_eq!(
+        decide(&p, "child", "a.www.bet365.com"),
+        Decision::Allow(AllowReason::Granted(0))
+    );
+    for name in ["bet365.com", "poker.bet365.com"] {
+        assert!(
+            matches!(decide(&p, "child", name), Decision::Block(_)),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_name_taken_out_of_one_category_stays_blocked_by_another() {
+    let index = common::index_of(&[
+        ("gambling", "mixed.example\n"),
+        ("games", "mixed.example\n"),
+    ]);
+    let profile = ProfileConfig {
+        name: "p".into(),
+        block: vec!["gambling".into(), "games".into()],
+        ..Default::default()
+    };
+    let p = Policy::new_at(index, vec![profile], Path::new("."), TimeZone::UTC, t(NOW))
+        .unwrap()
+        .with_overrides(&recat("mixed.example", "gambling", false), t(NOW))
+        .unwrap();
+    let games = p.index().taxonomy().get("games").unwrap();
+    assert!(matches!(
+        decide(&p, "p", "www.mixed.example"),
+        Decision::Block(BlockReason::Category(c, _, 2)) if c == games
+    ));
+}
+
+#[test]
+fn a_name_recategorised_into_a_scheduled_category_is_blocked_while_the_schedule_is_on() {
+    let teen = ProfileConfig {
+        name: "teen".into(),
+        schedule: vec![ScheduleConfig {
+            name: "school hours".into(),
+            days: vec!["mon-fri".into()],
+            from: "09:00".into(),
+            to: "15:30".into(),
+            block: vec!["games".into()],
+            allow: Vec::new(),
+        }],
+        ..Default::default()
+    };
+    // NOW is a Monday at 10:00 UTC.
+    let p = Policy::new_at(index(), vec![teen], Path::new("."), TimeZone::UTC, t(NOW))
+        .unwrap()
+        .with_overrides(&recat("chess.example", "games", true), t(NOW))
+        .unwrap();
+    assert!(matches!(
+        decide(&p, "teen", "chess.example"),
+        Decision::Block(BlockReason::Recategorised(..))
+    ));
+    let evening = p.at(t("2026-12-07T18:00:00Z"));
+    assert_eq!(
+        decide(&evening, "teen", "chess.example"),
+        Decision::Allow(AllowReason::NotListed)
+    );
+}

@@ -69,6 +69,22 @@ impl SqliteStore {
         rows.collect::<Result<_, _>>().map_err(&err)
     }
 
+    /// A mark that changes whenever staff decide something: the newest audit entry's number
+    /// and time. Every grant, revoke, recategorisation and clear writes its audit entry in
+    /// the same transaction, and a new entry's time is never older than the newest one, so
+    /// the mark moves even if retention removed the newest entry and its number is reused.
+    /// Two index look-ups: a watcher asks it on every commit to the file (the flusher's
+    /// too) and reads the decisions themselves only when it moved.
+    pub fn decisions_mark(&self) -> Result<(i64, String), Error> {
+        self.conn
+            .query_row(
+                "SELECT coalesce(max(id), 0), coalesce(max(at), '') FROM audit_log",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(self.err("reading the newest audit entry"))
+    }
+
     /// The live grants and the local recategorisations at `now`.
     pub fn active_overrides(&self, now: Timestamp) -> Result<ActiveOverrides, Error> {
         let err = self.err("reading grants and recategorisations");

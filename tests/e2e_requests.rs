@@ -104,7 +104,7 @@ async fn a_grant_from_the_command_line_applies_live_survives_a_restart_and_expir
     assert!(took < Duration::from_secs(1), "the grant took {took:?}");
     assert_eq!(example_answers(teen).await, [[BLOCKED], [BLOCKED]]);
     assert!(
-        hedge.wait_log("staff decisions in force: 1 grants", Duration::from_secs(1)),
+        hedge.wait_log("staff decisions in force: 1 grant,", Duration::from_secs(1)),
         "{}",
         hedge.log()
     );

@@ -21,6 +21,7 @@ use hedge_stats::{ActiveOverrides, SqliteStore};
 use jiff::Timestamp;
 
 use crate::live_policy::LivePolicy;
+use crate::output::counted;
 
 /// How often the file is looked at: a decision is served within this and a swap.
 pub const POLL: Duration = Duration::from_millis(250);
@@ -177,9 +178,9 @@ fn apply(live: &LivePolicy, wanted: &Overrides) {
         n => format!(" ({n} of them not applicable)"),
     };
     tracing::info!(
-        "staff decisions in force: {} grants, {} local recategorisations{left_out}",
-        wanted.grants.len(),
-        wanted.recategorised.len()
+        "staff decisions in force: {}, {}{left_out}",
+        counted(wanted.grants.len(), "grant"),
+        counted(wanted.recategorised.len(), "local recategorisation")
     );
 }
 

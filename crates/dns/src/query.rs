@@ -138,10 +138,13 @@ pub(crate) async fn handle(
             .and_then(|labels| observer::domain_len(name, Some(labels)));
         Some((observer::counted_domain(name, len), len))
     });
-    let domain_hash = live
-        .snapshot
-        .observer
-        .as_deref()
+    let observer = live.snapshot.observer.as_deref();
+    // An allowed answer's hits are counted in its cache entry, if the observer counts
+    // them per domain; other answers keep the counted domain's hash for the observer.
+    let count_hits =
+        facts.outcome == Outcome::Allowed && observer.is_some_and(|o| o.counts_cached_allowed());
+    let domain_hash = observer
+        .filter(|_| !count_hits)
         .zip(cached_domain)
         .and_then(|(o, (domain, _))| o.name_hash(domain));
     if let Some(observer) = &live.snapshot.observer {
@@ -159,6 +162,7 @@ pub(crate) async fn handle(
             }),
             domain_hash: None,
             cache_hit: facts.cache_hit,
+            domain_counted: false,
             upstream_error: facts.upstream_error,
         };
         observer.observe(&live.snapshot.policy, &obs, started);
@@ -180,8 +184,10 @@ pub(crate) async fn handle(
                 category: facts.category,
                 domain_len: cached_domain.and_then(|(_, len)| len),
                 domain_hash,
+                count_hits,
                 age_ttls: matches!(facts.outcome, Outcome::Allowed | Outcome::Rewritten),
             },
+            |hits| live.count_cached_hits(hits),
         );
     }
     Some(bytes)

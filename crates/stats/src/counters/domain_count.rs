@@ -11,8 +11,8 @@ use super::tally::{Names, Tally};
 use crate::batch::OTHER_DOMAIN;
 
 impl Counters {
-    /// Counts `domain` (already [`countable`](super::countable); `h` its table hash) for a
-    /// (profile, slot) in this thread's table.
+    /// Counts `domain` (already [`countable`](super::countable); `h` its table hash) `n`
+    /// times for a (profile, slot) in this thread's table.
     #[inline]
     pub(super) fn count_domain(
         &self,
@@ -22,6 +22,7 @@ impl Counters {
         slot: u16,
         domain: &str,
         h: u64,
+        n: u32,
     ) {
         let d = self.limits(kind);
         {
@@ -34,18 +35,18 @@ impl Counters {
             // One probe finds a name already counted this interval (the common case) or
             // where a new one goes.
             match entries.entry(h, |e| e.name(names) == domain, |e| d.hash(e.name(names))) {
-                Entry::Occupied(mut e) => return e.get_mut().count(profile, slot),
+                Entry::Occupied(mut e) => return e.get_mut().count(profile, slot, n),
                 Entry::Vacant(v) => {
                     let other = domain == OTHER_DOMAIN;
                     if other || *spare > 0 {
                         *spare -= u32::from(!other);
-                        v.insert(DomainEntry::new(names, domain, profile, slot));
+                        v.insert(DomainEntry::new(names, domain, profile, slot, n));
                         return;
                     }
                 }
             }
         }
-        self.count_new_name(kind, tally, h, domain, profile, slot);
+        self.count_new_name(kind, tally, h, domain, profile, slot, n);
     }
 
     /// Counts a name new to this thread's table that has no reserved slot left: it takes a
@@ -61,6 +62,7 @@ impl Counters {
         domain: &str,
         profile: u16,
         slot: u16,
+        n: u32,
     ) {
         let d = self.limits(kind);
         let mut table = tally.table(kind).lock();
@@ -98,12 +100,12 @@ impl Counters {
             |e| e.name(names) == key,
             |e| d.hash(e.name(names)),
         ) {
-            Entry::Occupied(mut e) => e.get_mut().count(profile, slot),
+            Entry::Occupied(mut e) => e.get_mut().count(profile, slot, n),
             Entry::Vacant(v) => {
                 if key != OTHER_DOMAIN {
                     *spare -= 1;
                 }
-                v.insert(DomainEntry::new(names, key, profile, slot));
+                v.insert(DomainEntry::new(names, key, profile, slot, n));
             }
         }
     }

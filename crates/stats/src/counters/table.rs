@@ -46,16 +46,23 @@ pub(super) struct DomainEntry {
 const _: () = assert!(std::mem::size_of::<DomainEntry>() == 24);
 
 impl DomainEntry {
-    /// A name seen for the first time this interval: its bytes go to the end of `names`.
+    /// A name seen for the first time this interval, `n` times: its bytes go to the end of
+    /// `names`.
     #[inline(always)]
-    pub(super) fn new(names: &mut String, name: &str, profile: u16, category: u16) -> DomainEntry {
+    pub(super) fn new(
+        names: &mut String,
+        name: &str,
+        profile: u16,
+        category: u16,
+        n: u32,
+    ) -> DomainEntry {
         let entry = DomainEntry {
             start: names.len() as u32,
             len: name.len() as u16,
             first: DomainSlot {
                 profile,
                 category,
-                n: 1,
+                n,
             },
             more: None,
         };
@@ -67,20 +74,20 @@ impl DomainEntry {
         &names[self.start as usize..][..usize::from(self.len)]
     }
 
-    /// Adds one to the (profile, category) slot.
-    pub(super) fn count(&mut self, profile: u16, category: u16) {
+    /// Adds `n` to the (profile, category) slot.
+    pub(super) fn count(&mut self, profile: u16, category: u16, n: u32) {
         let same = |s: &DomainSlot| s.profile == profile && s.category == category;
         if same(&self.first) {
-            self.first.n = self.first.n.saturating_add(1);
+            self.first.n = self.first.n.saturating_add(n);
             return;
         }
         let more = self.more.get_or_insert_default();
         match more.iter_mut().find(|s| same(s)) {
-            Some(s) => s.n = s.n.saturating_add(1),
+            Some(s) => s.n = s.n.saturating_add(n),
             None => more.push(DomainSlot {
                 profile,
                 category,
-                n: 1,
+                n,
             }),
         }
     }

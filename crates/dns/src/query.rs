@@ -488,6 +488,7 @@ mod tests {
             outcome,
             category,
             qname: Some(qname.into()),
+            domain_counted: false,
             domain: Some(qname.into()),
         };
         assert_eq!(
@@ -558,5 +559,96 @@ mod tests {
             })
             .collect();
         assert_eq!(recorder.hashes(), hashes);
+    }
+
+    /// An allowed answer's hits are counted in its packet-cache entry, not by the
+    /// observer one by one, and every one reaches the observer: through a sweep, when the
+    /// entry is replaced, and when it goes stale.
+    #[test]
+    fn cache_hits_of_an_allowed_answer_are_counted_exactly() {
+        use std::time::Duration;
+
+        use crate::packet_cache::{PacketKey, Reuse};
+        use crate::wire::FastQuery;
+
+        let recorder = Arc::new(Recorder::counting_cached());
+        let observer: Arc<dyn Observer> = recorder.clone();
+        let shared = shared("127.0.0.0/8", &[], Some(observer));
+        let mut req = Message::query();
+        req.add_query(Query::query(
+            Name::from_ascii("WWW.Allowed.example.").unwrap(),
+            RecordType::A,
+        ));
+        let packet = req.to_vec().unwrap();
+        let q = FastQuery::parse(&packet).unwrap();
+        let key = PacketKey::new(&q, 0, shared.key_seed);
+        // As the full path caches an allowed answer (the bytes matter not here).
+        let cache = || {
+            let mut answer = packet.clone();
+            answer[2] |= 0x80;
+            let reuse = Reuse {
+                lifetime: Duration::from_secs(60),
+                outcome: Outcome::Allowed,
+                category: None,
+                domain_len: None,
+                domain_hash: None,
+                count_hits: true,
+                age_ttls: false,
+            };
+            let live = shared.live.load();
+            shared
+                .packets
+                .insert(&key, &q, live.generation, &answer, reuse, |hits| {
+                    live.count_cached_hits(hits)
+                });
+        };
+        let start = Instant::now();
+        let hit = |n: usize, after: Duration| {
+            for _ in 0..n {
+                let arrival = Arrival {
+                    listener: 0,
+                    client: CLIENT,
+                    received: start + after,
+                };
+                let mut out = Vec::new();
+                fast_answer(&shared, arrival, &packet, &mut out).expect("a cache hit");
+            }
+        };
+        let counted = |want: &[u32]| {
+            let cached: Vec<_> = recorder.cached();
+            let want: Vec<_> = want
+                .iter()
+                .map(|&n| (0, "www.allowed.example".to_string(), n))
+                .collect();
+            assert_eq!(cached, want);
+        };
+        cache();
+        hit(5, Duration::ZERO);
+        counted(&[]);
+        shared.sweep_cached_counts();
+        counted(&[5]);
+        shared.sweep_cached_counts();
+        counted(&[5]);
+        hit(3, Duration::ZERO);
+        cache(); // replaced: its three go to the observer
+        counted(&[5, 3]);
+        hit(2, Duration::ZERO);
+        // Stale a minute on: the hit that finds it so drops it, with its two.
+        let arrival = Arrival {
+            listener: 0,
+            client: CLIENT,
+            received: start + Duration::from_secs(61),
+        };
+        assert!(fast_answer(&shared, arrival, &packet, &mut Vec::new()).is_none());
+        counted(&[5, 3, 2]);
+        shared.sweep_cached_counts();
+        counted(&[5, 3, 2]);
+        let seen = recorder.seen();
+        assert_eq!(seen.len(), 10, "{seen:?}");
+        assert!(
+            seen.iter()
+                .all(|s| s.outcome == Outcome::Allowed && s.domain_counted && s.qname.is_none()),
+            "each hit is observed, its domain not counted again: {seen:?}"
+        );
     }
 }

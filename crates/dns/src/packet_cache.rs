@@ -490,7 +490,9 @@ mod tests {
         let q2 = FastQuery::parse(&second).expect("parse");
         let mut out = Vec::new();
         assert!(
-            cache.answer(&key(&q2, 1), &q2, 7, now, &mut out, |_| {}).is_none(),
+            cache
+                .answer(&key(&q2, 1), &q2, 7, now, &mut out, |_| {})
+                .is_none(),
             "another listener"
         );
         let hit = cache
@@ -501,11 +503,15 @@ mod tests {
         assert_eq!(out[2] & 0x01, 0, "RD from the new query");
         assert_eq!(&out[12..], &second[12..], "name case from the new query");
         assert!(
-            cache.answer(&key(&q2, 0), &q2, 8, now, &mut out, |_| {}).is_none(),
+            cache
+                .answer(&key(&q2, 0), &q2, 8, now, &mut out, |_| {})
+                .is_none(),
             "a newer generation drops it"
         );
         assert!(
-            cache.answer(&key(&q2, 0), &q2, 7, now, &mut out, |_| {}).is_none(),
+            cache
+                .answer(&key(&q2, 0), &q2, 7, now, &mut out, |_| {})
+                .is_none(),
             "and it is gone"
         );
     }
@@ -542,7 +548,9 @@ mod tests {
         cache.insert(&key, &q, 0, &encoded, reuse, |_| {});
         let later = Instant::now() + Duration::from_millis(1100);
         let mut out = Vec::new();
-        cache.answer(&key, &q, 0, later, &mut out, |_| {}).expect("a hit");
+        cache
+            .answer(&key, &q, 0, later, &mut out, |_| {})
+            .expect("a hit");
         let served = Message::from_vec(&out).expect("parse");
         assert_eq!(served.answers[0].ttl, 299);
     }
@@ -568,7 +576,11 @@ mod tests {
             hash: k1.hash,
             ..k2
         };
-        assert!(cache.answer(&forged, &q2, 0, now, &mut out, |_| {}).is_none());
+        assert!(
+            cache
+                .answer(&forged, &q2, 0, now, &mut out, |_| {})
+                .is_none()
+        );
         assert!(cache.answer(&k1, &q1, 0, now, &mut out, |_| {}).is_some());
     }
 
@@ -589,7 +601,14 @@ mod tests {
             answer[2] |= 0x80;
             // Generation 1 for every third name: asking with generation 0 removes them.
             let generation = u64::from(i % 3 == 0);
-            cache.insert(&PacketKey::new(&q, 0, 9), &q, generation, &answer, reuse, |_| {});
+            cache.insert(
+                &PacketKey::new(&q, 0, 9),
+                &q,
+                generation,
+                &answer,
+                reuse,
+                |_| {},
+            );
             if i % 7 == 0 {
                 cache.answer(&PacketKey::new(&q, 0, 9), &q, 0, now, &mut out, |_| {});
             }
@@ -599,9 +618,14 @@ mod tests {
         for packet in &packets {
             let q = FastQuery::parse(packet).expect("parse");
             for generation in [0, 1] {
-                if let Some(hit) =
-                    cache.answer(&PacketKey::new(&q, 0, 9), &q, generation, now, &mut out, |_| {})
-                {
+                if let Some(hit) = cache.answer(
+                    &PacketKey::new(&q, 0, 9),
+                    &q,
+                    generation,
+                    now,
+                    &mut out,
+                    |_| {},
+                ) {
                     assert_eq!(&out[12..hit.len], &packet[12..], "its own answer");
                     held += 1;
                     break;
@@ -627,7 +651,9 @@ mod tests {
             let q = FastQuery::parse(&packet).expect("parse");
             cache.insert(&PacketKey::new(&q, 0, 5), &q, 0, &packet, reuse, |_| {});
             assert!(
-                cache.answer(&hot_key, &hot_q, 0, now, &mut out, |_| {}).is_some(),
+                cache
+                    .answer(&hot_key, &hot_q, 0, now, &mut out, |_| {})
+                    .is_some(),
                 "still cached after {i} one-off names"
             );
         }
@@ -642,7 +668,14 @@ mod tests {
         let key = PacketKey::new(&q, 0, 1);
         let cache = PacketCache::new(16);
         let stored = Instant::now();
-        cache.insert(&key, &q, 0, &packet, reuse(Outcome::Allowed, 2, false), |_| {});
+        cache.insert(
+            &key,
+            &q,
+            0,
+            &packet,
+            reuse(Outcome::Allowed, 2, false),
+            |_| {},
+        );
         let mut out = Vec::new();
         let mut served = |after_ms: u64| {
             let at = stored + Duration::from_millis(after_ms);
@@ -652,7 +685,14 @@ mod tests {
         assert!(!served(2_000), "served at its lifetime");
         assert!(!served(0), "and dropped");
         let cache = PacketCache::new(16);
-        cache.insert(&key, &q, 0, &packet, reuse(Outcome::Allowed, 0, false), |_| {});
+        cache.insert(
+            &key,
+            &q,
+            0,
+            &packet,
+            reuse(Outcome::Allowed, 0, false),
+            |_| {},
+        );
         assert!(cache.is_empty(), "lifetime 0");
     }
 }

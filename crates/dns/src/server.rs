@@ -85,6 +85,8 @@ impl Server {
         if snapshot.listener_profiles.len() != self.shared.listeners.len() {
             return Err(DnsError::Config("the new configuration has a different number of listeners; restart hedge to change listeners".into()));
         }
+        // The counts the cache holds go to the observer they were counted for.
+        self.shared.sweep_cached_counts();
         self.shared.replace(snapshot);
         self.shared.attach_sweeper();
         Ok(())

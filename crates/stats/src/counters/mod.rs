@@ -26,7 +26,7 @@ use thread_local::ThreadLocal;
 
 use limits::DomainLimits;
 use query_log::QueryLogBuffer;
-use table::DomainTable;
+use table::{DomainSlot, DomainTable};
 use tally::{Names, Tally};
 
 // `pub(crate)` only for the report modules, which another branch is reorganising: they
@@ -94,6 +94,16 @@ impl CountCell {
     /// The profile's index.
     pub fn profile(self) -> u16 {
         self.profile
+    }
+
+    /// One query counted in this cell's (profile, category).
+    #[inline(always)]
+    fn one(self) -> DomainSlot {
+        DomainSlot {
+            profile: self.profile,
+            category: self.slot,
+            n: 1,
+        }
     }
 
     /// The category's index; None for uncategorised.
@@ -308,7 +318,7 @@ impl Counters {
             Some(h) => h.table_hash(),
             None => self.domains.hash(domain),
         };
-        self.count_domain(Names::Blocked, tally, cell.profile, cell.slot, domain, h, 1);
+        self.count_domain(Names::Blocked, tally, domain, h, cell.one());
     }
 
     /// Counts one allowed query and, unless turned off, the `domain` it is counted under
@@ -327,7 +337,12 @@ impl Counters {
             Some(h) => h.table_hash(),
             None => self.allowed.hash(domain),
         };
-        self.count_domain(Names::Allowed, tally, cell.profile, 0, domain, h, 1);
+        let one = DomainSlot {
+            profile: cell.profile,
+            category: 0,
+            n: 1,
+        };
+        self.count_domain(Names::Allowed, tally, domain, h, one);
     }
 
     /// Counts `n` allowed queries of `profile` under `domain` in the allowed names alone:
@@ -344,7 +359,12 @@ impl Counters {
         }
         let domain = countable(domain);
         let h = self.allowed.hash(domain);
-        self.count_domain(Names::Allowed, self.tally(), profile, 0, domain, h, n);
+        let count = DomainSlot {
+            profile,
+            category: 0,
+            n,
+        };
+        self.count_domain(Names::Allowed, self.tally(), domain, h, count);
     }
 
     /// Runs `sweep` before each write of the domain counts ([`swap_out`](Counters::swap_out)),
@@ -379,15 +399,7 @@ impl Counters {
         };
         let domain = countable(domain);
         let h = self.domains.hash(domain);
-        self.count_domain(
-            Names::Blocked,
-            self.tally(),
-            cell.profile,
-            cell.slot,
-            domain,
-            h,
-            1,
-        );
+        self.count_domain(Names::Blocked, self.tally(), domain, h, cell.one());
     }
 
     /// Appends one entry to the raw query log, if the operator turned it on (otherwise this

@@ -307,9 +307,11 @@ impl PacketCache {
         // go up to a second early), and its TTLs are never counted down too little.
         let age = self.secs(now).saturating_sub(e.stored);
         if age >= e.lifetime || e.generation != generation as u32 {
-            let hits = shard.remove(i).take_hits();
+            let mut gone = shard.remove(i);
             drop(shard);
-            hits.map(spill);
+            if let Some(hits) = gone.take_hits() {
+                spill(hits);
+            }
             return None;
         }
         e.used = true;
@@ -399,8 +401,9 @@ impl PacketCache {
         }
     }
 
-    /// Takes the hits counted in every entry since the last sweep, shard by shard (each
-    /// locked while its counts are read and reset; the names are made after).
+    /// Takes the hits counted in every entry since the last sweep, shard by shard: each
+    /// is locked while its entries' counts are taken and reset and the names of the
+    /// entries that were hit are made (once per write of the counts, every 5 seconds).
     pub(crate) fn sweep(&self, mut counted: impl FnMut(CachedHits)) {
         for mut shard in self.shards.each() {
             // Only entries that were hit make a name.

@@ -403,3 +403,82 @@ async fn allowed_queries_that_a_new_config_would_block_are_counted() {
         "{p:#}"
     );
 }
+
+/// Allowed answers served from the packet cache are counted in their cache entries, which
+/// the flusher sweeps before each write of the counts: exactly, while hedge serves (the
+/// sweep) and when it stops (what was left in the cache).
+#[tokio::test(flavor = "multi_thread")]
+async fn cached_allowed_answers_are_counted_exactly_across_sweeps() {
+    use hickory_proto::rr::RecordType;
+    let net = FakeInternet::start_for_test().await;
+    let (l, addr) = listener("kids", "127.0.0.0/8");
+    let current = format!(
+        "[[profile]]\nname = \"kids\"\nblock = [\"gambling\"]\n\n{l}\n[stats]\npath = \"stats.sqlite\"\n{}",
+        recursive_upstream(&net, 3000)
+    );
+    let mut hedge = Hedge::start(&current);
+    let new = hedge.dir.path().join("new.toml");
+    std::fs::write(
+        &new,
+        current.replace(
+            "block = [\"gambling\"]",
+            "block = [\"gambling\"]\nblock_domains = [\"example.com\"]",
+        ),
+    )
+    .expect("write new");
+    let month = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .strftime("%Y-%m")
+        .to_string();
+    // The allowed queries of www.example.com written so far (the new config blocks them).
+    let written = || {
+        let o = run_hedge([
+            "policy".as_ref(),
+            "diff".as_ref(),
+            "--current".as_ref(),
+            hedge.config.as_os_str(),
+            "--config".as_ref(),
+            new.as_os_str(),
+            "--from".as_ref(),
+            month.as_ref(),
+            "--to".as_ref(),
+            month.as_ref(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ]);
+        let json: serde_json::Value = serde_json::from_str(&stdout_ok(&o)).expect("json");
+        json["impact"]["profiles"][0]["newly_blocked"]["would_block"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    // One answer from the resolver, then three from the packet cache.
+    for _ in 0..4 {
+        udp(addr, names::WWW_EXAMPLE_COM, RecordType::A).await;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let n = written();
+        assert!(n <= 4, "{n} written for 4 queries");
+        if n == 4 {
+            break; // swept and written while serving
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{n} of 4 written after 30 s:\n{}",
+            hedge.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // Five more from the same cache entry, counted on from zero after the sweep.
+    for _ in 0..5 {
+        udp(addr, names::WWW_EXAMPLE_COM, RecordType::A).await;
+    }
+    hedge.signal("TERM"); // flushes what is counted
+    for _ in 0..100 {
+        if let Ok(Some(_)) = hedge.child.try_wait() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(written(), 9, "{}", hedge.log());
+}

@@ -52,6 +52,13 @@ impl<E: Slot> Shards<E> {
             .unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Each shard in turn, locked.
+    pub(crate) fn each(&self) -> impl Iterator<Item = MutexGuard<'_, Shard<E>>> {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// Number of entries.
     pub(crate) fn len(&self) -> usize {
         self.shards
@@ -94,36 +101,42 @@ impl<E: Slot> Shard<E> {
         &mut self.entries[i]
     }
 
-    /// Removes entry `i`; the last entry moves into its place.
-    pub(crate) fn remove(&mut self, i: usize) {
+    /// Removes entry `i` and gives it back; the last entry moves into its place.
+    pub(crate) fn remove(&mut self, i: usize) -> E {
         let Shard { slots, entries, .. } = self;
         let hash = entries[i].hash();
         if let Ok(slot) = slots.find_entry(hash, |&j| j as usize == i) {
             slot.remove();
         }
         let last = entries.len() - 1;
-        entries.swap_remove(i);
+        let removed = entries.swap_remove(i);
         if i != last {
             let moved = entries[i].hash();
             if let Some(slot) = slots.find_mut(moved, |&j| j as usize == last) {
                 *slot = i as u32;
             }
         }
+        removed
+    }
+
+    /// Every entry, to read or change in place (the packet cache's sweep of hit counts).
+    pub(crate) fn entries_mut(&mut self) -> &mut [E] {
+        &mut self.entries
     }
 
     /// Stores `entry`: over an entry of the same hash, else in a free place, else over a
-    /// [`victim`].
-    pub(crate) fn put(&mut self, entry: E) {
+    /// [`victim`]. Gives back the entry it replaced, if any.
+    pub(crate) fn put(&mut self, entry: E) -> Option<E> {
         let hash = entry.hash();
         if let Some(i) = self.find(hash) {
-            self.entries[i] = entry;
-            return;
+            return Some(std::mem::replace(&mut self.entries[i], entry));
         }
         let Shard {
             slots,
             entries,
             cap,
         } = self;
+        let mut replaced = None;
         let i = if entries.len() < *cap {
             entries.push(entry);
             entries.len() - 1
@@ -133,10 +146,11 @@ impl<E: Slot> Shard<E> {
             if let Ok(slot) = slots.find_entry(old, |&j| j as usize == victim) {
                 slot.remove();
             }
-            entries[victim] = entry;
+            replaced = Some(std::mem::replace(&mut entries[victim], entry));
             victim
         };
         slots.insert_unique(hash, i as u32, |&j| entries[j as usize].hash());
+        replaced
     }
 }
 

@@ -78,6 +78,7 @@ fn observe_refusal(
             domain: None,
             domain_hash: None,
             cache_hit: false,
+            domain_counted: false,
             upstream_error: None,
         };
         observer.observe(&live.snapshot.policy, &obs, received);
@@ -110,20 +111,29 @@ pub(crate) fn fast_answer(
     }
     let key = PacketKey::new(&q, listener, shared.key_seed);
     let mut name_buf = [0u8; 256];
+    let spill = |hits| live.count_cached_hits(hits);
     let cached = shared
         .packets
-        .answer(&key, &q, live.generation, received, out)
+        .answer(&key, &q, live.generation, received, out, spill)
         .or_else(|| {
             shared
                 .blocked_packets
-                .answer(&key, &q, live.generation, received, out)
+                .answer(&key, &q, live.generation, received, out, spill)
         });
+    let mut domain_counted = false;
     let (len, outcome, category, domain_len, domain_hash, name) = match cached {
         Some(hit) => {
+            domain_counted = hit.counted;
             // The name is written out only when someone reads it: counting a block under
-            // its listed name, or a query log.
-            let wanted =
-                observer.is_some_and(|o| hit.outcome == Outcome::Blocked || o.wants_every_name());
+            // its listed name, an allowed name its entry does not count, or a query log.
+            let wanted = observer.is_some_and(|o| {
+                hit.outcome == Outcome::Blocked
+                    || if hit.counted {
+                        o.logs_queries()
+                    } else {
+                        o.wants_every_name()
+                    }
+            });
             let name = if wanted { q.name(&mut name_buf) } else { None };
             let hash = hit.domain_hash.filter(|_| name.is_some());
             (
@@ -162,11 +172,12 @@ pub(crate) fn fast_answer(
                 category,
                 domain_len,
                 domain_hash,
+                count_hits: false,
                 age_ttls: false,
             };
             shared
                 .blocked_packets
-                .insert(&key, &q, live.generation, out, reuse);
+                .insert(&key, &q, live.generation, out, reuse, spill);
             (
                 out.len(),
                 outcome,
@@ -188,6 +199,7 @@ pub(crate) fn fast_answer(
             domain: name.map(|n| observer::counted_domain(n, domain_len)),
             domain_hash,
             cache_hit: outcome != Outcome::Blocked,
+            domain_counted,
             upstream_error: None,
         };
         observer.observe(&live.snapshot.policy, &obs, received);

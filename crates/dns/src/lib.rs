@@ -82,7 +82,7 @@ pub use config::{
     UpstreamMode,
 };
 pub use error::DnsError;
-pub use observer::{Observation, Observer, Outcome};
+pub use observer::{CacheSweeper, Observation, Observer, Outcome};
 pub use portal_name::PortalName;
 pub use server::Server;
 pub use shared::{LiveProfiles, Snapshot};

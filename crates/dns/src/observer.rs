@@ -49,6 +49,10 @@ pub struct Observation<'a> {
     pub domain_hash: Option<NonZeroU32>,
     /// Answered from the response cache.
     pub cache_hit: bool,
+    /// An allowed answer from the packet cache whose domain count its cache entry keeps
+    /// ([`Observer::counts_cached_allowed`]): count the query, not its domain; the domain's
+    /// counts come later through [`Observer::observe_cached_allowed`].
+    pub domain_counted: bool,
     /// Why upstream resolution failed, if it did: `timeout` or `error`.
     pub upstream_error: Option<&'static str>,
 }
@@ -70,6 +74,51 @@ pub trait Observer: Send + Sync {
     /// that counting a cached answer hashes nothing. None: nothing to keep.
     fn name_hash(&self, _domain: &str) -> Option<NonZeroU32> {
         None
+    }
+
+    /// Whether [`Observation::qname`] is wanted even for an allowed answer whose domain the
+    /// cache entry counts ([`Observation::domain_counted`]): a raw query log.
+    fn logs_queries(&self) -> bool {
+        self.wants_every_name()
+    }
+
+    /// Whether allowed answers served from the packet cache are counted per domain in
+    /// their cache entry (a hit then costs the observer no name, no hash, no table), and
+    /// handed over by [`observe_cached_allowed`](Observer::observe_cached_allowed).
+    fn counts_cached_allowed(&self) -> bool {
+        false
+    }
+
+    /// `hits` allowed answers served from the packet cache for `profile`, counted under
+    /// `domain`: taken from the cache by a sweep ([`CacheSweeper`]) or when their entry
+    /// went. Their queries were observed one by one, with
+    /// [`domain_counted`](Observation::domain_counted).
+    fn observe_cached_allowed(&self, _profile: ProfileId, _domain: &str, _hits: u32) {}
+
+    /// Given the server's sweeper when this observer starts being served: the counts in
+    /// the cache entries reach the observer when it runs it (before each write of the
+    /// counts). The newest snapshot's observer is given it last.
+    fn attach_sweeper(&self, _sweeper: CacheSweeper) {}
+}
+
+/// Hands the allowed answers' counts kept in the packet cache's entries to the observer of
+/// the snapshot being served. Holds the server weakly: once the server is gone, a sweep
+/// does nothing.
+#[derive(Clone)]
+pub struct CacheSweeper(pub(crate) std::sync::Weak<crate::shared::Shared>);
+
+impl CacheSweeper {
+    /// Takes every count kept in the cache since the last sweep to the observer.
+    pub fn sweep(&self) {
+        if let Some(shared) = self.0.upgrade() {
+            shared.sweep_cached_counts();
+        }
+    }
+}
+
+impl std::fmt::Debug for CacheSweeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheSweeper")
     }
 }
 

@@ -105,9 +105,13 @@ struct Entry {
     outcome: Outcome,
     /// Served since it was stored or last passed over by an eviction (second chance).
     used: bool,
-    /// The observer's hash of the counted domain (repr(C): after the bytes, which leave
+    /// An allowed answer whose hits are counted here ([`Entry::tag`]), not by the observer.
+    counts_hits: bool,
+    /// With `counts_hits`, the hits since the last sweep ([`PacketCache::sweep`]); else
+    /// the observer's hash of the counted domain, 0 for none. One field for both: the
+    /// entry's 128 bytes have no other 4 to spare (repr(C): after the bytes, which leave
     /// it the 4 aligned bytes before `data`).
-    domain_hash: Option<NonZeroU32>,
+    tag: u32,
     /// The encoded answer, then where each record's TTL sits in it (u16 each; served
     /// answers count their TTLs down like any cached answer). Inline up to [`INLINE`]
     /// bytes, one allocation beyond.
@@ -119,6 +123,26 @@ const _: () = assert!(std::mem::size_of::<Entry>() == 128);
 impl Entry {
     fn answer(&self) -> &[u8] {
         &self.data[..usize::from(self.answer_len)]
+    }
+
+    /// The hits counted in the entry and not yet swept, with what they are counted under.
+    fn take_hits(&mut self) -> Option<CachedHits> {
+        if !self.counts_hits || self.tag == 0 {
+            return None;
+        }
+        let hits = std::mem::take(&mut self.tag);
+        let listener = usize::from(u16::from_be_bytes([
+            self.shape.to_le_bytes()[0],
+            self.shape.to_le_bytes()[1],
+        ]));
+        let name = question_name(self.answer())?;
+        let len = (self.domain_len != 0).then_some(self.domain_len);
+        let domain = crate::observer::counted_domain(&name, len).to_owned();
+        Some(CachedHits {
+            listener,
+            domain,
+            hits,
+        })
     }
 
     fn ttl_offsets(&self) -> impl Iterator<Item = usize> + '_ {
@@ -146,6 +170,34 @@ pub(crate) struct PacketCache {
     epoch: Instant,
 }
 
+/// Hits of an allowed answer counted in its entry, taken by a sweep or when the entry goes:
+/// the observer counts them under `domain` for the listener's profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CachedHits {
+    pub listener: usize,
+    pub domain: String,
+    pub hits: u32,
+}
+
+/// The question name of an encoded message (never compressed: it is the first name) in
+/// presentation form, lower case, no trailing dot.
+fn question_name(msg: &[u8]) -> Option<String> {
+    let mut name = String::new();
+    let mut i = 12;
+    loop {
+        let len = usize::from(*msg.get(i)?);
+        if len == 0 {
+            return Some(name);
+        }
+        let label = String::from_utf8_lossy(msg.get(i + 1..i + 1 + len)?);
+        if !name.is_empty() {
+            name.push('.');
+        }
+        name.push_str(&label.to_ascii_lowercase());
+        i += 1 + len;
+    }
+}
+
 /// How long an encoded answer may be reused, and what to count when it is.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Reuse {
@@ -160,6 +212,9 @@ pub(crate) struct Reuse {
     pub domain_len: Option<u8>,
     /// The observer's hash of the domain counted on a hit ([`crate::Observer::name_hash`]).
     pub domain_hash: Option<NonZeroU32>,
+    /// Count the hits in the entry, for [`PacketCache::sweep`] to hand over (allowed
+    /// answers counted per domain): a hit then costs the observer no name at all.
+    pub count_hits: bool,
     /// Count the records' TTLs down as the entry ages (upstream answers; sinkholes keep
     /// their configured TTL).
     pub age_ttls: bool,
@@ -216,6 +271,8 @@ pub(crate) struct Hit {
     pub domain_len: Option<u8>,
     /// The observer's hash of the counted domain.
     pub domain_hash: Option<NonZeroU32>,
+    /// The hit was counted in the entry ([`Reuse::count_hits`]).
+    pub counted: bool,
 }
 
 impl PacketCache {
@@ -229,7 +286,8 @@ impl PacketCache {
     }
 
     /// Writes the cached answer for `q` (whose key is `key`), patched for this query, into
-    /// `out`. `now` is when the query arrived.
+    /// `out`. `now` is when the query arrived. An entry it drops gives its uncounted hits
+    /// to `spill`.
     pub(crate) fn answer(
         &self,
         key: &PacketKey,
@@ -237,6 +295,7 @@ impl PacketCache {
         generation: u64,
         now: Instant,
         out: &mut Vec<u8>,
+        spill: impl FnOnce(CachedHits),
     ) -> Option<Hit> {
         let mut shard = self.shards.lock(key.hash);
         let i = shard.find(key.hash)?;
@@ -248,10 +307,17 @@ impl PacketCache {
         // go up to a second early), and its TTLs are never counted down too little.
         let age = self.secs(now).saturating_sub(e.stored);
         if age >= e.lifetime || e.generation != generation as u32 {
-            shard.remove(i);
+            let mut gone = shard.remove(i);
+            drop(shard);
+            if let Some(hits) = gone.take_hits() {
+                spill(hits);
+            }
             return None;
         }
         e.used = true;
+        if e.counts_hits {
+            e.tag = e.tag.saturating_add(1);
+        }
         out.clear();
         out.extend_from_slice(e.answer());
         if age > 0 {
@@ -266,14 +332,16 @@ impl PacketCache {
             outcome: e.outcome,
             category: (e.category != NO_CATEGORY).then_some(e.category),
             domain_len: (e.domain_len != 0).then_some(e.domain_len),
-            domain_hash: e.domain_hash,
+            domain_hash: NonZeroU32::new(e.tag).filter(|_| !e.counts_hits),
+            counted: e.counts_hits,
         };
         drop(shard);
         patch(q, out);
         Some(hit)
     }
 
-    /// Remembers an encoded answer to `q` (whose key is `key`).
+    /// Remembers an encoded answer to `q` (whose key is `key`). The entry it replaces
+    /// gives its uncounted hits to `spill`.
     pub(crate) fn insert(
         &self,
         key: &PacketKey,
@@ -281,6 +349,7 @@ impl PacketCache {
         generation: u64,
         bytes: &[u8],
         meta: Reuse,
+        spill: impl FnOnce(CachedHits),
     ) {
         if bytes.len() < q.question_end || meta.lifetime.as_secs() == 0 {
             return; // a lifetime under a second would expire before it is asked for
@@ -316,11 +385,36 @@ impl PacketCache {
             category: meta.category.unwrap_or(NO_CATEGORY),
             domain_len: meta.domain_len.unwrap_or(0),
             outcome: meta.outcome,
-            domain_hash: meta.domain_hash,
             used: false,
+            counts_hits: meta.count_hits,
+            tag: if meta.count_hits {
+                0
+            } else {
+                meta.domain_hash.map_or(0, NonZeroU32::get)
+            },
             data,
         };
-        self.shards.lock(key.hash).put(entry);
+        let replaced = self.shards.lock(key.hash).put(entry);
+        // Names made out of the shard's lock (rare: only entries that were hit).
+        if let Some(hits) = replaced.and_then(|mut e| e.take_hits()) {
+            spill(hits);
+        }
+    }
+
+    /// Takes the hits counted in every entry since the last sweep, shard by shard: each
+    /// is locked while its entries' counts are taken and reset and the names of the
+    /// entries that were hit are made (once per write of the counts, every 5 seconds).
+    pub(crate) fn sweep(&self, mut counted: impl FnMut(CachedHits)) {
+        for mut shard in self.shards.each() {
+            // Only entries that were hit make a name.
+            let taken: Vec<CachedHits> = shard
+                .entries_mut()
+                .iter_mut()
+                .filter_map(Entry::take_hits)
+                .collect();
+            drop(shard);
+            taken.into_iter().for_each(&mut counted);
+        }
     }
 
     /// Whole seconds from the epoch to `t`.
@@ -357,6 +451,7 @@ mod tests {
             category: None,
             domain_len: None,
             domain_hash: None,
+            count_hits: false,
             age_ttls,
         }
     }
@@ -387,7 +482,7 @@ mod tests {
         let reuse = reuse(Outcome::Allowed, 60, true);
         let key = |q: &FastQuery<'_>, listener| PacketKey::new(q, listener, 1);
         let now = Instant::now();
-        cache.insert(&key(&q, 0), &q, 7, &answer, reuse);
+        cache.insert(&key(&q, 0), &q, 7, &answer, reuse, |_| {});
         req.metadata.id = 2;
         req.metadata.recursion_desired = false;
         req.queries[0] = Query::query(
@@ -398,22 +493,28 @@ mod tests {
         let q2 = FastQuery::parse(&second).expect("parse");
         let mut out = Vec::new();
         assert!(
-            cache.answer(&key(&q2, 1), &q2, 7, now, &mut out).is_none(),
+            cache
+                .answer(&key(&q2, 1), &q2, 7, now, &mut out, |_| {})
+                .is_none(),
             "another listener"
         );
         let hit = cache
-            .answer(&key(&q2, 0), &q2, 7, now, &mut out)
+            .answer(&key(&q2, 0), &q2, 7, now, &mut out, |_| {})
             .expect("a hit");
         assert_eq!(hit.len, answer.len());
         assert_eq!(&out[..2], &[0, 2]);
         assert_eq!(out[2] & 0x01, 0, "RD from the new query");
         assert_eq!(&out[12..], &second[12..], "name case from the new query");
         assert!(
-            cache.answer(&key(&q2, 0), &q2, 8, now, &mut out).is_none(),
+            cache
+                .answer(&key(&q2, 0), &q2, 8, now, &mut out, |_| {})
+                .is_none(),
             "a newer generation drops it"
         );
         assert!(
-            cache.answer(&key(&q2, 0), &q2, 7, now, &mut out).is_none(),
+            cache
+                .answer(&key(&q2, 0), &q2, 7, now, &mut out, |_| {})
+                .is_none(),
             "and it is gone"
         );
     }
@@ -447,10 +548,12 @@ mod tests {
         let cache = PacketCache::new(4);
         let reuse = reuse(Outcome::Allowed, 300, true);
         let key = PacketKey::new(&q, 0, 1);
-        cache.insert(&key, &q, 0, &encoded, reuse);
+        cache.insert(&key, &q, 0, &encoded, reuse, |_| {});
         let later = Instant::now() + Duration::from_millis(1100);
         let mut out = Vec::new();
-        cache.answer(&key, &q, 0, later, &mut out).expect("a hit");
+        cache
+            .answer(&key, &q, 0, later, &mut out, |_| {})
+            .expect("a hit");
         let served = Message::from_vec(&out).expect("parse");
         assert_eq!(served.answers[0].ttl, 299);
     }
@@ -468,16 +571,20 @@ mod tests {
         let (k1, k2) = (PacketKey::new(&q1, 0, 3), PacketKey::new(&q2, 0, 3));
         let now = Instant::now();
         let mut out = Vec::new();
-        cache.insert(&k1, &q1, 0, &two, reuse);
+        cache.insert(&k1, &q1, 0, &two, reuse, |_| {});
         assert!(cache.is_empty(), "an answer to another name is not kept");
-        cache.insert(&k1, &q1, 0, &one, reuse);
+        cache.insert(&k1, &q1, 0, &one, reuse, |_| {});
         // Another name whose hash collides: the entry is found and must be refused.
         let forged = PacketKey {
             hash: k1.hash,
             ..k2
         };
-        assert!(cache.answer(&forged, &q2, 0, now, &mut out).is_none());
-        assert!(cache.answer(&k1, &q1, 0, now, &mut out).is_some());
+        assert!(
+            cache
+                .answer(&forged, &q2, 0, now, &mut out, |_| {})
+                .is_none()
+        );
+        assert!(cache.answer(&k1, &q1, 0, now, &mut out, |_| {}).is_some());
     }
 
     /// Evictions and removals move entries inside a shard: every entry still held must
@@ -497,9 +604,16 @@ mod tests {
             answer[2] |= 0x80;
             // Generation 1 for every third name: asking with generation 0 removes them.
             let generation = u64::from(i % 3 == 0);
-            cache.insert(&PacketKey::new(&q, 0, 9), &q, generation, &answer, reuse);
+            cache.insert(
+                &PacketKey::new(&q, 0, 9),
+                &q,
+                generation,
+                &answer,
+                reuse,
+                |_| {},
+            );
             if i % 7 == 0 {
-                cache.answer(&PacketKey::new(&q, 0, 9), &q, 0, now, &mut out);
+                cache.answer(&PacketKey::new(&q, 0, 9), &q, 0, now, &mut out, |_| {});
             }
         }
         assert!(cache.len() <= 64, "bounded: {}", cache.len());
@@ -507,9 +621,14 @@ mod tests {
         for packet in &packets {
             let q = FastQuery::parse(packet).expect("parse");
             for generation in [0, 1] {
-                if let Some(hit) =
-                    cache.answer(&PacketKey::new(&q, 0, 9), &q, generation, now, &mut out)
-                {
+                if let Some(hit) = cache.answer(
+                    &PacketKey::new(&q, 0, 9),
+                    &q,
+                    generation,
+                    now,
+                    &mut out,
+                    |_| {},
+                ) {
                     assert_eq!(&out[12..hit.len], &packet[12..], "its own answer");
                     held += 1;
                     break;
@@ -527,15 +646,17 @@ mod tests {
         let hot = query("hot.example.");
         let hot_q = FastQuery::parse(&hot).expect("parse");
         let hot_key = PacketKey::new(&hot_q, 0, 5);
-        cache.insert(&hot_key, &hot_q, 0, &hot, reuse);
+        cache.insert(&hot_key, &hot_q, 0, &hot, reuse, |_| {});
         let now = Instant::now();
         let mut out = Vec::new();
         for i in 0..2_000 {
             let packet = query(&format!("x{i}.flood.example."));
             let q = FastQuery::parse(&packet).expect("parse");
-            cache.insert(&PacketKey::new(&q, 0, 5), &q, 0, &packet, reuse);
+            cache.insert(&PacketKey::new(&q, 0, 5), &q, 0, &packet, reuse, |_| {});
             assert!(
-                cache.answer(&hot_key, &hot_q, 0, now, &mut out).is_some(),
+                cache
+                    .answer(&hot_key, &hot_q, 0, now, &mut out, |_| {})
+                    .is_some(),
                 "still cached after {i} one-off names"
             );
         }
@@ -550,17 +671,31 @@ mod tests {
         let key = PacketKey::new(&q, 0, 1);
         let cache = PacketCache::new(16);
         let stored = Instant::now();
-        cache.insert(&key, &q, 0, &packet, reuse(Outcome::Allowed, 2, false));
+        cache.insert(
+            &key,
+            &q,
+            0,
+            &packet,
+            reuse(Outcome::Allowed, 2, false),
+            |_| {},
+        );
         let mut out = Vec::new();
         let mut served = |after_ms: u64| {
             let at = stored + Duration::from_millis(after_ms);
-            cache.answer(&key, &q, 0, at, &mut out).is_some()
+            cache.answer(&key, &q, 0, at, &mut out, |_| {}).is_some()
         };
         assert!(served(0));
         assert!(!served(2_000), "served at its lifetime");
         assert!(!served(0), "and dropped");
         let cache = PacketCache::new(16);
-        cache.insert(&key, &q, 0, &packet, reuse(Outcome::Allowed, 0, false));
+        cache.insert(
+            &key,
+            &q,
+            0,
+            &packet,
+            reuse(Outcome::Allowed, 0, false),
+            |_| {},
+        );
         assert!(cache.is_empty(), "lifetime 0");
     }
 }

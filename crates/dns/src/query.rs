@@ -138,10 +138,13 @@ pub(crate) async fn handle(
             .and_then(|labels| observer::domain_len(name, Some(labels)));
         Some((observer::counted_domain(name, len), len))
     });
-    let domain_hash = live
-        .snapshot
-        .observer
-        .as_deref()
+    let observer = live.snapshot.observer.as_deref();
+    // An allowed answer's hits are counted in its cache entry, if the observer counts
+    // them per domain; other answers keep the counted domain's hash for the observer.
+    let count_hits =
+        facts.outcome == Outcome::Allowed && observer.is_some_and(|o| o.counts_cached_allowed());
+    let domain_hash = observer
+        .filter(|_| !count_hits)
         .zip(cached_domain)
         .and_then(|(o, (domain, _))| o.name_hash(domain));
     if let Some(observer) = &live.snapshot.observer {
@@ -159,6 +162,7 @@ pub(crate) async fn handle(
             }),
             domain_hash: None,
             cache_hit: facts.cache_hit,
+            domain_counted: false,
             upstream_error: facts.upstream_error,
         };
         observer.observe(&live.snapshot.policy, &obs, started);
@@ -180,8 +184,10 @@ pub(crate) async fn handle(
                 category: facts.category,
                 domain_len: cached_domain.and_then(|(_, len)| len),
                 domain_hash,
+                count_hits,
                 age_ttls: matches!(facts.outcome, Outcome::Allowed | Outcome::Rewritten),
             },
+            |hits| live.count_cached_hits(hits),
         );
     }
     Some(bytes)
@@ -482,6 +488,7 @@ mod tests {
             outcome,
             category,
             qname: Some(qname.into()),
+            domain_counted: false,
             domain: Some(qname.into()),
         };
         assert_eq!(
@@ -552,5 +559,96 @@ mod tests {
             })
             .collect();
         assert_eq!(recorder.hashes(), hashes);
+    }
+
+    /// An allowed answer's hits are counted in its packet-cache entry, not by the
+    /// observer one by one, and every one reaches the observer: through a sweep, when the
+    /// entry is replaced, and when it goes stale.
+    #[test]
+    fn cache_hits_of_an_allowed_answer_are_counted_exactly() {
+        use std::time::Duration;
+
+        use crate::packet_cache::{PacketKey, Reuse};
+        use crate::wire::FastQuery;
+
+        let recorder = Arc::new(Recorder::counting_cached());
+        let observer: Arc<dyn Observer> = recorder.clone();
+        let shared = shared("127.0.0.0/8", &[], Some(observer));
+        let mut req = Message::query();
+        req.add_query(Query::query(
+            Name::from_ascii("WWW.Allowed.example.").unwrap(),
+            RecordType::A,
+        ));
+        let packet = req.to_vec().unwrap();
+        let q = FastQuery::parse(&packet).unwrap();
+        let key = PacketKey::new(&q, 0, shared.key_seed);
+        // As the full path caches an allowed answer (the bytes matter not here).
+        let cache = || {
+            let mut answer = packet.clone();
+            answer[2] |= 0x80;
+            let reuse = Reuse {
+                lifetime: Duration::from_secs(60),
+                outcome: Outcome::Allowed,
+                category: None,
+                domain_len: None,
+                domain_hash: None,
+                count_hits: true,
+                age_ttls: false,
+            };
+            let live = shared.live.load();
+            shared
+                .packets
+                .insert(&key, &q, live.generation, &answer, reuse, |hits| {
+                    live.count_cached_hits(hits)
+                });
+        };
+        let start = Instant::now();
+        let hit = |n: usize, after: Duration| {
+            for _ in 0..n {
+                let arrival = Arrival {
+                    listener: 0,
+                    client: CLIENT,
+                    received: start + after,
+                };
+                let mut out = Vec::new();
+                fast_answer(&shared, arrival, &packet, &mut out).expect("a cache hit");
+            }
+        };
+        let counted = |want: &[u32]| {
+            let cached: Vec<_> = recorder.cached();
+            let want: Vec<_> = want
+                .iter()
+                .map(|&n| (0, "www.allowed.example".to_string(), n))
+                .collect();
+            assert_eq!(cached, want);
+        };
+        cache();
+        hit(5, Duration::ZERO);
+        counted(&[]);
+        shared.sweep_cached_counts();
+        counted(&[5]);
+        shared.sweep_cached_counts();
+        counted(&[5]);
+        hit(3, Duration::ZERO);
+        cache(); // replaced: its three go to the observer
+        counted(&[5, 3]);
+        hit(2, Duration::ZERO);
+        // Stale a minute on: the hit that finds it so drops it, with its two.
+        let arrival = Arrival {
+            listener: 0,
+            client: CLIENT,
+            received: start + Duration::from_secs(61),
+        };
+        assert!(fast_answer(&shared, arrival, &packet, &mut Vec::new()).is_none());
+        counted(&[5, 3, 2]);
+        shared.sweep_cached_counts();
+        counted(&[5, 3, 2]);
+        let seen = recorder.seen();
+        assert_eq!(seen.len(), 10, "{seen:?}");
+        assert!(
+            seen.iter()
+                .all(|s| s.outcome == Outcome::Allowed && s.domain_counted && s.qname.is_none()),
+            "each hit is observed, its domain not counted again: {seen:?}"
+        );
     }
 }

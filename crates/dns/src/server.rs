@@ -47,6 +47,7 @@ impl Server {
         }
         let allow = listeners.iter().map(|l| l.allow.clone()).collect();
         let shared = Arc::new(Shared::new(allow, upstream, limits, snapshot)?);
+        shared.attach_sweeper();
         let mut server = Server {
             shared: shared.clone(),
             tasks: Vec::new(),
@@ -84,7 +85,10 @@ impl Server {
         if snapshot.listener_profiles.len() != self.shared.listeners.len() {
             return Err(DnsError::Config("the new configuration has a different number of listeners; restart hedge to change listeners".into()));
         }
+        // The counts the cache holds go to the observer they were counted for.
+        self.shared.sweep_cached_counts();
         self.shared.replace(snapshot);
+        self.shared.attach_sweeper();
         Ok(())
     }
 
@@ -109,5 +113,8 @@ impl Server {
         for t in self.tasks {
             t.abort();
         }
+        // The counts still kept in the packet cache, to the observer: its last write comes
+        // after the server is gone, when the sweeper finds nothing to sweep.
+        self.shared.sweep_cached_counts();
     }
 }

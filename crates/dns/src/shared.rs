@@ -14,8 +14,8 @@ use crate::config::{Limits, UpstreamConfig};
 use crate::error::DnsError;
 use crate::failures::Failures;
 use crate::fetch::Fetcher;
-use crate::observer::Observer;
-use crate::packet_cache::{self, PacketCache};
+use crate::observer::{CacheSweeper, Observer};
+use crate::packet_cache::{self, CachedHits, PacketCache};
 use crate::upstream::Upstream;
 
 /// Everything a reload replaces, as one immutable value.
@@ -148,11 +148,36 @@ impl Shared {
 
     /// Swaps in a new snapshot under the next generation; queries in flight finish on the
     /// old one.
+    /// Hands the allowed answers' counts kept in the packet cache to the snapshot's observer.
+    pub(crate) fn sweep_cached_counts(&self) {
+        let live = self.live.load();
+        self.packets.sweep(|hits| live.count_cached_hits(hits));
+    }
+
+    /// Gives the served snapshot's observer the sweeper of this cache.
+    pub(crate) fn attach_sweeper(self: &Arc<Self>) {
+        if let Some(observer) = self.live.load().snapshot.observer.as_deref() {
+            observer.attach_sweeper(CacheSweeper(Arc::downgrade(self)));
+        }
+    }
+
     pub(crate) fn replace(&self, snapshot: Snapshot) {
         let generation = self.live.load().generation + 1;
         self.live.store(Arc::new(Live {
             snapshot,
             generation,
         }));
+    }
+}
+
+impl Live {
+    /// Counts hits kept in a packet-cache entry (swept, or the entry went) for its
+    /// listener's profile.
+    pub(crate) fn count_cached_hits(&self, c: CachedHits) {
+        let observer = self.snapshot.observer.as_deref();
+        let profile = self.snapshot.listener_profiles.get(c.listener);
+        if let (Some(observer), Some(&profile)) = (observer, profile) {
+            observer.observe_cached_allowed(profile, &c.domain, c.hits);
+        }
     }
 }

@@ -224,6 +224,7 @@ mod tests {
                 outcome: Outcome::Refused,
                 category: None,
                 qname: None,
+                domain_counted: false,
                 domain: None,
             }]
         );

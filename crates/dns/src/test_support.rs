@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use hedge_lists::{CategoryIdx, Compiler, Format, Index, Taxonomy};
-use hedge_policy::{Policy, ProfileConfig};
+use hedge_policy::{Policy, ProfileConfig, ProfileId};
 
 use crate::config::{ForwardProtocol, ForwardServer, Limits, UpstreamConfig, UpstreamMode};
 use crate::observer::{Observation, Observer, Outcome};
@@ -86,15 +86,33 @@ pub(crate) struct Seen {
     pub(crate) outcome: Outcome,
     pub(crate) category: Option<CategoryIdx>,
     pub(crate) qname: Option<String>,
+    /// The domain's count is kept by the cache entry.
+    pub(crate) domain_counted: bool,
     /// The domain a block is counted under.
     pub(crate) domain: Option<String>,
 }
 
-/// An observer that keeps every observation, and the domain hash each came with.
+/// An observer that keeps every observation, and the domain hash each came with; made
+/// with [`Recorder::counting_cached`], also the allowed answers' counts its cache entries
+/// keep.
 #[derive(Default)]
-pub(crate) struct Recorder(Mutex<Vec<Seen>>, Mutex<Vec<Option<NonZeroU32>>>);
+pub(crate) struct Recorder(
+    Mutex<Vec<Seen>>,
+    Mutex<Vec<Option<NonZeroU32>>>,
+    Option<Mutex<Vec<(ProfileId, String, u32)>>>,
+);
 
 impl Recorder {
+    /// A recorder whose allowed answers are counted in their packet-cache entries.
+    pub(crate) fn counting_cached() -> Recorder {
+        Recorder(Mutex::default(), Mutex::default(), Some(Mutex::default()))
+    }
+
+    /// What [`Observer::observe_cached_allowed`] was given: (profile, domain, hits).
+    pub(crate) fn cached(&self) -> Vec<(ProfileId, String, u32)> {
+        self.2.as_ref().unwrap().lock().unwrap().clone()
+    }
+
     pub(crate) fn seen(&self) -> Vec<Seen> {
         self.0.lock().unwrap().clone()
     }
@@ -110,6 +128,25 @@ impl Recorder {
 }
 
 impl Observer for Recorder {
+    fn counts_cached_allowed(&self) -> bool {
+        self.2.is_some()
+    }
+
+    /// A recorder counting in the cache entries keeps no query log: the fast path then
+    /// writes out no name for those hits.
+    fn logs_queries(&self) -> bool {
+        self.2.is_none()
+    }
+
+    fn observe_cached_allowed(&self, profile: ProfileId, domain: &str, hits: u32) {
+        if let Some(cached) = &self.2 {
+            cached
+                .lock()
+                .unwrap()
+                .push((profile, domain.to_owned(), hits));
+        }
+    }
+
     fn name_hash(&self, domain: &str) -> Option<NonZeroU32> {
         Some(Recorder::hash_of(domain))
     }
@@ -122,6 +159,7 @@ impl Observer for Recorder {
             outcome: o.outcome,
             category: o.category,
             qname: o.qname.map(str::to_owned),
+            domain_counted: o.domain_counted,
             domain: o.domain.map(str::to_owned),
         });
     }

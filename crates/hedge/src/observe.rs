@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use hedge_dns::{Observation, Outcome};
+use hedge_dns::{CacheSweeper, Observation, Outcome};
 use hedge_lists::CategoryIdx;
-use hedge_policy::Policy;
+use hedge_policy::{Policy, ProfileId};
 use hedge_stats::{Action, CountCell, Counters, NameHash};
 use metrics::{Counter, Histogram, counter, histogram};
 
@@ -163,6 +163,33 @@ impl hedge_dns::Observer for QueryObserver {
             .is_some_and(|s| s.counters.query_log_enabled() || s.counters.counts_allowed())
     }
 
+    fn logs_queries(&self) -> bool {
+        self.stats
+            .as_ref()
+            .is_some_and(|s| s.counters.query_log_enabled())
+    }
+
+    fn counts_cached_allowed(&self) -> bool {
+        self.stats
+            .as_ref()
+            .is_some_and(|s| s.counters.counts_allowed())
+    }
+
+    fn observe_cached_allowed(&self, profile: ProfileId, domain: &str, hits: u32) {
+        let Some(stats) = &self.stats else { return };
+        if let Some(cell) = stats.cell(profile, None) {
+            stats
+                .counters
+                .record_allowed_domain(cell.profile(), domain, hits);
+        }
+    }
+
+    fn attach_sweeper(&self, sweeper: CacheSweeper) {
+        if let Some(stats) = &self.stats {
+            stats.counters.set_sweep(Box::new(move || sweeper.sweep()));
+        }
+    }
+
     fn name_hash(&self, domain: &str) -> Option<std::num::NonZeroU32> {
         let stats = self.stats.as_ref()?;
         Some(stats.counters.name_hash(domain).get())
@@ -206,8 +233,8 @@ impl hedge_dns::Observer for QueryObserver {
                 stats.counters.record_blocked_at(cell, domain, hash);
             }
             // Allowed ones under the same name, per profile, so that `hedge policy diff` can
-            // ask a new configuration about them.
-            (Action::Allowed, Some(name)) => {
+            // ask a new configuration about them (unless the cache entry counts the name).
+            (Action::Allowed, Some(name)) if !o.domain_counted => {
                 let domain = o.domain.unwrap_or(name);
                 let hash = o.domain_hash.map(NameHash::from_raw);
                 stats.counters.record_allowed_at(cell, domain, hash);

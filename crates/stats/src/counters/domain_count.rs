@@ -6,22 +6,21 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use hashbrown::hash_table::Entry;
 
 use super::Counters;
-use super::table::{DomainEntry, DomainTable};
+use super::table::{DomainEntry, DomainSlot, DomainTable};
 use super::tally::{Names, Tally};
 use crate::batch::OTHER_DOMAIN;
 
 impl Counters {
-    /// Counts `domain` (already [`countable`](super::countable); `h` its table hash) for a
-    /// (profile, slot) in this thread's table.
+    /// Counts `domain` (already [`countable`](super::countable); `h` its table hash)
+    /// `count.n` times for its (profile, slot) in this thread's table.
     #[inline]
     pub(super) fn count_domain(
         &self,
         kind: Names,
         tally: &Tally,
-        profile: u16,
-        slot: u16,
         domain: &str,
         h: u64,
+        count: DomainSlot,
     ) {
         let d = self.limits(kind);
         {
@@ -34,18 +33,18 @@ impl Counters {
             // One probe finds a name already counted this interval (the common case) or
             // where a new one goes.
             match entries.entry(h, |e| e.name(names) == domain, |e| d.hash(e.name(names))) {
-                Entry::Occupied(mut e) => return e.get_mut().count(profile, slot),
+                Entry::Occupied(mut e) => return e.get_mut().count(count),
                 Entry::Vacant(v) => {
                     let other = domain == OTHER_DOMAIN;
                     if other || *spare > 0 {
                         *spare -= u32::from(!other);
-                        v.insert(DomainEntry::new(names, domain, profile, slot));
+                        v.insert(DomainEntry::new(names, domain, count));
                         return;
                     }
                 }
             }
         }
-        self.count_new_name(kind, tally, h, domain, profile, slot);
+        self.count_new_name(kind, tally, h, domain, count);
     }
 
     /// Counts a name new to this thread's table that has no reserved slot left: it takes a
@@ -53,15 +52,7 @@ impl Counters {
     /// counts the name as `(other)` (which takes no slot).
     #[cold]
     #[inline(never)]
-    fn count_new_name(
-        &self,
-        kind: Names,
-        tally: &Tally,
-        h: u64,
-        domain: &str,
-        profile: u16,
-        slot: u16,
-    ) {
+    fn count_new_name(&self, kind: Names, tally: &Tally, h: u64, domain: &str, count: DomainSlot) {
         let d = self.limits(kind);
         let mut table = tally.table(kind).lock();
         // The slots of a block are in `spare` before the lock is let go: a thread that finds
@@ -98,12 +89,12 @@ impl Counters {
             |e| e.name(names) == key,
             |e| d.hash(e.name(names)),
         ) {
-            Entry::Occupied(mut e) => e.get_mut().count(profile, slot),
+            Entry::Occupied(mut e) => e.get_mut().count(count),
             Entry::Vacant(v) => {
                 if key != OTHER_DOMAIN {
                     *spare -= 1;
                 }
-                v.insert(DomainEntry::new(names, key, profile, slot));
+                v.insert(DomainEntry::new(names, key, count));
             }
         }
     }

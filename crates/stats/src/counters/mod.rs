@@ -26,7 +26,7 @@ use thread_local::ThreadLocal;
 
 use limits::DomainLimits;
 use query_log::QueryLogBuffer;
-use table::DomainTable;
+use table::{DomainSlot, DomainTable};
 use tally::{Names, Tally};
 
 // `pub(crate)` only for the report modules, which another branch is reorganising: they
@@ -96,6 +96,16 @@ impl CountCell {
         self.profile
     }
 
+    /// One query counted in this cell's (profile, category).
+    #[inline(always)]
+    fn one(self) -> DomainSlot {
+        DomainSlot {
+            profile: self.profile,
+            category: self.slot,
+            n: 1,
+        }
+    }
+
     /// The category's index; None for uncategorised.
     pub fn category(self) -> Option<u16> {
         self.slot.checked_sub(1)
@@ -132,6 +142,9 @@ pub struct Counters {
     /// The allowed names' cap (their hash is the blocked names' one).
     allowed: DomainLimits,
     count_allowed: bool,
+    /// Hands over counts kept outside before the domains are drained ([`Counters::set_sweep`]).
+    #[allow(clippy::type_complexity)]
+    sweep: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
     query_log: Option<QueryLogBuffer>,
 }
 
@@ -197,6 +210,7 @@ impl Counters {
                 hasher,
             ),
             count_allowed: options.count_allowed,
+            sweep: Mutex::new(None),
             query_log: options.query_log.map(|o| QueryLogBuffer {
                 cap: if o.max_entries_per_interval == 0 {
                     100_000
@@ -304,7 +318,7 @@ impl Counters {
             Some(h) => h.table_hash(),
             None => self.domains.hash(domain),
         };
-        self.count_domain(Names::Blocked, tally, cell.profile, cell.slot, domain, h);
+        self.count_domain(Names::Blocked, tally, domain, h, cell.one());
     }
 
     /// Counts one allowed query and, unless turned off, the `domain` it is counted under
@@ -323,7 +337,40 @@ impl Counters {
             Some(h) => h.table_hash(),
             None => self.allowed.hash(domain),
         };
-        self.count_domain(Names::Allowed, tally, cell.profile, 0, domain, h);
+        let one = DomainSlot {
+            profile: cell.profile,
+            category: 0,
+            n: 1,
+        };
+        self.count_domain(Names::Allowed, tally, domain, h, one);
+    }
+
+    /// Counts `n` allowed queries of `profile` under `domain` in the allowed names alone:
+    /// queries counted one by one with [`record_at`](Counters::record_at) whose domain
+    /// was counted elsewhere (a packet-cache entry) and is handed over in one go. Nothing
+    /// when allowed names are not counted.
+    pub fn record_allowed_domain(&self, profile: u16, domain: &str, n: u32) {
+        if !self.count_allowed || n == 0 {
+            return;
+        }
+        if usize::from(profile) >= self.profiles.len() {
+            self.invalid.fetch_add(1, Relaxed);
+            return;
+        }
+        let domain = countable(domain);
+        let h = self.allowed.hash(domain);
+        let count = DomainSlot {
+            profile,
+            category: 0,
+            n,
+        };
+        self.count_domain(Names::Allowed, self.tally(), domain, h, count);
+    }
+
+    /// Runs `sweep` before each write of the domain counts ([`swap_out`](Counters::swap_out)),
+    /// to hand over counts kept elsewhere (the packet cache's); replaces the one before.
+    pub fn set_sweep(&self, sweep: Box<dyn Fn() + Send + Sync>) {
+        *self.sweep.lock().unwrap_or_else(PoisonError::into_inner) = Some(sweep);
     }
 
     /// True when allowed queries are counted per domain.
@@ -352,14 +399,7 @@ impl Counters {
         };
         let domain = countable(domain);
         let h = self.domains.hash(domain);
-        self.count_domain(
-            Names::Blocked,
-            self.tally(),
-            cell.profile,
-            cell.slot,
-            domain,
-            h,
-        );
+        self.count_domain(Names::Blocked, self.tally(), domain, h, cell.one());
     }
 
     /// Appends one entry to the raw query log, if the operator turned it on (otherwise this
@@ -431,6 +471,13 @@ impl Counters {
     /// `domains` is set.
     pub fn swap_out_with(&self, domains: bool) -> Batch {
         let _one_at_a_time = self.swapping.lock().unwrap_or_else(PoisonError::into_inner);
+        if domains && self.count_allowed {
+            // Before the tallies: the sweep counts into this thread's.
+            let sweep = self.sweep.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(sweep) = sweep.as_ref() {
+                sweep();
+            }
+        }
         let mut batch = Batch::new();
         let mut sums = vec![0u64; self.ncells];
         for tally in self.tallies.iter() {

@@ -46,17 +46,14 @@ pub(super) struct DomainEntry {
 const _: () = assert!(std::mem::size_of::<DomainEntry>() == 24);
 
 impl DomainEntry {
-    /// A name seen for the first time this interval: its bytes go to the end of `names`.
+    /// A name seen for the first time this interval, with its first count: its bytes go to
+    /// the end of `names`.
     #[inline(always)]
-    pub(super) fn new(names: &mut String, name: &str, profile: u16, category: u16) -> DomainEntry {
+    pub(super) fn new(names: &mut String, name: &str, first: DomainSlot) -> DomainEntry {
         let entry = DomainEntry {
             start: names.len() as u32,
             len: name.len() as u16,
-            first: DomainSlot {
-                profile,
-                category,
-                n: 1,
-            },
+            first,
             more: None,
         };
         names.push_str(name);
@@ -67,21 +64,17 @@ impl DomainEntry {
         &names[self.start as usize..][..usize::from(self.len)]
     }
 
-    /// Adds one to the (profile, category) slot.
-    pub(super) fn count(&mut self, profile: u16, category: u16) {
-        let same = |s: &DomainSlot| s.profile == profile && s.category == category;
+    /// Adds `count.n` to its (profile, category) slot.
+    pub(super) fn count(&mut self, count: DomainSlot) {
+        let same = |s: &DomainSlot| s.profile == count.profile && s.category == count.category;
         if same(&self.first) {
-            self.first.n = self.first.n.saturating_add(1);
+            self.first.n = self.first.n.saturating_add(count.n);
             return;
         }
         let more = self.more.get_or_insert_default();
         match more.iter_mut().find(|s| same(s)) {
-            Some(s) => s.n = s.n.saturating_add(1),
-            None => more.push(DomainSlot {
-                profile,
-                category,
-                n: 1,
-            }),
+            Some(s) => s.n = s.n.saturating_add(count.n),
+            None => more.push(count),
         }
     }
 }

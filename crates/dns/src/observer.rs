@@ -105,7 +105,14 @@ pub trait Observer: Send + Sync {
 /// the snapshot being served. Holds the server weakly: once the server is gone, a sweep
 /// does nothing.
 #[derive(Clone)]
-pub struct CacheSweeper(pub(crate) std::sync::Weak<crate::shared::Shared>);
+pub struct CacheSweeper(pub(crate) std::sync::Weak<dyn SweepCounts>);
+
+/// What a [`CacheSweeper`] sweeps: the server's shared state. A trait so that this module
+/// does not import the server's (which imports this one).
+pub(crate) trait SweepCounts: Send + Sync {
+    /// Hands every count kept in the packet cache's entries to the observer.
+    fn sweep_cached_counts(&self);
+}
 
 impl CacheSweeper {
     /// Takes every count kept in the cache since the last sweep to the observer.

@@ -2,7 +2,7 @@
 //! reload), the packet caches, the response cache and upstream, the limits and the ACLs.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -14,7 +14,7 @@ use crate::config::{Limits, UpstreamConfig};
 use crate::error::DnsError;
 use crate::failures::Failures;
 use crate::fetch::Fetcher;
-use crate::observer::{CacheSweeper, Observer};
+use crate::observer::{CacheSweeper, Observer, SweepCounts};
 use crate::packet_cache::{self, CachedHits, PacketCache};
 use crate::upstream::Upstream;
 
@@ -146,8 +146,6 @@ impl Shared {
         })
     }
 
-    /// Swaps in a new snapshot under the next generation; queries in flight finish on the
-    /// old one.
     /// Hands the allowed answers' counts kept in the packet cache to the snapshot's observer.
     pub(crate) fn sweep_cached_counts(&self) {
         let live = self.live.load();
@@ -157,16 +155,25 @@ impl Shared {
     /// Gives the served snapshot's observer the sweeper of this cache.
     pub(crate) fn attach_sweeper(self: &Arc<Self>) {
         if let Some(observer) = self.live.load().snapshot.observer.as_deref() {
-            observer.attach_sweeper(CacheSweeper(Arc::downgrade(self)));
+            let shared: Weak<dyn SweepCounts> = Arc::downgrade(self) as Weak<Self>;
+            observer.attach_sweeper(CacheSweeper(shared));
         }
     }
 
+    /// Swaps in a new snapshot under the next generation; queries in flight finish on the
+    /// old one.
     pub(crate) fn replace(&self, snapshot: Snapshot) {
         let generation = self.live.load().generation + 1;
         self.live.store(Arc::new(Live {
             snapshot,
             generation,
         }));
+    }
+}
+
+impl SweepCounts for Shared {
+    fn sweep_cached_counts(&self) {
+        Shared::sweep_cached_counts(self);
     }
 }
 

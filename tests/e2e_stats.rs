@@ -30,22 +30,8 @@ fn config(net: &FakeInternet) -> (String, std::net::SocketAddr, std::net::Socket
     (text, adult, child)
 }
 
-fn stop(hedge: &mut Hedge) {
-    hedge.signal("TERM");
-    for _ in 0..100 {
-        if let Ok(Some(_)) = hedge.child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("hedge did not stop:\n{}", hedge.log());
-}
-
 fn report(db: &std::path::Path, extra: &[&str]) -> String {
-    let month = jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::UTC)
-        .strftime("%Y-%m")
-        .to_string();
+    let month = this_month_utc();
     let mut args = vec![
         "report",
         "--db",
@@ -85,7 +71,7 @@ async fn a_known_mix_is_counted_exactly() {
     }
     udp(adult, "match.com.", RecordType::A).await; // listed, allowed in adult
     udp(adult, names::WWW_EXAMPLE_COM, RecordType::A).await;
-    stop(&mut hedge); // SIGTERM flushes what is counted
+    hedge.stop(); // SIGTERM flushes what is counted
     let db = hedge.dir.path().join("stats.sqlite");
 
     let by = report(&db, &["--by", "profile,category,action"]);
@@ -193,5 +179,5 @@ async fn prometheus_metrics_count_queries() {
         line("hedge_answer_duration_seconds_count").is_some_and(|l| l.ends_with(" 4")),
         "{body}"
     );
-    stop(&mut hedge);
+    hedge.stop();
 }

@@ -6,7 +6,6 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::process::Output;
-use std::time::Duration;
 
 use hedge_stats::{Action, Batch, SqliteStore, Store};
 use hickory_proto::rr::RecordType;
@@ -246,18 +245,9 @@ async fn blocks_without_a_category_are_counted_under_their_rule() {
     ] {
         udp(server, name, t).await;
     }
-    hedge.signal("TERM"); // SIGTERM flushes what is counted
-    for _ in 0..100 {
-        if let Ok(Some(_)) = hedge.child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    hedge.stop(); // TERM flushes what is counted
     let db = hedge.dir.path().join("stats.sqlite");
-    let month = jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::UTC)
-        .strftime("%Y-%m")
-        .to_string();
+    let month = this_month_utc();
     let o = hedge_report(&db, &month, &[]);
     let rows: Vec<&str> = o.lines().filter(|l| l.starts_with("row,")).collect();
     assert_eq!(

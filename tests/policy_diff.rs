@@ -334,13 +334,7 @@ async fn allowed_queries_that_a_new_config_would_block_are_counted() {
     }
     udp(addr, names::WWW_EXAMPLE_NET, RecordType::A).await;
     udp(addr, "www.bet365.com.", RecordType::A).await;
-    hedge.signal("TERM"); // flushes what is counted
-    for _ in 0..100 {
-        if let Ok(Some(_)) = hedge.child.try_wait() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    hedge.stop(); // TERM flushes what is counted
     let new = hedge.dir.path().join("new.toml");
     std::fs::write(
         &new,
@@ -350,10 +344,7 @@ async fn allowed_queries_that_a_new_config_would_block_are_counted() {
         ),
     )
     .expect("write new");
-    let month = jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::UTC)
-        .strftime("%Y-%m")
-        .to_string();
+    let month = this_month_utc();
     let run = |format: &str| {
         let o = run_hedge([
             "policy".as_ref(),
@@ -426,17 +417,15 @@ async fn cached_allowed_answers_are_counted_exactly_across_sweeps() {
         ),
     )
     .expect("write new");
-    let month = jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::UTC)
-        .strftime("%Y-%m")
-        .to_string();
+    let month = this_month_utc();
+    let current_config = hedge.config.clone();
     // The allowed queries of www.example.com written so far (the new config blocks them).
     let written = || {
         let o = run_hedge([
             "policy".as_ref(),
             "diff".as_ref(),
             "--current".as_ref(),
-            hedge.config.as_os_str(),
+            current_config.as_os_str(),
             "--config".as_ref(),
             new.as_os_str(),
             "--from".as_ref(),
@@ -473,12 +462,6 @@ async fn cached_allowed_answers_are_counted_exactly_across_sweeps() {
     for _ in 0..5 {
         udp(addr, names::WWW_EXAMPLE_COM, RecordType::A).await;
     }
-    hedge.signal("TERM"); // flushes what is counted
-    for _ in 0..100 {
-        if let Ok(Some(_)) = hedge.child.try_wait() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    hedge.stop(); // TERM flushes what is counted
     assert_eq!(written(), 9, "{}", hedge.log());
 }

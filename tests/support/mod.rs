@@ -125,6 +125,18 @@ impl Hedge {
         assert!(ok, "kill -s {sig} failed");
     }
 
+    /// Sends TERM, which flushes what is counted, and waits up to 5 s for the exit.
+    pub fn stop(&mut self) {
+        self.signal("TERM");
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("hedge did not stop:\n{}", self.log());
+    }
+
     /// Waits until the log contains `needle` (returns false on timeout).
     pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
         self.wait_log_count(needle, 1, timeout)
@@ -359,4 +371,12 @@ pub fn assert_quiet_on_a_closed_stdout(args: &[&str]) {
         "hedge {args:?}: {:?}\n{stderr}",
         o.status
     );
+}
+
+/// This month in UTC (`2026-12`), as the statistics store keys its days.
+pub fn this_month_utc() -> String {
+    Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%Y-%m")
+        .to_string()
 }

@@ -266,7 +266,11 @@ mod tests {
         }
         let bytes = b.into_inner().unwrap();
         assert_eq!(check(&bytes, 299), Ok(()));
-        assert!(check(&bytes, 298).unwrap_err().contains("above the largest"));
+        assert!(
+            check(&bytes, 298)
+                .unwrap_err()
+                .contains("above the largest")
+        );
         assert_eq!(check(&two_nodes(1), 0), Ok(()));
         // A root with one transition (input in its state byte) to the node before it.
         assert_eq!(check(&table(&[0, 0x10, b'a', 0x80, 0xc1]), 0), Ok(()));

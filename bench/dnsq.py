@@ -58,10 +58,15 @@ def query(server, port, name, qtype="A", timeout=1.0, source=None):
         try:
             if source:
                 s.bind((source, 0))
-            s.sendto(packet, (server, port))
+            # Connected, so that the ICMP port-unreachable of a server not yet listening
+            # ends the wait at once (ConnectionRefusedError) instead of after `timeout`:
+            # with an unconnected socket, wait_for_answer could only see a server come up
+            # on a grid of its 50 ms timeouts.
+            s.connect((server, port))
+            s.send(packet)
             deadline = time.monotonic() + timeout
             while True:
-                data, _ = s.recvfrom(4096)
+                data = s.recv(4096)
                 rid, rcode, addrs = parse(data)
                 if rid == qid:
                     return rcode, addrs

@@ -277,6 +277,17 @@ mod tests {
     }
 
     #[test]
+    fn tables_of_no_names_or_one_short_name_pass() {
+        for keys in [&[][..], &[""][..], &["a"][..]] {
+            let mut b = fst::MapBuilder::memory();
+            for k in keys {
+                b.insert(k, 0).unwrap();
+            }
+            assert_eq!(check(&b.into_inner().unwrap(), 0), Ok(()), "{keys:?}");
+        }
+    }
+
+    #[test]
     fn a_transition_to_the_node_before_the_first_is_refused() {
         // One transition to "the node written before": its input, its state; none before.
         let err = check(&table(&[b'a', 0xc0]), 0).unwrap_err();

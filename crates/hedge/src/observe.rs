@@ -251,3 +251,6 @@ impl hedge_dns::Observer for QueryObserver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

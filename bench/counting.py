@@ -141,7 +141,9 @@ def instructions(args):
 
 def observer_ir(mix, key):
     """Instructions spent in the observer (statistics and metrics) during a measured pass:
-    the inclusive cost of the calls to `Observer::observe` in the resolver threads' dumps.
+    the inclusive cost of the calls to `Observer::observe` in the resolver threads' dumps,
+    and of the counts handed over when a packet-cache entry that kept them goes on the query
+    path (`Entry::hand_over`: its name written out, and the observer's `observe_cached`).
     The difference on - off is what counting costs an answer, without the noise of the
     rest: the blocked-answer cache is keyed with a per-process seed, so which random
     subdomains it still holds (and so how many answers take the policy lookup) differs
@@ -163,7 +165,10 @@ def observer_ir(mix, key):
                 if line.startswith("cfn="):
                     callee = names[ident]
             elif line.startswith("calls="):
-                cost_next = "Observer>::observe" in callee
+                # `observe_cached` is called inside `hand_over`: not counted twice.
+                cost_next = (callee.endswith("Observer>::observe")
+                             or "packet_cache::Entry>::hand_over" in callee
+                             or "packet_cache::Entry::hand_over" in callee)
     return total
 
 

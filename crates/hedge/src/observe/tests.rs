@@ -34,8 +34,14 @@ fn index() -> Arc<Index> {
     let t = Taxonomy::builtin();
     let mut c = Compiler::new(&t);
     let text: String = LISTED.iter().map(|n| format!("{n}\n")).collect();
-    c.add_text("t", Format::Plain, &["gambling".into()], text.as_bytes(), "t")
-        .unwrap();
+    c.add_text(
+        "t",
+        Format::Plain,
+        &["gambling".into()],
+        text.as_bytes(),
+        "t",
+    )
+    .unwrap();
     Arc::new(Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap())
 }
 
@@ -81,8 +87,8 @@ impl Rig {
         );
         let c = &loaded.config;
         let snapshot = checked.snapshot(Some(observer(&checked, &counters)));
-        let server = Server::start(&c.listeners, &loaded.upstream(), c.server.clone(), snapshot)
-            .unwrap();
+        let server =
+            Server::start(&c.listeners, &loaded.upstream(), c.server.clone(), snapshot).unwrap();
         Rig {
             server,
             counters,
@@ -144,6 +150,15 @@ impl Counted {
             .collect()
     }
 
+    /// `n` blocked queries, all under `listed.example`.
+    fn assert_listed(&self, n: u64) {
+        assert_eq!(
+            self.domains(),
+            BTreeMap::from([gambling("listed.example", n)])
+        );
+        assert_eq!(self.blocked(), n);
+    }
+
     /// Blocked queries of `p` counted under `gambling` (the per-category total).
     fn blocked(&self) -> u64 {
         self.0
@@ -184,12 +199,7 @@ async fn blocked_counts_are_exact_through_the_cache_and_its_evictions() {
     assert_eq!(taken.blocked(), 12_010);
     // The entries' counts were taken with the rest: from zero again.
     rig.ask(&["www.listed.example"; 4]);
-    let taken = rig.take();
-    assert_eq!(
-        taken.domains(),
-        BTreeMap::from([gambling("listed.example", 4)])
-    );
-    assert_eq!(taken.blocked(), 4);
+    rig.take().assert_listed(4);
     assert!(rig.take().domains().is_empty());
 }
 
@@ -202,12 +212,7 @@ async fn a_stale_cached_block_keeps_its_count() {
     // Lifetimes are whole seconds from the second it was stored: stale within 2 s.
     std::thread::sleep(Duration::from_millis(2_100));
     rig.ask(&["www.listed.example"; 2]);
-    let taken = rig.take();
-    assert_eq!(
-        taken.domains(),
-        BTreeMap::from([gambling("listed.example", 5)])
-    );
-    assert_eq!(taken.blocked(), 5);
+    rig.take().assert_listed(5);
 }
 
 /// Past the cap of distinct names in an interval, blocked queries count under `(other)`:
@@ -223,10 +228,7 @@ async fn past_the_cap_blocked_queries_count_as_other() {
     let other = domains.get(&("gambling".to_string(), "(other)".to_string()));
     assert_eq!(other, Some(&4), "{domains:?}");
     assert_eq!(domains.len(), 4, "three names and (other): {domains:?}");
-    assert!(
-        domains.values().all(|&n| n == 2 || n == 4),
-        "{domains:?}"
-    );
+    assert!(domains.values().all(|&n| n == 2 || n == 4), "{domains:?}");
     assert_eq!(taken.blocked(), 10);
     // The next interval has its own cap.
     rig.ask(&["e.example"; 2]);
@@ -247,12 +249,7 @@ async fn a_reload_keeps_the_counts_of_cached_blocks() {
         .snapshot(Some(observer(&rig.checked, &rig.counters)));
     rig.server.reload(snapshot).unwrap();
     rig.ask(&["www.listed.example"; 2]);
-    let taken = rig.take();
-    assert_eq!(
-        taken.domains(),
-        BTreeMap::from([gambling("listed.example", 5)])
-    );
-    assert_eq!(taken.blocked(), 5);
+    rig.take().assert_listed(5);
 }
 
 /// At shutdown the counts still in the cache reach the counters (the flusher's last write

@@ -127,8 +127,10 @@ pub(crate) fn fast_answer(
             let wanted = observer.is_some_and(|o| {
                 if hit.counted {
                     o.logs_queries()
+                } else if hit.outcome == Outcome::Blocked {
+                    o.wants_blocked_names()
                 } else {
-                    hit.outcome == Outcome::Blocked || o.wants_every_name()
+                    o.wants_every_name()
                 }
             });
             let name = if wanted { q.name(&mut name_buf) } else { None };

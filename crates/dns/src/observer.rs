@@ -65,6 +65,13 @@ pub trait Observer: Send + Sync {
         true
     }
 
+    /// Whether [`Observation::qname`] is wanted for a blocked answer from the packet cache
+    /// whose domain its entry does not count (an observer that counts blocks per name
+    /// itself). When false (nothing is counted per name), the fast path writes out no name.
+    fn wants_blocked_names(&self) -> bool {
+        true
+    }
+
     /// Whether [`Observation::qname`] is wanted even for an answer whose domain the cache
     /// entry counts ([`Observation::domain_counted`]): a raw query log.
     fn logs_queries(&self) -> bool {

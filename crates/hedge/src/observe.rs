@@ -163,6 +163,11 @@ impl hedge_dns::Observer for QueryObserver {
             .is_some_and(|s| s.counters.query_log_enabled() || s.counters.counts_allowed())
     }
 
+    /// Without statistics nothing reads a blocked name (metrics count by category).
+    fn wants_blocked_names(&self) -> bool {
+        self.stats.is_some()
+    }
+
     fn logs_queries(&self) -> bool {
         self.stats
             .as_ref()

@@ -295,3 +295,23 @@ async fn the_query_log_gets_every_blocked_name() {
         BTreeMap::from([gambling("listed.example", 5)])
     );
 }
+
+/// With `[stats]` off the observer asks the query path for nothing: no count in the cache
+/// entries, no name written out for a cached block or anything else; with it on, blocked
+/// answers are counted in their entries.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_statistics_the_query_path_counts_nothing_per_name() {
+    use hedge_dns::{Observer, Outcome};
+    let rig = Rig::start(300, 100_000, false);
+    let off = QueryObserver::new(&rig.checked.policy, None, true);
+    for outcome in [Outcome::Blocked, Outcome::Allowed] {
+        assert!(!off.counts_cached(outcome), "{outcome:?}");
+    }
+    assert!(!off.wants_blocked_names());
+    assert!(!off.wants_every_name());
+    assert!(!off.logs_queries());
+    let on = observer(&rig.checked, &rig.counters);
+    assert!(on.counts_cached(Outcome::Blocked));
+    assert!(on.wants_blocked_names());
+    assert!(!on.logs_queries());
+}

@@ -195,25 +195,32 @@ pub(crate) struct CachedHits<'a> {
 
 /// The question name of an encoded message (never compressed: it is the first name) in
 /// presentation form, lower case, no trailing dot, written into `buf` (bytes that are not
-/// UTF-8 make a copy with replacement characters, as the full path names them).
+/// UTF-8 make a copy with replacement characters, as the full path names them). One copy
+/// of the wire name, whose length bytes become the dots.
 fn question_name<'b>(msg: &[u8], buf: &'b mut [u8; 256]) -> Option<Cow<'b, str>> {
-    let mut n = 0;
-    let mut i = 12;
+    // The labels' length bytes, up to the root's 0: the wire name's length.
+    let mut end = 12;
     loop {
-        let len = usize::from(*msg.get(i)?);
+        let len = usize::from(*msg.get(end)?);
         if len == 0 {
             break;
         }
-        if n > 0 {
-            *buf.get_mut(n)? = b'.';
-            n += 1;
-        }
-        let out = buf.get_mut(n..n + len)?;
-        out.copy_from_slice(msg.get(i + 1..i + 1 + len)?);
-        out.make_ascii_lowercase();
-        n += len;
-        i += 1 + len;
+        end += 1 + len;
     }
+    if end == 12 {
+        return Some(Cow::Borrowed("")); // the root
+    }
+    // `3www7example3com0` → `www7example3com`, then each inner length byte → `.`.
+    let n = end - 13;
+    let name = buf.get_mut(..n)?;
+    name.copy_from_slice(msg.get(13..end)?);
+    let mut dot = usize::from(msg[12]);
+    while dot < n {
+        let next = dot + 1 + usize::from(name[dot]);
+        name[dot] = b'.';
+        dot = next;
+    }
+    name.make_ascii_lowercase();
     let name = &buf[..n];
     Some(match std::str::from_utf8(name) {
         Ok(s) => Cow::Borrowed(s),
@@ -461,6 +468,29 @@ mod tests {
 
     use super::*;
     use crate::answer;
+
+    /// The question name as the full path names it: labels joined by dots, lower case.
+    #[test]
+    fn the_question_name_is_read_back_from_the_answer() {
+        let mut buf = [0u8; 256];
+        let packet = query("WWW.Example.COM.");
+        assert_eq!(
+            question_name(&packet, &mut buf).as_deref(),
+            Some("www.example.com")
+        );
+        let packet = query("a.");
+        assert_eq!(question_name(&packet, &mut buf).as_deref(), Some("a"));
+        let mut root = vec![0u8; 12];
+        root.extend_from_slice(&[0, 0, 1, 0, 1]);
+        assert_eq!(question_name(&root, &mut buf).as_deref(), Some(""));
+        let mut odd = vec![0u8; 12];
+        odd.extend_from_slice(b"\x02\xffA\x03com\x00\x00\x01\x00\x01");
+        assert_eq!(
+            question_name(&odd, &mut buf).as_deref(),
+            Some("\u{fffd}a.com")
+        );
+        assert!(question_name(&odd[..16], &mut buf).is_none(), "cut short");
+    }
 
     /// Reuse of an answer that is not a category block.
     fn reuse(outcome: Outcome, secs: u64, age_ttls: bool) -> Reuse {

@@ -161,29 +161,26 @@ pub(crate) fn fast_answer(
                 wire::write_block(&q, policy, profile, decision, portal, out)?;
             let category = decision.category(policy.index());
             let domain_len = observer::domain_len(name, decision.listed_labels());
-            // This answer's domain is counted in its cache entry with the hits to come,
-            // when the observer counts them there.
+            // The hits to come are counted in the cache entry, when the observer counts
+            // them there; this answer is counted by the observer now, as the full path
+            // counts the answers it caches. Counted in the entry instead, it would be
+            // handed over when the entry goes, reading its name back (~660 instructions
+            // against ~235 counted now): a flood of new names, each evicting an entry
+            // asked once, would pay that for every answer. An entry with no hits hands
+            // over nothing.
             let in_entry = observer.is_some_and(|o| o.counts_cached(outcome));
             let reuse = Reuse {
                 lifetime,
                 outcome,
                 category,
                 domain_len,
-                hits: in_entry.then_some(1),
+                hits: in_entry.then_some(0),
                 age_ttls: false,
             };
-            let cached =
-                shared
-                    .blocked_packets
-                    .insert(&key, &q, live.generation, out, reuse, spill);
-            (
-                out.len(),
-                outcome,
-                category,
-                domain_len,
-                in_entry && cached,
-                Some(name),
-            )
+            shared
+                .blocked_packets
+                .insert(&key, &q, live.generation, out, reuse, spill);
+            (out.len(), outcome, category, domain_len, false, Some(name))
         }
     };
     if let Some(observer) = observer {

@@ -45,8 +45,8 @@ pub struct Observation<'a> {
     pub domain: Option<&'a str>,
     /// Answered from the response cache.
     pub cache_hit: bool,
-    /// An answer whose domain count a packet-cache entry keeps ([`Observer::counts_cached`]):
-    /// served from it, or cached with its count in it. Count the query, not its domain;
+    /// An answer served from a packet-cache entry that keeps its domain count
+    /// ([`Observer::counts_cached`]). Count the query, not its domain;
     /// the domain's counts come later through [`Observer::observe_cached`].
     pub domain_counted: bool,
     /// Why upstream resolution failed, if it did: `timeout` or `error`.

@@ -108,8 +108,8 @@ struct Entry {
     /// An answer whose domain counts are kept here ([`Entry::hits`]), not by the observer:
     /// blocked answers, and allowed ones when the observer counts those per name.
     counts_hits: bool,
-    /// With `counts_hits`, the answers counted since the last sweep ([`PacketCache::sweep`]):
-    /// the hits, and the answer that made the entry when it was counted here. (repr(C): after
+    /// With `counts_hits`, the hits counted since the last sweep ([`PacketCache::sweep`]).
+    /// (repr(C): after
     /// the bytes, which leave it the 4 aligned bytes before `data`.)
     hits: u32,
     /// The encoded answer, then where each record's TTL sits in it (u16 each; served
@@ -195,32 +195,28 @@ pub(crate) struct CachedHits<'a> {
 
 /// The question name of an encoded message (never compressed: it is the first name) in
 /// presentation form, lower case, no trailing dot, written into `buf` (bytes that are not
-/// UTF-8 make a copy with replacement characters, as the full path names them). One copy
-/// of the wire name, whose length bytes become the dots.
+/// UTF-8 make a copy with replacement characters, as the full path names them). One pass
+/// over the wire name: no allocation for a name in ASCII.
 fn question_name<'b>(msg: &[u8], buf: &'b mut [u8; 256]) -> Option<Cow<'b, str>> {
-    // The labels' length bytes, up to the root's 0: the wire name's length.
-    let mut end = 12;
+    // One pass: each label copied lower case, a dot before each but the first.
+    let mut at = 12;
+    let mut n = 0;
     loop {
-        let len = usize::from(*msg.get(end)?);
+        let len = usize::from(*msg.get(at)?);
         if len == 0 {
             break;
         }
-        end += 1 + len;
+        let label = msg.get(at + 1..at + 1 + len)?;
+        if n > 0 {
+            *buf.get_mut(n)? = b'.';
+            n += 1;
+        }
+        for (to, &b) in buf.get_mut(n..n + len)?.iter_mut().zip(label) {
+            *to = b.to_ascii_lowercase();
+        }
+        n += len;
+        at += 1 + len;
     }
-    if end == 12 {
-        return Some(Cow::Borrowed("")); // the root
-    }
-    // `3www7example3com0` → `www7example3com`, then each inner length byte → `.`.
-    let n = end - 13;
-    let name = buf.get_mut(..n)?;
-    name.copy_from_slice(msg.get(13..end)?);
-    let mut dot = usize::from(msg[12]);
-    while dot < n {
-        let next = dot + 1 + usize::from(name[dot]);
-        name[dot] = b'.';
-        dot = next;
-    }
-    name.make_ascii_lowercase();
     let name = &buf[..n];
     Some(match std::str::from_utf8(name) {
         Ok(s) => Cow::Borrowed(s),
@@ -241,9 +237,10 @@ pub(crate) struct Reuse {
     /// suffix of the query name; see [`crate::observer::counted_domain`]).
     pub domain_len: Option<u8>,
     /// Count the answers in the entry, for [`PacketCache::sweep`] to hand over (answers the
-    /// observer counts per domain, [`crate::Observer::counts_cached`]), from this many: 1
-    /// when the answer being cached is counted there too. A hit then costs the observer no
-    /// name at all. None: the observer counts each hit itself.
+    /// observer counts per domain, [`crate::Observer::counts_cached`]), from this many (0:
+    /// the answer being cached is counted by the observer, so that an entry evicted before
+    /// any hit hands over nothing). A hit then costs the observer no name at all. None: the
+    /// observer counts each hit itself.
     pub hits: Option<u32>,
     /// Count the records' TTLs down as the entry ages (upstream answers; sinkholes keep
     /// their configured TTL).

@@ -304,7 +304,7 @@ impl Counters {
         tally.bump(cell.base as usize * ACTIONS + Action::Blocked.index());
         let domain = countable(domain);
         let h = self.domains.hash(domain);
-        self.count_domain(Names::Blocked, tally, domain, h, cell.one());
+        self.count_domain(Names::Blocked, tally, domain, h, cell.one(), false);
     }
 
     /// Counts one allowed query and, unless turned off, the `domain` it is counted under
@@ -325,7 +325,7 @@ impl Counters {
             category: 0,
             n: 1,
         };
-        self.count_domain(Names::Allowed, tally, domain, h, one);
+        self.count_domain(Names::Allowed, tally, domain, h, one, false);
     }
 
     /// Counts `n` queries of `cell` and `action` under `domain` in the domain counts alone
@@ -349,7 +349,7 @@ impl Counters {
             category,
             n,
         };
-        self.count_domain(names, self.tally(), domain, h, count);
+        self.count_domain(names, self.tally(), domain, h, count, true);
     }
 
     /// Runs `sweep` before each write of the domain counts ([`swap_out`](Counters::swap_out)),
@@ -384,7 +384,7 @@ impl Counters {
         };
         let domain = countable(domain);
         let h = self.domains.hash(domain);
-        self.count_domain(Names::Blocked, self.tally(), domain, h, cell.one());
+        self.count_domain(Names::Blocked, self.tally(), domain, h, cell.one(), false);
     }
 
     /// Appends one entry to the raw query log, if the operator turned it on (otherwise this

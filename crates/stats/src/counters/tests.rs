@@ -494,3 +494,41 @@ fn counts_handed_over_in_one_go_count_as_many_queries_under_the_cap() {
     );
     assert!(off.swap_out().is_empty());
 }
+
+/// Past the cap, a name's counts handed over on another thread (a packet-cache entry's hits,
+/// swept by the flusher) go to the table that counts the name already, not to `(other)`;
+/// a name no table has still goes to `(other)`.
+#[test]
+fn past_the_cap_handed_over_counts_join_the_name_on_another_thread() {
+    let c = capped_at_16();
+    let names: Vec<String> = (0..16).map(|i| format!("d{i:02}.example")).collect();
+    let cell = c.count_cell(0, Some(0)).unwrap();
+    let turn = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for name in &names {
+                c.record_blocked_at(cell, name);
+            }
+            turn.wait();
+            turn.wait(); // alive while the other thread hands over
+        });
+        s.spawn(|| {
+            turn.wait();
+            c.record_domain_count(cell, Action::Blocked, "d03.example", 3);
+            c.record_domain_count(cell, Action::Blocked, "new.example", 2);
+            turn.wait();
+        });
+    });
+    let b = c.swap_out();
+    let want: Vec<(String, u64)> = names
+        .iter()
+        .map(|n| (n.clone(), if n == "d03.example" { 4 } else { 1 }))
+        .collect();
+    assert_eq!(named(&b), want);
+    let other: u64 = b
+        .domains()
+        .filter(|(k, _)| &*k.domain == OTHER_DOMAIN)
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(other, 2);
+}

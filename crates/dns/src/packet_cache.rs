@@ -109,8 +109,7 @@ struct Entry {
     /// blocked answers, and allowed ones when the observer counts those per name.
     counts_hits: bool,
     /// With `counts_hits`, the hits counted since the last sweep ([`PacketCache::sweep`]).
-    /// (repr(C): after
-    /// the bytes, which leave it the 4 aligned bytes before `data`.)
+    /// (repr(C): after the bytes, which leave it the 4 aligned bytes before `data`.)
     hits: u32,
     /// The encoded answer, then where each record's TTL sits in it (u16 each; served
     /// answers count their TTLs down like any cached answer). Inline up to [`INLINE`]

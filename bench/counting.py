@@ -8,7 +8,10 @@ Uses the query files of the synthetic 1M list that a full run left in bench/work
 bench/run.sh --quick once if they are missing) and bench.py's own measurement, with an index
 of just the names the blocked mix asks for (hedge under callgrind would take too long to
 verify the 1M-name one), so figures compare with each other, not with the full benchmark's
-absolute instructions per answer. `--lines 5000` halves the callgrind run. `flusher` loads
+absolute instructions per answer. `--lines 5000` halves the callgrind run. `--flood N`
+measures the blocked mix alone over its first N lines (all distinct names: with N well over
+the blocked-answer cache's 4,096 entries nearly every answer is decided anew and evicts an
+entry, as in the full benchmark's 50,000-name loop). `flusher` loads
 the blocked mix at a fixed rate and reports the `hedge-stats-flush` thread's share of the
 server's CPU (from /proc/PID/task). Ports 5490-5492, so another hedge can stay up.
 """
@@ -82,7 +85,13 @@ def setup(args):
     # Only the cached names the measured lines ask for are warmed (the first `lines` of the
     # cached mix hold every cached name of the first `lines` of the 10/90 mix): warming all
     # 20,000 through a resolver under callgrind takes most of an hour on a busy machine.
-    if args.lines:
+    if args.flood:
+        # Only the blocked row is reported: the other mixes are cut short to save time.
+        for mix in ("cached", "mix"):
+            lines = files[mix].read_text().splitlines()[:200]
+            files[mix] = scratch / f"{TAG}-q-{mix}-200.txt"
+            files[mix].write_text("\n".join(lines) + "\n")
+    elif args.lines:
         lines = files["cached"].read_text().splitlines()[: args.lines]
         files["cached"] = scratch / f"{TAG}-q-cached-{args.lines}.txt"
         files["cached"].write_text("\n".join(lines) + "\n")
@@ -123,7 +132,8 @@ def instructions(args):
     try:
         on, off = configs(scratch, index, root.addr)
         env = {k: v for k, v in os.environ.items() if k != "HEDGE_LOG"}
-        res = bench.counting_instructions(TAG, on, off, env, probe, files, lines=args.lines)
+        lines = args.flood or args.lines
+        res = bench.counting_instructions(TAG, on, off, env, probe, files, lines=lines)
     finally:
         root.stop()
     if res is None:
@@ -131,7 +141,7 @@ def instructions(args):
     print(f"hedge: {bench.HEDGE}")
     print("| mix | on (Ir/answer) | off (Ir/answer) | overhead | est. cycles overhead | in the observer |")
     print("|---|---|---|---|---|---|")
-    for mix in ("blocked", "cached", "mix"):
+    for mix in ("blocked",) if args.flood else ("blocked", "cached", "mix"):
         r = res[mix]
         inside = {key: observer_ir(mix, key) / r[key]["answers"] for key in ("on", "off")}
         print(f"| {mix} | {r['on']['ir_per_answer']:.0f} | {r['off']['ir_per_answer']:.0f} | "
@@ -141,7 +151,9 @@ def instructions(args):
 
 def observer_ir(mix, key):
     """Instructions spent in the observer (statistics and metrics) during a measured pass:
-    the inclusive cost of the calls to `Observer::observe` in the resolver threads' dumps.
+    the inclusive cost of the calls to `Observer::observe` in the resolver threads' dumps,
+    and of the counts handed over when a packet-cache entry that kept them goes on the query
+    path (`Entry::hand_over`: its name written out, and the observer's `observe_cached`).
     The difference on - off is what counting costs an answer, without the noise of the
     rest: the blocked-answer cache is keyed with a per-process seed, so which random
     subdomains it still holds (and so how many answers take the policy lookup) differs
@@ -163,7 +175,10 @@ def observer_ir(mix, key):
                 if line.startswith("cfn="):
                     callee = names[ident]
             elif line.startswith("calls="):
-                cost_next = "Observer>::observe" in callee
+                # `observe_cached` is called inside `hand_over`: not counted twice.
+                cost_next = (callee.endswith("Observer>::observe")
+                             or "packet_cache::Entry>::hand_over" in callee
+                             or "packet_cache::Entry::hand_over" in callee)
     return total
 
 
@@ -204,9 +219,14 @@ def main():
     ap.add_argument("--work", default=str(bench.WORK), help="where a full run left its files")
     ap.add_argument("--scratch", default=str(bench.BENCH / "work" / "counting"))
     ap.add_argument("--lines", type=int, default=10_000)
+    ap.add_argument("--flood", type=int, default=0, metavar="N",
+                    help="the blocked mix alone, over its first N (distinct) names")
+    ap.add_argument("--port", type=int, default=bench.PORT,
+                    help="statistics on here, off on the next port (two runs side by side)")
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--qps", type=int, default=20_000)
     args = ap.parse_args()
+    bench.PORT, bench.OFF_PORT = args.port, args.port + 1
     {"instructions": instructions, "flusher": flusher}[args.what](args)
 
 

@@ -2,7 +2,6 @@
 //! Statistics and metrics implement [`Observer`] outside this crate.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::time::Instant;
 
 use hedge_lists::CategoryIdx;
@@ -44,14 +43,11 @@ pub struct Observation<'a> {
     /// The domain a block is counted under: the listed name for a category block (random
     /// subdomains of a listed site count as the site), else the query name.
     pub domain: Option<&'a str>,
-    /// [`Observer::name_hash`] of [`domain`](Observation::domain), when it was kept with a
-    /// cached answer or computed for one being cached.
-    pub domain_hash: Option<NonZeroU32>,
     /// Answered from the response cache.
     pub cache_hit: bool,
-    /// An allowed answer from the packet cache whose domain count its cache entry keeps
-    /// ([`Observer::counts_cached_allowed`]): count the query, not its domain; the domain's
-    /// counts come later through [`Observer::observe_cached_allowed`].
+    /// An answer served from a packet-cache entry that keeps its domain count
+    /// ([`Observer::counts_cached`]). Count the query, not its domain;
+    /// the domain's counts come later through [`Observer::observe_cached`].
     pub domain_counted: bool,
     /// Why upstream resolution failed, if it did: `timeout` or `error`.
     pub upstream_error: Option<&'static str>,
@@ -69,31 +65,40 @@ pub trait Observer: Send + Sync {
         true
     }
 
-    /// A hash of the domain an answer is counted under, computed once when the answer is
-    /// cached and given back in [`Observation::domain_hash`] each time it is served, so
-    /// that counting a cached answer hashes nothing. None: nothing to keep.
-    fn name_hash(&self, _domain: &str) -> Option<NonZeroU32> {
-        None
+    /// Whether [`Observation::qname`] is wanted for a blocked answer from the packet cache
+    /// whose domain its entry does not count (an observer that counts blocks per name
+    /// itself). When false (nothing is counted per name), the fast path writes out no name.
+    fn wants_blocked_names(&self) -> bool {
+        true
     }
 
-    /// Whether [`Observation::qname`] is wanted even for an allowed answer whose domain the
-    /// cache entry counts ([`Observation::domain_counted`]): a raw query log.
+    /// Whether [`Observation::qname`] is wanted even for an answer whose domain the cache
+    /// entry counts ([`Observation::domain_counted`]): a raw query log.
     fn logs_queries(&self) -> bool {
         self.wants_every_name()
     }
 
-    /// Whether allowed answers served from the packet cache are counted per domain in
-    /// their cache entry (a hit then costs the observer no name, no hash, no table), and
-    /// handed over by [`observe_cached_allowed`](Observer::observe_cached_allowed).
-    fn counts_cached_allowed(&self) -> bool {
+    /// Whether answers of this outcome are counted per domain in their packet-cache entry
+    /// (a hit then costs the observer no name, no hash, no table), and handed over by
+    /// [`observe_cached`](Observer::observe_cached): the observer counts their domains
+    /// (blocked names; allowed ones when it counts those).
+    fn counts_cached(&self, _outcome: Outcome) -> bool {
         false
     }
 
-    /// `hits` allowed answers served from the packet cache for `profile`, counted under
-    /// `domain`: taken from the cache by a sweep ([`CacheSweeper`]) or when their entry
-    /// went. Their queries were observed one by one, with
+    /// `hits` answers of `outcome` and `category` for `profile`, counted under `domain` in
+    /// a packet-cache entry: taken from the cache by a sweep ([`CacheSweeper`]) or when
+    /// their entry went. Their queries were observed one by one, with
     /// [`domain_counted`](Observation::domain_counted).
-    fn observe_cached_allowed(&self, _profile: ProfileId, _domain: &str, _hits: u32) {}
+    fn observe_cached(
+        &self,
+        _profile: ProfileId,
+        _outcome: Outcome,
+        _category: Option<CategoryIdx>,
+        _domain: &str,
+        _hits: u32,
+    ) {
+    }
 
     /// Given the server's sweeper when this observer starts being served: the counts in
     /// the cache entries reach the observer when it runs it (before each write of the
@@ -101,7 +106,7 @@ pub trait Observer: Send + Sync {
     fn attach_sweeper(&self, _sweeper: CacheSweeper) {}
 }
 
-/// Hands the allowed answers' counts kept in the packet cache's entries to the observer of
+/// Hands the answers' counts kept in the packet caches' entries to the observer of
 /// the snapshot being served. Holds the server weakly: once the server is gone, a sweep
 /// does nothing.
 #[derive(Clone)]

@@ -2,9 +2,9 @@
 //! patching only the ID, the RD/CD bits and the case of the name ([`crate::wire::patch`]).
 //! Entries live in [`crate::clock`] shards.
 
+use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use hedge_lists::CategoryIdx;
@@ -98,20 +98,19 @@ struct Entry {
     generation: u32,
     answer_len: u16,
     /// The category, [`NO_CATEGORY`] for none (a niche of its own, so that the entry has
-    /// room for `domain_hash` in its 128 bytes).
+    /// room for `hits` in its 128 bytes).
     category: CategoryIdx,
     /// The length of the counted domain, 0 for the whole name.
     domain_len: u8,
     outcome: Outcome,
     /// Served since it was stored or last passed over by an eviction (second chance).
     used: bool,
-    /// An allowed answer whose hits are counted here ([`Entry::tag`]), not by the observer.
+    /// An answer whose domain counts are kept here ([`Entry::hits`]), not by the observer:
+    /// blocked answers, and allowed ones when the observer counts those per name.
     counts_hits: bool,
-    /// With `counts_hits`, the hits since the last sweep ([`PacketCache::sweep`]); else
-    /// the observer's hash of the counted domain, 0 for none. One field for both: the
-    /// entry's 128 bytes have no other 4 to spare (repr(C): after the bytes, which leave
-    /// it the 4 aligned bytes before `data`).
-    tag: u32,
+    /// With `counts_hits`, the hits counted since the last sweep ([`PacketCache::sweep`]).
+    /// (repr(C): after the bytes, which leave it the 4 aligned bytes before `data`.)
+    hits: u32,
     /// The encoded answer, then where each record's TTL sits in it (u16 each; served
     /// answers count their TTLs down like any cached answer). Inline up to [`INLINE`]
     /// bytes, one allocation beyond.
@@ -125,24 +124,36 @@ impl Entry {
         &self.data[..usize::from(self.answer_len)]
     }
 
-    /// The hits counted in the entry and not yet swept, with what they are counted under.
-    fn take_hits(&mut self) -> Option<CachedHits> {
-        if !self.counts_hits || self.tag == 0 {
-            return None;
+    /// Hands the answers counted in the entry since the last sweep to `counted`, with what
+    /// they are counted under, and starts again from zero. Makes no allocation for a name
+    /// in ASCII (an entry dropped on the query path). Not inlined: `bench/counting.py`
+    /// finds what an entry dropped on the query path costs by this name.
+    #[inline(never)]
+    fn hand_over(&mut self, counted: impl FnOnce(CachedHits<'_>)) {
+        if !self.counts_hits || self.hits == 0 {
+            return;
         }
-        let hits = std::mem::take(&mut self.tag);
+        let hits = std::mem::take(&mut self.hits);
         let listener = usize::from(u16::from_be_bytes([
             self.shape.to_le_bytes()[0],
             self.shape.to_le_bytes()[1],
         ]));
-        let name = question_name(self.answer())?;
+        let mut buf = [0u8; 256];
+        let Some(name) = question_name(self.answer(), &mut buf) else {
+            return; // never: the name was checked on the way in
+        };
         let len = (self.domain_len != 0).then_some(self.domain_len);
-        let domain = crate::observer::counted_domain(&name, len).to_owned();
-        Some(CachedHits {
+        let domain = match &name {
+            Cow::Borrowed(n) => Cow::Borrowed(crate::observer::counted_domain(n, len)),
+            Cow::Owned(n) => Cow::Owned(crate::observer::counted_domain(n, len).to_owned()),
+        };
+        counted(CachedHits {
             listener,
+            outcome: self.outcome,
+            category: (self.category != NO_CATEGORY).then_some(self.category),
             domain,
             hits,
-        })
+        });
     }
 
     fn ttl_offsets(&self) -> impl Iterator<Item = usize> + '_ {
@@ -170,32 +181,46 @@ pub(crate) struct PacketCache {
     epoch: Instant,
 }
 
-/// Hits of an allowed answer counted in its entry, taken by a sweep or when the entry goes:
-/// the observer counts them under `domain` for the listener's profile.
+/// Answers counted in a cache entry, taken by a sweep or when the entry goes: the observer
+/// counts them under `domain` for the listener's profile, the outcome and category.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct CachedHits {
+pub(crate) struct CachedHits<'a> {
     pub listener: usize,
-    pub domain: String,
+    pub outcome: Outcome,
+    pub category: Option<CategoryIdx>,
+    pub domain: Cow<'a, str>,
     pub hits: u32,
 }
 
 /// The question name of an encoded message (never compressed: it is the first name) in
-/// presentation form, lower case, no trailing dot.
-fn question_name(msg: &[u8]) -> Option<String> {
-    let mut name = String::new();
-    let mut i = 12;
+/// presentation form, lower case, no trailing dot, written into `buf` (bytes that are not
+/// UTF-8 make a copy with replacement characters, as the full path names them). One pass
+/// over the wire name: no allocation for a name in ASCII.
+fn question_name<'b>(msg: &[u8], buf: &'b mut [u8; 256]) -> Option<Cow<'b, str>> {
+    // One pass: each label copied lower case, a dot before each but the first.
+    let mut at = 12;
+    let mut n = 0;
     loop {
-        let len = usize::from(*msg.get(i)?);
+        let len = usize::from(*msg.get(at)?);
         if len == 0 {
-            return Some(name);
+            break;
         }
-        let label = String::from_utf8_lossy(msg.get(i + 1..i + 1 + len)?);
-        if !name.is_empty() {
-            name.push('.');
+        let label = msg.get(at + 1..at + 1 + len)?;
+        if n > 0 {
+            *buf.get_mut(n)? = b'.';
+            n += 1;
         }
-        name.push_str(&label.to_ascii_lowercase());
-        i += 1 + len;
+        for (to, &b) in buf.get_mut(n..n + len)?.iter_mut().zip(label) {
+            *to = b.to_ascii_lowercase();
+        }
+        n += len;
+        at += 1 + len;
     }
+    let name = &buf[..n];
+    Some(match std::str::from_utf8(name) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(String::from_utf8_lossy(name).into_owned()),
+    })
 }
 
 /// How long an encoded answer may be reused, and what to count when it is.
@@ -210,11 +235,12 @@ pub(crate) struct Reuse {
     /// For a category block, the length of the listed name the block is counted under (a
     /// suffix of the query name; see [`crate::observer::counted_domain`]).
     pub domain_len: Option<u8>,
-    /// The observer's hash of the domain counted on a hit ([`crate::Observer::name_hash`]).
-    pub domain_hash: Option<NonZeroU32>,
-    /// Count the hits in the entry, for [`PacketCache::sweep`] to hand over (allowed
-    /// answers counted per domain): a hit then costs the observer no name at all.
-    pub count_hits: bool,
+    /// Count the answers in the entry, for [`PacketCache::sweep`] to hand over (answers the
+    /// observer counts per domain, [`crate::Observer::counts_cached`]), from this many (0:
+    /// the answer being cached is counted by the observer, so that an entry evicted before
+    /// any hit hands over nothing). A hit then costs the observer no name at all. None: the
+    /// observer counts each hit itself.
+    pub hits: Option<u32>,
     /// Count the records' TTLs down as the entry ages (upstream answers; sinkholes keep
     /// their configured TTL).
     pub age_ttls: bool,
@@ -269,9 +295,7 @@ pub(crate) struct Hit {
     pub category: Option<CategoryIdx>,
     /// Length of the listed name, for a category block.
     pub domain_len: Option<u8>,
-    /// The observer's hash of the counted domain.
-    pub domain_hash: Option<NonZeroU32>,
-    /// The hit was counted in the entry ([`Reuse::count_hits`]).
+    /// The hit was counted in the entry ([`Reuse::hits`]).
     pub counted: bool,
 }
 
@@ -295,7 +319,7 @@ impl PacketCache {
         generation: u64,
         now: Instant,
         out: &mut Vec<u8>,
-        spill: impl FnOnce(CachedHits),
+        spill: impl FnOnce(CachedHits<'_>),
     ) -> Option<Hit> {
         let mut shard = self.shards.lock(key.hash);
         let i = shard.find(key.hash)?;
@@ -309,14 +333,12 @@ impl PacketCache {
         if age >= e.lifetime || e.generation != generation as u32 {
             let mut gone = shard.remove(i);
             drop(shard);
-            if let Some(hits) = gone.take_hits() {
-                spill(hits);
-            }
+            gone.hand_over(spill);
             return None;
         }
         e.used = true;
         if e.counts_hits {
-            e.tag = e.tag.saturating_add(1);
+            e.hits = e.hits.saturating_add(1);
         }
         out.clear();
         out.extend_from_slice(e.answer());
@@ -332,7 +354,6 @@ impl PacketCache {
             outcome: e.outcome,
             category: (e.category != NO_CATEGORY).then_some(e.category),
             domain_len: (e.domain_len != 0).then_some(e.domain_len),
-            domain_hash: NonZeroU32::new(e.tag).filter(|_| !e.counts_hits),
             counted: e.counts_hits,
         };
         drop(shard);
@@ -340,8 +361,9 @@ impl PacketCache {
         Some(hit)
     }
 
-    /// Remembers an encoded answer to `q` (whose key is `key`). The entry it replaces
-    /// gives its uncounted hits to `spill`.
+    /// Remembers an encoded answer to `q` (whose key is `key`); returns whether it did
+    /// (then [`Reuse::hits`] are in the entry). The entry it replaces gives its uncounted
+    /// hits to `spill`.
     pub(crate) fn insert(
         &self,
         key: &PacketKey,
@@ -349,27 +371,27 @@ impl PacketCache {
         generation: u64,
         bytes: &[u8],
         meta: Reuse,
-        spill: impl FnOnce(CachedHits),
-    ) {
+        spill: impl FnOnce(CachedHits<'_>),
+    ) -> bool {
         if bytes.len() < q.question_end || meta.lifetime.as_secs() == 0 {
-            return; // a lifetime under a second would expire before it is asked for
+            return false; // a lifetime under a second would expire before it is asked for
         }
         let ttls = if meta.age_ttls {
             match ttl_offsets(bytes) {
                 Some(t) => t,
-                None => return,
+                None => return false,
             }
         } else {
             Vec::new()
         };
         let Ok(answer_len) = u16::try_from(bytes.len()) else {
-            return;
+            return false;
         };
         if !key.names(bytes) {
-            return; // the entry's name is its answer's question: it must be this one
+            return false; // the entry's name is its answer's question: it must be this one
         }
         if meta.category == Some(NO_CATEGORY) || meta.domain_len == Some(0) {
-            return; // not representable in the entry (no taxonomy is that large)
+            return false; // not representable in the entry (no taxonomy is that large)
         }
         let mut data = SmallVec::with_capacity(bytes.len() + 2 * ttls.len());
         data.extend_from_slice(bytes);
@@ -386,34 +408,34 @@ impl PacketCache {
             domain_len: meta.domain_len.unwrap_or(0),
             outcome: meta.outcome,
             used: false,
-            counts_hits: meta.count_hits,
-            tag: if meta.count_hits {
-                0
-            } else {
-                meta.domain_hash.map_or(0, NonZeroU32::get)
-            },
+            counts_hits: meta.hits.is_some(),
+            hits: meta.hits.unwrap_or(0),
             data,
         };
         let replaced = self.shards.lock(key.hash).put(entry);
-        // Names made out of the shard's lock (rare: only entries that were hit).
-        if let Some(hits) = replaced.and_then(|mut e| e.take_hits()) {
-            spill(hits);
+        // Names made out of the shard's lock.
+        if let Some(mut gone) = replaced {
+            gone.hand_over(spill);
         }
+        true
     }
 
-    /// Takes the hits counted in every entry since the last sweep, shard by shard: each
+    /// Takes the answers counted in every entry since the last sweep, shard by shard: each
     /// is locked while its entries' counts are taken and reset and the names of the
-    /// entries that were hit are made (once per write of the counts, every 5 seconds).
-    pub(crate) fn sweep(&self, mut counted: impl FnMut(CachedHits)) {
+    /// entries that counted any are made (once per write of the counts, every 5 seconds).
+    pub(crate) fn sweep(&self, mut counted: impl FnMut(CachedHits<'_>)) {
+        let mut taken: Vec<CachedHits<'static>> = Vec::new();
         for mut shard in self.shards.each() {
-            // Only entries that were hit make a name.
-            let taken: Vec<CachedHits> = shard
-                .entries_mut()
-                .iter_mut()
-                .filter_map(Entry::take_hits)
-                .collect();
+            for e in shard.entries_mut() {
+                e.hand_over(|h| {
+                    taken.push(CachedHits {
+                        domain: Cow::Owned(h.domain.into_owned()),
+                        ..h
+                    })
+                });
+            }
             drop(shard);
-            taken.into_iter().for_each(&mut counted);
+            taken.drain(..).for_each(&mut counted);
         }
     }
 
@@ -443,6 +465,29 @@ mod tests {
     use super::*;
     use crate::answer;
 
+    /// The question name as the full path names it: labels joined by dots, lower case.
+    #[test]
+    fn the_question_name_is_read_back_from_the_answer() {
+        let mut buf = [0u8; 256];
+        let packet = query("WWW.Example.COM.");
+        assert_eq!(
+            question_name(&packet, &mut buf).as_deref(),
+            Some("www.example.com")
+        );
+        let packet = query("a.");
+        assert_eq!(question_name(&packet, &mut buf).as_deref(), Some("a"));
+        let mut root = vec![0u8; 12];
+        root.extend_from_slice(&[0, 0, 1, 0, 1]);
+        assert_eq!(question_name(&root, &mut buf).as_deref(), Some(""));
+        let mut odd = vec![0u8; 12];
+        odd.extend_from_slice(b"\x02\xffA\x03com\x00\x00\x01\x00\x01");
+        assert_eq!(
+            question_name(&odd, &mut buf).as_deref(),
+            Some("\u{fffd}a.com")
+        );
+        assert!(question_name(&odd[..16], &mut buf).is_none(), "cut short");
+    }
+
     /// Reuse of an answer that is not a category block.
     fn reuse(outcome: Outcome, secs: u64, age_ttls: bool) -> Reuse {
         Reuse {
@@ -450,8 +495,7 @@ mod tests {
             outcome,
             category: None,
             domain_len: None,
-            domain_hash: None,
-            count_hits: false,
+            hits: None,
             age_ttls,
         }
     }

@@ -128,25 +128,16 @@ pub(crate) async fn handle(
     });
     let cacheable = transport == Transport::Udp && facts.reuse.is_some() && bytes[2] & 0x02 == 0;
     let fast_q = cacheable.then(|| FastQuery::parse(packet)).flatten();
-    // The domain is counted under, as the fast path slices it from the name it writes out
-    // on a hit (so that the hash kept with the answer is of that very name).
+    // The length of the domain it is counted under, as the fast path slices it from the
+    // name it writes out (so that the entry counts it under that very name).
     let mut name_buf = [0u8; 256];
-    let cached_domain = fast_q.as_ref().and_then(|q| {
-        let name = q.name(&mut name_buf)?;
-        let len = facts
-            .listed_labels
-            .and_then(|labels| observer::domain_len(name, Some(labels)));
-        Some((observer::counted_domain(name, len), len))
-    });
+    let domain_len = fast_q
+        .as_ref()
+        .and_then(|q| observer::domain_len(q.name(&mut name_buf)?, facts.listed_labels));
     let observer = live.snapshot.observer.as_deref();
-    // An allowed answer's hits are counted in its cache entry, if the observer counts
-    // them per domain; other answers keep the counted domain's hash for the observer.
-    let count_hits =
-        facts.outcome == Outcome::Allowed && observer.is_some_and(|o| o.counts_cached_allowed());
-    let domain_hash = observer
-        .filter(|_| !count_hits)
-        .zip(cached_domain)
-        .and_then(|(o, (domain, _))| o.name_hash(domain));
+    // The answer's hits are counted in its cache entry, if the observer counts them per
+    // domain (this answer is counted here).
+    let count_hits = observer.is_some_and(|o| o.counts_cached(facts.outcome));
     if let Some(observer) = &live.snapshot.observer {
         let obs = Observation {
             client,
@@ -160,7 +151,6 @@ pub(crate) async fn handle(
                     .listed_labels
                     .map_or(n, |l| hedge_policy::suffix(n, l))
             }),
-            domain_hash: None,
             cache_hit: facts.cache_hit,
             domain_counted: false,
             upstream_error: facts.upstream_error,
@@ -182,9 +172,8 @@ pub(crate) async fn handle(
                 lifetime: reuse,
                 outcome: facts.outcome,
                 category: facts.category,
-                domain_len: cached_domain.and_then(|(_, len)| len),
-                domain_hash,
-                count_hits,
+                domain_len,
+                hits: count_hits.then_some(0),
                 age_ttls: matches!(facts.outcome, Outcome::Allowed | Outcome::Rewritten),
             },
             |hits| live.count_cached_hits(hits),
@@ -549,16 +538,19 @@ mod tests {
         );
         let counted: Vec<_> = seen.into_iter().map(|s| s.domain).collect();
         assert_eq!(counted, expected);
-        // The fast path hashes the counted domain once, when it caches the block, and
-        // gives the hash back on each hit; the full path's observer hashes it itself.
-        let hashes: Vec<_> = asked
-            .iter()
-            .flat_map(|(_, domain)| {
-                let h = Some(Recorder::hash_of(domain));
-                [h, h, None]
-            })
-            .collect();
-        assert_eq!(recorder.hashes(), hashes);
+    }
+
+    /// Answers `packet` `n` times on the fast path, as if it arrived at `at`.
+    fn answer_fast(shared: &crate::shared::Shared, packet: &[u8], n: usize, at: Instant) {
+        for _ in 0..n {
+            let arrival = Arrival {
+                listener: 0,
+                client: CLIENT,
+                received: at,
+            };
+            let mut out = Vec::new();
+            fast_answer(shared, arrival, packet, &mut out).expect("a fast answer");
+        }
     }
 
     /// An allowed answer's hits are counted in its packet-cache entry, not by the
@@ -591,8 +583,7 @@ mod tests {
                 outcome: Outcome::Allowed,
                 category: None,
                 domain_len: None,
-                domain_hash: None,
-                count_hits: true,
+                hits: Some(0),
                 age_ttls: false,
             };
             let live = shared.live.load();
@@ -603,22 +594,20 @@ mod tests {
                 });
         };
         let start = Instant::now();
-        let hit = |n: usize, after: Duration| {
-            for _ in 0..n {
-                let arrival = Arrival {
-                    listener: 0,
-                    client: CLIENT,
-                    received: start + after,
-                };
-                let mut out = Vec::new();
-                fast_answer(&shared, arrival, &packet, &mut out).expect("a cache hit");
-            }
-        };
+        let hit = |n: usize, after: Duration| answer_fast(&shared, &packet, n, start + after);
         let counted = |want: &[u32]| {
             let cached: Vec<_> = recorder.cached();
             let want: Vec<_> = want
                 .iter()
-                .map(|&n| (0, "www.allowed.example".to_string(), n))
+                .map(|&n| {
+                    (
+                        0,
+                        Outcome::Allowed,
+                        None,
+                        "www.allowed.example".to_string(),
+                        n,
+                    )
+                })
                 .collect();
             assert_eq!(cached, want);
         };
@@ -650,5 +639,84 @@ mod tests {
                 .all(|s| s.outcome == Outcome::Allowed && s.domain_counted && s.qname.is_none()),
             "each hit is observed, its domain not counted again: {seen:?}"
         );
+    }
+
+    /// A block decided on the fast path is counted by the observer (under the listed name),
+    /// and every answer served from its cache entry is counted in the entry: the observer
+    /// counts each hit's query but no domain, and every hit reaches it under the listed name
+    /// and the category, through sweeps and when the entry goes stale. An entry dropped
+    /// before any hit hands over nothing. The full path's block (TCP) is counted by the
+    /// observer itself.
+    #[tokio::test]
+    async fn blocks_counted_in_their_cache_entry_are_counted_exactly() {
+        use std::time::Duration;
+
+        let recorder = Arc::new(Recorder::counting_cached());
+        let observer: Arc<dyn Observer> = recorder.clone();
+        let shared = shared_with("127.0.0.0/8", &[], &["listed.example"], Some(observer));
+        let live = shared.live.load_full();
+        let category = live
+            .snapshot
+            .policy
+            .decide(0, "listed.example")
+            .category(live.snapshot.policy.index());
+        assert!(category.is_some());
+        let mut req = Message::query();
+        req.add_query(Query::query(
+            Name::from_ascii("WWW.Listed.example.").unwrap(),
+            RecordType::A,
+        ));
+        let packet = req.to_vec().unwrap();
+        let start = Instant::now();
+        let ask = |n: usize, after: Duration| answer_fast(&shared, &packet, n, start + after);
+        let counted = |want: &[u32]| {
+            let want: Vec<_> = want
+                .iter()
+                .map(|&n| {
+                    (
+                        0,
+                        Outcome::Blocked,
+                        category,
+                        "listed.example".to_string(),
+                        n,
+                    )
+                })
+                .collect();
+            assert_eq!(recorder.cached(), want);
+        };
+        ask(4, Duration::ZERO); // decided, then three from the cache
+        counted(&[]);
+        shared.sweep_cached_counts();
+        counted(&[3]);
+        shared.sweep_cached_counts();
+        counted(&[3]);
+        ask(2, Duration::ZERO);
+        // Stale past its block_ttl: the query that finds it so drops it with its two, and
+        // the block decided anew is counted by the observer; its new entry has no hits.
+        let ttl = u64::from(live.snapshot.policy.profile(0).block_ttl);
+        ask(1, Duration::from_secs(ttl + 1));
+        counted(&[3, 2]);
+        shared.sweep_cached_counts();
+        counted(&[3, 2]);
+        handle(&shared, 0, &packet, CLIENT, Transport::Tcp)
+            .await
+            .unwrap();
+        counted(&[3, 2]);
+        let seen = recorder.seen();
+        assert_eq!(seen.len(), 8, "{seen:?}");
+        assert!(
+            seen.iter()
+                .all(|s| s.outcome == Outcome::Blocked && s.category == category),
+            "{seen:?}"
+        );
+        // Decided (fast path twice, then the full path): counted by the observer under the
+        // listed name; the hits between them were counted in the entry.
+        let direct = [0, 6, 7];
+        for (i, s) in seen.iter().enumerate() {
+            assert_eq!(s.domain_counted, !direct.contains(&i), "{i}: {s:?}");
+        }
+        for i in direct {
+            assert_eq!(seen[i].domain.as_deref(), Some("listed.example"), "{i}");
+        }
     }
 }

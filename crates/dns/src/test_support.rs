@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -92,67 +91,59 @@ pub(crate) struct Seen {
     pub(crate) domain: Option<String>,
 }
 
-/// An observer that keeps every observation, and the domain hash each came with; made
-/// with [`Recorder::counting_cached`], also the allowed answers' counts its cache entries
-/// keep.
+/// What [`Observer::observe_cached`] was given: (profile, outcome, category, domain, hits).
+pub(crate) type CachedCount = (ProfileId, Outcome, Option<CategoryIdx>, String, u32);
+
+/// An observer that keeps every observation; made with [`Recorder::counting_cached`], also
+/// the counts its cache entries keep (of blocked and allowed answers).
 #[derive(Default)]
-pub(crate) struct Recorder(
-    Mutex<Vec<Seen>>,
-    Mutex<Vec<Option<NonZeroU32>>>,
-    Option<Mutex<Vec<(ProfileId, String, u32)>>>,
-);
+pub(crate) struct Recorder(Mutex<Vec<Seen>>, Option<Mutex<Vec<CachedCount>>>);
 
 impl Recorder {
-    /// A recorder whose allowed answers are counted in their packet-cache entries.
+    /// A recorder whose blocked and allowed answers are counted in their packet-cache
+    /// entries.
     pub(crate) fn counting_cached() -> Recorder {
-        Recorder(Mutex::default(), Mutex::default(), Some(Mutex::default()))
+        Recorder(Mutex::default(), Some(Mutex::default()))
     }
 
-    /// What [`Observer::observe_cached_allowed`] was given: (profile, domain, hits).
-    pub(crate) fn cached(&self) -> Vec<(ProfileId, String, u32)> {
-        self.2.as_ref().unwrap().lock().unwrap().clone()
+    /// What [`Observer::observe_cached`] was given, in order.
+    pub(crate) fn cached(&self) -> Vec<CachedCount> {
+        self.1.as_ref().unwrap().lock().unwrap().clone()
     }
 
     pub(crate) fn seen(&self) -> Vec<Seen> {
         self.0.lock().unwrap().clone()
     }
-
-    pub(crate) fn hashes(&self) -> Vec<Option<NonZeroU32>> {
-        self.1.lock().unwrap().clone()
-    }
-
-    /// The recorder's [`Observer::name_hash`]: the bytes' sum, plus one.
-    pub(crate) fn hash_of(domain: &str) -> NonZeroU32 {
-        NonZeroU32::MIN.saturating_add(domain.bytes().map(u32::from).sum())
-    }
 }
 
 impl Observer for Recorder {
-    fn counts_cached_allowed(&self) -> bool {
-        self.2.is_some()
+    fn counts_cached(&self, outcome: Outcome) -> bool {
+        self.1.is_some() && matches!(outcome, Outcome::Blocked | Outcome::Allowed)
     }
 
     /// A recorder counting in the cache entries keeps no query log: the fast path then
     /// writes out no name for those hits.
     fn logs_queries(&self) -> bool {
-        self.2.is_none()
+        self.1.is_none()
     }
 
-    fn observe_cached_allowed(&self, profile: ProfileId, domain: &str, hits: u32) {
-        if let Some(cached) = &self.2 {
+    fn observe_cached(
+        &self,
+        profile: ProfileId,
+        outcome: Outcome,
+        category: Option<CategoryIdx>,
+        domain: &str,
+        hits: u32,
+    ) {
+        if let Some(cached) = &self.1 {
             cached
                 .lock()
                 .unwrap()
-                .push((profile, domain.to_owned(), hits));
+                .push((profile, outcome, category, domain.to_owned(), hits));
         }
     }
 
-    fn name_hash(&self, domain: &str) -> Option<NonZeroU32> {
-        Some(Recorder::hash_of(domain))
-    }
-
     fn observe(&self, _policy: &Policy, o: &Observation<'_>, _received: Instant) {
-        self.1.lock().unwrap().push(o.domain_hash);
         self.0.lock().unwrap().push(Seen {
             client: o.client,
             qtype: o.qtype,

@@ -7,7 +7,7 @@ use std::time::Instant;
 use hedge_dns::{CacheSweeper, Observation, Outcome};
 use hedge_lists::CategoryIdx;
 use hedge_policy::{Policy, ProfileId};
-use hedge_stats::{Action, CountCell, Counters, NameHash};
+use hedge_stats::{Action, CountCell, Counters};
 use metrics::{Counter, Histogram, counter, histogram};
 
 use crate::metrics as m;
@@ -163,24 +163,40 @@ impl hedge_dns::Observer for QueryObserver {
             .is_some_and(|s| s.counters.query_log_enabled() || s.counters.counts_allowed())
     }
 
+    /// Without statistics nothing reads a blocked name (metrics count by category).
+    fn wants_blocked_names(&self) -> bool {
+        self.stats.is_some()
+    }
+
     fn logs_queries(&self) -> bool {
         self.stats
             .as_ref()
             .is_some_and(|s| s.counters.query_log_enabled())
     }
 
-    fn counts_cached_allowed(&self) -> bool {
-        self.stats
-            .as_ref()
-            .is_some_and(|s| s.counters.counts_allowed())
+    fn counts_cached(&self, outcome: Outcome) -> bool {
+        self.stats.as_ref().is_some_and(|s| match outcome {
+            Outcome::Blocked => true,
+            Outcome::Allowed => s.counters.counts_allowed(),
+            _ => false,
+        })
     }
 
-    fn observe_cached_allowed(&self, profile: ProfileId, domain: &str, hits: u32) {
+    fn observe_cached(
+        &self,
+        profile: ProfileId,
+        outcome: Outcome,
+        category: Option<CategoryIdx>,
+        domain: &str,
+        hits: u32,
+    ) {
         let Some(stats) = &self.stats else { return };
-        if let Some(cell) = stats.cell(profile, None) {
+        // Allowed names are counted per profile, whatever their category.
+        let category = category.filter(|_| outcome == Outcome::Blocked);
+        if let Some(cell) = stats.cell(profile, category) {
             stats
                 .counters
-                .record_allowed_domain(cell.profile(), domain, hits);
+                .record_domain_count(cell, action(outcome), domain, hits);
         }
     }
 
@@ -188,11 +204,6 @@ impl hedge_dns::Observer for QueryObserver {
         if let Some(stats) = &self.stats {
             stats.counters.set_sweep(Box::new(move || sweeper.sweep()));
         }
-    }
-
-    fn name_hash(&self, domain: &str) -> Option<std::num::NonZeroU32> {
-        let stats = self.stats.as_ref()?;
-        Some(stats.counters.name_hash(domain).get())
     }
 
     fn observe(&self, _policy: &Policy, o: &Observation<'_>, received: Instant) {
@@ -226,18 +237,17 @@ impl hedge_dns::Observer for QueryObserver {
         let act = action(o.outcome);
         match (act, o.qname) {
             // Under the listed name (docs/privacy.md): per-user subdomains, such as tracking
-            // tokens, never reach the store, and the count stays bounded.
-            (Action::Blocked, Some(name)) => {
+            // tokens, never reach the store, and the count stays bounded (unless the cache
+            // entry counts the name).
+            (Action::Blocked, Some(name)) if !o.domain_counted => {
                 let domain = o.domain.unwrap_or(name);
-                let hash = o.domain_hash.map(NameHash::from_raw);
-                stats.counters.record_blocked_at(cell, domain, hash);
+                stats.counters.record_blocked_at(cell, domain);
             }
             // Allowed ones under the same name, per profile, so that `hedge policy diff` can
             // ask a new configuration about them (unless the cache entry counts the name).
             (Action::Allowed, Some(name)) if !o.domain_counted => {
                 let domain = o.domain.unwrap_or(name);
-                let hash = o.domain_hash.map(NameHash::from_raw);
-                stats.counters.record_allowed_at(cell, domain, hash);
+                stats.counters.record_allowed_at(cell, domain);
             }
             _ => stats.counters.record_at(cell, act),
         }
@@ -251,3 +261,6 @@ impl hedge_dns::Observer for QueryObserver {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

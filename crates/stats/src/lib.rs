@@ -105,7 +105,7 @@ pub use allowed_domains::AllowedCount;
 pub use batch::{
     AllowedKey, Batch, BatchLimits, CountKey, DomainKey, OTHER_DOMAIN, QueryLogEntry, UNCATEGORISED,
 };
-pub use counters::{CountCell, Counters, CountersOptions, NameHash, QueryLogOptions};
+pub use counters::{CountCell, Counters, CountersOptions, QueryLogOptions};
 pub use error::Error;
 pub use flusher::{
     FlusherHandle, FlusherOptions, FlusherStatus, spawn_flusher, spawn_flusher_with, utc_today,

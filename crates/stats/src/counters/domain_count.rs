@@ -12,7 +12,10 @@ use crate::batch::OTHER_DOMAIN;
 
 impl Counters {
     /// Counts `domain` (already [`countable`](super::countable); `h` its table hash)
-    /// `count.n` times for its (profile, slot) in this thread's table.
+    /// `count.n` times for its (profile, slot) in this thread's table. `handed_over`: counts
+    /// of a name that may be counted in another thread's table already (a packet-cache
+    /// entry's, handed over by a sweep or an eviction): past the cap, they go to that table
+    /// rather than to `(other)`.
     #[inline]
     pub(super) fn count_domain(
         &self,
@@ -21,6 +24,7 @@ impl Counters {
         domain: &str,
         h: u64,
         count: DomainSlot,
+        handed_over: bool,
     ) {
         let d = self.limits(kind);
         {
@@ -44,15 +48,24 @@ impl Counters {
                 }
             }
         }
-        self.count_new_name(kind, tally, h, domain, count);
+        self.count_new_name(kind, tally, h, domain, count, handed_over);
     }
 
     /// Counts a name new to this thread's table that has no reserved slot left: it takes a
     /// block from the pool, else the slots other threads reserved and have not used, else
-    /// counts the name as `(other)` (which takes no slot).
+    /// counts the name as `(other)` (which takes no slot), unless it is `handed_over` and
+    /// another thread's table counts it already.
     #[cold]
     #[inline(never)]
-    fn count_new_name(&self, kind: Names, tally: &Tally, h: u64, domain: &str, count: DomainSlot) {
+    fn count_new_name(
+        &self,
+        kind: Names,
+        tally: &Tally,
+        h: u64,
+        domain: &str,
+        count: DomainSlot,
+        handed_over: bool,
+    ) {
         let d = self.limits(kind);
         let mut table = tally.table(kind).lock();
         // The slots of a block are in `spare` before the lock is let go: a thread that finds
@@ -77,6 +90,16 @@ impl Counters {
                 d.generation.fetch_add(1, Release);
             }
         }
+        // A cache entry's hits of a name its first answer counted on another thread (the
+        // flusher's sweep, an eviction on another thread): exact there, not `(other)` here.
+        // Without this thread's lock, as above.
+        if table.spare == 0 && handed_over && domain != OTHER_DOMAIN {
+            drop(table);
+            if self.count_where_counted(kind, tally, h, domain, count) {
+                return;
+            }
+            table = tally.table(kind).lock();
+        }
         let DomainTable {
             entries,
             names,
@@ -97,6 +120,27 @@ impl Counters {
                 v.insert(DomainEntry::new(names, key, count));
             }
         }
+    }
+
+    /// Counts `domain` in another thread's table that has it; false when none has.
+    #[cold]
+    fn count_where_counted(
+        &self,
+        kind: Names,
+        own: &Tally,
+        h: u64,
+        domain: &str,
+        count: DomainSlot,
+    ) -> bool {
+        for tally in self.tallies.iter().filter(|t| !std::ptr::eq(*t, own)) {
+            let mut table = tally.table(kind).lock();
+            let DomainTable { entries, names, .. } = &mut *table;
+            if let Some(e) = entries.find_mut(h, |e| e.name(names) == domain) {
+                e.count(count);
+                return true;
+            }
+        }
+        false
     }
 
     /// Takes the reserved, unused slots of every other thread's table; returns how many.

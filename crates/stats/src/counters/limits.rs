@@ -5,36 +5,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 
-use std::num::NonZeroU32;
-
 use crate::batch::OTHER_DOMAIN;
-
-/// A counted name's hash, computed once (when its answer is cached) and given back with
-/// each count of it, so counting a cached answer hashes nothing. Only a hash from
-/// [`Counters::name_hash`](super::Counters::name_hash) of the same counters finds the name
-/// in one probe; any other still counts it exactly (names are compared in full), in a
-/// slot of its own that the flush merges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NameHash(NonZeroU32);
-
-impl NameHash {
-    /// The hash as kept outside (a packet-cache entry).
-    pub fn get(self) -> NonZeroU32 {
-        self.0
-    }
-
-    /// A hash kept outside, back.
-    pub fn from_raw(h: NonZeroU32) -> NameHash {
-        NameHash(h)
-    }
-
-    /// The table's 64 bits: spread by a multiplication, so the top bits hashbrown keeps in
-    /// its control bytes vary as much as the low ones that pick the bucket.
-    #[inline(always)]
-    pub(super) fn table_hash(self) -> u64 {
-        u64::from(self.0.get()).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    }
-}
 
 /// What bounds the blocked-domain tables, and how their names are hashed.
 pub(super) struct DomainLimits {
@@ -78,17 +49,9 @@ impl DomainLimits {
     /// are compared in full on a hash match, so nothing needs them).
     #[inline(always)]
     pub(super) fn hash(&self, name: &str) -> u64 {
-        self.name_hash(name).table_hash()
-    }
-
-    /// What [`hash`](DomainLimits::hash) is made from: 32 bits, so that a packet-cache entry
-    /// can keep it (its two cache lines had 4 bytes to spare, not 8).
-    #[inline(always)]
-    pub(super) fn name_hash(&self, name: &str) -> NameHash {
         let mut h = self.hasher.build_hasher();
         h.write(name.as_bytes());
-        let h = h.finish();
-        NameHash(NonZeroU32::new((h >> 32) as u32 ^ h as u32).unwrap_or(NonZeroU32::MIN))
+        h.finish()
     }
 
     /// Reserves up to [`SLOT_BLOCK`] slots for new names; 0 when the pool is empty. The

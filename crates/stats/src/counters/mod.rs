@@ -14,8 +14,6 @@ mod query_log;
 mod table;
 mod tally;
 
-pub use limits::NameHash;
-
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::AtomicU64;
@@ -260,13 +258,6 @@ impl Counters {
         })
     }
 
-    /// The hash a name is counted by, to keep with a cached answer and give back to
-    /// [`record_blocked_at`](Counters::record_blocked_at).
-    #[inline]
-    pub fn name_hash(&self, domain: &str) -> NameHash {
-        self.domains.name_hash(countable(domain))
-    }
-
     /// This thread's tally.
     #[inline]
     fn tally(&self) -> &Tally {
@@ -299,26 +290,21 @@ impl Counters {
     #[inline]
     pub fn record_blocked(&self, profile: u16, category: Option<u16>, domain: &str) {
         match self.count_cell(profile, category) {
-            Some(cell) => self.record_blocked_at(cell, domain, None),
+            Some(cell) => self.record_blocked_at(cell, domain),
             None => {
                 self.invalid.fetch_add(1, Relaxed);
             }
         }
     }
 
-    /// [`record_blocked`](Counters::record_blocked) in a cell found beforehand, with the
-    /// name's [`name_hash`](Counters::name_hash) if it was kept (a cached answer): then
-    /// counting is one probe of this thread's table and an increment.
+    /// [`record_blocked`](Counters::record_blocked) in a cell found beforehand.
     #[inline]
-    pub fn record_blocked_at(&self, cell: CountCell, domain: &str, hash: Option<NameHash>) {
+    pub fn record_blocked_at(&self, cell: CountCell, domain: &str) {
         let tally = self.tally();
         tally.bump(cell.base as usize * ACTIONS + Action::Blocked.index());
         let domain = countable(domain);
-        let h = match hash {
-            Some(h) => h.table_hash(),
-            None => self.domains.hash(domain),
-        };
-        self.count_domain(Names::Blocked, tally, domain, h, cell.one());
+        let h = self.domains.hash(domain);
+        self.count_domain(Names::Blocked, tally, domain, h, cell.one(), false);
     }
 
     /// Counts one allowed query and, unless turned off, the `domain` it is counted under
@@ -326,45 +312,44 @@ impl Counters {
     /// [`record_blocked_at`](Counters::record_blocked_at) does blocked ones, under a cap of
     /// its own.
     #[inline]
-    pub fn record_allowed_at(&self, cell: CountCell, domain: &str, hash: Option<NameHash>) {
+    pub fn record_allowed_at(&self, cell: CountCell, domain: &str) {
         let tally = self.tally();
         tally.bump(cell.base as usize * ACTIONS + Action::Allowed.index());
         if !self.count_allowed {
             return;
         }
         let domain = countable(domain);
-        let h = match hash {
-            Some(h) => h.table_hash(),
-            None => self.allowed.hash(domain),
-        };
+        let h = self.allowed.hash(domain);
         let one = DomainSlot {
             profile: cell.profile,
             category: 0,
             n: 1,
         };
-        self.count_domain(Names::Allowed, tally, domain, h, one);
+        self.count_domain(Names::Allowed, tally, domain, h, one, false);
     }
 
-    /// Counts `n` allowed queries of `profile` under `domain` in the allowed names alone:
-    /// queries counted one by one with [`record_at`](Counters::record_at) whose domain
-    /// was counted elsewhere (a packet-cache entry) and is handed over in one go. Nothing
-    /// when allowed names are not counted.
-    pub fn record_allowed_domain(&self, profile: u16, domain: &str, n: u32) {
-        if !self.count_allowed || n == 0 {
-            return;
-        }
-        if usize::from(profile) >= self.profiles.len() {
-            self.invalid.fetch_add(1, Relaxed);
+    /// Counts `n` queries of `cell` and `action` under `domain` in the domain counts alone
+    /// (blocked names per category, allowed ones per profile): queries counted one by one
+    /// with [`record_at`](Counters::record_at) whose domain was counted elsewhere (a
+    /// packet-cache entry) and is handed over in one go. Nothing for other actions, nor for
+    /// allowed names when they are not counted.
+    pub fn record_domain_count(&self, cell: CountCell, action: Action, domain: &str, n: u32) {
+        let (names, category) = match action {
+            Action::Blocked => (Names::Blocked, cell.slot),
+            Action::Allowed if self.count_allowed => (Names::Allowed, 0),
+            _ => return,
+        };
+        if n == 0 {
             return;
         }
         let domain = countable(domain);
-        let h = self.allowed.hash(domain);
+        let h = self.limits(names).hash(domain);
         let count = DomainSlot {
-            profile,
-            category: 0,
+            profile: cell.profile,
+            category,
             n,
         };
-        self.count_domain(Names::Allowed, self.tally(), domain, h, count);
+        self.count_domain(names, self.tally(), domain, h, count, true);
     }
 
     /// Runs `sweep` before each write of the domain counts ([`swap_out`](Counters::swap_out)),
@@ -399,7 +384,7 @@ impl Counters {
         };
         let domain = countable(domain);
         let h = self.domains.hash(domain);
-        self.count_domain(Names::Blocked, self.tally(), domain, h, cell.one());
+        self.count_domain(Names::Blocked, self.tally(), domain, h, cell.one(), false);
     }
 
     /// Appends one entry to the raw query log, if the operator turned it on (otherwise this
@@ -471,7 +456,7 @@ impl Counters {
     /// `domains` is set.
     pub fn swap_out_with(&self, domains: bool) -> Batch {
         let _one_at_a_time = self.swapping.lock().unwrap_or_else(PoisonError::into_inner);
-        if domains && self.count_allowed {
+        if domains {
             // Before the tallies: the sweep counts into this thread's.
             let sweep = self.sweep.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(sweep) = sweep.as_ref() {

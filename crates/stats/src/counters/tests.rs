@@ -356,61 +356,6 @@ fn rejects_reserved_names() {
     assert!(Counters::new(vec!["a".into()], vec!["".into()]).is_err());
 }
 
-#[test]
-fn a_kept_hash_counts_exactly_as_hashing_the_name_again() {
-    // A cached answer gives back the hash its name had when it was cached: the counts and
-    // the cap are those of counting by name.
-    let by_name = capped_at_16();
-    let by_hash = capped_at_16();
-    let cell = by_hash.count_cell(0, Some(0)).expect("cell");
-    for i in 0..40 {
-        let name = format!("d{:02}.example", i % 20);
-        by_name.record_blocked(0, Some(0), &name);
-        by_hash.record_blocked_at(cell, &name, Some(by_hash.name_hash(&name)));
-    }
-    let (a, b) = (by_name.swap_out(), by_hash.swap_out());
-    assert_eq!(named(&a), named(&b));
-    assert_eq!(named(&b).len(), 16, "the cap holds");
-    let sorted = |x: &Batch| {
-        let mut v: Vec<_> = x.counts().map(|(k, n)| (k.clone(), n)).collect();
-        v.sort();
-        v
-    };
-    assert_eq!(sorted(&a), sorted(&b));
-    let other = |x: &Batch| -> u64 {
-        x.domains()
-            .filter(|(k, _)| &*k.domain == OTHER_DOMAIN)
-            .map(|(_, n)| n)
-            .sum()
-    };
-    assert_eq!(other(&a), 8);
-    assert_eq!(other(&b), 8);
-}
-
-#[test]
-fn a_hash_from_elsewhere_still_counts_the_name_exactly() {
-    // A hash that is not the name's (another process's counters) misses the name's slot:
-    // the name gets a second entry, and the flush adds the two up.
-    let c = counters();
-    let cell = c.count_cell(1, None).expect("cell");
-    let wrong = NameHash::from_raw(std::num::NonZeroU32::new(7).expect("non-zero"));
-    c.record_blocked_at(cell, "x.example", None);
-    c.record_blocked_at(cell, "x.example", Some(wrong));
-    c.record_blocked_at(cell, "x.example", Some(c.name_hash("x.example")));
-    let b = c.swap_out();
-    assert_eq!(named(&b), vec![("x.example".to_string(), 3)]);
-    assert_eq!(b.total(), 3);
-    // Names that are no DNS name are counted as `(other)` by either way.
-    c.record_blocked_at(cell, "", Some(c.name_hash("")));
-    c.record_blocked(1, None, "");
-    let b = c.swap_out();
-    let got: Vec<_> = b
-        .domains()
-        .map(|(k, n)| (k.domain.to_string(), n))
-        .collect();
-    assert_eq!(got, vec![(OTHER_DOMAIN.to_string(), 2)]);
-}
-
 /// One profile, one category; at most 16 distinct allowed names an interval.
 fn allowed_capped_at_16(count_allowed: bool) -> Counters {
     let options = CountersOptions {
@@ -440,10 +385,10 @@ fn allowed_queries_count_per_profile_and_name_whatever_the_category() {
         c.count_cell(0, None).expect("cell"),
     );
     let other_profile = c.count_cell(1, None).expect("cell");
-    c.record_allowed_at(listed, "news.example", None);
-    c.record_allowed_at(plain, "news.example", Some(c.name_hash("news.example")));
-    c.record_allowed_at(other_profile, "news.example", None);
-    c.record_allowed_at(plain, "www.example", None);
+    c.record_allowed_at(listed, "news.example");
+    c.record_allowed_at(plain, "news.example");
+    c.record_allowed_at(other_profile, "news.example");
+    c.record_allowed_at(plain, "www.example");
     let b = c.swap_out();
     assert_eq!(
         allowed(&b),
@@ -477,7 +422,7 @@ fn allowed_names_have_a_cap_of_their_own_with_an_overflow_count() {
     let cell = c.count_cell(0, None).expect("cell");
     for round in 0..2 {
         for i in 0..40 {
-            c.record_allowed_at(cell, &format!("a{:02}.example", i % 20), None);
+            c.record_allowed_at(cell, &format!("a{:02}.example", i % 20));
             // Blocked names are bounded by their own cap, not this one.
             c.record_blocked_domain(0, Some(0), &format!("b{i:02}.example"));
         }
@@ -505,8 +450,85 @@ fn allowed_names_have_a_cap_of_their_own_with_an_overflow_count() {
 fn allowed_names_are_not_counted_when_turned_off() {
     let c = allowed_capped_at_16(false);
     let cell = c.count_cell(1, None).expect("cell");
-    c.record_allowed_at(cell, "news.example", None);
+    c.record_allowed_at(cell, "news.example");
     let b = c.swap_out();
     assert_eq!(b.allowed().count(), 0);
     assert_eq!(b.total(), 1, "the query is still counted");
+}
+
+#[test]
+fn counts_handed_over_in_one_go_count_as_many_queries_under_the_cap() {
+    // A packet-cache entry hands over n queries of a name at once: the name takes one slot
+    // of the cap and counts n, past the cap the n go to (other), and the per-category
+    // totals are not touched (each query was counted when it was answered).
+    let c = capped_at_16();
+    let cell = c.count_cell(0, Some(0)).expect("cell");
+    for i in 0..20 {
+        c.record_domain_count(cell, Action::Blocked, &format!("d{i:02}.example"), 3);
+    }
+    c.record_domain_count(cell, Action::Blocked, "d00.example", 2);
+    c.record_domain_count(cell, Action::Blocked, "zero.example", 0);
+    c.record_domain_count(cell, Action::Rewritten, "r.example", 5);
+    let b = c.swap_out();
+    let names = named(&b);
+    assert_eq!(names.len(), 16, "{names:?}");
+    assert!(names.contains(&("d00.example".to_string(), 5)), "{names:?}");
+    assert_eq!(names.iter().map(|(_, n)| n).sum::<u64>(), 15 * 3 + 5);
+    let other: u64 = b
+        .domains()
+        .filter(|(k, _)| &*k.domain == OTHER_DOMAIN)
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(other, 4 * 3);
+    assert_eq!(b.counts().count(), 0, "no per-category count");
+    // Allowed names per profile, whatever the cell's category; none when not counted.
+    let on = allowed_capped_at_16(true);
+    let off = allowed_capped_at_16(false);
+    for c in [&on, &off] {
+        let cell = c.count_cell(1, Some(0)).expect("cell");
+        c.record_domain_count(cell, Action::Allowed, "news.example", 4);
+    }
+    assert_eq!(
+        allowed(&on.swap_out()),
+        [("q".to_string(), "news.example".to_string(), 4)]
+    );
+    assert!(off.swap_out().is_empty());
+}
+
+/// Past the cap, a name's counts handed over on another thread (a packet-cache entry's hits,
+/// swept by the flusher) go to the table that counts the name already, not to `(other)`;
+/// a name no table has still goes to `(other)`.
+#[test]
+fn past_the_cap_handed_over_counts_join_the_name_on_another_thread() {
+    let c = capped_at_16();
+    let names: Vec<String> = (0..16).map(|i| format!("d{i:02}.example")).collect();
+    let cell = c.count_cell(0, Some(0)).unwrap();
+    let turn = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for name in &names {
+                c.record_blocked_at(cell, name);
+            }
+            turn.wait();
+            turn.wait(); // alive while the other thread hands over
+        });
+        s.spawn(|| {
+            turn.wait();
+            c.record_domain_count(cell, Action::Blocked, "d03.example", 3);
+            c.record_domain_count(cell, Action::Blocked, "new.example", 2);
+            turn.wait();
+        });
+    });
+    let b = c.swap_out();
+    let want: Vec<(String, u64)> = names
+        .iter()
+        .map(|n| (n.clone(), if n == "d03.example" { 4 } else { 1 }))
+        .collect();
+    assert_eq!(named(&b), want);
+    let other: u64 = b
+        .domains()
+        .filter(|(k, _)| &*k.domain == OTHER_DOMAIN)
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(other, 2);
 }

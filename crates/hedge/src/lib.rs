@@ -17,6 +17,8 @@ mod requests_watch;
 mod staff_portal;
 mod starter;
 mod stats;
+#[cfg(test)]
+mod test_support;
 
 /// `hedge.toml` as a whole, for tests/docs.rs, which checks docs/configuration.md against
 /// it. Not an API.

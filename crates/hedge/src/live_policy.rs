@@ -210,10 +210,10 @@ mod tests {
     //! internet as upstream.
     #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
-    use std::net::{SocketAddr, TcpListener, UdpSocket};
+    use std::net::SocketAddr;
     use std::time::Instant;
 
-    use hedge_lists::{Compiler, Format, Index, Taxonomy};
+    use hedge_lists::Index;
 
     #[test]
     fn the_overrides_change_is_counted_in_words() {
@@ -232,30 +232,11 @@ mod tests {
 
     use super::*;
     use crate::config;
+    use crate::test_support::{free_addr, gambling_index};
 
     /// An index listing example.com as gambling, which the profile blocks.
     fn index() -> Arc<Index> {
-        let t = Taxonomy::builtin();
-        let mut c = Compiler::new(&t);
-        c.add_text(
-            "t",
-            Format::Plain,
-            &["gambling".into()],
-            b"example.com\n",
-            "t",
-        )
-        .unwrap();
-        Arc::new(Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap())
-    }
-
-    fn free_addr() -> SocketAddr {
-        loop {
-            let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-            let addr = tcp.local_addr().unwrap();
-            if UdpSocket::bind(addr).is_ok() {
-                return addr;
-            }
-        }
+        gambling_index(&["example.com"])
     }
 
     /// The A answer for www.example.com over UDP and over TCP.

@@ -7,18 +7,19 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
 use hedge_dns::Server;
-use hedge_lists::{Compiler, Format, Index, Taxonomy};
+use hedge_lists::Index;
 use hedge_stats::{Action, Batch, Counters, CountersOptions, QueryLogOptions};
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 
 use super::{QueryObserver, StatsSink};
 use crate::config::{self, Checked};
+use crate::test_support::{free_addr, gambling_index};
 
 /// Gambling names of the test index: subdomains of the first count under it.
 const LISTED: [&str; 6] = [
@@ -31,28 +32,7 @@ const LISTED: [&str; 6] = [
 ];
 
 fn index() -> Arc<Index> {
-    let t = Taxonomy::builtin();
-    let mut c = Compiler::new(&t);
-    let text: String = LISTED.iter().map(|n| format!("{n}\n")).collect();
-    c.add_text(
-        "t",
-        Format::Plain,
-        &["gambling".into()],
-        text.as_bytes(),
-        "t",
-    )
-    .unwrap();
-    Arc::new(Index::from_bytes(c.finish(&mut |_| {}).unwrap().bytes).unwrap())
-}
-
-fn free_addr() -> SocketAddr {
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = tcp.local_addr().unwrap();
-        if UdpSocket::bind(addr).is_ok() {
-            return addr;
-        }
-    }
+    gambling_index(&LISTED)
 }
 
 /// A server of one profile `p` blocking gambling with `block_ttl`, counting into counters

@@ -361,9 +361,8 @@ impl PacketCache {
         Some(hit)
     }
 
-    /// Remembers an encoded answer to `q` (whose key is `key`); returns whether it did
-    /// (then [`Reuse::hits`] are in the entry). The entry it replaces gives its uncounted
-    /// hits to `spill`.
+    /// Remembers an encoded answer to `q` (whose key is `key`). The entry it replaces gives
+    /// its uncounted hits to `spill`.
     pub(crate) fn insert(
         &self,
         key: &PacketKey,
@@ -372,26 +371,26 @@ impl PacketCache {
         bytes: &[u8],
         meta: Reuse,
         spill: impl FnOnce(CachedHits<'_>),
-    ) -> bool {
+    ) {
         if bytes.len() < q.question_end || meta.lifetime.as_secs() == 0 {
-            return false; // a lifetime under a second would expire before it is asked for
+            return; // a lifetime under a second would expire before it is asked for
         }
         let ttls = if meta.age_ttls {
             match ttl_offsets(bytes) {
                 Some(t) => t,
-                None => return false,
+                None => return,
             }
         } else {
             Vec::new()
         };
         let Ok(answer_len) = u16::try_from(bytes.len()) else {
-            return false;
+            return;
         };
         if !key.names(bytes) {
-            return false; // the entry's name is its answer's question: it must be this one
+            return; // the entry's name is its answer's question: it must be this one
         }
         if meta.category == Some(NO_CATEGORY) || meta.domain_len == Some(0) {
-            return false; // not representable in the entry (no taxonomy is that large)
+            return; // not representable in the entry (no taxonomy is that large)
         }
         let mut data = SmallVec::with_capacity(bytes.len() + 2 * ttls.len());
         data.extend_from_slice(bytes);
@@ -417,7 +416,6 @@ impl PacketCache {
         if let Some(mut gone) = replaced {
             gone.hand_over(spill);
         }
-        true
     }
 
     /// Takes the answers counted in every entry since the last sweep, shard by shard: each

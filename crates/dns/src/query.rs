@@ -133,6 +133,7 @@ pub(crate) async fn handle(
     let mut name_buf = [0u8; 256];
     let domain_len = fast_q
         .as_ref()
+        .filter(|_| facts.listed_labels.is_some())
         .and_then(|q| observer::domain_len(q.name(&mut name_buf)?, facts.listed_labels));
     let observer = live.snapshot.observer.as_deref();
     // The answer's hits are counted in its cache entry, if the observer counts them per
